@@ -1,0 +1,215 @@
+"""Mesa agents: customers (views over the customer arrays), employees and partners."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from . import kernels as K
+from .rng import uniform, uniform_pair
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import CXModel
+
+STATUS_NAMES = ("prospect", "customer", "churned")
+
+
+class Customer(mesa.Agent):
+    """One member of the market, a view over row ``index`` of the customer arrays.
+
+    Reading an attribute reads the arrays, so a view is always current.  Under
+    ``engine="mesa"`` the model calls :meth:`step` on every customer in turn: the readable
+    reference implementation of a customer's tick, built from the same scalar functions as the
+    numba kernel (:func:`cxsim.kernels.advance_customer`) and giving identical results.
+    """
+
+    def __init__(self, model: CXModel, index: int):
+        super().__init__(model)
+        self.index = int(index)
+
+    # ---- views -------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """'prospect', 'customer' or 'churned'."""
+        return STATUS_NAMES[int(self.model.arrays.status[self.index])]
+
+    @property
+    def segment(self) -> str:
+        """Name of the customer's segment."""
+        return self.model.segment_names[int(self.model.arrays.segment[self.index])]
+
+    @property
+    def satisfaction(self) -> float:
+        """Cumulative satisfaction in [0, 1]."""
+        return float(self.model.arrays.satisfaction[self.index])
+
+    @property
+    def expectation(self) -> float:
+        """Expected performance in [0, 1]."""
+        return float(self.model.arrays.expectation[self.index])
+
+    @property
+    def tenure(self) -> int:
+        """Ticks since the customer joined (0 for a prospect)."""
+        a = self.model.arrays
+        if a.status[self.index] == K.PROSPECT:
+            return 0
+        return int(self.model.time_tick - a.join_tick[self.index])
+
+    @property
+    def nps_score(self) -> int:
+        """The 0-10 answer the customer would give today."""
+        a = self.model.arrays
+        return int(K.nps_score(K.latent_score(float(a.satisfaction[self.index]),
+                                              float(a.nps_bias[self.index]))))
+
+    @property
+    def contacts(self) -> list[int]:
+        """Indices of the customer's social contacts (empty for a fully mixed market)."""
+        net = self.model.network
+        if net is None:
+            return []
+        indptr, indices = net
+        return indices[indptr[self.index]:indptr[self.index + 1]].tolist()
+
+    # ---- the reference tick --------------------------------------------------------------
+    def step(self) -> None:
+        """Advance this customer by one tick (reference engine; mirrors advance_customer)."""
+        m = self.model
+        a = m.arrays
+        tb = m.tables
+        beh = tb.beh
+        keys = m.keys
+        i = self.index
+        t = m.time_tick
+        c = i // m.chunk
+        acc, tpacc, segacc = m.acc[c], m.tpacc[c], m.segacc[c]
+        st = int(a.status[i])
+        s = int(a.segment[i])
+        ev = 0
+        promoters_only = beh[K.B_REFERRAL_PROMOTERS] > 0.0
+        a.exposure[i] = a.exposure[i] * beh[K.B_EXPOSURE_DECAY]
+        if st in (K.PROSPECT, K.CHURNED):
+            if st == K.PROSPECT:
+                if beh[K.B_FULL_MIXING] > 0.0:
+                    frac = beh[K.B_FULL_REFERRAL_FRAC]
+                else:
+                    deg = int(m.indptr[i + 1] - m.indptr[i])
+                    frac = a.referrer_nbrs[i] / deg if deg > 0 else 0.0
+                p_join = K.acquisition_probability(beh[K.B_P_TICK], beh[K.B_Q_TICK], frac)
+                joined = uniform(keys[K.K_ACQUIRE], i, t, 0) < p_join
+            else:
+                joined = (beh[K.B_WIN_BACK_TICK] > 0.0
+                          and uniform(keys[K.K_ACQUIRE], i, t, 1) < beh[K.B_WIN_BACK_TICK])
+            if joined:
+                K.start_customer(keys[K.K_START], keys[K.K_FRAILTY], i, t, s, tb.seg, beh,
+                                 a.satisfaction, a.expectation, a.churn_logit, a.join_tick, 0.0)
+                a.status[i] = K.CUSTOMER
+                a.exposure[i] = 0.0
+                ev |= K.EV_JOIN
+                if st == K.PROSPECT:
+                    acc[K.ACC_NEW] += 1.0
+                    segacc[s, K.SGA_NEW] += 1.0
+                else:
+                    acc[K.ACC_WON_BACK] += 1.0
+                if K.is_referrer(K.CUSTOMER, float(a.satisfaction[i]), float(a.nps_bias[i]),
+                                 promoters_only):
+                    ev |= K.EV_REF_UP
+        else:
+            acc[K.ACC_ACTIVE_START] += 1.0
+            if beh[K.B_WOM_RATE] > 0.0 and beh[K.B_WOM_TARGET] < a.expectation[i]:
+                a.expectation[i] = a.expectation[i] + beh[K.B_WOM_RATE] * (
+                    beh[K.B_WOM_TARGET] - a.expectation[i])
+            ref0 = K.is_referrer(K.CUSTOMER, float(a.satisfaction[i]), float(a.nps_bias[i]),
+                                 promoters_only)
+            u_need, u_churn = uniform_pair(keys[K.K_DAILY], i, t, 0)
+            if a.pending[i] > 0:
+                need = int(a.pending[i]) - 1
+                a.pending[i] = 0
+                acc[K.ACC_FAILURE_DEMAND] += 1.0
+            else:
+                need = K.draw_need(keys[K.K_DAILY], i, t, u_need, tb.seg[s, K.S_P_NEED],
+                                   tb.seg_need_cum[s])
+            if need >= 0:
+                K.live_episode(i, t, keys[K.K_EPISODE], need, s, a.satisfaction, a.expectation,
+                               a.nps_bias, a.pending, tb.seg, tb.seg_pref, tb.tp, tb.need_ptr,
+                               tb.need_tp, tb.path_ptr, tb.path_to, tb.path_w, tb.path_kind,
+                               tb.path_mask, beh, acc, tpacc)
+                if K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])) == -1:
+                    ev |= K.EV_WOM
+                    acc[K.ACC_WOM_N] += 1.0
+                    acc[K.ACC_WOM_SAT_SUM] += float(a.satisfaction[i])
+            tenure = t - int(a.join_tick[i])
+            extra = tb.seg[s, K.S_EXTRA_LOGIT] + K.contract_logit(
+                tenure, tb.seg[s, K.S_CONTRACT_TICKS], beh[K.B_TICKS_PER_MONTH],
+                beh[K.B_CONTRACT_EFFECT])
+            h = K.churn_hazard(float(a.churn_logit[i]), float(a.satisfaction[i]),
+                               beh[K.B_SAT_REF], beh[K.B_SAT_EFFECT],
+                               tenure * beh[K.B_YEARS_PER_TICK], beh[K.B_TENURE_EFFECT], extra,
+                               float(a.exposure[i]) + beh[K.B_GLOBAL_EXPOSURE],
+                               beh[K.B_LOG_CONTAGION])
+            if u_churn < h:
+                a.status[i] = K.CHURNED
+                a.pending[i] = 0
+                ev |= K.EV_CHURN
+                acc[K.ACC_CHURNED] += 1.0
+                segacc[s, K.SGA_CHURNED] += 1.0
+            ref1 = K.is_referrer(int(a.status[i]), float(a.satisfaction[i]),
+                                 float(a.nps_bias[i]), promoters_only)
+            if ref1 and not ref0:
+                ev |= K.EV_REF_UP
+            elif ref0 and not ref1:
+                ev |= K.EV_REF_DOWN
+        K.census(i, t, keys[K.K_SURVEY], int(a.status[i]), s, float(a.satisfaction[i]),
+                 float(a.nps_bias[i]), int(a.join_tick[i]), promoters_only, beh, acc, segacc)
+        a.events[i] = ev
+        if ev:
+            acc[K.ACC_EVENTS] += 1.0
+
+
+class Employee(mesa.Agent):
+    """A member of a team staffing touchpoints.
+
+    ``skill`` and ``engagement`` (both 0-1) set the quality of the team's touchpoints and its
+    handle time; ``burnout`` (0-1) and ``tenure`` (days) complete the state the workforce
+    dynamics work on.
+    """
+
+    def __init__(self, model: CXModel, team: str, skill: float, engagement: float,
+                 tenure: float = 0.0):
+        super().__init__(model)
+        self.team = team
+        self.skill = float(skill)
+        self.engagement = float(engagement)
+        self.burnout = 0.0
+        self.tenure = float(tenure)
+
+    def step(self) -> None:
+        """Advance one tick: tenure grows by the tick length."""
+        self.tenure += self.model.scenario.simulation.tick_days
+
+
+class Partner(mesa.Agent):
+    """An outside company operating touchpoints (courier, installer, reseller).
+
+    Each tick its reliability is the contracted one, lowered in proportion when yesterday's
+    jobs exceeded its capacity (overload).
+    """
+
+    def __init__(self, model: CXModel, name: str, reliability: float, quality: float,
+                 capacity: float, cost_per_job: float):
+        super().__init__(model)
+        self.name = name
+        self.reliability = float(reliability)
+        self.quality = float(quality)
+        self.capacity = float(capacity)
+        self.cost_per_job = float(cost_per_job)
+        self.jobs_last_tick = 0.0
+        self.effective_reliability = self.reliability
+
+    def step(self) -> None:
+        """Set today's effective reliability from yesterday's load."""
+        daily_jobs = self.jobs_last_tick / self.model.scenario.simulation.tick_days
+        overload = min(1.0, self.capacity / daily_jobs) if daily_jobs > 0 else 1.0
+        self.effective_reliability = self.reliability * overload

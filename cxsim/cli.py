@@ -1,0 +1,239 @@
+"""The ``cxsim`` command line.
+
+Exit codes: 0 success; 2 bad input (scenario, flags, paths) with one line per problem and no
+traceback; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
+
+
+class UsageError(Exception):
+    """Bad input from the command line (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive_int(name: str):
+    def conv(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+    return conv
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must be non-negative, got {value}")
+    return value
+
+
+def _positive_float(name: str):
+    def conv(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}")
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {text}")
+        return value
+    return conv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``cxsim`` command."""
+    p = _Parser(prog="cxsim", description="Simulate customer-experience ecosystems.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="one run of a scenario; writes metrics.csv and summary.json",
+                       description="Run one scenario (the built-in default if none is given) "
+                                   "and write DIR/metrics.csv (one row per tick) and "
+                                   "DIR/summary.json.")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
+                   f"{DEFAULT_SCENARIO})")
+    r.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
+    r.add_argument("--customers", type=_positive_int("--customers"),
+                   help="market size: prospects, customers and churned together")
+    r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    r.add_argument("--engine", choices=("numba", "mesa"), default="numba",
+                   help="numba kernel (default) or Mesa agents stepped in Python")
+    r.add_argument("--threads", type=_positive_int("--threads"),
+                   help="numba threads (default: all cores)")
+    r.add_argument("--out", default="cxsim-results", help="output folder (default "
+                   "./cxsim-results)")
+    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check a scenario file",
+                       description="Check a scenario file: exit 0 if valid, 2 with one line "
+                                   "per problem.")
+    v.add_argument("scenario", help="scenario TOML file")
+    v.set_defaults(func=cmd_validate)
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"cxsim {__version__}"
+
+
+def _load(path: str | None) -> Scenario:
+    if path is None:
+        return load_scenario(scenario_dir() / DEFAULT_SCENARIO)
+    return load_scenario(path)
+
+
+def _check_out(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    parent = path.resolve().parent
+    if not path.exists() and not os.access(_existing_ancestor(parent), os.W_OK):
+        raise UsageError(f"--out: cannot create {out} (no write permission)")
+    return path
+
+
+def _existing_ancestor(p: Path) -> Path:
+    while not p.exists():
+        p = p.parent
+    return p
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so a failure never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _set_threads(threads: int | None) -> int:
+    import numba
+
+    if threads is not None:
+        limit = numba.config.NUMBA_NUM_THREADS
+        if threads > limit:
+            raise UsageError(f"--threads must be at most {limit} (NUMBA_NUM_THREADS), "
+                             f"got {threads}")
+        numba.set_num_threads(threads)
+    return numba.get_num_threads()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``cxsim run``: one run, written to ``--out``."""
+    from .runner import resize, run
+
+    scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
+    scenario = scenario.validated()
+    out = _check_out(args.out)
+    threads = _set_threads(args.threads)
+    t0 = time.perf_counter()
+    result = run(scenario, args.seed, engine=args.engine,
+                 progress=not args.quiet and sys.stderr.isatty())
+    wall = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    from . import __version__
+
+    summary = {**result.summary, "seed": args.seed, "engine": args.engine, "threads": threads,
+               "scenario_hash": scenario.content_hash(), "cxsim_version": __version__,
+               "wall_seconds": round(wall, 3)}
+    _write_atomic(out / "metrics.csv", result.metrics.to_csv(index=False))
+    _write_atomic(out / "touchpoints.csv", result.touchpoints.to_csv(index=False))
+    _write_atomic(out / "segments.csv", result.segments.to_csv(index=False))
+    _write_atomic(out / "queues.csv", result.queues.to_csv(index=False))
+    _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if not args.quiet:
+        print(format_summary(summary))
+        print(f"wrote {out}/metrics.csv, summary.json, touchpoints.csv, segments.csv, "
+              f"queues.csv")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``cxsim validate``: exit 0 if the scenario is valid."""
+    sc = load_scenario(args.scenario)
+    print(f"{args.scenario}: valid ({sc.name}: {len(sc.segments)} segments, "
+          f"{len(sc.touchpoints)} touchpoints, {len(sc.strategies)} strategies)")
+    return 0
+
+
+_ROWS = (
+    ("customers (final)", "active", "{:,.0f}"), ("new customers", "new", "{:,.0f}"),
+    ("churned", "churned", "{:,.0f}"), ("monthly churn", "monthly_churn", "{:.2%}"),
+    ("annual retention", "annual_retention", "{:.1%}"), ("NPS (last 30 days)", "nps", "{:+.1f}"),
+    ("CSAT (1-5)", "csat", "{:.2f}"), ("CES (1-7, 7 = easy)", "ces", "{:.2f}"),
+    ("satisfaction (0-1)", "satisfaction", "{:.3f}"),
+    ("first-contact resolution", "fcr", "{:.1%}"), ("service level", "service_level", "{:.1%}"),
+    ("avg speed of answer (s)", "asa", "{:.1f}"), ("queue abandonment", "abandonment", "{:.1%}"),
+    ("agent occupancy", "occupancy", "{:.1%}"), ("partner on time", "partner_on_time", "{:.1%}"),
+    ("revenue", "revenue", "{:,.0f}"), ("cost", "cost", "{:,.0f}"), ("profit", "profit", "{:,.0f}"),
+)
+
+
+def format_summary(summary: dict) -> str:
+    """Return a compact two-column table of a run's key figures."""
+    head = (f"{summary.get('scenario', '')}: {summary.get('days', 0):g} days, market "
+            f"{summary.get('market', 0):,} (seed {summary.get('seed')}, "
+            f"{summary.get('engine')} engine, {summary.get('wall_seconds', 0):.2f} s)")
+    lines = [head]
+    for label, key, fmt in _ROWS:
+        v = summary.get(key)
+        lines.append(f"  {label:<26} {'n/a' if v is None else fmt.format(v):>14}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cxsim`` command; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except ScenarioError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cxsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, exit 1
+        if os.environ.get("CXSIM_DEBUG"):
+            raise
+        print(f"cxsim: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

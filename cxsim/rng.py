@@ -1,0 +1,159 @@
+"""Counter-based, named random streams.
+
+Every random number in a cxsim run is a pure function of
+``(root seed, stream name, agent id, tick, slot)``: a counter hashed through two rounds of the
+SplitMix64 finaliser (Steele, Lea & Flood 2014, the mixer behind ``SplittableRandom``), in the
+spirit of counter-based generators such as Philox (Salmon et al. 2011).  Nothing is sequential,
+so
+
+* results do not depend on thread count, engine or the order in which agents are stepped;
+* a strategy that changes one decision does not reshuffle unrelated draws (common random
+  numbers), which makes strategy-vs-baseline differences much less noisy.
+
+Stream keys are derived in Python (:func:`stream_keys`); the draw functions are ``@njit``
+scalars callable both from numba kernels and from plain Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+from numba import njit
+
+_MASK = (1 << 64) - 1
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_S20 = np.uint64(20)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TWO_M53 = 2.0**-53
+_TWO_M32 = 2.0**-32
+_TWO_PI = 2.0 * math.pi
+
+#: The named streams of a run, one per kind of decision.  Adding a stream at the end never
+#: changes the draws of the existing ones.
+STREAMS: tuple[str, ...] = (
+    "segment",  # 0 segment membership
+    "initial",  # 1 who is a customer at tick 0, initial tenure
+    "frailty",  # 2 individual churn propensity
+    "nps_style",  # 3 individual response style on the 0-10 scale
+    "start_state",  # 4 initial satisfaction and expectation
+    "acquire",  # 5 prospects joining, win-back
+    "daily",  # 6 need occurrence and churn (one pair per customer per tick)
+    "episode",  # 7 everything inside a service episode
+    "survey",  # 8 who answers the relationship survey
+    "network",  # 9 social network construction
+    "workforce",  # 10 employees and partners
+    "environment",  # 11 IT outages and other shocks
+)
+STREAM_INDEX = {name: k for k, name in enumerate(STREAMS)}
+
+
+def _mix64_py(z: int) -> int:
+    z &= _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def root_key(seed: int | np.random.SeedSequence) -> int:
+    """Return the 64-bit root key of a run from an integer seed or a ``SeedSequence``."""
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+    return int(ss.generate_state(1, np.uint64)[0])
+
+
+def stream_key(root: int, name: str) -> int:
+    """Return the key of stream ``name`` under root key ``root`` (a Python int < 2**64)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return _mix64_py(root ^ _mix64_py(int.from_bytes(digest, "little")))
+
+
+def stream_keys(seed: int | np.random.SeedSequence) -> np.ndarray:
+    """Return the keys of all :data:`STREAMS` for a seed, as ``uint64[len(STREAMS)]``."""
+    root = root_key(seed)
+    return np.array([stream_key(root, s) for s in STREAMS], dtype=np.uint64)
+
+
+def numpy_generator(keys: np.ndarray, stream: str) -> np.random.Generator:
+    """Return a NumPy Generator seeded from a named stream (for bulk set-up work only)."""
+    return np.random.Generator(np.random.PCG64(int(keys[STREAM_INDEX[stream]])))
+
+
+@njit(cache=True)
+def mix64(z):
+    """SplitMix64 finaliser: a bijective avalanche mix of a ``uint64``."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True)
+def draw_bits(key, agent, tick, slot):
+    """Return 64 random bits for ``(key, agent, tick, slot)``; all arguments are integers.
+
+    ``tick`` must be in [0, 2**44) and ``slot`` in [0, 2**20).
+    """
+    x = mix64(np.uint64(key) ^ (np.uint64(agent) * _GOLDEN))
+    ctr = (np.uint64(tick) << _S20) | np.uint64(slot)
+    return mix64(x ^ (ctr * _GOLDEN2))
+
+
+@njit(cache=True)
+def uniform(key, agent, tick, slot):
+    """Return one uniform in the open interval (0, 1) with 53-bit resolution."""
+    return ((draw_bits(key, agent, tick, slot) >> _S11) + 0.5) * _TWO_M53
+
+
+@njit(cache=True)
+def uniform_pair(key, agent, tick, slot):
+    """Return two independent uniforms in (0, 1), 32-bit resolution, from one hash."""
+    x = draw_bits(key, agent, tick, slot)
+    return ((x >> _S32) + 0.5) * _TWO_M32, ((x & _LOW32) + 0.5) * _TWO_M32
+
+
+@njit(cache=True)
+def normal(key, agent, tick, slot):
+    """Return one standard normal deviate (Box-Muller on one hashed pair)."""
+    u1, u2 = uniform_pair(key, agent, tick, slot)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+
+
+@njit(cache=True)
+def gamma(key, agent, tick, slot0, shape):
+    """Return a Gamma(shape, 1) deviate (Marsaglia & Tsang 2000), using slots from ``slot0``.
+
+    Uses at most 64 slots; for ``shape < 1`` the boost ``G(a) = G(a + 1) * U**(1/a)`` applies.
+    """
+    boost = 1.0
+    a = shape
+    if a < 1.0:
+        boost = uniform(key, agent, tick, slot0) ** (1.0 / a)
+        a += 1.0
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    for k in range(1, 64):
+        z = normal(key, agent, tick, slot0 + 2 * k)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = uniform(key, agent, tick, slot0 + 2 * k + 1)
+        if math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v):
+            return boost * d * v
+    return boost * d  # acceptance fails with probability < 1e-40 over 63 tries
+
+
+@njit(cache=True)
+def beta(key, agent, tick, slot0, a, b):
+    """Return a Beta(a, b) deviate from two gamma deviates (slots ``slot0`` .. ``slot0+255``)."""
+    x = gamma(key, agent, tick, slot0, a)
+    y = gamma(key, agent, tick, slot0 + 128, b)
+    return x / (x + y)

@@ -1,0 +1,642 @@
+"""Scenario schema: what a cxsim ecosystem is made of, validated with clear errors.
+
+A scenario is plain data.  It is written as a TOML file (see ``scenarios/retail.toml``) or
+built in Python from the dataclasses below; either way :meth:`Scenario.from_dict` checks it
+and reports *every* problem at once, one line each, with the path to the field::
+
+    touchpoints.chat.quality must be in [0, 1], got 1.7
+    pathways[4].to: unknown touchpoint 'fax'
+    segments.young: unknown key 'churnn'
+
+Defaults of behavioural constants carry their source next to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
+NETWORKS = ("full", "erdos_renyi", "small_world")
+REFERRAL_MODES = ("promoters", "customers")
+YEAR_DAYS = 365.0
+MONTH_DAYS = YEAR_DAYS / 12.0
+
+
+class ScenarioError(ValueError):
+    """A scenario failed validation; ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _f(default: Any = dataclasses.MISSING, lo: float | None = None, hi: float | None = None,
+       gt: float | None = None, choices: tuple[str, ...] | None = None, doc: str = "",
+       factory: Any = None) -> Any:
+    """Declare a field with its range (inclusive ``lo``/``hi``, exclusive ``gt``) and doc."""
+    meta = {"lo": lo, "hi": hi, "gt": gt, "choices": choices, "doc": doc}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Length of a run."""
+
+    ticks: int = _f(365, lo=1, hi=100_000, doc="number of ticks simulated")
+    tick_days: float = _f(1.0, gt=0, hi=366, doc="length of one tick in days")
+
+
+@dataclass(frozen=True)
+class Market:
+    """The population of potential customers and how it grows."""
+
+    size: int = _f(100_000, lo=2, hi=50_000_000,
+                   doc="agents in the market: prospects, customers and churned together")
+    initial_customers: int = _f(40_000, lo=0, doc="customers at tick 0")
+    initial_tenure_months: float = _f(
+        24.0, lo=0, doc="mean tenure of the initial customers (exponential); 0 = all new")
+    network: str = _f("small_world", choices=NETWORKS, doc="social network kind")
+    mean_degree: float = _f(10.0, gt=0, doc="mean number of social contacts")
+    rewiring: float = _f(0.1, lo=0, hi=1, doc="small-world rewiring probability")
+    p: float = _f(0.01, lo=0, hi=1, doc="Bass external influence (marketing), per year")
+    q: float = _f(0.3, lo=0, doc="Bass internal influence (referrals), per year")
+    referral_from: str = _f("promoters", choices=REFERRAL_MODES,
+                            doc="who refers prospects: promoters only, or every customer")
+    win_back: float = _f(0.0, lo=0, hi=1,
+                         doc="yearly probability that a churned customer returns (0 = off)")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A customer segment: value, channel habits, needs, patience and loyalty."""
+
+    share: float = _f(lo=0, hi=1, doc="share of the market in this segment")
+    revenue_per_day: float = _f(1.0, lo=0, doc="revenue per active customer per day")
+    channel_preference: dict[str, float] = _f(
+        factory=dict, lo=0, doc="relative preference weight per channel (missing = 1)")
+    need_rates: dict[str, float] = _f(factory=dict, lo=0, doc="expected needs per day by type")
+    patience: float = _f(1.5, gt=0, doc="effort a customer bears in one episode before giving up")
+    queue_patience: float = _f(5.0, gt=0, doc="mean minutes a customer waits in a queue")
+    switching_cost: float = _f(0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1")
+    base_churn: float = _f(0.015, lo=0, hi=1,
+                           doc="monthly churn at reference satisfaction and tenure")
+    churn_concentration: float = _f(
+        0.0, lo=0, doc="heterogeneity of churn propensity: Beta(a+b) concentration; 0 = none")
+    price_sensitivity: float = _f(0.5, lo=0, hi=1, doc="response of churn to price changes")
+    contract_months: int = _f(0, lo=0, doc="contract length; 0 = no contract")
+    initial_satisfaction: float = _f(0.75, lo=0, hi=1, doc="mean satisfaction at tick 0")
+    initial_expectation: float = _f(0.75, lo=0, hi=1, doc="mean expectation at tick 0")
+
+
+@dataclass(frozen=True)
+class Touchpoint:
+    """A node of the ecosystem where customers meet the company."""
+
+    channel: str = _f(doc="channel name (web, app, phone, chat, store, delivery, ...)")
+    stage: str = _f(choices=STAGES, doc="journey stage")
+    quality: float = _f(0.75, lo=0, hi=1, doc="base quality of the experience")
+    variability: float = _f(0.1, lo=0, hi=1, doc="standard deviation of the experience")
+    effort: float = _f(0.2, lo=0, hi=1, doc="customer effort of one contact, 0-1")
+    resolution: float = _f(0.8, lo=0, hi=1, doc="probability a contact resolves the need")
+    cost_per_contact: float = _f(0.0, lo=0, doc="cost to the company of one contact")
+    enabled: bool = _f(True, doc="false: exists only once a strategy adds it")
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """A hand-off or escalation between touchpoints for unresolved needs."""
+
+    from_: str = _f(doc="touchpoint the customer leaves")
+    to: str = _f(doc="touchpoint the customer goes to")
+    weight: float = _f(1.0, gt=0, doc="escalation: relative weight; handoff: probability")
+    kind: str = _f("escalation", choices=("escalation", "handoff"),
+                   doc="escalation (need unresolved) or handoff (journey continues)")
+    needs: list[str] = _f(factory=list, doc="need types it applies to (empty = all)")
+
+
+@dataclass(frozen=True)
+class Need:
+    """A type of need and where customers start when they have one."""
+
+    entry: list[str] = _f(factory=list, doc="touchpoints where an episode may start")
+
+
+@dataclass(frozen=True)
+class Team:
+    """Employees staffing touchpoints (a contact centre, store staff, ...)."""
+
+    touchpoints: list[str] = _f(factory=list, doc="staffed touchpoints")
+    headcount: int = _f(10, lo=0, doc="employees in the team")
+    shift_hours: float = _f(8.0, gt=0, hi=24, doc="hours each employee works per day")
+    open_hours: float = _f(12.0, gt=0, hi=24, doc="hours per day the touchpoints are open")
+    handle_time: float = _f(6.0, gt=0, doc="mean handle time of one contact, minutes")
+    service_target: float = _f(20.0, lo=0, doc="service-level target answer time, seconds")
+    skill: float = _f(0.6, lo=0, hi=1, doc="mean skill of the team at tick 0")
+    engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
+    wage_per_day: float = _f(150.0, lo=0, doc="cost per employee per day")
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    """An outside company operating touchpoints (courier, installer, reseller)."""
+
+    touchpoints: list[str] = _f(factory=list, doc="touchpoints the partner operates")
+    reliability: float = _f(0.95, lo=0, hi=1, doc="probability a job is done right and on time")
+    quality: float = _f(0.75, lo=0, hi=1, doc="quality of the partner's work")
+    capacity: float = _f(10_000.0, gt=0, doc="jobs per day before overload")
+    cost_per_job: float = _f(0.0, lo=0, doc="fee per job")
+
+
+@dataclass(frozen=True)
+class System:
+    """An IT system that touchpoints depend on."""
+
+    touchpoints: list[str] = _f(factory=list, doc="dependent touchpoints")
+    outage_probability: float = _f(0.0, lo=0, hi=1, doc="probability per day an outage starts")
+    outage_days: float = _f(1.0, gt=0, doc="mean outage duration in days")
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Money that is not per contact or per employee."""
+
+    fixed_cost_per_day: float = _f(0.0, lo=0, doc="overheads per day")
+    acquisition_cost: float = _f(0.0, lo=0, doc="cost per newly acquired customer")
+    discount_rate: float = _f(0.10, lo=0, hi=1, doc="yearly discount rate for CLV and ROI")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How customers turn experiences into satisfaction, talk and churn."""
+
+    # Tversky & Kahneman (1992), cumulative prospect theory: lambda = 2.25, alpha = 0.88.
+    loss_aversion: float = _f(2.25, lo=1, doc="weight of losses relative to gains")
+    value_exponent: float = _f(0.88, gt=0, hi=1, doc="curvature of the value function")
+    # Kahneman et al. (1993); Redelmeier & Kahneman (1996): peak-end rule.
+    peak_weight: float = _f(0.5, lo=0, hi=1, doc="weight of the most intense moment")
+    end_weight: float = _f(0.5, lo=0, hi=1, doc="weight of the last moment")
+    memory_half_life: float = _f(
+        3.0, gt=0, doc="episodes after which an experience weighs half in satisfaction")
+    # Oliver (1980) expectancy-disconfirmation; adaptation-level theory (Helson 1964).
+    expectation_adaptation: float = _f(0.1, lo=0, hi=1,
+                                       doc="share of the gap closed per episode")
+    effort_weight: float = _f(0.3, lo=0, doc="performance lost per unit of effort")
+    wait_effort_per_minute: float = _f(0.05, lo=0, doc="effort of one minute of waiting")
+    failure_penalty: float = _f(0.4, lo=0, hi=1, doc="performance lost when a partner fails")
+    unresolved_performance: float = _f(
+        0.1, lo=0, hi=1, doc="performance of the moment an episode ends unresolved")
+    failure_need: str = _f("support", doc="need a partner failure causes (failure demand)")
+    max_steps: int = _f(6, lo=1, hi=20, doc="touchpoints visited at most in one episode")
+    # Word of mouth: East, Hammond & Lomax (2008) — negative WOM shifts others' attitudes.
+    wom_strength: float = _f(0.02, lo=0, hi=1,
+                             doc="pull of a detractor's episode on each contact's expectation")
+    # Nitzan & Libai (2011): a defecting neighbour multiplies the hazard by about 1.8.
+    contagion: float = _f(1.8, gt=0, doc="hazard multiplier per recently churned contact")
+    contagion_half_life: float = _f(14.0, gt=0, doc="days for a churn exposure to halve")
+    satisfaction_effect: float = _f(-6.0, doc="churn log-odds per unit of satisfaction")
+    satisfaction_reference: float = _f(0.75, lo=0, hi=1,
+                                       doc="satisfaction at which churn is the base rate")
+    tenure_effect: float = _f(0.0, doc="churn log-odds per log(1 + tenure in years)")
+    switching_cost_effect: float = _f(-2.0, doc="churn log-odds per unit of switching cost")
+    contract_effect: float = _f(-1.5, doc="churn log-odds while in contract (not renewal month)")
+    # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (VALIDATION.md).
+    nps_sd: float = _f(1.5, gt=0, doc="spread of individual response style on 0-10")
+    survey_noise: float = _f(0.5, lo=0, doc="answer noise on CSAT and CES scales")
+    initial_spread: float = _f(0.05, lo=0, hi=0.5,
+                               doc="spread of initial satisfaction and expectation")
+    staff_quality_effect: float = _f(0.3, lo=0, doc="quality per unit of skill/engagement change")
+    partner_quality_effect: float = _f(0.5, lo=0, doc="quality per unit of partner quality change")
+
+
+@dataclass(frozen=True)
+class Survey:
+    """How scores are observed."""
+
+    nps_sample_rate: float = _f(1.0, gt=0, hi=1,
+                                doc="share of active customers answering the NPS survey per tick")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A timed, costed change to the ecosystem (applied by strategies)."""
+
+    type: str = _f(doc="kind of intervention")
+    target: str = _f("", doc="name of what it changes (team, touchpoint, partner, ...)")
+    start: int = _f(0, lo=0, doc="tick it starts")
+    end: int = _f(-1, lo=-1, doc="tick it ends (-1 = never)")
+    ramp: int = _f(0, lo=0, doc="ticks to reach full effect")
+    cost: float = _f(0.0, lo=0, doc="one-off cost at start")
+    cost_per_tick: float = _f(0.0, lo=0, doc="running cost per tick while active")
+    amount: float = _f(0.0, doc="size of the change, in the type's unit")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A named set of interventions."""
+
+    description: str = _f("", doc="what the strategy does")
+    interventions: list[Intervention] = _f(factory=list, doc="the interventions")
+
+
+#: Intervention types and the kind of target each needs ('' = none).
+INTERVENTION_TARGETS: dict[str, str] = {
+    "train": "team",
+    "hire": "team",
+    "add_touchpoint": "touchpoint",
+    "improve_touchpoint": "touchpoint",
+    "partner_sla": "partner",
+    "personalisation": "segment?",
+    "omnichannel": "",
+    "knowledge_base": "",
+    "service_recovery": "segment?",
+    "loyalty_programme": "segment?",
+    "it_resilience": "system",
+    "price_change": "segment?",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole CX ecosystem: market, segments, touchpoints, company side and strategies."""
+
+    name: str = _f("unnamed", doc="scenario name")
+    description: str = _f("", doc="what the scenario represents")
+    simulation: Simulation = _f(factory=Simulation)
+    market: Market = _f(factory=Market)
+    segments: dict[str, Segment] = _f(factory=dict)
+    touchpoints: dict[str, Touchpoint] = _f(factory=dict)
+    pathways: list[Pathway] = _f(factory=list)
+    needs: dict[str, Need] = _f(factory=dict)
+    teams: dict[str, Team] = _f(factory=dict)
+    partners: dict[str, PartnerSpec] = _f(factory=dict)
+    systems: dict[str, System] = _f(factory=dict)
+    economics: Economics = _f(factory=Economics)
+    behaviour: Behaviour = _f(factory=Behaviour)
+    survey: Survey = _f(factory=Survey)
+    strategies: dict[str, Strategy] = _f(factory=dict)
+
+    # ---- construction -----------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scenario:
+        """Build and validate a scenario from plain data; raise :class:`ScenarioError`."""
+        errors: list[str] = []
+        scn = _build(cls, data, "", errors)
+        if not errors:
+            errors.extend(_cross_check(scn))
+        if errors:
+            raise ScenarioError(errors)
+        return scn
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the scenario as plain data (the inverse of :meth:`from_dict`)."""
+        return _unbuild(self)
+
+    def validated(self) -> Scenario:
+        """Return this scenario re-checked (for scenarios built directly in Python)."""
+        return Scenario.from_dict(self.to_dict())
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """Return a copy with top-level fields replaced (dataclasses.replace)."""
+        return dataclasses.replace(self, **changes)
+
+    def content_hash(self) -> str:
+        """Return a short hash of the scenario's content (for provenance)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ---- convenient views -------------------------------------------------------------
+    @property
+    def channels(self) -> list[str]:
+        """Channels used by the touchpoints, in first-seen order."""
+        return list(dict.fromkeys(tp.channel for tp in self.touchpoints.values()))
+
+    @property
+    def need_types(self) -> list[str]:
+        """Need types, in declaration order."""
+        return list(self.needs)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; raise :class:`ScenarioError` on any problem."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError([f"{p}: no such file"])
+    if p.is_dir():
+        raise ScenarioError([f"{p}: is a folder, not a scenario file"])
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{p}: not a text file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{p}: not valid TOML ({exc})"]) from None
+    return Scenario.from_dict(data)
+
+
+def scenario_dir() -> Path:
+    """Return the folder holding the shipped scenario files."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_scenarios", here.parent / "scenarios"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the shipped scenarios folder is missing")
+
+
+DEFAULT_SCENARIO = "retail.toml"
+
+
+def default_scenario() -> Scenario:
+    """Return the built-in default scenario (an omnichannel retailer)."""
+    return load_scenario(scenario_dir() / DEFAULT_SCENARIO)
+
+
+# --------------------------------------------------------------------------------------------
+# Generic checking of dataclass fields
+# --------------------------------------------------------------------------------------------
+
+_ALIASES = {"from_": "from"}
+
+
+def _key(name: str) -> str:
+    return _ALIASES.get(name, name)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _fmt(v: Any) -> str:
+    return f"'{v}'" if isinstance(v, str) else repr(v)
+
+
+def _typename(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "a whole number"
+    if tp is bool:
+        return "true or false"
+    if tp is str:
+        return "a string"
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "a table"
+    return str(tp)
+
+
+def _check_range(value: float, meta: dict, path: str, errors: list[str]) -> None:
+    lo, hi, gt = meta.get("lo"), meta.get("hi"), meta.get("gt")
+    if isinstance(value, float) and not math.isfinite(value):
+        errors.append(f"{path} must be a finite number, got {value}")
+        return
+    if gt is not None and not value > gt:
+        bound = f"in ({gt:g}, {hi:g}]" if hi is not None else f"greater than {gt:g}"
+        errors.append(f"{path} must be {bound}, got {value:g}")
+    elif lo is not None and hi is not None and not lo <= value <= hi:
+        errors.append(f"{path} must be in [{lo:g}, {hi:g}], got {value:g}")
+    elif lo is not None and value < lo:
+        errors.append(f"{path} must be at least {lo:g}, got {value:g}")
+    elif hi is not None and value > hi:
+        errors.append(f"{path} must be at most {hi:g}, got {value:g}")
+
+
+def _convert(tp: Any, value: Any, meta: dict, path: str, errors: list[str]) -> Any:
+    """Convert ``value`` to type ``tp``, appending problems to ``errors``; return it or None."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            errors.append(f"{path} must be a table, got {_fmt(value)}")
+            return None
+        return _build(tp, value, path, errors)
+    if origin is dict:
+        if not isinstance(value, dict):
+            errors.append(f"{path} must be a table, got {_fmt(value)}")
+            return None
+        _, vtp = typing.get_args(tp)
+        out = {}
+        for k, v in value.items():
+            out[str(k)] = _convert(vtp, v, meta, _join(path, str(k)), errors)
+        return out
+    if origin is list:
+        if not isinstance(value, list):
+            errors.append(f"{path} must be a list, got {_fmt(value)}")
+            return None
+        (etp,) = typing.get_args(tp)
+        return [_convert(etp, v, meta, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            errors.append(f"{path} must be true or false, got {_fmt(value)}")
+            return None
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.append(f"{path} must be a number, got {_fmt(value)}")
+            return None
+        _check_range(float(value), meta, path, errors)
+        return float(value)
+    if tp is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(f"{path} must be a whole number, got {_fmt(value)}")
+            return None
+        _check_range(value, meta, path, errors)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            errors.append(f"{path} must be a string, got {_fmt(value)}")
+            return None
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            errors.append(f"{path} must be one of {', '.join(choices)}; got {_fmt(value)}")
+        return value
+    raise TypeError(f"unsupported field type {tp}")  # pragma: no cover - schema bug
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
+    """Build dataclass ``cls`` from ``data``, collecting every problem in ``errors``."""
+    hints = _hints(cls)
+    fields = {_key(f.name): f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key in data:
+        if key not in fields:
+            where = path or "scenario"
+            errors.append(f"{where}: unknown key '{key}'")
+    for key, f in fields.items():
+        if key in data:
+            kwargs[f.name] = _convert(hints[f.name], data[key], dict(f.metadata), _join(path, key),
+                                      errors)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            errors.append(f"{_join(path, key)} is required")
+    if any(v is None for v in kwargs.values()) or any(
+        f.name not in kwargs and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        for f in fields.values()
+    ):
+        return None
+    return cls(**kwargs)
+
+
+def _unbuild(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {_key(f.name): _unbuild(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _unbuild(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unbuild(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-field checks
+# --------------------------------------------------------------------------------------------
+
+
+def _cross_check(s: Scenario) -> list[str]:
+    errs: list[str] = []
+    tps = s.touchpoints
+    if not s.segments:
+        errs.append("segments: at least one segment is required")
+    if not tps:
+        errs.append("touchpoints: at least one touchpoint is required")
+    if not s.needs:
+        errs.append("needs: at least one need type is required")
+    if s.segments:
+        total = sum(seg.share for seg in s.segments.values())
+        if abs(total - 1.0) > 1e-6:
+            errs.append(f"segments: shares must sum to 1, got {total:g}")
+    if len(s.segments) > 250:
+        errs.append("segments: at most 250 segments are supported")
+    if s.market.initial_customers > s.market.size:
+        errs.append(f"market.initial_customers must be at most market.size ({s.market.size}), "
+                    f"got {s.market.initial_customers}")
+    if s.market.network != "full" and s.market.mean_degree >= s.market.size:
+        errs.append(f"market.mean_degree must be below market.size, got {s.market.mean_degree:g}")
+    b = s.behaviour
+    if b.peak_weight + b.end_weight > 1 + 1e-12:
+        errs.append(f"behaviour: peak_weight + end_weight must be at most 1, got "
+                    f"{b.peak_weight + b.end_weight:g}")
+    if s.partners and b.failure_need not in s.needs:
+        errs.append(f"behaviour.failure_need: unknown need '{b.failure_need}'")
+    channels = set(s.channels)
+    for name, seg in s.segments.items():
+        for ch in seg.channel_preference:
+            if ch not in channels:
+                errs.append(f"segments.{name}.channel_preference: unknown channel '{ch}'")
+        for need in seg.need_rates:
+            if need not in s.needs:
+                errs.append(f"segments.{name}.need_rates: unknown need '{need}'")
+    for i, pw in enumerate(s.pathways):
+        for end in ("from", "to"):
+            ref = pw.from_ if end == "from" else pw.to
+            if ref not in tps:
+                errs.append(f"pathways[{i}].{end}: unknown touchpoint '{ref}'")
+        for j, need in enumerate(pw.needs):
+            if need not in s.needs:
+                errs.append(f"pathways[{i}].needs[{j}]: unknown need '{need}'")
+        if pw.from_ == pw.to:
+            errs.append(f"pathways[{i}]: a pathway cannot lead from '{pw.to}' to itself")
+    handoff: dict[str, float] = {}
+    for pw in s.pathways:
+        if pw.kind == "handoff":
+            handoff[pw.from_] = handoff.get(pw.from_, 0.0) + pw.weight
+    for name, total in handoff.items():
+        if total > 1 + 1e-9:
+            errs.append(f"pathways: handoff weights from '{name}' are probabilities and must "
+                        f"sum to at most 1, got {total:g}")
+    if len(s.needs) > 62:
+        errs.append("needs: at most 62 need types are supported")
+    for name, need in s.needs.items():
+        if not need.entry:
+            errs.append(f"needs.{name}.entry: at least one entry touchpoint is required")
+        for j, ref in enumerate(need.entry):
+            if ref not in tps:
+                errs.append(f"needs.{name}.entry[{j}]: unknown touchpoint '{ref}'")
+    for kind, table, role in (("teams", s.teams, "staffed"), ("partners", s.partners, "operated"),
+                              ("systems", s.systems, None)):
+        owner: dict[str, str] = {}
+        for name, item in table.items():
+            for j, ref in enumerate(item.touchpoints):
+                if ref not in tps:
+                    errs.append(f"{kind}.{name}.touchpoints[{j}]: unknown touchpoint '{ref}'")
+                elif role and ref in owner:
+                    errs.append(f"{kind}.{name}.touchpoints[{j}]: touchpoint '{ref}' is already "
+                                f"{role} by {kind}.{owner[ref]}")
+                else:
+                    owner.setdefault(ref, name)
+    errs.extend(_check_strategies(s))
+    return errs
+
+
+def _check_strategies(s: Scenario) -> list[str]:
+    errs: list[str] = []
+    pools = {"team": s.teams, "touchpoint": s.touchpoints, "partner": s.partners,
+             "segment": s.segments, "system": s.systems}
+    for sname, strat in s.strategies.items():
+        if sname == "baseline":
+            errs.append("strategies.baseline: 'baseline' is reserved for the scenario itself")
+        for i, iv in enumerate(strat.interventions):
+            where = f"strategies.{sname}.interventions[{i}]"
+            kind = INTERVENTION_TARGETS.get(iv.type)
+            if kind is None:
+                errs.append(f"{where}.type: unknown intervention type '{iv.type}' (known: "
+                            f"{', '.join(INTERVENTION_TARGETS)})")
+                continue
+            if iv.start >= s.simulation.ticks:
+                errs.append(f"{where}.start must be before the horizon "
+                            f"({s.simulation.ticks} ticks), got {iv.start}")
+            if iv.end != -1 and iv.end <= iv.start:
+                errs.append(f"{where}.end must be after start ({iv.start}) or -1, got {iv.end}")
+            optional = kind.endswith("?")
+            kind = kind.rstrip("?")
+            if not kind:
+                if iv.target:
+                    errs.append(f"{where}.target: '{iv.type}' takes no target, got "
+                                f"'{iv.target}'")
+            elif not iv.target:
+                if not optional:
+                    errs.append(f"{where}.target: '{iv.type}' needs a {kind}")
+            elif iv.target not in pools[kind]:
+                errs.append(f"{where}.target: unknown {kind} '{iv.target}'")
+    return errs
+
+
+def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
+    """Return ``(name, type, doc)`` for each field of a schema section (for docs and help)."""
+    hints = _hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        out.append((_key(f.name), _typename(hints[f.name]), f.metadata.get("doc", "")))
+    return out
+
+
+__all__ = [
+    "Behaviour", "Economics", "Intervention", "Market", "Need", "PartnerSpec", "Pathway",
+    "Scenario", "ScenarioError", "Segment", "Simulation", "Strategy", "Survey", "System",
+    "Team", "Touchpoint", "load_scenario", "default_scenario", "scenario_dir",
+]
