@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 
 import mesa
-from numba import njit, prange
 import networkx as nx
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
+from numba import njit, prange
 
 from . import kernels as K
 from .agents import Customer, Employee, Partner
@@ -101,6 +101,7 @@ class CXModel(mesa.Model):
 
     After :meth:`run`, ``model.metrics`` holds one row per tick, ``model.touchpoint_metrics``
     and ``model.segment_metrics`` the per-touchpoint and per-segment tables.
+
     """
 
     def __init__(self, scenario: Scenario, rng: int | np.random.SeedSequence | None = None,

@@ -292,12 +292,16 @@ class Scenario:
 
     # ---- construction -----------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Scenario:
-        """Build and validate a scenario from plain data; raise :class:`ScenarioError`."""
+    def from_dict(cls, data: dict[str, Any], check_horizon: bool = True) -> Scenario:
+        """Build and validate a scenario from plain data; raise :class:`ScenarioError`.
+
+        ``check_horizon=False`` skips checking that every strategy starts within the horizon
+        (for a run shortened on purpose, where those strategies are simply not used).
+        """
         errors: list[str] = []
         scn = _build(cls, data, "", errors)
         if not errors:
-            errors.extend(_cross_check(scn))
+            errors.extend(_cross_check(scn, check_horizon))
         if errors:
             raise ScenarioError(errors)
         return scn
@@ -306,9 +310,9 @@ class Scenario:
         """Return the scenario as plain data (the inverse of :meth:`from_dict`)."""
         return _unbuild(self)
 
-    def validated(self) -> Scenario:
+    def validated(self, check_horizon: bool = False) -> Scenario:
         """Return this scenario re-checked (for scenarios built directly in Python)."""
-        return Scenario.from_dict(self.to_dict())
+        return Scenario.from_dict(self.to_dict(), check_horizon=check_horizon)
 
     def with_changes(self, **changes: Any) -> Scenario:
         """Return a copy with top-level fields replaced (dataclasses.replace)."""
@@ -517,7 +521,7 @@ def _unbuild(obj: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _cross_check(s: Scenario) -> list[str]:
+def _cross_check(s: Scenario, check_horizon: bool = True) -> list[str]:
     errs: list[str] = []
     tps = s.touchpoints
     if not s.segments:
@@ -589,11 +593,11 @@ def _cross_check(s: Scenario) -> list[str]:
                                 f"{role} by {kind}.{owner[ref]}")
                 else:
                     owner.setdefault(ref, name)
-    errs.extend(_check_strategies(s))
+    errs.extend(_check_strategies(s, check_horizon))
     return errs
 
 
-def _check_strategies(s: Scenario) -> list[str]:
+def _check_strategies(s: Scenario, check_horizon: bool = True) -> list[str]:
     errs: list[str] = []
     pools = {"team": s.teams, "touchpoint": s.touchpoints, "partner": s.partners,
              "segment": s.segments, "system": s.systems}
@@ -607,7 +611,7 @@ def _check_strategies(s: Scenario) -> list[str]:
                 errs.append(f"{where}.type: unknown intervention type '{iv.type}' (known: "
                             f"{', '.join(INTERVENTION_TARGETS)})")
                 continue
-            if iv.start >= s.simulation.ticks:
+            if check_horizon and iv.start >= s.simulation.ticks:
                 errs.append(f"{where}.start must be before the horizon "
                             f"({s.simulation.ticks} ticks), got {iv.start}")
             if iv.end != -1 and iv.end <= iv.start:

@@ -1,0 +1,65 @@
+"""Shared test helpers: small scenarios built in Python."""
+
+from __future__ import annotations
+
+import copy
+
+import matplotlib
+import pytest
+
+import cxsim
+from cxsim.runner import resize
+
+matplotlib.use("Agg")
+
+
+def minimal_dict(**sections) -> dict:
+    """A tiny valid scenario as plain data; keyword arguments update whole sections.
+
+    One segment, a web and a phone touchpoint (phone staffed), one need with an escalation from
+    web to phone, a courier delivering web orders.  ``market``/``simulation``/... dicts are
+    merged into the defaults below.
+    """
+    base = {
+        "name": "minimal",
+        "simulation": {"ticks": 30, "tick_days": 1.0},
+        "market": {"size": 2000, "initial_customers": 1000, "network": "small_world",
+                   "mean_degree": 6, "p": 0.05, "q": 0.3},
+        "segments": {"all": {"share": 1.0, "revenue_per_day": 1.0, "base_churn": 0.02,
+                             "need_rates": {"buy": 0.05, "support": 0.02}}},
+        "touchpoints": {
+            "web": {"channel": "web", "stage": "purchase", "quality": 0.85, "effort": 0.1,
+                    "resolution": 0.9},
+            "phone": {"channel": "phone", "stage": "support", "quality": 0.8, "effort": 0.3,
+                      "resolution": 0.85, "cost_per_contact": 4.0},
+            "delivery": {"channel": "delivery", "stage": "purchase", "quality": 0.85,
+                         "resolution": 1.0},
+        },
+        "pathways": [
+            {"from": "web", "to": "phone"},
+            {"from": "web", "to": "delivery", "kind": "handoff", "weight": 0.8,
+             "needs": ["buy"]},
+        ],
+        "needs": {"buy": {"entry": ["web"]}, "support": {"entry": ["web", "phone"]}},
+        "teams": {"cc": {"touchpoints": ["phone"], "headcount": 6, "handle_time": 6.0}},
+        "partners": {"courier": {"touchpoints": ["delivery"], "reliability": 0.95}},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in (
+                "segments", "touchpoints", "needs", "teams", "partners", "systems",
+                "strategies"):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def minimal_scenario(**sections) -> cxsim.Scenario:
+    """:func:`minimal_dict` validated into a Scenario."""
+    return cxsim.Scenario.from_dict(minimal_dict(**sections))
+
+
+@pytest.fixture(scope="session")
+def small_default() -> cxsim.Scenario:
+    """The default scenario at 5,000 customers and 60 days."""
+    return resize(cxsim.default_scenario(), customers=5000, days=60)

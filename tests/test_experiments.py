@@ -1,0 +1,34 @@
+"""Every script in experiments/ runs, at a small size."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_ARGS = {
+    "bench/engines.py": ["--customers", "2000", "--ticks", "3", "--mesa-customers", "300",
+                         "--mesa-ticks", "2", "--no-save"],
+    "bench/startup.py": ["--customers", "1000", "--days", "5", "--warm-repeats", "1",
+                         "--no-save"],
+}
+SCRIPTS = sorted(p.relative_to(ROOT / "experiments").as_posix()
+                 for p in (ROOT / "experiments").rglob("*.py") if not p.name.startswith("_"))
+
+
+def test_every_script_has_a_small_size():
+    assert set(SCRIPTS) == set(SMALL_ARGS), "add new experiment scripts to SMALL_ARGS"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_runs(script, tmp_path):
+    path = ROOT / "experiments" / script
+    proc = subprocess.run([sys.executable, str(path), *SMALL_ARGS[script]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if script.startswith("bench/"):
+        figures = json.loads(proc.stdout)
+        assert figures["benchmark"]
