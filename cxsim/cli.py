@@ -32,7 +32,8 @@ def _positive_int(name: str):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+            msg = f"{name} must be a whole number, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
         if value < 1:
             raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
         return value
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numba threads (default: all cores)")
     r.add_argument("--out", default="cxsim-results", help="output folder (default "
                    "./cxsim-results)")
+    r.add_argument("--plot", action="store_true", help="also write DIR/kpi_dashboard.png")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
 
@@ -169,11 +171,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_atomic(out / "segments.csv", result.segments.to_csv(index=False))
     _write_atomic(out / "queues.csv", result.queues.to_csv(index=False))
     _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    written = "metrics.csv, summary.json, touchpoints.csv, segments.csv, queues.csv"
+    if args.plot:
+        _plot_run(result.metrics, scenario, out)
+        written += ", kpi_dashboard.png"
     if not args.quiet:
         print(format_summary(summary))
-        print(f"wrote {out}/metrics.csv, summary.json, touchpoints.csv, segments.csv, "
-              f"queues.csv")
+        print(f"wrote {out}/: {written}")
     return 0
+
+
+def _plot_run(metrics, scenario: Scenario, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    fig = plots.kpi_dashboard(metrics, title=f"{scenario.name}: KPI dashboard",
+                              tick_days=scenario.simulation.tick_days)
+    tmp = out / ".kpi_dashboard.png.tmp"
+    fig.savefig(tmp, dpi=150, format="png")
+    plots.plt.close(fig)
+    os.replace(tmp, out / "kpi_dashboard.png")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
