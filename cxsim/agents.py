@@ -187,7 +187,7 @@ class Employee(mesa.Agent):
 
     def step(self) -> None:
         """Advance one tick: tenure grows by the tick length."""
-        self.tenure += self.model.scenario.simulation.tick_days
+        self.tenure += self.model.spec.simulation.tick_days
 
 
 class Partner(mesa.Agent):
@@ -210,6 +210,6 @@ class Partner(mesa.Agent):
 
     def step(self) -> None:
         """Set today's effective reliability from yesterday's load."""
-        daily_jobs = self.jobs_last_tick / self.model.scenario.simulation.tick_days
+        daily_jobs = self.jobs_last_tick / self.model.spec.simulation.tick_days
         overload = min(1.0, self.capacity / daily_jobs) if daily_jobs > 0 else 1.0
         self.effective_reliability = self.reliability * overload

@@ -99,7 +99,8 @@ class CXModel(mesa.Model):
         ``"mesa"``: every :class:`~cxsim.agents.Customer` is a Mesa agent stepped one by one in
         Python (the readable reference and the speed baseline).
 
-    After :meth:`run`, ``model.metrics`` holds one row per tick, ``model.touchpoint_metrics``
+    The validated scenario is ``model.spec`` (Mesa reserves ``model.scenario`` for its own
+    experiment scenarios).  After :meth:`run`, ``model.metrics`` holds one row per tick, ``model.touchpoint_metrics``
     and ``model.segment_metrics`` the per-touchpoint and per-segment tables.
 
     """
@@ -112,13 +113,13 @@ class CXModel(mesa.Model):
         seed_int = (int(seed.generate_state(1)[0]) if isinstance(seed, np.random.SeedSequence)
                     else int(seed))
         super().__init__(rng=seed_int)
-        self.scenario = scenario.validated()
+        self.spec = scenario.validated()
         self.seed = seed
         self.engine = engine
         self.keys = stream_keys(seed)
         self.chunk = CHUNK
         self.time_tick = 0
-        sc = self.scenario
+        sc = self.spec
         self.segment_names = list(sc.segments)
         self.touchpoint_names = list(sc.touchpoints)
         self.need_names = sc.need_types
@@ -163,7 +164,7 @@ class CXModel(mesa.Model):
     # set-up
     # =========================================================================================
     def _build_tables(self) -> Tables:
-        sc = self.scenario
+        sc = self.spec
         b = sc.behaviour
         dt_days = sc.simulation.tick_days
         ticks_per_month = MONTH_DAYS / dt_days
@@ -258,7 +259,7 @@ class CXModel(mesa.Model):
             path_kind=np.array(path_kind, np.int64), path_mask=np.array(path_mask, np.int64))
 
     def _init_customers(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         a = self.arrays
         shares = np.cumsum([sp.share for sp in sc.segments.values()])
         tenure_mean = sc.market.initial_tenure_months
@@ -289,7 +290,7 @@ class CXModel(mesa.Model):
         a.events[:] = 0
 
     def _build_touchpoint_space(self) -> Network:
-        sc = self.scenario
+        sc = self.spec
         g = nx.DiGraph()
         for j, name in enumerate(self.touchpoint_names):
             tp = sc.touchpoints[name]
@@ -300,7 +301,7 @@ class CXModel(mesa.Model):
         return Network(g, random=self.random)
 
     def _init_company(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         gen = numpy_generator(self.keys, "workforce")
         self.teams: dict[str, list[Employee]] = {}
         self._team_ref: dict[str, tuple[float, float]] = {}
@@ -353,7 +354,7 @@ class CXModel(mesa.Model):
 
     def run(self, ticks: int | None = None, progress: bool = False) -> CXModel:
         """Run ``ticks`` ticks (default: the scenario's); return the model for chaining."""
-        ticks = self.scenario.simulation.ticks if ticks is None else int(ticks)
+        ticks = self.spec.simulation.ticks if ticks is None else int(ticks)
         it = range(ticks)
         if progress:
             from tqdm.auto import tqdm
@@ -365,7 +366,7 @@ class CXModel(mesa.Model):
 
     # ---- phase 1 ---------------------------------------------------------------------------
     def _phase_environment(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         tp = self.tables.tp
         tp[:, K.T_OPEN] = self._tp_base[:, K.T_OPEN]
         key = self.keys[STREAM_INDEX["environment"]]
@@ -385,7 +386,7 @@ class CXModel(mesa.Model):
 
     # ---- phase 2 ---------------------------------------------------------------------------
     def _phase_company(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         tp, base = self.tables.tp, self._tp_base
         w_staff = sc.behaviour.staff_quality_effect
         for name, staff in self.teams.items():
@@ -413,7 +414,7 @@ class CXModel(mesa.Model):
     # ---- phase 3 ---------------------------------------------------------------------------
     def _phase_queues(self) -> dict:
         """Run every team's queue for today; return the volume-weighted queue figures."""
-        sc = self.scenario
+        sc = self.spec
         tp = self.tables.tp
         offered_all = self._last_visits if self._last_visits is not None \
             else self._expected_entry_volume()
@@ -479,7 +480,7 @@ class CXModel(mesa.Model):
 
     # ---- phase 5 ---------------------------------------------------------------------------
     def _phase_social(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         a = self.arrays
         tot = _ordered_sum(self.acc)
         self._tick_totals = tot
@@ -502,7 +503,7 @@ class CXModel(mesa.Model):
 
     # ---- phase 6 ---------------------------------------------------------------------------
     def _phase_metrics(self, queue: dict) -> None:
-        sc = self.scenario
+        sc = self.spec
         tot = self._tick_totals
         tpt = _ordered_sum(self.tpacc)
         sgt = _ordered_sum(self.segacc)
@@ -610,8 +611,8 @@ class CXModel(mesa.Model):
                 visits = v[K.TPA_VISITS]
                 rows.append({
                     "tick": t, "touchpoint": name,
-                    "channel": self.scenario.touchpoints[name].channel,
-                    "stage": self.scenario.touchpoints[name].stage,
+                    "channel": self.spec.touchpoints[name].channel,
+                    "stage": self.spec.touchpoints[name].stage,
                     "volume": int(visits),
                     "experience": v[K.TPA_PERF_SUM] / visits if visits else float("nan"),
                     "resolved": int(v[K.TPA_RESOLVED]), "failures": int(v[K.TPA_FAILURES]),
@@ -651,7 +652,7 @@ class CXModel(mesa.Model):
         """Key figures of the run so far (see :func:`cxsim.metrics.summarise`)."""
         from .metrics import summarise
 
-        return summarise(self.metrics, self.scenario, self._initial_customers)
+        return summarise(self.metrics, self.spec, self._initial_customers)
 
     def customer(self, index: int) -> Customer:
         """Return a :class:`Customer` view of agent ``index`` (created on first use)."""
