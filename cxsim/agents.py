@@ -129,8 +129,7 @@ class Customer(mesa.Agent):
                 a.pending[i] = 0
                 acc[K.ACC_FAILURE_DEMAND] += 1.0
             else:
-                need = K.draw_need(keys[K.K_DAILY], i, t, u_need, tb.seg[s, K.S_P_NEED],
-                                   tb.seg_need_cum[s])
+                need = K.draw_need(u_need, tb.seg[s, K.S_P_NEED], tb.seg_need_cum, s)
             if need >= 0:
                 K.live_episode(i, t, keys[K.K_EPISODE], need, s, a.satisfaction, a.expectation,
                                a.nps_bias, a.pending, tb.seg, tb.seg_pref, tb.tp, tb.need_ptr,

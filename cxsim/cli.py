@@ -109,19 +109,34 @@ def _load(path: str | None) -> Scenario:
 
 
 def _check_out(out: str) -> Path:
+    """Check that ``out`` is, or can be made, a writable folder; raise UsageError if not."""
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
-    parent = path.resolve().parent
-    if not path.exists() and not os.access(_existing_ancestor(parent), os.W_OK):
-        raise UsageError(f"--out: cannot create {out} (no write permission)")
+    try:
+        if path.exists():
+            if not path.is_dir():
+                raise UsageError(f"--out: {out} exists and is not a folder")
+            if not os.access(path, os.W_OK):
+                raise UsageError(f"--out: {out} is not writable")
+            return path
+        ancestor = path.absolute().parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise UsageError(f"--out: cannot create {out}: {ancestor} is not a folder")
+        if not os.access(ancestor, os.W_OK):
+            raise UsageError(f"--out: cannot create {out} (no write permission)")
+    except OSError as exc:
+        raise UsageError(f"--out: {exc.strerror or exc}") from None
     return path
 
 
-def _existing_ancestor(p: Path) -> Path:
-    while not p.exists():
-        p = p.parent
-    return p
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -130,6 +145,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -156,6 +172,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = scenario.validated()
     out = _check_out(args.out)
     threads = _set_threads(args.threads)
+    try:
+        out.mkdir(parents=True, exist_ok=True)  # fail before the run, not after it
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {args.out} ({exc.strerror or exc})") from None
     t0 = time.perf_counter()
     result = run(scenario, args.seed, engine=args.engine,
                  progress=not args.quiet and sys.stderr.isatty())

@@ -97,7 +97,7 @@ _SLOT_SCORES = 240
 # =============================================================================================
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def experience_value(d, loss_aversion, alpha):
     """Value of a disconfirmation ``d`` (Tversky & Kahneman 1992): d**a, or -l*(-d)**a."""
     if d >= 0.0:
@@ -105,7 +105,7 @@ def experience_value(d, loss_aversion, alpha):
     return -loss_aversion * (-d) ** alpha
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def peak_end(peak, end, mean, peak_weight, end_weight):
     """Remembered value of an episode from its most intense, last and mean moments."""
     return peak_weight * peak + end_weight * end + (1.0 - peak_weight - end_weight) * mean
@@ -117,19 +117,19 @@ def memory_weight(half_life):
     return 1.0 - 2.0 ** (-1.0 / half_life)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_satisfaction(satisfaction, episode_satisfaction, weight):
     """Recency-weighted cumulative satisfaction after one more episode."""
     return satisfaction + weight * (episode_satisfaction - satisfaction)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def clip01(x):
     """Clip to [0, 1]."""
     return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def logistic(z):
     """Numerically safe logistic function."""
     if z >= 0.0:
@@ -138,7 +138,7 @@ def logistic(z):
     return ez / (1.0 + ez)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def logit(p):
     """Log-odds of a probability, clipped away from 0 and 1."""
     p = min(max(p, 1e-12), 1.0 - 1e-12)
@@ -151,7 +151,7 @@ def per_tick_probability(p_period, ticks_per_period):
     return 1.0 - (1.0 - p_period) ** (1.0 / ticks_per_period)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
                  tenure_effect, extra_logit, exposure, log_contagion):
     """Churn probability this tick: logistic in satisfaction, tenure and contagion.
@@ -166,19 +166,19 @@ def churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_yea
     return logistic(z)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def latent_score(satisfaction, nps_bias):
     """Latent 0-10 likelihood-to-recommend: 10 * satisfaction + response style."""
     return 10.0 * satisfaction + nps_bias
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def nps_score(latent):
     """Answer on the 0-10 scale: the latent score rounded half up, clipped."""
     return min(max(math.floor(latent + 0.5), 0.0), 10.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def nps_category(satisfaction, nps_bias):
     """+1 promoter (9-10), 0 passive (7-8), -1 detractor (0-6)."""
     score = nps_score(latent_score(satisfaction, nps_bias))
@@ -189,7 +189,7 @@ def nps_category(satisfaction, nps_bias):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_referrer(status, satisfaction, nps_bias, promoters_only):
     """Whether an agent currently refers prospects (a customer, and a promoter if required)."""
     if status != CUSTOMER:
@@ -199,7 +199,7 @@ def is_referrer(status, satisfaction, nps_bias, promoters_only):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def acquisition_probability(p_tick, q_tick, referral_fraction):
     """Bass adoption probability of a prospect this tick: (p + q a) dt, capped at 1."""
     return min(1.0, p_tick + q_tick * referral_fraction)
@@ -218,7 +218,7 @@ def ces_answer(effort, patience, z, noise):
     return min(max(math.floor(7.0 - 6.0 * strain + noise * z + 0.5), 1.0), 7.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def contract_logit(tenure_ticks, contract_ticks, ticks_per_month, effect):
     """Churn log-odds shift from a contract: ``effect`` inside a term, 0 in its last month."""
     if contract_ticks <= 0.0:
@@ -391,15 +391,18 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
     return value, psum / moments, effort, outcome, first_contact, escalations, queued
 
 
-@njit(cache=True)
-def draw_need(key, i, t, u_need, p_need, need_cum):
-    """Need type this tick (index into the need list) or -1; reuses ``u_need`` for the type."""
+@njit(cache=True, inline="always")
+def draw_need(u_need, p_need, need_cum, s):
+    """Need type this tick (index into the need list) or -1; reuses ``u_need`` for the type.
+
+    ``need_cum`` is the float64[S, K] table of cumulative need-type shares; ``s`` the segment.
+    """
     if u_need >= p_need:
         return -1
     r = u_need / p_need
-    n = need_cum.shape[0]
+    n = need_cum.shape[1]
     for k in range(n):
-        if r < need_cum[k]:
+        if r < need_cum[s, k]:
             return k
     return n - 1
 
@@ -436,7 +439,7 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, satisfaction, expe
 # =============================================================================================
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def advance_customer(i, t, keys, status, segment, satisfaction, expectation, churn_logit,
                      exposure, join_tick, referrer_nbrs, nps_bias, pending, events, indptr,
                      seg, seg_need_cum, seg_pref, tp, need_ptr, need_tp, path_ptr, path_to,
@@ -489,7 +492,7 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
             pending[i] = 0
             acc[ACC_FAILURE_DEMAND] += 1.0
         else:
-            need = draw_need(keys[K_DAILY], i, t, u_need, seg[s, S_P_NEED], seg_need_cum[s])
+            need = draw_need(u_need, seg[s, S_P_NEED], seg_need_cum, s)
         if need >= 0:
             live_episode(i, t, keys[K_EPISODE], need, s, satisfaction, expectation, nps_bias,
                          pending, seg, seg_pref, tp, need_ptr, need_tp, path_ptr, path_to,
@@ -554,7 +557,7 @@ def live_episode(i, t, key, need, s, satisfaction, expectation, nps_bias, pendin
     return outcome
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def census(i, t, key_survey, st, s, sat, bias, joined, promoters_only, beh, acc, segacc):
     """Count agent ``i`` into this tick's stock figures and the relationship NPS survey."""
     if st == PROSPECT:
@@ -605,12 +608,15 @@ def advance_customers(t, chunk, keys, status, segment, satisfaction, expectation
         segacc[c, :, :] = 0.0
         lo = c * chunk
         hi = min(n, lo + chunk)
+        acc_c = acc[c]
+        tpacc_c = tpacc[c]
+        segacc_c = segacc[c]
         for i in range(lo, hi):
             advance_customer(i, t, keys, status, segment, satisfaction, expectation,
                              churn_logit, exposure, join_tick, referrer_nbrs, nps_bias, pending,
                              events, indptr, seg, seg_need_cum, seg_pref, tp, need_ptr, need_tp,
-                             path_ptr, path_to, path_w, path_kind, path_mask, beh, acc[c],
-                             tpacc[c], segacc[c])
+                             path_ptr, path_to, path_w, path_kind, path_mask, beh, acc_c,
+                             tpacc_c, segacc_c)
 
 
 @njit(cache=True)

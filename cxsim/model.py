@@ -422,7 +422,9 @@ class CXModel(mesa.Model):
         for name, team in sc.teams.items():
             refs = [self._tp_index[r] for r in team.touchpoints]
             present = len(self.teams[name])
-            agents = int(math.floor(present * team.shift_hours / team.open_hours + 1e-9))
+            # agents on shift at once; a team with anyone in it keeps at least one on duty
+            agents = (max(1, int(round(present * team.shift_hours / team.open_hours)))
+                      if present > 0 else 0)
             offered = float(sum(offered_all[j] for j in refs if tp[j, K.T_OPEN] > 0))
             per_minute = offered / (team.open_hours * 60.0 * sc.simulation.tick_days)
             traffic = per_minute * team.handle_time

@@ -67,7 +67,7 @@ class Market:
 
     size: int = _f(100_000, lo=2, hi=50_000_000,
                    doc="agents in the market: prospects, customers and churned together")
-    initial_customers: int = _f(40_000, lo=0, doc="customers at tick 0")
+    initial_customers: int = _f(40_000, lo=0, hi=50_000_000, doc="customers at tick 0")
     initial_tenure_months: float = _f(
         24.0, lo=0, doc="mean tenure of the initial customers (exponential); 0 = all new")
     network: str = _f("small_world", choices=NETWORKS, doc="social network kind")
@@ -98,7 +98,7 @@ class Segment:
     churn_concentration: float = _f(
         0.0, lo=0, doc="heterogeneity of churn propensity: Beta(a+b) concentration; 0 = none")
     price_sensitivity: float = _f(0.5, lo=0, hi=1, doc="response of churn to price changes")
-    contract_months: int = _f(0, lo=0, doc="contract length; 0 = no contract")
+    contract_months: int = _f(0, lo=0, hi=1200, doc="contract length; 0 = no contract")
     initial_satisfaction: float = _f(0.75, lo=0, hi=1, doc="mean satisfaction at tick 0")
     initial_expectation: float = _f(0.75, lo=0, hi=1, doc="mean expectation at tick 0")
 
@@ -141,7 +141,7 @@ class Team:
     """Employees staffing touchpoints (a contact centre, store staff, ...)."""
 
     touchpoints: list[str] = _f(factory=list, doc="staffed touchpoints")
-    headcount: int = _f(10, lo=0, doc="employees in the team")
+    headcount: int = _f(10, lo=0, hi=1_000_000, doc="employees in the team")
     shift_hours: float = _f(8.0, gt=0, hi=24, doc="hours each employee works per day")
     open_hours: float = _f(12.0, gt=0, hi=24, doc="hours per day the touchpoints are open")
     handle_time: float = _f(6.0, gt=0, doc="mean handle time of one contact, minutes")
@@ -237,9 +237,9 @@ class Intervention:
 
     type: str = _f(doc="kind of intervention")
     target: str = _f("", doc="name of what it changes (team, touchpoint, partner, ...)")
-    start: int = _f(0, lo=0, doc="tick it starts")
-    end: int = _f(-1, lo=-1, doc="tick it ends (-1 = never)")
-    ramp: int = _f(0, lo=0, doc="ticks to reach full effect")
+    start: int = _f(0, lo=0, hi=100_000, doc="tick it starts")
+    end: int = _f(-1, lo=-1, hi=100_000, doc="tick it ends (-1 = never)")
+    ramp: int = _f(0, lo=0, hi=100_000, doc="ticks to reach full effect")
     cost: float = _f(0.0, lo=0, doc="one-off cost at start")
     cost_per_tick: float = _f(0.0, lo=0, doc="running cost per tick while active")
     amount: float = _f(0.0, doc="size of the change, in the type's unit")
@@ -300,8 +300,12 @@ class Scenario:
         """
         errors: list[str] = []
         scn = _build(cls, data, "", errors)
-        if not errors:
-            errors.extend(_cross_check(scn, check_horizon))
+        # references are checked even when some fields are bad (every problem at once), by the
+        # names the data declares, so a dropped invalid item causes no follow-on errors
+        known = {sec: set(v) for sec in ("touchpoints", "needs", "teams", "partners",
+                                         "segments", "systems")
+                 if isinstance(v := data.get(sec, {}), dict)}
+        errors.extend(_cross_check(scn, check_horizon, fields_ok=not errors, known=known))
         if errors:
             raise ScenarioError(errors)
         return scn
@@ -338,16 +342,23 @@ class Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file; raise :class:`ScenarioError` on any problem."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError([f"{p}: no such file"])
-    if p.is_dir():
-        raise ScenarioError([f"{p}: is a folder, not a scenario file"])
+    shown = str(p) if len(str(p)) <= 200 else str(p)[:100] + "..." + str(p)[-60:]
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        if not p.exists():
+            raise ScenarioError([f"{shown}: no such file"])
+        if p.is_dir():
+            raise ScenarioError([f"{shown}: is a folder, not a scenario file"])
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([f"{shown}: cannot read ({exc.strerror or exc})"]) from None
     except UnicodeDecodeError:
-        raise ScenarioError([f"{p}: not a text file"]) from None
+        raise ScenarioError([f"{shown}: not a text file"]) from None
+    try:
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{shown}: not a text file"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{p}: not valid TOML ({exc})"]) from None
+        raise ScenarioError([f"{shown}: not valid TOML ({exc})"]) from None
     return Scenario.from_dict(data)
 
 
@@ -404,20 +415,28 @@ def _typename(tp: Any) -> str:
     return str(tp)
 
 
+def _num(x: float) -> str:
+    """Format a number exactly enough to show which side of a bound it is on."""
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    return repr(float(x))
+
+
 def _check_range(value: float, meta: dict, path: str, errors: list[str]) -> None:
     lo, hi, gt = meta.get("lo"), meta.get("hi"), meta.get("gt")
     if isinstance(value, float) and not math.isfinite(value):
         errors.append(f"{path} must be a finite number, got {value}")
         return
+    n = _num
     if gt is not None and not value > gt:
-        bound = f"in ({gt:g}, {hi:g}]" if hi is not None else f"greater than {gt:g}"
-        errors.append(f"{path} must be {bound}, got {value:g}")
+        bound = f"in ({n(gt)}, {n(hi)}]" if hi is not None else f"greater than {n(gt)}"
+        errors.append(f"{path} must be {bound}, got {n(value)}")
     elif lo is not None and hi is not None and not lo <= value <= hi:
-        errors.append(f"{path} must be in [{lo:g}, {hi:g}], got {value:g}")
+        errors.append(f"{path} must be in [{n(lo)}, {n(hi)}], got {n(value)}")
     elif lo is not None and value < lo:
-        errors.append(f"{path} must be at least {lo:g}, got {value:g}")
+        errors.append(f"{path} must be at least {n(lo)}, got {n(value)}")
     elif hi is not None and value > hi:
-        errors.append(f"{path} must be at most {hi:g}, got {value:g}")
+        errors.append(f"{path} must be at most {n(hi)}, got {n(value)}")
 
 
 def _convert(tp: Any, value: Any, meta: dict, path: str, errors: list[str]) -> Any:
@@ -435,14 +454,17 @@ def _convert(tp: Any, value: Any, meta: dict, path: str, errors: list[str]) -> A
         _, vtp = typing.get_args(tp)
         out = {}
         for k, v in value.items():
-            out[str(k)] = _convert(vtp, v, meta, _join(path, str(k)), errors)
+            item = _convert(vtp, v, meta, _join(path, str(k)), errors)
+            if item is not None:
+                out[str(k)] = item
         return out
     if origin is list:
         if not isinstance(value, list):
             errors.append(f"{path} must be a list, got {_fmt(value)}")
             return None
         (etp,) = typing.get_args(tp)
-        return [_convert(etp, v, meta, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+        items = [_convert(etp, v, meta, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+        return [v for v in items if v is not None]
     if tp is bool:
         if not isinstance(value, bool):
             errors.append(f"{path} must be true or false, got {_fmt(value)}")
@@ -452,13 +474,23 @@ def _convert(tp: Any, value: Any, meta: dict, path: str, errors: list[str]) -> A
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.append(f"{path} must be a number, got {_fmt(value)}")
             return None
-        _check_range(float(value), meta, path, errors)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            errors.append(f"{path} must be a finite number, got an integer with "
+                          f"{len(str(abs(value)))} digits")
+            return None
+        _check_range(number, meta, path, errors)
+        return number
     if tp is int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             errors.append(f"{path} must be a whole number, got {_fmt(value)}")
+            return None
+        if abs(value) > 2**62:
+            errors.append(f"{path} must be a whole number of sensible size, got one with "
+                          f"{len(str(abs(value)))} digits")
             return None
         _check_range(value, meta, path, errors)
         return value
@@ -491,19 +523,22 @@ def _build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any
         if key not in fields:
             where = path or "scenario"
             errors.append(f"{where}: unknown key '{key}'")
+    required_missing = False
     for key, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if key in data:
-            kwargs[f.name] = _convert(hints[f.name], data[key], dict(f.metadata), _join(path, key),
-                                      errors)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            value = _convert(hints[f.name], data[key], dict(f.metadata), _join(path, key),
+                             errors)
+            if value is not None:
+                kwargs[f.name] = value
+            elif required:
+                required_missing = True
+        elif required:
             errors.append(f"{_join(path, key)} is required")
-    if any(v is None for v in kwargs.values()) or any(
-        f.name not in kwargs and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-        for f in fields.values()
-    ):
-        return None
-    return cls(**kwargs)
+            required_missing = True
+    # an invalid optional field falls back to its default so that checking can go on; the
+    # error is already recorded, so the result is never used to run a model
+    return None if required_missing else cls(**kwargs)
 
 
 def _unbuild(obj: Any) -> Any:
@@ -521,7 +556,19 @@ def _unbuild(obj: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _cross_check(s: Scenario, check_horizon: bool = True) -> list[str]:
+def _cross_check(s: Scenario, check_horizon: bool = True, fields_ok: bool = True,
+                 known: dict[str, set[str]] | None = None) -> list[str]:
+    """Checks across fields.  With ``fields_ok=False`` only reference checks run, against the
+    names in ``known`` (what the data declares), so invalid items cause no follow-on errors."""
+    known = known or {}
+    errs = _check_references(s, {sec: known.get(sec, set(getattr(s, sec))) for sec in (
+        "touchpoints", "needs", "teams", "partners", "segments", "systems")}, check_horizon)
+    if fields_ok:
+        errs = _check_values(s) + errs
+    return errs
+
+
+def _check_values(s: Scenario) -> list[str]:
     errs: list[str] = []
     tps = s.touchpoints
     if not s.segments:
@@ -545,26 +592,6 @@ def _cross_check(s: Scenario, check_horizon: bool = True) -> list[str]:
     if b.peak_weight + b.end_weight > 1 + 1e-12:
         errs.append(f"behaviour: peak_weight + end_weight must be at most 1, got "
                     f"{b.peak_weight + b.end_weight:g}")
-    if s.partners and b.failure_need not in s.needs:
-        errs.append(f"behaviour.failure_need: unknown need '{b.failure_need}'")
-    channels = set(s.channels)
-    for name, seg in s.segments.items():
-        for ch in seg.channel_preference:
-            if ch not in channels:
-                errs.append(f"segments.{name}.channel_preference: unknown channel '{ch}'")
-        for need in seg.need_rates:
-            if need not in s.needs:
-                errs.append(f"segments.{name}.need_rates: unknown need '{need}'")
-    for i, pw in enumerate(s.pathways):
-        for end in ("from", "to"):
-            ref = pw.from_ if end == "from" else pw.to
-            if ref not in tps:
-                errs.append(f"pathways[{i}].{end}: unknown touchpoint '{ref}'")
-        for j, need in enumerate(pw.needs):
-            if need not in s.needs:
-                errs.append(f"pathways[{i}].needs[{j}]: unknown need '{need}'")
-        if pw.from_ == pw.to:
-            errs.append(f"pathways[{i}]: a pathway cannot lead from '{pw.to}' to itself")
     handoff: dict[str, float] = {}
     for pw in s.pathways:
         if pw.kind == "handoff":
@@ -578,6 +605,35 @@ def _cross_check(s: Scenario, check_horizon: bool = True) -> list[str]:
     for name, need in s.needs.items():
         if not need.entry:
             errs.append(f"needs.{name}.entry: at least one entry touchpoint is required")
+    return errs
+
+
+def _check_references(s: Scenario, names: dict[str, set[str]], check_horizon: bool
+                      ) -> list[str]:
+    errs: list[str] = []
+    tps = names["touchpoints"]
+    b = s.behaviour
+    if s.partners and b.failure_need not in names["needs"]:
+        errs.append(f"behaviour.failure_need: unknown need '{b.failure_need}'")
+    channels = set(s.channels)
+    for name, seg in s.segments.items():
+        for ch in seg.channel_preference:
+            if ch not in channels:
+                errs.append(f"segments.{name}.channel_preference: unknown channel '{ch}'")
+        for need in seg.need_rates:
+            if need not in names["needs"]:
+                errs.append(f"segments.{name}.need_rates: unknown need '{need}'")
+    for i, pw in enumerate(s.pathways):
+        for end in ("from", "to"):
+            ref = pw.from_ if end == "from" else pw.to
+            if ref not in tps:
+                errs.append(f"pathways[{i}].{end}: unknown touchpoint '{ref}'")
+        for j, need in enumerate(pw.needs):
+            if need not in names["needs"]:
+                errs.append(f"pathways[{i}].needs[{j}]: unknown need '{need}'")
+        if pw.from_ == pw.to:
+            errs.append(f"pathways[{i}]: a pathway cannot lead from '{pw.to}' to itself")
+    for name, need in s.needs.items():
         for j, ref in enumerate(need.entry):
             if ref not in tps:
                 errs.append(f"needs.{name}.entry[{j}]: unknown touchpoint '{ref}'")
@@ -593,14 +649,16 @@ def _cross_check(s: Scenario, check_horizon: bool = True) -> list[str]:
                                 f"{role} by {kind}.{owner[ref]}")
                 else:
                     owner.setdefault(ref, name)
-    errs.extend(_check_strategies(s, check_horizon))
+    errs.extend(_check_strategies(s, names, check_horizon))
     return errs
 
 
-def _check_strategies(s: Scenario, check_horizon: bool = True) -> list[str]:
+def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bool = True
+                      ) -> list[str]:
     errs: list[str] = []
-    pools = {"team": s.teams, "touchpoint": s.touchpoints, "partner": s.partners,
-             "segment": s.segments, "system": s.systems}
+    pools = {"team": names["teams"], "touchpoint": names["touchpoints"],
+             "partner": names["partners"], "segment": names["segments"],
+             "system": names["systems"]}
     for sname, strat in s.strategies.items():
         if sname == "baseline":
             errs.append("strategies.baseline: 'baseline' is reserved for the scenario itself")
