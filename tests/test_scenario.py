@@ -513,7 +513,7 @@ def _load_problem(path) -> str:
     assert len(info.value.problems) == 1
     line = info.value.problems[0]
     assert "\n" not in line
-    assert str(path)[:80] in line and "cannot read" in line and len(line) < 400
+    assert str(path)[:80] in line and len(line) < 400
     return line
 
 
@@ -561,7 +561,7 @@ def test_load_reports_problems_of_the_content(tmp_path):
 
 def test_load_overlong_name(tmp_path):
     p = tmp_path / ("a" * 5000 + ".toml")
-    _load_problem(p)
+    assert "cannot read" in _load_problem(p)
 
 
 def test_scenario_error_is_value_error():
