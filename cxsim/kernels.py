@@ -18,7 +18,7 @@ pending            uint8       0, or 1 + need type of a failure demand due next 
 events             uint8       bit flags of this tick's socially visible events
 =================  ==========  =================================================================
 
-That is 30 bytes per customer, plus the social network.
+That is 32 bytes per customer, plus the social network.
 
 Parameters travel as small float64 tables whose columns are named by the constants below
 (``B_*`` behaviour and tick scalars, ``S_*`` per segment, ``T_*`` per touchpoint).  Outputs
@@ -353,6 +353,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
         if effort > patience:
             outcome = OUT_GAVE_UP
             break
+        if step == max_steps - 1:
+            break  # step limit: the episode ends here, unresolved
         # escalation along pathways, weighted by weight x availability
         tot = 0.0
         for k in range(path_ptr[j], path_ptr[j + 1]):

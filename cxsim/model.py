@@ -435,10 +435,11 @@ class CXModel(mesa.Model):
             out["teams"][name] = {"offered": offered, "agents": agents, "traffic": traffic,
                                   "p_wait": q.p_wait, "service_level": q.service_level,
                                   "asa": q.asa * 60.0, "occupancy": q.occupancy}
-            out["offered"] += offered
-            out["sl"] += offered * q.service_level
-            out["asa"] += offered * (q.asa * 60.0)
-            out["occ"] += offered * q.occupancy
+            if offered > 0:  # volume weights: an idle team adds nothing (not 0 * inf)
+                out["offered"] += offered
+                out["sl"] += offered * q.service_level
+                out["asa"] += offered * (q.asa * 60.0)
+                out["occ"] += offered * q.occupancy
         return out
 
     def _expected_entry_volume(self) -> np.ndarray:

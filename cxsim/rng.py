@@ -31,10 +31,10 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S32 = np.uint64(32)
-_S11 = np.uint64(11)
+_S12 = np.uint64(12)
 _S20 = np.uint64(20)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_TWO_M53 = 2.0**-53
+_TWO_M52 = 2.0**-52
 _TWO_M32 = 2.0**-32
 _TWO_PI = 2.0 * math.pi
 
@@ -108,8 +108,12 @@ def draw_bits(key, agent, tick, slot):
 
 @njit(cache=True)
 def uniform(key, agent, tick, slot):
-    """Return one uniform in the open interval (0, 1) with 53-bit resolution."""
-    return ((draw_bits(key, agent, tick, slot) >> _S11) + 0.5) * _TWO_M53
+    """Return one uniform in the open interval (0, 1) with 52-bit resolution.
+
+    ``(k + 0.5) / 2**52`` for a 52-bit ``k``: the largest value, ``1 - 2**-53``, is exactly
+    representable, so 1.0 never occurs (with 53 bits it would round up to 1.0).
+    """
+    return ((draw_bits(key, agent, tick, slot) >> _S12) + 0.5) * _TWO_M52
 
 
 @njit(cache=True)

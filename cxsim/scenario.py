@@ -586,8 +586,9 @@ def _check_values(s: Scenario) -> list[str]:
     if s.market.initial_customers > s.market.size:
         errs.append(f"market.initial_customers must be at most market.size ({s.market.size}), "
                     f"got {s.market.initial_customers}")
-    if s.market.network != "full" and s.market.mean_degree >= s.market.size:
-        errs.append(f"market.mean_degree must be below market.size, got {s.market.mean_degree:g}")
+    if s.market.network != "full" and s.market.mean_degree > s.market.size - 1:
+        errs.append(f"market.mean_degree must be at most market.size - 1 "
+                    f"({s.market.size - 1}), got {_num(s.market.mean_degree)}")
     b = s.behaviour
     if b.peak_weight + b.end_weight > 1 + 1e-12:
         errs.append(f"behaviour: peak_weight + end_weight must be at most 1, got "

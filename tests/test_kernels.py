@@ -1,0 +1,396 @@
+"""Tests of the scalar per-customer maths in :mod:`cxsim.kernels`.
+
+Every function here is an ``@njit`` scalar that both engines call; the tests call them from
+Python and compare against closed forms written out independently.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from conftest import minimal_scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import cxsim
+from cxsim import kernels as K
+from cxsim.rng import STREAM_INDEX, stream_keys, uniform, uniform_pair
+
+HYP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+unit = st.floats(0.0, 1.0, allow_nan=False)
+
+
+# --------------------------------------------------------------------------------------------
+# experience value, peak-end, memory
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", [0.0, 0.01, 0.2, 0.5, 1.0])
+def test_experience_value_gains_are_power(d):
+    assert K.experience_value(d, 2.25, 0.88) == pytest.approx(d**0.88, abs=1e-15)
+
+
+@pytest.mark.parametrize("d", [0.01, 0.2, 0.5, 1.0])
+def test_experience_value_losses_loom_larger(d):
+    loss = K.experience_value(-d, 2.25, 0.88)
+    assert loss == pytest.approx(-2.25 * d**0.88)
+    # loss aversion: a loss hurts lambda times as much as the same gain pleases
+    assert -loss == pytest.approx(2.25 * K.experience_value(d, 2.25, 0.88))
+
+
+def test_experience_value_zero_and_linear_case():
+    assert K.experience_value(0.0, 2.25, 0.88) == 0.0
+    # alpha = 1 and lambda = 1: the identity
+    for d in (-0.7, -0.1, 0.0, 0.3, 0.9):
+        assert K.experience_value(d, 1.0, 1.0) == pytest.approx(d)
+
+
+@HYP
+@given(d1=st.floats(-1, 1), d2=st.floats(-1, 1), lam=st.floats(1, 5), alpha=st.floats(0.05, 1))
+def test_experience_value_is_increasing(d1, d2, lam, alpha):
+    lo, hi = min(d1, d2), max(d1, d2)
+    assert K.experience_value(lo, lam, alpha) <= K.experience_value(hi, lam, alpha)
+
+
+def test_peak_end_weights():
+    assert K.peak_end(1.0, 0.0, 0.0, 0.5, 0.5) == pytest.approx(0.5)
+    assert K.peak_end(-0.4, 0.2, 0.1, 0.5, 0.5) == pytest.approx(-0.1)
+    # with no peak or end weight it is the mean
+    assert K.peak_end(0.9, -0.3, 0.25, 0.0, 0.0) == pytest.approx(0.25)
+    # general affine combination
+    assert K.peak_end(0.6, 0.2, -0.1, 0.3, 0.2) == pytest.approx(
+        0.3 * 0.6 + 0.2 * 0.2 + 0.5 * -0.1)
+
+
+@HYP
+@given(p=st.floats(-1, 1), e=st.floats(-1, 1), m=st.floats(-1, 1), pw=unit, ew=unit)
+def test_peak_end_is_within_its_moments(p, e, m, pw, ew):
+    if pw + ew > 1:
+        pw, ew = pw / (pw + ew), ew / (pw + ew)
+    v = K.peak_end(p, e, m, pw, ew)
+    assert min(p, e, m) - 1e-12 <= v <= max(p, e, m) + 1e-12
+
+
+@pytest.mark.parametrize("h", [0.5, 1.0, 3.0, 10.0, 100.0])
+def test_memory_weight_half_life(h):
+    w = K.memory_weight(h)
+    assert w == pytest.approx(1.0 - 2.0 ** (-1.0 / h))
+    assert 0.0 < w < 1.0
+    # after h episodes an old experience weighs half
+    assert (1.0 - w) ** h == pytest.approx(0.5)
+
+
+def test_memory_weight_decreases_with_half_life():
+    ws = [K.memory_weight(h) for h in (0.5, 1, 2, 5, 20)]
+    assert all(a > b for a, b in zip(ws, ws[1:], strict=False))
+    assert K.memory_weight(1.0) == pytest.approx(0.5)
+
+
+def test_update_satisfaction():
+    assert K.update_satisfaction(0.5, 1.0, 0.25) == pytest.approx(0.625)
+    assert K.update_satisfaction(0.8, 0.2, 0.5) == pytest.approx(0.5)
+    assert K.update_satisfaction(0.3, 0.9, 0.0) == pytest.approx(0.3)
+    assert K.update_satisfaction(0.3, 0.9, 1.0) == pytest.approx(0.9)
+
+
+def test_update_satisfaction_converges_to_repeated_experience():
+    s = 0.2
+    w = K.memory_weight(3.0)
+    for _ in range(3):
+        s = K.update_satisfaction(s, 1.0, w)
+    # three episodes = one half life: half of the gap is closed
+    assert s == pytest.approx(0.6)
+
+
+@HYP
+@given(s=unit, e=unit, w=unit)
+def test_update_satisfaction_stays_in_unit_interval(s, e, w):
+    v = K.update_satisfaction(s, e, w)
+    assert 0.0 <= v <= 1.0
+    assert min(s, e) - 1e-15 <= v <= max(s, e) + 1e-15
+
+
+def test_clip01():
+    assert K.clip01(-0.3) == 0.0
+    assert K.clip01(1.7) == 1.0
+    assert K.clip01(0.42) == 0.42
+
+
+# --------------------------------------------------------------------------------------------
+# logistic / logit / hazards
+# --------------------------------------------------------------------------------------------
+
+
+@HYP
+@given(p=st.floats(1e-9, 1 - 1e-9))
+def test_logit_logistic_round_trip(p):
+    assert K.logistic(K.logit(p)) == pytest.approx(p, rel=1e-9, abs=1e-15)
+
+
+@HYP
+@given(z=st.floats(-20, 20))
+def test_logistic_logit_round_trip(z):
+    assert K.logit(K.logistic(z)) == pytest.approx(z, abs=1e-6)
+
+
+def test_logistic_is_safe_at_extremes():
+    assert K.logistic(0.0) == 0.5
+    assert K.logistic(800.0) == 1.0
+    assert K.logistic(-800.0) == 0.0
+    assert K.logistic(2.0) == pytest.approx(1 / (1 + math.exp(-2)))
+    assert K.logistic(-2.0) == pytest.approx(1 / (1 + math.exp(2)))
+    # logit clips instead of returning infinities
+    assert math.isfinite(K.logit(0.0)) and K.logit(0.0) < -20
+    assert math.isfinite(K.logit(1.0)) and K.logit(1.0) > 20
+
+
+@pytest.mark.parametrize("p, n", [(0.1, 30.4), (0.5, 12.0), (0.02, 365.0), (0.9, 2.0)])
+def test_per_tick_probability_compounds_back(p, n):
+    q = K.per_tick_probability(p, n)
+    assert 1.0 - (1.0 - q) ** n == pytest.approx(p)
+    assert 0.0 < q < p
+
+
+@pytest.mark.parametrize("p0", [0.001, 0.015, 0.2])
+@pytest.mark.parametrize("s_ref", [0.5, 0.75])
+def test_churn_hazard_is_base_rate_at_reference(p0, s_ref):
+    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 2.0, 0.0, 0.0, 0.0, math.log(1.8))
+    assert h == pytest.approx(p0, rel=1e-12)
+    # zero tenure makes the tenure term vanish whatever its effect
+    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 0.0, -0.7, 0.0, 0.0, math.log(1.8))
+    assert h == pytest.approx(p0, rel=1e-12)
+
+
+def test_churn_hazard_rises_as_satisfaction_falls():
+    base = K.logit(0.01)
+    hs = [K.churn_hazard(base, s, 0.75, -6.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+          for s in np.linspace(1.0, 0.0, 21)]
+    assert all(b > a for a, b in zip(hs, hs[1:], strict=False))
+    assert hs[0] < 0.01 < hs[-1]
+
+
+def test_churn_hazard_log_odds_terms():
+    base = K.logit(0.02)
+    z = base - 6.0 * (0.6 - 0.75) - 0.15 * math.log1p(2.5) + 0.3 + math.log(1.8) * 2.0
+    h = K.churn_hazard(base, 0.6, 0.75, -6.0, 2.5, -0.15, 0.3, 2.0, math.log(1.8))
+    assert h == pytest.approx(1 / (1 + math.exp(-z)))
+    # negative tenure is treated as zero
+    assert K.churn_hazard(base, 0.75, 0.75, -6.0, -3.0, -0.15, 0.0, 0.0, 0.0) == pytest.approx(
+        0.02)
+
+
+def test_churn_contagion_multiplies_odds():
+    base = K.logit(0.001)
+    m = 1.8
+    h0 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, 0.0, math.log(m))
+    h1 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, 1.0, math.log(m))
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert odds(h1) / odds(h0) == pytest.approx(m)
+    assert h1 / h0 == pytest.approx(m, rel=2e-3)  # small hazards: hazard ratio ~ m
+
+
+@HYP
+@given(s1=unit, s2=unit, base=st.floats(-10, 2), eff=st.floats(-20, 0), expo=st.floats(0, 5))
+def test_churn_hazard_is_a_probability_and_monotone(s1, s2, base, eff, expo):
+    lo, hi = min(s1, s2), max(s1, s2)
+    h_lo = K.churn_hazard(base, lo, 0.75, eff, 1.0, 0.0, 0.0, expo, math.log(1.8))
+    h_hi = K.churn_hazard(base, hi, 0.75, eff, 1.0, 0.0, 0.0, expo, math.log(1.8))
+    assert 0.0 <= h_hi <= h_lo <= 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# scores and surveys
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("latent, score", [
+    (8.49, 8), (8.5, 9), (8.51, 9), (-3.0, 0), (12.0, 10), (0.0, 0), (10.0, 10),
+    (6.5, 7), (6.4999, 6), (0.49, 0), (0.5, 1), (9.5, 10), (10.49, 10), (-0.5, 0),
+])
+def test_nps_score_rounds_half_up_and_clips(latent, score):
+    assert K.nps_score(latent) == score
+
+
+def test_latent_score():
+    assert K.latent_score(0.8, 0.0) == pytest.approx(8.0)
+    assert K.latent_score(0.8, -1.5) == pytest.approx(6.5)
+    assert K.latent_score(0.0, 2.0) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("sat, bias, cat", [
+    (1.0, 0.0, 1), (0.9, 0.0, 1), (0.8, 1.0, 1), (0.8, 0.6, 1),   # 9-10 promoter
+    (0.8, 0.0, 0), (0.7, 0.0, 0), (0.65, 0.1, 0), (0.8, 0.4, 0),  # 7-8 passive
+    (0.6, 0.0, -1), (0.0, 0.0, -1), (0.7, -0.6, -1), (0.9, -5.0, -1),  # 0-6 detractor
+    (0.64, 0.0, -1), (0.85, 0.1, 1),
+])
+def test_nps_category_thresholds(sat, bias, cat):
+    assert K.nps_category(sat, bias) == cat
+
+
+@HYP
+@given(sat=unit, bias=st.floats(-10, 10))
+def test_nps_category_matches_score(sat, bias):
+    score = K.nps_score(K.latent_score(sat, bias))
+    assert score == int(score) and 0 <= score <= 10
+    cat = K.nps_category(sat, bias)
+    assert cat == (1 if score >= 9 else (-1 if score <= 6 else 0))
+
+
+def test_is_referrer():
+    assert K.is_referrer(K.CUSTOMER, 0.95, 0.0, True)
+    assert not K.is_referrer(K.CUSTOMER, 0.75, 0.0, True)
+    assert K.is_referrer(K.CUSTOMER, 0.75, 0.0, False)
+    for st_ in (K.PROSPECT, K.CHURNED):
+        assert not K.is_referrer(st_, 1.0, 0.0, True)
+        assert not K.is_referrer(st_, 1.0, 0.0, False)
+
+
+@HYP
+@given(sat=unit, z=st.floats(-6, 6), noise=st.floats(0, 3))
+def test_csat_answer_range(sat, z, noise):
+    a = K.csat_answer(sat, z, noise)
+    assert a == int(a) and 1.0 <= a <= 5.0
+
+
+def test_csat_answer_values():
+    assert K.csat_answer(0.0, 0.0, 0.5) == 1.0
+    assert K.csat_answer(1.0, 0.0, 0.5) == 5.0
+    assert K.csat_answer(0.5, 0.0, 0.5) == 3.0
+    assert K.csat_answer(0.75, 0.0, 0.5) == 4.0
+    assert K.csat_answer(1.0, 5.0, 1.0) == 5.0  # clipped above
+    assert K.csat_answer(0.0, -5.0, 1.0) == 1.0  # clipped below
+    # monotone in satisfaction without noise
+    vals = [K.csat_answer(s, 0.0, 0.5) for s in np.linspace(0, 1, 41)]
+    assert vals == sorted(vals)
+
+
+@HYP
+@given(effort=st.floats(0, 10), patience=st.floats(0.01, 5), z=st.floats(-6, 6),
+       noise=st.floats(0, 3))
+def test_ces_answer_range(effort, patience, z, noise):
+    a = K.ces_answer(effort, patience, z, noise)
+    assert a == int(a) and 1.0 <= a <= 7.0
+
+
+def test_ces_answer_values():
+    assert K.ces_answer(0.0, 1.5, 0.0, 0.5) == 7.0  # effortless: very easy
+    assert K.ces_answer(1.5, 1.5, 0.0, 0.5) == 1.0  # all patience used up
+    assert K.ces_answer(9.0, 1.5, 0.0, 0.5) == 1.0  # strain is capped at 1
+    assert K.ces_answer(0.75, 1.5, 0.0, 0.5) == 4.0
+    vals = [K.ces_answer(e, 2.0, 0.0, 0.5) for e in np.linspace(0, 3, 31)]
+    assert vals == sorted(vals, reverse=True)
+
+
+# --------------------------------------------------------------------------------------------
+# contracts, needs, acquisition
+# --------------------------------------------------------------------------------------------
+
+
+def test_contract_logit_no_contract():
+    for tenure in (0, 5, 400):
+        assert K.contract_logit(tenure, 0.0, 30.4, -1.5) == 0.0
+
+
+def test_contract_logit_inside_term_and_last_month():
+    tpm = 365.0 / 12.0
+    term = 12 * tpm  # a one-year contract, daily ticks
+    eff = -1.5
+    assert K.contract_logit(0, term, tpm, eff) == eff
+    assert K.contract_logit(100, term, tpm, eff) == eff
+    assert K.contract_logit(int(term - tpm) - 1, term, tpm, eff) == eff
+    # the last month of the term: free to leave
+    assert K.contract_logit(int(term - tpm) + 1, term, tpm, eff) == 0.0
+    assert K.contract_logit(int(term) - 1, term, tpm, eff) == 0.0
+    # the contract renews: the next term binds again
+    assert K.contract_logit(int(term) + 1, term, tpm, eff) == eff
+    assert K.contract_logit(int(2 * term - tpm) + 2, term, tpm, eff) == 0.0
+
+
+def test_contract_logit_share_of_free_ticks():
+    tpm = 30.0
+    term = 3 * tpm  # 90 ticks, last 30 free
+    vals = np.array([K.contract_logit(t, term, tpm, -2.0) for t in range(0, 900)])
+    assert set(np.unique(vals)) == {-2.0, 0.0}
+    assert (vals == 0.0).mean() == pytest.approx(1 / 3, abs=0.01)
+
+
+def draw_need(u_need, p_need, cum, s=0):
+    """Call :func:`cxsim.kernels.draw_need` with ``cum`` one segment row or the whole table.
+
+    The kernel takes ``(u_need, p_need, need_cum[S, K], s)``; the older form took
+    ``(key, i, t, u_need, p_need, need_cum[K])`` and is supported too.
+    """
+    cum = np.ascontiguousarray(np.atleast_2d(cum), dtype=np.float64)
+    if "s" in inspect.signature(K.draw_need.py_func).parameters:
+        return K.draw_need(u_need, p_need, cum, s)
+    return K.draw_need(np.uint64(0), 0, 0, u_need, p_need, cum[s].copy())
+
+
+def test_draw_need_no_need_above_probability():
+    cum = np.array([0.5, 0.8, 1.0])
+    assert draw_need(0.3, 0.3, cum) == -1
+    assert draw_need(0.9, 0.3, cum) == -1
+    assert draw_need(0.1, 0.0, cum) == -1
+    assert draw_need(0.0, 0.3, cum) == 0
+    assert draw_need(0.149, 0.3, cum) == 0  # r = 0.497
+    assert draw_need(0.151, 0.3, cum) == 1  # r = 0.503
+    assert draw_need(0.2999, 0.3, cum) == 2
+
+
+def test_draw_need_distribution_matches_rates():
+    """Over many customers the need types occur at the scenario's rates (chi-square)."""
+    rates = {"buy": 0.05, "support": 0.02, "account": 0.01}
+    sc = minimal_scenario(
+        segments={"all": {"share": 1.0, "need_rates": rates}},
+        needs={"buy": {"entry": ["web"]}, "support": {"entry": ["web", "phone"]},
+               "account": {"entry": ["web"]}})
+    m = cxsim.CXModel(sc, rng=3)
+    tb = m.tables
+    names = m.need_names
+    total = sum(rates.values())
+    p_need = tb.seg[0, K.S_P_NEED]
+    assert p_need == pytest.approx(1 - math.exp(-total))  # Poisson: P(at least one) per day
+    cum = tb.seg_need_cum[0]
+    assert cum[-1] == pytest.approx(1.0)
+    assert np.diff(np.concatenate([[0.0], cum])) == pytest.approx(
+        [rates[k] / total for k in names])
+
+    key = m.keys[STREAM_INDEX["daily"]]
+    n = 60_000
+    counts = np.zeros(len(names) + 1)
+    for i in range(n):
+        u_need, _ = uniform_pair(key, i, 1, 0)
+        k = draw_need(u_need, p_need, tb.seg_need_cum, 0)
+        counts[k + 1 if k >= 0 else 0] += 1
+    expected = n * np.array([1 - p_need] + [p_need * rates[k] / total for k in names])
+    assert stats.chisquare(counts, expected).pvalue > 1e-4
+    for obs, exp in zip(counts, expected, strict=True):
+        assert abs(obs - exp) < 5 * math.sqrt(exp)
+
+
+def test_draw_need_uses_only_entries_with_positive_rates():
+    key = stream_keys(0)[STREAM_INDEX["daily"]]
+    cum = np.array([0.0, 1.0])  # first need has rate 0
+    seen = {draw_need(uniform(key, i, 0, 0), 0.5, cum) for i in range(2000)}
+    assert seen == {-1, 1}
+
+
+def test_acquisition_probability():
+    assert K.acquisition_probability(0.001, 0.002, 0.5) == pytest.approx(0.002)
+    assert K.acquisition_probability(0.0, 0.0, 1.0) == 0.0
+    assert K.acquisition_probability(0.3, 0.0, 0.0) == pytest.approx(0.3)
+    # capped at 1
+    assert K.acquisition_probability(0.6, 0.8, 1.0) == 1.0
+    assert K.acquisition_probability(2.0, 0.0, 0.0) == 1.0
+
+
+@HYP
+@given(p=unit, q=st.floats(0, 10), frac=unit)
+def test_acquisition_probability_is_bass_capped(p, q, frac):
+    a = K.acquisition_probability(p, q, frac)
+    assert 0.0 <= a <= 1.0
+    assert a == pytest.approx(min(1.0, p + q * frac))
