@@ -100,8 +100,9 @@ class CXModel(mesa.Model):
         Python (the readable reference and the speed baseline).
 
     The validated scenario is ``model.spec`` (Mesa reserves ``model.scenario`` for its own
-    experiment scenarios).  After :meth:`run`, ``model.metrics`` holds one row per tick, ``model.touchpoint_metrics``
-    and ``model.segment_metrics`` the per-touchpoint and per-segment tables.
+    experiment scenarios).  After :meth:`run`, ``model.metrics`` holds one row per tick,
+    ``model.touchpoint_metrics`` and ``model.segment_metrics`` the per-touchpoint and
+    per-segment tables.
 
     """
 

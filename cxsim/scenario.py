@@ -558,8 +558,11 @@ def _unbuild(obj: Any) -> Any:
 
 def _cross_check(s: Scenario, check_horizon: bool = True, fields_ok: bool = True,
                  known: dict[str, set[str]] | None = None) -> list[str]:
-    """Checks across fields.  With ``fields_ok=False`` only reference checks run, against the
-    names in ``known`` (what the data declares), so invalid items cause no follow-on errors."""
+    """Return problems across fields.
+
+    With ``fields_ok=False`` only reference checks run, against the names in ``known`` (what
+    the data declares), so invalid items cause no follow-on errors.
+    """
     known = known or {}
     errs = _check_references(s, {sec: known.get(sec, set(getattr(s, sec))) for sec in (
         "touchpoints", "needs", "teams", "partners", "segments", "systems")}, check_horizon)
