@@ -2,10 +2,10 @@
 
 Customer-ticks per second = market size x ticks / wall time of ``model.run`` (set-up and
 compilation excluded: both engines are warmed up first).  The Mesa engine steps every customer
-as a Python ``mesa.Agent``; it runs on a smaller market because it is slow, and throughput is
-per customer-tick so the two are comparable.
+as a Python ``mesa.Agent``; it runs the same market for fewer ticks because it is slow, and
+throughput is per customer-tick so the two are comparable.
 
-    python experiments/bench/engines.py                 # 100k / 365 ticks vs mesa 5k / 20
+    python experiments/bench/engines.py                 # 100k: 365 ticks numba, 5 ticks mesa
     python experiments/bench/engines.py --customers 2000 --ticks 5 --mesa-customers 500 --no-save
 """
 
@@ -35,8 +35,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--customers", type=int, default=100_000)
     p.add_argument("--ticks", type=int, default=365)
-    p.add_argument("--mesa-customers", type=int, default=5_000)
-    p.add_argument("--mesa-ticks", type=int, default=20)
+    p.add_argument("--mesa-customers", type=int, default=100_000)
+    p.add_argument("--mesa-ticks", type=int, default=5)
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
     numba_rate = throughput(a.customers, a.ticks, "numba")
