@@ -229,6 +229,19 @@ def contract_logit(tenure_ticks, contract_ticks, ticks_per_month, effect):
     return 0.0
 
 
+@njit(cache=True, inline="always")
+def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
+    """Add one moment of performance ``perf`` to an episode's running memory.
+
+    Returns the updated ``(peak, end, value_sum, performance_sum, moments)``: the peak is the
+    most intense value so far (ties go to the later one), the end is this moment's value.
+    """
+    v = experience_value(perf - expectation, loss, alpha)
+    if abs(v) >= abs(peak):
+        peak = v
+    return peak, v, vsum + v, psum + perf, moments + 1
+
+
 @njit(cache=True)
 def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s):
     """Pick a candidate touchpoint by channel preference x availability."""
@@ -321,13 +334,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
                 tpacc[j, TPA_FAILURES] += 1.0
         perf = clip01(perf)
         tpacc[j, TPA_PERF_SUM] += perf
-        v = experience_value(perf - expectation, loss, alpha)
-        if abs(v) >= abs(peak):
-            peak = v
-        end = v
-        vsum += v
-        psum += perf
-        moments += 1
+        peak, end, vsum, psum, moments = remember_moment(
+            perf, expectation, loss, alpha, peak, vsum, psum, moments)
         if failed:
             outcome = OUT_FAILED
             break
@@ -380,14 +388,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
     if outcome != OUT_RESOLVED:
         tpacc[j, TPA_ENDED_BAD] += 1.0
         # the unmet need is itself a (bad) final moment
-        perf = beh[B_UNRESOLVED]
-        v = experience_value(perf - expectation, loss, alpha)
-        if abs(v) >= abs(peak):
-            peak = v
-        end = v
-        vsum += v
-        psum += perf
-        moments += 1
+        peak, end, vsum, psum, moments = remember_moment(
+            beh[B_UNRESOLVED], expectation, loss, alpha, peak, vsum, psum, moments)
     value = peak_end(peak, end, vsum / moments, beh[B_PEAK], beh[B_END])
     first_contact = outcome == OUT_RESOLVED and escalations == 0
     return value, psum / moments, effort, outcome, first_contact, escalations, queued
