@@ -15,7 +15,7 @@ from numba import njit, prange
 from . import kernels as K
 from .agents import Customer, Employee, Partner
 from .network import build_network
-from .queueing import erlang_c_stats
+from .queueing import erlang_a
 from .rng import STREAM_INDEX, numpy_generator, stream_keys, uniform
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
 
@@ -146,6 +146,9 @@ class CXModel(mesa.Model):
         self._wom_rate = 0.0
         self._wom_target = 0.0
         self._last_visits = None
+        self._backlog = {name: 0.0 for name in sc.teams}
+        self._queue_state: dict[str, dict] = {}
+        self._team_aht = {name: t.handle_time for name, t in sc.teams.items()}
         self._outage_left = np.zeros(len(sc.systems))
         self.acc = np.zeros((self.n_chunks, K.N_ACC))
         self.tpacc = np.zeros((self.n_chunks, len(self.touchpoint_names), K.N_TPA))
@@ -414,11 +417,20 @@ class CXModel(mesa.Model):
 
     # ---- phase 3 ---------------------------------------------------------------------------
     def _phase_queues(self) -> dict:
-        """Run every team's queue for today; return the volume-weighted queue figures."""
+        """Solve every team's queue for today (Erlang A); return volume-weighted figures.
+
+        Offered load = the previous tick's contacts at the team's open touchpoints plus the
+        backlog they left (a persistence forecast; tick 1 uses the expected entry volume).
+        Customers then meet waits drawn so that, per contact, abandonment and the mean wait
+        reproduce Erlang A: a waiting customer's virtual wait is exponential with mean ``m``
+        and they hang up when their own exponential patience runs out first, with
+        ``m = r / (theta (1 - r))``, ``r = P(abandon) / P(wait)``.
+        """
         sc = self.spec
         tp = self.tables.tp
         offered_all = self._last_visits if self._last_visits is not None \
             else self._expected_entry_volume()
+        theta = 1.0 / self._mean_queue_patience()
         out = {"offered": 0.0, "sl": 0.0, "asa": 0.0, "occ": 0.0, "teams": {}}
         for name, team in sc.teams.items():
             refs = [self._tp_index[r] for r in team.touchpoints]
@@ -426,22 +438,59 @@ class CXModel(mesa.Model):
             # agents on shift at once; a team with anyone in it keeps at least one on duty
             agents = (max(1, int(round(present * team.shift_hours / team.open_hours)))
                       if present > 0 else 0)
-            offered = float(sum(offered_all[j] for j in refs if tp[j, K.T_OPEN] > 0))
-            per_minute = offered / (team.open_hours * 60.0 * sc.simulation.tick_days)
-            traffic = per_minute * team.handle_time
-            q = erlang_c_stats(traffic, agents, team.handle_time, team.service_target / 60.0)
+            arrivals = float(sum(offered_all[j] for j in refs if tp[j, K.T_OPEN] > 0))
+            offered = arrivals + self._backlog[name]
+            minutes = team.open_hours * 60.0 * sc.simulation.tick_days
+            aht = self._team_aht[name]
+            q = erlang_a(offered / minutes, aht, 1.0 / theta, agents,
+                         team.service_target / 60.0)
+            r = q.p_abandon / q.p_wait if q.p_wait > 0 else 0.0
+            mean_virtual = r / (theta * (1.0 - r)) if r < 1.0 else math.inf
             for j in refs:
                 tp[j, K.T_P_WAIT] = q.p_wait if offered > 0 else 0.0
-                tp[j, K.T_WAIT_MEAN] = q.mean_wait_if_waiting
-            out["teams"][name] = {"offered": offered, "agents": agents, "traffic": traffic,
-                                  "p_wait": q.p_wait, "service_level": q.service_level,
-                                  "asa": q.asa * 60.0, "occupancy": q.occupancy}
-            if offered > 0:  # volume weights: an idle team adds nothing (not 0 * inf)
+                tp[j, K.T_WAIT_MEAN] = mean_virtual
+            self._queue_state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
+            out["teams"][name] = {
+                "offered": offered, "agents": agents, "traffic": offered / minutes * aht,
+                "handle_time": aht, "p_wait": q.p_wait, "p_abandon": q.p_abandon,
+                "service_level": q.service_level, "asa": q.mean_wait * 60.0,
+                "occupancy": q.occupancy}
+            if offered > 0:  # volume weights: an idle team adds nothing
                 out["offered"] += offered
                 out["sl"] += offered * q.service_level
-                out["asa"] += offered * (q.asa * 60.0)
+                out["asa"] += offered * (q.mean_wait * 60.0)
                 out["occ"] += offered * q.occupancy
         return out
+
+    def _mean_queue_patience(self) -> float:
+        """Mean queue patience (minutes) of the active customers, by segment."""
+        active = (self._seg_rows[-1][:, K.SGA_ACTIVE] if self._seg_rows
+                  else self._seg_initial.astype(float))
+        pat = self.tables.seg[:, K.S_QUEUE_PATIENCE]
+        total = float(active.sum())
+        return float((active * pat).sum() / total) if total > 0 else float(pat.mean())
+
+    def _settle_queues(self, tpt: np.ndarray, queue: dict) -> None:
+        """Account today's contacts per team: served + abandoned + backlog = offered.
+
+        Contacts beyond the day's capacity (agents x open minutes / handle time) are carried
+        into tomorrow's offered load as backlog, never dropped.
+        """
+        for name, team in self.spec.teams.items():
+            refs = [self._tp_index[r] for r in team.touchpoints]
+            arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in refs))
+            abandoned = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in refs))
+            offered = arrivals + self._backlog[name]
+            st = self._queue_state[name]
+            capacity = st["agents"] * st["minutes"] / st["aht"]
+            served = min(offered - abandoned, capacity)
+            backlog = offered - abandoned - served
+            self._backlog[name] = backlog
+            row = queue["teams"][name]
+            row.update({"arrivals": arrivals, "offered_actual": offered, "served": served,
+                        "abandoned": abandoned, "backlog": backlog, "capacity": capacity,
+                        "occupancy_actual": min(1.0, served * st["aht"] / st["minutes"]
+                                                / st["agents"]) if st["agents"] else 1.0})
 
     def _expected_entry_volume(self) -> np.ndarray:
         """Expected contacts per touchpoint on the first tick (entry points only)."""
@@ -512,6 +561,7 @@ class CXModel(mesa.Model):
         tpt = _ordered_sum(self.tpacc)
         sgt = _ordered_sum(self.segacc)
         self._last_visits = tpt[:, K.TPA_VISITS].copy()
+        self._settle_queues(tpt, queue)
         dt = sc.simulation.tick_days
         active = tot[K.ACC_ACTIVE]
         episodes = tot[K.ACC_EPISODES]

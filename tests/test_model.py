@@ -15,7 +15,7 @@ import cxsim
 from cxsim import kernels as K
 from cxsim.agents import Customer, Employee, Partner
 from cxsim.model import CONTRACT_METRICS, CustomerArrays
-from cxsim.queueing import erlang_c_stats
+from cxsim.queueing import erlang_a, erlang_c_stats
 from cxsim.scenario import MONTH_DAYS, NETWORKS
 
 HYP = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -278,18 +278,25 @@ def test_queue_offered_is_forecast_from_previous_volume(minimal_run):
     total = sum(seg.need_rates.values())
     expected = (1000 * (1 - math.exp(-total)) * seg.need_rates["support"] / total * 0.5)
     assert q["offered"].iloc[0] == pytest.approx(expected)
-    # later ticks: yesterday's phone contacts (persistence forecast)
-    assert q["offered"].to_numpy()[1:] == pytest.approx(tp_series(m, "phone")[:-1])
+    # later ticks: yesterday's phone contacts plus the backlog they left (persistence forecast)
+    assert q["offered"].to_numpy()[1:] == pytest.approx(
+        tp_series(m, "phone")[:-1] + q["backlog"].to_numpy()[:-1])
+    # every contact is accounted for: served + abandoned + backlog = offered
+    assert (q["served"] + q["abandoned"] + q["backlog"]).to_numpy() == pytest.approx(
+        q["offered_actual"].to_numpy())
     # agents on shift: a fixed share of the head count (6 employees, 8 of 12 hours)
     agents = int(q["agents"].iloc[0])
     assert (q["agents"] == agents).all()
     assert agents == round(team.headcount * team.shift_hours / team.open_hours)
     traffic = q["offered"] / (team.open_hours * 60.0) * team.handle_time
     assert q["traffic"].to_numpy() == pytest.approx(traffic.to_numpy())
+    patience = seg.queue_patience  # one segment: the contact-weighted mean patience
     for _, row in q.head(5).iterrows():
-        ref = erlang_c_stats(row.traffic, agents, team.handle_time, team.service_target / 60)
+        ref = erlang_a(row.offered / (team.open_hours * 60.0), team.handle_time, patience,
+                       agents, team.service_target / 60)
         assert row.p_wait == pytest.approx(ref.p_wait)
-        assert row.asa == pytest.approx(ref.asa * 60)
+        assert row.p_abandon == pytest.approx(ref.p_abandon)
+        assert row.asa == pytest.approx(ref.mean_wait * 60)
         assert row.service_level == pytest.approx(ref.service_level)
 
 
@@ -461,7 +468,8 @@ def test_unstaffed_team_with_callers_queues_everyone():
     m = cxsim.CXModel(sc, rng=1).run(5)
     q = m.queue_metrics
     assert (q["agents"] == 0).all() and (q["p_wait"] == 1.0).all()
-    assert np.isinf(m.metrics["asa"]).all()
+    # Erlang A: with no agents every caller waits out their patience and hangs up
+    assert np.allclose(m.metrics["asa"], sc.segments["all"].queue_patience * 60.0)
     phone = tp_series(m, "phone")
     assert (tp_series(m, "phone", "queued") == phone).all()
     assert (tp_series(m, "phone", "queue_abandoned") == phone).all()
