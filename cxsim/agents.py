@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 
 from . import kernels as K
-from .rng import uniform, uniform_pair
+from .rng import STREAM_INDEX, uniform, uniform_pair
+from .scenario import YEAR_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import CXModel
@@ -168,25 +170,60 @@ class Customer(mesa.Agent):
 
 
 class Employee(mesa.Agent):
-    """A member of a team staffing touchpoints.
+    """A member of a team staffing touchpoints (one agent per person).
 
-    ``skill`` and ``engagement`` (both 0-1) set the quality of the team's touchpoints and its
-    handle time; ``burnout`` (0-1) and ``tenure`` (days) complete the state the workforce
-    dynamics work on.
+    State: ``skill``, ``engagement`` and ``burnout`` (each 0-1), ``tenure`` (days) and
+    ``experience`` (contacts handled).  Each tick (:meth:`step`): burnout builds while the
+    team's occupancy is above the threshold and recovers below it; engagement moves toward
+    the person's own level minus the burnout effect (plus any boost from training or
+    recognition); skill follows a learning curve in contacts handled.  :meth:`quits` draws the
+    day's attrition, which rises as engagement falls.  Random draws use the ``workforce``
+    stream keyed by ``serial`` (a per-model employee number), so they never depend on the
+    engine.
     """
 
-    def __init__(self, model: CXModel, team: str, skill: float, engagement: float,
-                 tenure: float = 0.0):
+    def __init__(self, model: CXModel, team: str, serial: int, skill: float,
+                 engagement: float, tenure: float = 0.0):
         super().__init__(model)
         self.team = team
+        self.serial = int(serial)
         self.skill = float(skill)
         self.engagement = float(engagement)
+        self.own_engagement = float(engagement)
+        self.engagement_boost = 0.0
         self.burnout = 0.0
         self.tenure = float(tenure)
+        self.experience = 0.0
 
-    def step(self) -> None:
-        """Advance one tick: tenure grows by the tick length."""
-        self.tenure += self.model.spec.simulation.tick_days
+    def step(self, occupancy: float | None = None, contacts: float = 0.0) -> None:
+        """Advance one tick given the team's occupancy and the contacts this person handled."""
+        w = self.model.spec.workforce
+        dt = self.model.spec.simulation.tick_days
+        self.tenure += dt
+        if occupancy is not None:
+            thr = w.occupancy_threshold
+            if occupancy > thr:
+                self.burnout += w.burnout_gain * (occupancy - thr) * dt
+            else:
+                self.burnout -= w.burnout_recovery * (thr - occupancy) * dt
+            self.burnout = min(max(self.burnout, 0.0), 1.0)
+        target = K.clip01(self.own_engagement + self.engagement_boost
+                          - w.engagement_burnout_effect * self.burnout)
+        speed = 1.0 - (1.0 - w.engagement_speed) ** dt
+        self.engagement += speed * (target - self.engagement)
+        if contacts > 0:
+            self.experience += contacts
+            self.skill += (1.0 - self.skill) * (1.0 - math.exp(-contacts / w.learning_contacts))
+
+    def quits(self, annual_attrition: float, reference_engagement: float) -> bool:
+        """Whether the person leaves today (logistic in engagement below the team's level)."""
+        w = self.model.spec.workforce
+        z = K.logit(annual_attrition) + w.attrition_engagement_effect * (
+            reference_engagement - self.engagement)
+        p_year = K.logistic(z)
+        p_tick = K.per_tick_probability(p_year, YEAR_DAYS / self.model.spec.simulation.tick_days)
+        key = self.model.keys[STREAM_INDEX["workforce"]]
+        return uniform(key, self.serial, self.model.time_tick, 0) < p_tick
 
 
 class Partner(mesa.Agent):

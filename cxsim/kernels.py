@@ -55,8 +55,8 @@ K_SEGMENT, K_INITIAL, K_FRAILTY, K_STYLE, K_START, K_ACQUIRE, K_DAILY, K_EPISODE
  B_EXPOSURE_DECAY, B_SURVEY_NOISE, B_REFERRAL_PROMOTERS, B_P_TICK, B_Q_TICK, B_WIN_BACK_TICK,
  B_YEARS_PER_TICK, B_FULL_MIXING, B_FULL_REFERRAL_FRAC, B_GLOBAL_EXPOSURE, B_WOM_RATE,
  B_WOM_TARGET, B_NPS_SAMPLE, B_SPREAD, B_CONTRACT_EFFECT, B_TICKS_PER_MONTH,
- B_FAILURE_NEED) = range(32)
-N_BEH = 32
+ B_FAILURE_NEED, B_REPEAT_EFFORT, B_OMNICHANNEL, B_REROUTE_EFFORT) = range(35)
+N_BEH = 35
 
 # ---- per segment: seg[s, S_*] ---------------------------------------------------------------
 (S_P_NEED, S_PATIENCE, S_QUEUE_PATIENCE, S_EXTRA_LOGIT, S_CONTRACT_TICKS, S_INIT_SAT,
@@ -243,14 +243,14 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
 
 
 @njit(cache=True)
-def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s):
-    """Pick a candidate touchpoint by channel preference x availability."""
+def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s, only_open):
+    """Pick a candidate touchpoint by channel preference (x availability if ``only_open``)."""
     target = u * weights_total
     acc = 0.0
     last = -1
     for k in range(lo, hi):
         j = cand[k]
-        w = seg_pref[s, int(tp[j, T_CHANNEL])] * tp[j, T_OPEN]
+        w = seg_pref[s, int(tp[j, T_CHANNEL])] * (tp[j, T_OPEN] if only_open else 1.0)
         if w > 0.0:
             acc += w
             last = j
@@ -284,14 +284,24 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
     max_steps = int(beh[B_MAX_STEPS])
     lo, hi = need_ptr[need], need_ptr[need + 1]
     total = 0.0
+    total_all = 0.0
     for k in range(lo, hi):
         j = need_tp[k]
-        total += seg_pref[s, int(tp[j, T_CHANNEL])] * tp[j, T_OPEN]
+        w = seg_pref[s, int(tp[j, T_CHANNEL])]
+        total_all += w
+        total += w * tp[j, T_OPEN]
     if total <= 0.0:
         perf = beh[B_UNRESOLVED]
         v = experience_value(perf - expectation, loss, alpha)
         return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
-    j = _pick(uniform(key, i, t, 0), total, need_tp, lo, hi, tp, seg_pref, s)
+    # the customer heads for a preferred channel; if it is closed (an outage) they re-route
+    # to an open one, which costs extra effort
+    u_entry, u_reroute = uniform_pair(key, i, t, 0)
+    j = _pick(u_entry, total_all, need_tp, lo, hi, tp, seg_pref, s, False)
+    carried_effort = 0.0
+    if tp[j, T_OPEN] <= 0.0:
+        j = _pick(u_reroute, total, need_tp, lo, hi, tp, seg_pref, s, True)
+        carried_effort = beh[B_REROUTE_EFFORT]
     need_bit = np.int64(1) << np.int64(need)
     peak = 0.0
     end = 0.0
@@ -320,7 +330,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
                     hung_up = True
                     tpacc[j, TPA_QUEUE_ABANDON] += 1.0
                 tpacc[j, TPA_WAIT_SUM] += wait
-        step_effort = tp[j, T_EFFORT] + wait * beh[B_WAIT_EFFORT]
+        step_effort = tp[j, T_EFFORT] + wait * beh[B_WAIT_EFFORT] + carried_effort
+        carried_effort = 0.0
         effort += step_effort
         failed = False
         if hung_up:
@@ -383,6 +394,9 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
                     if target < acc:
                         break
         escalations += 1
+        if tp[nxt, T_CHANNEL] != tp[j, T_CHANNEL]:
+            # switching channel: repeating oneself, less so with omnichannel integration
+            carried_effort = beh[B_REPEAT_EFFORT] * (1.0 - beh[B_OMNICHANNEL])
         j = nxt
     tpacc[j, TPA_ENDED_HERE] += 1.0
     if outcome != OUT_RESOLVED:

@@ -204,6 +204,9 @@ class CXModel(mesa.Model):
         beh[K.B_TICKS_PER_MONTH] = ticks_per_month
         needs = sc.need_types
         beh[K.B_FAILURE_NEED] = needs.index(b.failure_need) if b.failure_need in needs else -1
+        beh[K.B_REPEAT_EFFORT] = b.repeat_effort
+        beh[K.B_OMNICHANNEL] = sc.operations.omnichannel
+        beh[K.B_REROUTE_EFFORT] = b.reroute_effort
 
         segs = list(sc.segments.values())
         seg = np.zeros((len(segs), K.N_SEG))
@@ -309,12 +312,15 @@ class CXModel(mesa.Model):
         gen = numpy_generator(self.keys, "workforce")
         self.teams: dict[str, list[Employee]] = {}
         self._team_ref: dict[str, tuple[float, float]] = {}
+        self._serials = 0
+        self._vacancies: dict[str, list[int]] = {name: [] for name in sc.teams}
+        self._team_events: dict[str, dict[str, float]] = {}
         for name, team in sc.teams.items():
             staff = []
             for _ in range(team.headcount):
                 skill = float(np.clip(team.skill + 0.1 * gen.standard_normal(), 0, 1))
                 eng = float(np.clip(team.engagement + 0.1 * gen.standard_normal(), 0, 1))
-                staff.append(Employee(self, name, skill, eng, tenure=float(gen.exponential(720))))
+                staff.append(self._new_employee(name, skill, eng, float(gen.exponential(720))))
             self.teams[name] = staff
             self._team_ref[name] = (_mean(staff, "skill", team.skill),
                                     _mean(staff, "engagement", team.engagement))
@@ -323,6 +329,14 @@ class CXModel(mesa.Model):
             for name, p in sc.partners.items()
         }
         self._partner_ref = {name: p.quality for name, p in sc.partners.items()}
+        self._partner_rows: list[dict] = []
+        #: the operating environment's levels (strategies may change them)
+        self.knowledge_base = sc.operations.knowledge_base
+
+    def _new_employee(self, team: str, skill: float, engagement: float,
+                      tenure: float = 0.0) -> Employee:
+        self._serials += 1
+        return Employee(self, team, self._serials, skill, engagement, tenure)
 
     # =========================================================================================
     # the tick
@@ -390,19 +404,54 @@ class CXModel(mesa.Model):
 
     # ---- phase 2 ---------------------------------------------------------------------------
     def _phase_company(self) -> None:
+        """Employees and partners step; team and partner state set today's touchpoints."""
         sc = self.spec
         tp, base = self.tables.tp, self._tp_base
+        dt = sc.simulation.tick_days
+        last = self._queue_rows[-1] if self._queue_rows else {}
         w_staff = sc.behaviour.staff_quality_effect
-        for name, staff in self.teams.items():
+        wf = sc.workforce
+        kb_shift = sc.operations.knowledge_base_effect * (
+            self.knowledge_base - sc.operations.knowledge_base)
+        for name, team in sc.teams.items():
+            staff = self.teams[name]
+            q = last.get(name)
+            occupancy = q["occupancy_actual"] if q else None
+            contacts = q["served"] / len(staff) if q and staff else 0.0
             for e in staff:
-                e.step()
+                e.step(occupancy, contacts)
+            # attrition, then replacements whose hiring lag has passed
             skill0, eng0 = self._team_ref[name]
+            before = len(staff)
+            leavers = [e for e in staff if e.quits(team.annual_attrition, eng0)]
+            for e in leavers:
+                staff.remove(e)
+                e.remove()
+                self._vacancies[name].append(
+                    self.time_tick + max(1, math.ceil(team.hiring_lag_days / dt)))
+            due = [v for v in self._vacancies[name] if v <= self.time_tick]
+            self._vacancies[name] = [v for v in self._vacancies[name] if v > self.time_tick]
+            for _ in due:
+                staff.append(self._new_employee(name, team.new_hire_skill, team.engagement))
+            self._team_events[name] = {"headcount_start": before, "leavers": len(leavers),
+                                       "hires": len(due),
+                                       "vacancies": len(self._vacancies[name])}
             skill = _mean(staff, "skill", skill0)
             eng = _mean(staff, "engagement", eng0)
+            self._team_aht[name] = team.handle_time * max(
+                0.3, 1.0 + wf.handle_time_skill_effect * (skill0 - skill))
             shift = w_staff * ((skill - skill0) + (eng - eng0)) / 2.0
-            for ref in sc.teams[name].touchpoints:
+            res_shift = wf.resolution_skill_effect * (skill - skill0) + kb_shift
+            for ref in team.touchpoints:
                 j = self._tp_index[ref]
                 tp[j, K.T_QUALITY] = min(max(base[j, K.T_QUALITY] + shift, 0.0), 1.0)
+                tp[j, K.T_RESOLUTION] = min(max(base[j, K.T_RESOLUTION] + res_shift, 0.0), 1.0)
+        # the knowledge base also serves self-service support touchpoints
+        staffed = {r for t in sc.teams.values() for r in t.touchpoints}
+        for name, t in sc.touchpoints.items():
+            if t.stage == "support" and name not in staffed:
+                j = self._tp_index[name]
+                tp[j, K.T_RESOLUTION] = min(max(base[j, K.T_RESOLUTION] + kb_shift, 0.0), 1.0)
         w_partner = sc.behaviour.partner_quality_effect
         visits = self._last_visits
         for name, partner in self.partners.items():
@@ -450,7 +499,12 @@ class CXModel(mesa.Model):
                 tp[j, K.T_P_WAIT] = q.p_wait if offered > 0 else 0.0
                 tp[j, K.T_WAIT_MEAN] = mean_virtual
             self._queue_state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
+            staff = self.teams[name]
             out["teams"][name] = {
+                **self._team_events.get(name, {}), "headcount": present,
+                "skill": _mean(staff, "skill", float("nan")),
+                "engagement": _mean(staff, "engagement", float("nan")),
+                "burnout": _mean(staff, "burnout", float("nan")),
                 "offered": offered, "agents": agents, "traffic": offered / minutes * aht,
                 "handle_time": aht, "p_wait": q.p_wait, "p_abandon": q.p_abandon,
                 "service_level": q.service_level, "asa": q.mean_wait * 60.0,
@@ -575,12 +629,20 @@ class CXModel(mesa.Model):
         partner_jobs = 0.0
         partner_fail = 0.0
         partner_cost = 0.0
+        prow = {}
         for name, p in self.partners.items():
-            for ref in sc.partners[name].touchpoints:
-                j = self._tp_index[ref]
-                partner_jobs += tpt[j, K.TPA_VISITS]
-                partner_fail += tpt[j, K.TPA_FAILURES]
-                partner_cost += tpt[j, K.TPA_VISITS] * p.cost_per_job
+            jobs = float(sum(tpt[self._tp_index[r], K.TPA_VISITS]
+                             for r in sc.partners[name].touchpoints))
+            fails = float(sum(tpt[self._tp_index[r], K.TPA_FAILURES]
+                              for r in sc.partners[name].touchpoints))
+            partner_jobs += jobs
+            partner_fail += fails
+            partner_cost += jobs * p.cost_per_job
+            prow[name] = {"jobs": jobs, "failures": fails,
+                          "on_time": 1.0 - fails / jobs if jobs else float("nan"),
+                          "effective_reliability": p.effective_reliability,
+                          "capacity": p.capacity * dt, "cost": jobs * p.cost_per_job}
+        self._partner_rows.append(prow)
         cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
                 + sc.economics.acquisition_cost * tot[K.ACC_NEW])
         staffed = [self._tp_index[r] for t in sc.teams.values() for r in t.touchpoints]
@@ -612,7 +674,9 @@ class CXModel(mesa.Model):
             "abandonment": q_abandon / q_arrivals if q_arrivals > 0 else nan,
             "occupancy": queue["occ"] / off if off > 0 else nan,
             "engagement": _mean(staff, "engagement", nan),
-            "attrition": nan,  # workforce turnover: company-side dynamics
+            "attrition": (sum(ev["leavers"] for ev in self._team_events.values())
+                          / max(1, sum(ev["headcount_start"] for ev in self._team_events.values()))
+                          if self._team_events else nan),
             "partner_on_time": 1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
             "revenue": revenue,
             "cost": cost,
@@ -701,6 +765,23 @@ class CXModel(mesa.Model):
                 for t, teams in enumerate(self._queue_rows, start=1)
                 for name, vals in teams.items()]
         return pd.DataFrame(rows)
+
+    @property
+    def partner_metrics(self) -> pd.DataFrame:
+        """Per tick and partner: jobs, failures, on-time rate, effective reliability, cost."""
+        rows = [{"tick": t, "partner": name, **vals}
+                for t, partners in enumerate(self._partner_rows, start=1)
+                for name, vals in partners.items()]
+        return pd.DataFrame(rows)
+
+    @property
+    def employee_table(self) -> pd.DataFrame:
+        """One row per current employee: team, skill, engagement, burnout, tenure, experience."""
+        return pd.DataFrame([{"serial": e.serial, "unique_id": e.unique_id, "team": e.team,
+                              "skill": e.skill, "engagement": e.engagement,
+                              "burnout": e.burnout, "tenure": e.tenure,
+                              "experience": e.experience}
+                             for staff in self.teams.values() for e in staff])
 
     def summary(self) -> dict:
         """Key figures of the run so far (see :func:`cxsim.metrics.summarise`)."""

@@ -149,6 +149,10 @@ class Team:
     skill: float = _f(0.6, lo=0, hi=1, doc="mean skill of the team at tick 0")
     engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
     wage_per_day: float = _f(150.0, lo=0, doc="cost per employee per day")
+    annual_attrition: float = _f(0.35, lo=0, hi=1,
+                                 doc="yearly quit rate at the team's initial engagement")
+    hiring_lag_days: float = _f(30.0, lo=0, doc="days from a leaver to the replacement's start")
+    new_hire_skill: float = _f(0.35, lo=0, hi=1, doc="skill of a new hire")
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,43 @@ class System:
     touchpoints: list[str] = _f(factory=list, doc="dependent touchpoints")
     outage_probability: float = _f(0.0, lo=0, hi=1, doc="probability per day an outage starts")
     outage_days: float = _f(1.0, gt=0, doc="mean outage duration in days")
+
+
+@dataclass(frozen=True)
+class Workforce:
+    """How employees respond to load (the service-profit chain, Heskett et al. 1994)."""
+
+    # Contact-centre practice: sustained occupancy above ~85 % burns agents out (ICMI; Koole
+    # 2013, "Call Center Optimization").
+    occupancy_threshold: float = _f(0.85, gt=0, hi=1, doc="occupancy above which burnout builds")
+    burnout_gain: float = _f(0.08, lo=0, doc="burnout per day per unit of excess occupancy")
+    burnout_recovery: float = _f(0.03, lo=0, doc="recovery per day per unit of slack below it")
+    engagement_burnout_effect: float = _f(0.5, lo=0,
+                                          doc="engagement lost per unit of burnout")
+    engagement_speed: float = _f(0.05, lo=0, hi=1,
+                                 doc="share of the gap to its target engagement closes per day")
+    attrition_engagement_effect: float = _f(
+        4.0, lo=0, doc="quit log-odds per unit of engagement below the team's initial level")
+    # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
+    # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
+    # steady mean skill near 0.6 at ~16k contacts per agent-year
+    learning_contacts: float = _f(75_000.0, gt=0,
+                                  doc="contacts that close 63 % of a person's skill gap")
+    handle_time_skill_effect: float = _f(
+        0.6, lo=0, doc="relative handle-time change per unit of skill below the initial level")
+    resolution_skill_effect: float = _f(0.25, lo=0,
+                                        doc="resolution change per unit of skill change")
+
+
+@dataclass(frozen=True)
+class Operations:
+    """The operating environment: omnichannel integration and knowledge base."""
+
+    omnichannel: float = _f(0.3, lo=0, hi=1,
+                            doc="context carried across channels: 0 none .. 1 seamless")
+    knowledge_base: float = _f(0.5, lo=0, hi=1, doc="quality of the knowledge base, 0-1")
+    knowledge_base_effect: float = _f(
+        0.2, lo=0, doc="resolution change per unit of knowledge-base quality change")
 
 
 @dataclass(frozen=True)
@@ -201,6 +242,11 @@ class Behaviour:
     unresolved_performance: float = _f(
         0.1, lo=0, hi=1, doc="performance of the moment an episode ends unresolved")
     failure_need: str = _f("support", doc="need a partner failure causes (failure demand)")
+    repeat_effort: float = _f(0.15, lo=0, hi=1,
+                              doc="effort of repeating oneself after switching channel, with "
+                                  "no omnichannel integration")
+    reroute_effort: float = _f(0.2, lo=0, hi=1,
+                               doc="extra effort when the preferred entry channel is closed")
     max_steps: int = _f(6, lo=1, hi=20, doc="touchpoints visited at most in one episode")
     # Word of mouth: East, Hammond & Lomax (2008) — negative WOM shifts others' attitudes.
     wom_strength: float = _f(0.02, lo=0, hi=1,
@@ -287,6 +333,8 @@ class Scenario:
     systems: dict[str, System] = _f(factory=dict)
     economics: Economics = _f(factory=Economics)
     behaviour: Behaviour = _f(factory=Behaviour)
+    workforce: Workforce = _f(factory=Workforce)
+    operations: Operations = _f(factory=Operations)
     survey: Survey = _f(factory=Survey)
     strategies: dict[str, Strategy] = _f(factory=dict)
 
@@ -703,6 +751,7 @@ def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
 
 __all__ = [
     "Behaviour", "Economics", "Intervention", "Market", "Need", "PartnerSpec", "Pathway",
-    "Scenario", "ScenarioError", "Segment", "Simulation", "Strategy", "Survey", "System",
-    "Team", "Touchpoint", "load_scenario", "default_scenario", "scenario_dir",
+    "Operations", "Scenario", "ScenarioError", "Segment", "Simulation", "Strategy", "Survey",
+    "System", "Team", "Touchpoint", "Workforce", "load_scenario", "default_scenario",
+    "scenario_dir",
 ]

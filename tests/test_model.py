@@ -288,11 +288,12 @@ def test_queue_offered_is_forecast_from_previous_volume(minimal_run):
     agents = int(q["agents"].iloc[0])
     assert (q["agents"] == agents).all()
     assert agents == round(team.headcount * team.shift_hours / team.open_hours)
-    traffic = q["offered"] / (team.open_hours * 60.0) * team.handle_time
+    # handle time follows the team's skill (workforce dynamics); traffic uses today's
+    traffic = q["offered"] / (team.open_hours * 60.0) * q["handle_time"]
     assert q["traffic"].to_numpy() == pytest.approx(traffic.to_numpy())
     patience = seg.queue_patience  # one segment: the contact-weighted mean patience
     for _, row in q.head(5).iterrows():
-        ref = erlang_a(row.offered / (team.open_hours * 60.0), team.handle_time, patience,
+        ref = erlang_a(row.offered / (team.open_hours * 60.0), row.handle_time, patience,
                        agents, team.service_target / 60)
         assert row.p_wait == pytest.approx(ref.p_wait)
         assert row.p_abandon == pytest.approx(ref.p_abandon)
