@@ -396,8 +396,9 @@ class CXModel(mesa.Model):
                 if uniform(key, k, self.time_tick, 0) < p_start:
                     days = -system.outage_days * math.log(uniform(key, k, self.time_tick, 1))
                     self._outage_left[k] = max(1, math.ceil(days / dt))
-            if self._outage_left[k] > 0:
-                self._outage_left[k] -= 1
+            scheduled = any(a <= self.time_tick <= b for a, b in system.scheduled_outages)
+            if scheduled or self._outage_left[k] > 0:
+                self._outage_left[k] = max(self._outage_left[k] - 1, 0)
                 self.systems_down.append(name)
                 for ref in system.touchpoints:
                     tp[self._tp_index[ref], K.T_OPEN] = 0.0

@@ -173,6 +173,8 @@ class System:
     touchpoints: list[str] = _f(factory=list, doc="dependent touchpoints")
     outage_probability: float = _f(0.0, lo=0, hi=1, doc="probability per day an outage starts")
     outage_days: float = _f(1.0, gt=0, doc="mean outage duration in days")
+    scheduled_outages: list[list[int]] = _f(
+        factory=list, lo=1, doc="[first, last] ticks of planned or staged outages")
 
 
 @dataclass(frozen=True)
@@ -701,6 +703,11 @@ def _check_references(s: Scenario, names: dict[str, set[str]], check_horizon: bo
                                 f"{role} by {kind}.{owner[ref]}")
                 else:
                     owner.setdefault(ref, name)
+    for name, system in s.systems.items():
+        for k, window in enumerate(system.scheduled_outages):
+            if len(window) != 2 or window[0] > window[1]:
+                errs.append(f"systems.{name}.scheduled_outages[{k}] must be [first, last] "
+                            f"with first <= last, got {window}")
     errs.extend(_check_strategies(s, names, check_horizon))
     return errs
 
