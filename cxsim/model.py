@@ -348,19 +348,22 @@ class CXModel(mesa.Model):
 
         1. **environment** — IT outages start or end; dependent touchpoints close while down;
            touchpoints not yet added by a strategy stay closed.
-        2. **workforce and partners** — employees and partners step; team skill and engagement
-           set the quality and handle time of staffed touchpoints; partner load sets
+        2. **workforce and partners** — employees step on yesterday's occupancy and contacts
+           (burnout, engagement, learning), some quit and due hires start; team skill and
+           engagement set the quality, resolution and handle time of staffed touchpoints, the
+           knowledge base the resolution of support touchpoints; partner load sets
            reliability, hence the failure probability of operated touchpoints.
-        3. **queues** — each team's offered load (the previous tick's contacts: a persistence
-           forecast) and on-shift agents give, through Erlang C, the probability of waiting and
-           the wait distribution that customers meet today.
+        3. **queues** — each team's offered load (the previous tick's contacts plus backlog: a
+           persistence forecast) and agents on shift give, through Erlang A with the
+           customers' patience, the probability of waiting and the waits customers meet today.
         4. **customers** — every agent advances (numba kernel, or Mesa ``Customer.step`` one by
            one): prospects may join (Bass p + q x referring contacts), customers meet needs in
            episodes through the touchpoint graph, update satisfaction and expectations, answer
            surveys and may churn.  All read the previous tick's social state (synchronous).
         5. **social spread** — joins, churns and detractor episodes reach contacts: referral
            counts, churn exposure (contagion) and word of mouth on expectations.
-        6. **metrics** — per-chunk accumulators are summed in order into the tick's rows.
+        6. **metrics** — per-chunk accumulators are summed in order into the tick's rows; each
+           team's contacts are settled (served + abandoned + backlog = offered).
         """
         self.time_tick += 1
         self._phase_environment()
