@@ -14,10 +14,10 @@ import argparse
 import dataclasses
 import time
 
-from _common import record
-
 import cxsim
 from cxsim.runner import resize
+
+from _common import record
 
 
 def core_only(scenario: cxsim.Scenario) -> cxsim.Scenario:
