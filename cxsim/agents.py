@@ -215,13 +215,18 @@ class Employee(mesa.Agent):
             self.experience += contacts
             self.skill += (1.0 - self.skill) * (1.0 - math.exp(-contacts / w.learning_contacts))
 
-    def quits(self, annual_attrition: float, reference_engagement: float) -> bool:
-        """Whether the person leaves today (logistic in engagement below the team's level)."""
+    def quits(self, annual_attrition: float) -> bool:
+        """Whether the person leaves today.
+
+        The quit *rate* (leavers per person-year, as HR reports attrition) is logistic in
+        engagement below the reference: ``annual_attrition`` at the reference engagement; the
+        tick's probability is ``1 - exp(-rate * tick_days / 365)``.
+        """
         w = self.model.spec.workforce
         z = K.logit(annual_attrition) + w.attrition_engagement_effect * (
-            reference_engagement - self.engagement)
-        p_year = K.logistic(z)
-        p_tick = K.per_tick_probability(p_year, YEAR_DAYS / self.model.spec.simulation.tick_days)
+            w.reference_engagement - self.engagement)
+        rate = K.logistic(z)
+        p_tick = 1.0 - math.exp(-rate * self.model.spec.simulation.tick_days / YEAR_DAYS)
         key = self.model.keys[STREAM_INDEX["workforce"]]
         return uniform(key, self.serial, self.model.time_tick, 0) < p_tick
 

@@ -260,6 +260,29 @@ def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s, only_open):
 
 
 @njit(cache=True)
+def _escalate(u, j, need_bit, tp, path_ptr, path_to, path_w, path_kind, path_mask):
+    """Next touchpoint along ``j``'s open escalation pathways for this need, or -1."""
+    tot = 0.0
+    for k in range(path_ptr[j], path_ptr[j + 1]):
+        if path_kind[k] == 0 and (path_mask[k] & need_bit) != 0:
+            tot += path_w[k] * tp[path_to[k], T_OPEN]
+    if tot <= 0.0:
+        return -1
+    target = u * tot
+    acc = 0.0
+    nxt = -1
+    for k in range(path_ptr[j], path_ptr[j + 1]):
+        if path_kind[k] == 0 and (path_mask[k] & need_bit) != 0:
+            w = path_w[k] * tp[path_to[k], T_OPEN]
+            if w > 0.0:
+                acc += w
+                nxt = path_to[k]
+                if target < acc:
+                    break
+    return nxt
+
+
+@njit(cache=True)
 def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need_ptr, need_tp,
                  seg_pref, tp, path_ptr, path_to, path_w, path_kind, path_mask, beh, tpacc):
     """Walk one service episode through the touchpoint graph and return how it went.
@@ -290,19 +313,23 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
         w = seg_pref[s, int(tp[j, T_CHANNEL])]
         total_all += w
         total += w * tp[j, T_OPEN]
-    if total <= 0.0:
-        perf = beh[B_UNRESOLVED]
-        v = experience_value(perf - expectation, loss, alpha)
-        return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
-    # the customer heads for a preferred channel; if it is closed (an outage) they re-route
-    # to an open one, which costs extra effort
+    need_bit = np.int64(1) << np.int64(need)
+    # the customer heads for a preferred channel; if it is closed (an outage) they re-route,
+    # at extra effort: to another open entry point, else where that touchpoint escalates to
     u_entry, u_reroute = uniform_pair(key, i, t, 0)
     j = _pick(u_entry, total_all, need_tp, lo, hi, tp, seg_pref, s, False)
     carried_effort = 0.0
     if tp[j, T_OPEN] <= 0.0:
-        j = _pick(u_reroute, total, need_tp, lo, hi, tp, seg_pref, s, True)
         carried_effort = beh[B_REROUTE_EFFORT]
-    need_bit = np.int64(1) << np.int64(need)
+        if total > 0.0:
+            j = _pick(u_reroute, total, need_tp, lo, hi, tp, seg_pref, s, True)
+        else:
+            j = _escalate(u_reroute, j, need_bit, tp, path_ptr, path_to, path_w, path_kind,
+                          path_mask)
+            if j < 0:
+                perf = beh[B_UNRESOLVED]
+                v = experience_value(perf - expectation, loss, alpha)
+                return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
     peak = 0.0
     end = 0.0
     vsum = 0.0
@@ -374,25 +401,11 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
             break
         if step == max_steps - 1:
             break  # step limit: the episode ends here, unresolved
-        # escalation along pathways, weighted by weight x availability
-        tot = 0.0
-        for k in range(path_ptr[j], path_ptr[j + 1]):
-            if path_kind[k] == 0 and (path_mask[k] & need_bit) != 0:
-                tot += path_w[k] * tp[path_to[k], T_OPEN]
-        if tot <= 0.0:
+        nxt = _escalate(u_route, j, need_bit, tp, path_ptr, path_to, path_w, path_kind,
+                        path_mask)
+        if nxt < 0:
             outcome = OUT_DEAD_END
             break
-        target = u_route * tot
-        acc = 0.0
-        nxt = -1
-        for k in range(path_ptr[j], path_ptr[j + 1]):
-            if path_kind[k] == 0 and (path_mask[k] & need_bit) != 0:
-                w = path_w[k] * tp[path_to[k], T_OPEN]
-                if w > 0.0:
-                    acc += w
-                    nxt = path_to[k]
-                    if target < acc:
-                        break
         escalations += 1
         if tp[nxt, T_CHANNEL] != tp[j, T_CHANNEL]:
             # switching channel: repeating oneself, less so with omnichannel integration

@@ -311,19 +311,21 @@ class CXModel(mesa.Model):
         sc = self.spec
         gen = numpy_generator(self.keys, "workforce")
         self.teams: dict[str, list[Employee]] = {}
-        self._team_ref: dict[str, tuple[float, float]] = {}
         self._serials = 0
         self._vacancies: dict[str, list[int]] = {name: [] for name in sc.teams}
         self._team_events: dict[str, dict[str, float]] = {}
         for name, team in sc.teams.items():
-            staff = []
-            for _ in range(team.headcount):
-                skill = float(np.clip(team.skill + 0.1 * gen.standard_normal(), 0, 1))
-                eng = float(np.clip(team.engagement + 0.1 * gen.standard_normal(), 0, 1))
-                staff.append(self._new_employee(name, skill, eng, float(gen.exponential(720))))
+            # individual differences around the team's means, centred so that the team
+            # starts exactly at its stated skill and engagement whatever its size
+            n = team.headcount
+            dz = gen.standard_normal((n, 2)) * 0.1
+            dz -= dz.mean(axis=0) if n else 0.0
+            tenure = gen.exponential(720, n)
+            staff = [self._new_employee(name, float(np.clip(team.skill + dz[k, 0], 0, 1)),
+                                        float(np.clip(team.engagement + dz[k, 1], 0, 1)),
+                                        float(tenure[k]))
+                     for k in range(n)]
             self.teams[name] = staff
-            self._team_ref[name] = (_mean(staff, "skill", team.skill),
-                                    _mean(staff, "engagement", team.engagement))
         self.partners: dict[str, Partner] = {
             name: Partner(self, name, p.reliability, p.quality, p.capacity, p.cost_per_job)
             for name, p in sc.partners.items()
@@ -425,9 +427,9 @@ class CXModel(mesa.Model):
             for e in staff:
                 e.step(occupancy, contacts)
             # attrition, then replacements whose hiring lag has passed
-            skill0, eng0 = self._team_ref[name]
+            skill0, eng0 = wf.reference_skill, wf.reference_engagement
             before = len(staff)
-            leavers = [e for e in staff if e.quits(team.annual_attrition, eng0)]
+            leavers = [e for e in staff if e.quits(team.annual_attrition)]
             for e in leavers:
                 staff.remove(e)
                 e.remove()

@@ -150,7 +150,8 @@ class Team:
     engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
     wage_per_day: float = _f(150.0, lo=0, doc="cost per employee per day")
     annual_attrition: float = _f(0.35, lo=0, hi=1,
-                                 doc="yearly quit rate at the team's initial engagement")
+                                 doc="leavers per average head count per year, at the "
+                                     "reference engagement")
     hiring_lag_days: float = _f(30.0, lo=0, doc="days from a leaver to the replacement's start")
     new_hire_skill: float = _f(0.35, lo=0, hi=1, doc="skill of a new hire")
 
@@ -184,6 +185,11 @@ class Workforce:
     # Contact-centre practice: sustained occupancy above ~85 % burns agents out (ICMI; Koole
     # 2013, "Call Center Optimization").
     occupancy_threshold: float = _f(0.85, gt=0, hi=1, doc="occupancy above which burnout builds")
+    reference_skill: float = _f(0.6, lo=0, hi=1,
+                                doc="team skill at which staffed touchpoints perform as given")
+    reference_engagement: float = _f(
+        0.7, lo=0, hi=1, doc="engagement at which touchpoints perform as given and attrition "
+                             "is the team's annual_attrition")
     burnout_gain: float = _f(0.08, lo=0, doc="burnout per day per unit of excess occupancy")
     burnout_recovery: float = _f(0.03, lo=0, doc="recovery per day per unit of slack below it")
     engagement_burnout_effect: float = _f(0.5, lo=0,
@@ -191,14 +197,14 @@ class Workforce:
     engagement_speed: float = _f(0.05, lo=0, hi=1,
                                  doc="share of the gap to its target engagement closes per day")
     attrition_engagement_effect: float = _f(
-        4.0, lo=0, doc="quit log-odds per unit of engagement below the team's initial level")
+        4.0, lo=0, doc="quit log-odds per unit of engagement below the reference")
     # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
     # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
     # steady mean skill near 0.6 at ~16k contacts per agent-year
     learning_contacts: float = _f(75_000.0, gt=0,
                                   doc="contacts that close 63 % of a person's skill gap")
     handle_time_skill_effect: float = _f(
-        0.6, lo=0, doc="relative handle-time change per unit of skill below the initial level")
+        0.6, lo=0, doc="relative handle-time change per unit of skill below the reference")
     resolution_skill_effect: float = _f(0.25, lo=0,
                                         doc="resolution change per unit of skill change")
 
