@@ -190,8 +190,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_atomic(out / "touchpoints.csv", result.touchpoints.to_csv(index=False))
     _write_atomic(out / "segments.csv", result.segments.to_csv(index=False))
     _write_atomic(out / "queues.csv", result.queues.to_csv(index=False))
+    _write_atomic(out / "partners.csv", result.partners.to_csv(index=False))
+    _write_atomic(out / "employees.csv", result.employees.to_csv(index=False))
     _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    written = "metrics.csv, summary.json, touchpoints.csv, segments.csv, queues.csv"
+    written = ("metrics.csv, summary.json, touchpoints.csv, segments.csv, queues.csv, "
+               "partners.csv, employees.csv")
     if args.plot:
         _plot_run(result.metrics, scenario, out)
         written += ", kpi_dashboard.png"

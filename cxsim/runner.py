@@ -24,6 +24,8 @@ class RunResult:
     touchpoints: pd.DataFrame = field(repr=False)
     segments: pd.DataFrame = field(repr=False)
     queues: pd.DataFrame = field(repr=False)
+    partners: pd.DataFrame = field(repr=False)
+    employees: pd.DataFrame = field(repr=False)
     summary: dict = field(repr=False)
 
 
@@ -64,4 +66,5 @@ def run(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, engine: s
     return RunResult(scenario=scenario.name, seed=seed_int, engine=engine,
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,
+                     partners=model.partner_metrics, employees=model.employee_table,
                      summary=model.summary())

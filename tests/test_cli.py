@@ -34,7 +34,8 @@ CONTRACT_COLUMNS = [
     "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
     "attrition", "partner_on_time", "revenue", "cost", "profit",
 ]
-OUTPUT_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "segments.csv", "queues.csv"}
+OUTPUT_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "segments.csv", "queues.csv",
+                "partners.csv", "employees.csv"}
 SMALL = ["--customers", "2000", "--days", "20"]
 
 
@@ -204,7 +205,8 @@ def test_quiet_prints_nothing(tmp_path):
 def test_same_seed_same_bytes(small_run, tmp_path):
     code, _, err = call(["run", *SMALL, "--seed", "7", "--out", tmp_path / "again", "--quiet"])
     assert code == 0, err
-    for name in ("metrics.csv", "touchpoints.csv", "segments.csv", "queues.csv"):
+    for name in ("metrics.csv", "touchpoints.csv", "segments.csv", "queues.csv", "partners.csv",
+                 "employees.csv"):
         assert (tmp_path / "again" / name).read_bytes() == \
             (small_run["out"] / name).read_bytes(), name
 
