@@ -137,6 +137,15 @@ class Customer(mesa.Agent):
                                a.nps_bias, a.pending, tb.seg, tb.seg_pref, tb.tp, tb.need_ptr,
                                tb.need_tp, tb.path_ptr, tb.path_to, tb.path_w, tb.path_kind,
                                tb.path_mask, beh, acc, tpacc)
+                if (tb.seg[s, K.S_RECOVERY] > 0.0
+                        and K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])) == -1):
+                    sat_new, contacted = K.service_recovery(
+                        keys[K.K_EPISODE], i, t, float(a.satisfaction[i]),
+                        float(a.expectation[i]), tb.seg[s, K.S_RECOVERY],
+                        beh[K.B_RECOVERY_EFFECT])
+                    if contacted:
+                        a.satisfaction[i] = sat_new
+                        acc[K.ACC_RECOVERIES] += 1.0
                 if K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])) == -1:
                     ev |= K.EV_WOM
                     acc[K.ACC_WOM_N] += 1.0

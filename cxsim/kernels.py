@@ -55,13 +55,13 @@ K_SEGMENT, K_INITIAL, K_FRAILTY, K_STYLE, K_START, K_ACQUIRE, K_DAILY, K_EPISODE
  B_EXPOSURE_DECAY, B_SURVEY_NOISE, B_REFERRAL_PROMOTERS, B_P_TICK, B_Q_TICK, B_WIN_BACK_TICK,
  B_YEARS_PER_TICK, B_FULL_MIXING, B_FULL_REFERRAL_FRAC, B_GLOBAL_EXPOSURE, B_WOM_RATE,
  B_WOM_TARGET, B_NPS_SAMPLE, B_SPREAD, B_CONTRACT_EFFECT, B_TICKS_PER_MONTH,
- B_FAILURE_NEED, B_REPEAT_EFFORT, B_OMNICHANNEL, B_REROUTE_EFFORT) = range(35)
-N_BEH = 35
+ B_FAILURE_NEED, B_REPEAT_EFFORT, B_OMNICHANNEL, B_REROUTE_EFFORT, B_RECOVERY_EFFECT) = range(36)
+N_BEH = 36
 
 # ---- per segment: seg[s, S_*] ---------------------------------------------------------------
 (S_P_NEED, S_PATIENCE, S_QUEUE_PATIENCE, S_EXTRA_LOGIT, S_CONTRACT_TICKS, S_INIT_SAT,
- S_INIT_EXP, S_BASE_CHURN_TICK, S_CONCENTRATION) = range(9)
-N_SEG = 9
+ S_INIT_EXP, S_BASE_CHURN_TICK, S_CONCENTRATION, S_PERF_BONUS, S_RECOVERY) = range(11)
+N_SEG = 11
 
 # ---- per touchpoint, refreshed every tick: tp[j, T_*] ---------------------------------------
 (T_CHANNEL, T_QUALITY, T_VARIABILITY, T_EFFORT, T_RESOLUTION, T_OPEN, T_P_WAIT, T_WAIT_MEAN,
@@ -73,8 +73,8 @@ N_TP = 9
  ACC_PROMOTERS, ACC_DETRACTORS, ACC_SURVEY_N, ACC_SURVEY_PROM, ACC_SURVEY_DET, ACC_EPISODES,
  ACC_RESOLVED, ACC_FCR, ACC_ABANDONED, ACC_CSAT_SUM, ACC_CES_SUM, ACC_EFFORT_SUM, ACC_COHORT,
  ACC_FAILURE_DEMAND, ACC_REFERRERS, ACC_EVENTS, ACC_WOM_N, ACC_WOM_SAT_SUM, ACC_ACTIVE_START,
- ACC_ESCALATIONS) = range(27)
-N_ACC = 27
+ ACC_ESCALATIONS, ACC_RECOVERIES) = range(28)
+N_ACC = 28
 
 # ---- per-chunk, per-touchpoint accumulators: tpacc[c, j, TPA_*] -----------------------------
 (TPA_VISITS, TPA_PERF_SUM, TPA_RESOLVED, TPA_FAILURES, TPA_QUEUED, TPA_QUEUE_ABANDON,
@@ -199,6 +199,23 @@ def is_referrer(status, satisfaction, nps_bias, promoters_only):
     return True
 
 
+@njit(cache=True)
+def service_recovery(key, i, t, satisfaction, expectation, share, effect):
+    """Proactive outreach to a customer who just ended an episode as a detractor.
+
+    With probability ``share`` (stream ``episode``, slot 242) the customer is contacted and
+    ``effect`` of the gap between satisfaction and expectation closes (the service-recovery
+    effect; Smith & Bolton 1998).  Returns ``(new_satisfaction, contacted)``.
+    """
+    sat = np.float64(satisfaction)  # float64 maths whatever the caller's dtype (both engines)
+    exp_ = np.float64(expectation)
+    if share <= 0.0 or uniform(key, i, t, 242) >= share:
+        return sat, False
+    if exp_ > sat:
+        sat = sat + effect * (exp_ - sat)
+    return sat, True
+
+
 @njit(cache=True, inline="always")
 def acquisition_probability(p_tick, q_tick, referral_fraction):
     """Bass adoption probability of a prospect this tick: (p + q a) dt, capped at 1."""
@@ -283,8 +300,9 @@ def _escalate(u, j, need_bit, tp, path_ptr, path_to, path_w, path_kind, path_mas
 
 
 @njit(cache=True)
-def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need_ptr, need_tp,
-                 seg_pref, tp, path_ptr, path_to, path_w, path_kind, path_mask, beh, tpacc):
+def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, bonus, need_ptr,
+                 need_tp, seg_pref, tp, path_ptr, path_to, path_w, path_kind, path_mask, beh,
+                 tpacc):
     """Walk one service episode through the touchpoint graph and return how it went.
 
     The customer enters at one of the need's entry touchpoints (channel preference x
@@ -296,7 +314,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
     accumulated effort exceeds the customer's patience, a dead end, or the step limit.
 
     Parameters are the customer's identity and state plus the model tables described in the
-    module docstring; ``tpacc`` (float64[T, N_TPA]) receives per-touchpoint counts.
+    module docstring; ``bonus`` is a performance gain at every contact (personalisation);
+    ``tpacc`` (float64[T, N_TPA]) receives per-touchpoint counts.
 
     Returns ``(value, mean_performance, effort, outcome, first_contact, escalations, queued)``
     where ``value`` is the peak-end remembered value of the episode's moments.
@@ -364,7 +383,7 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, need
         if hung_up:
             perf = beh[B_UNRESOLVED] - effort_w * step_effort
         else:
-            perf = (tp[j, T_QUALITY] + tp[j, T_VARIABILITY] * normal(key, i, t, slot + 2)
+            perf = (tp[j, T_QUALITY] + bonus + tp[j, T_VARIABILITY] * normal(key, i, t, slot + 2)
                     - effort_w * step_effort)
             if tp[j, T_P_FAIL] > 0.0 and uniform(key, i, t, slot + 3) < tp[j, T_P_FAIL]:
                 failed = True
@@ -528,6 +547,13 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
             live_episode(i, t, keys[K_EPISODE], need, s, satisfaction, expectation, nps_bias,
                          pending, seg, seg_pref, tp, need_ptr, need_tp, path_ptr, path_to,
                          path_w, path_kind, path_mask, beh, acc, tpacc)
+            if seg[s, S_RECOVERY] > 0.0 and nps_category(satisfaction[i], nps_bias[i]) == -1:
+                sat_new, contacted = service_recovery(keys[K_EPISODE], i, t, satisfaction[i],
+                                                      expectation[i], seg[s, S_RECOVERY],
+                                                      beh[B_RECOVERY_EFFECT])
+                if contacted:
+                    satisfaction[i] = sat_new
+                    acc[ACC_RECOVERIES] += 1.0
             if nps_category(satisfaction[i], nps_bias[i]) == -1:
                 ev |= EV_WOM
                 acc[ACC_WOM_N] += 1.0
@@ -564,8 +590,9 @@ def live_episode(i, t, key, need, s, satisfaction, expectation, nps_bias, pendin
     """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey."""
     patience = seg[s, S_PATIENCE]
     value, mean_perf, effort, outcome, first, escalations, queued = walk_episode(
-        key, i, t, need, s, expectation[i], patience, seg[s, S_QUEUE_PATIENCE], need_ptr,
-        need_tp, seg_pref, tp, path_ptr, path_to, path_w, path_kind, path_mask, beh, tpacc)
+        key, i, t, need, s, expectation[i], patience, seg[s, S_QUEUE_PATIENCE],
+        seg[s, S_PERF_BONUS], need_ptr, need_tp, seg_pref, tp, path_ptr, path_to, path_w,
+        path_kind, path_mask, beh, tpacc)
     episode_sat = clip01(expectation[i] + value)
     satisfaction[i] = update_satisfaction(satisfaction[i], episode_sat, beh[B_MEMORY_W])
     expectation[i] = expectation[i] + beh[B_ADAPT] * (mean_perf - expectation[i])

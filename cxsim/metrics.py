@@ -78,6 +78,7 @@ def summarise(metrics: pd.DataFrame, scenario: Scenario, initial_customers: int)
         "cost": float(metrics["cost"].sum()),
         "profit": float(metrics["profit"].sum()),
         "episodes": int(metrics["episodes"].sum()),
+        "intervention_cost": float(metrics["intervention_cost"].sum()),
     }
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}

@@ -18,6 +18,7 @@ from .network import build_network
 from .queueing import erlang_a
 from .rng import STREAM_INDEX, numpy_generator, stream_keys, uniform
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
+from .strategies import StrategyLike, cost_at, level, resolve
 
 #: customers per chunk of the parallel kernel; fixed so results never depend on threads
 CHUNK = 2048
@@ -98,6 +99,10 @@ class CXModel(mesa.Model):
         ``"numba"`` (default): customers advance in a parallel numba kernel.
         ``"mesa"``: every :class:`~cxsim.agents.Customer` is a Mesa agent stepped one by one in
         Python (the readable reference and the speed baseline).
+    strategy
+        ``None`` (the baseline), the name of one of the scenario's strategies, a
+        :class:`~cxsim.scenario.Strategy`, or a list of those (composed); see
+        :mod:`cxsim.strategies`.
 
     The validated scenario is ``model.spec`` (Mesa reserves ``model.scenario`` for its own
     experiment scenarios).  After :meth:`run`, ``model.metrics`` holds one row per tick,
@@ -107,7 +112,7 @@ class CXModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, rng: int | np.random.SeedSequence | None = None,
-                 engine: str = "numba"):
+                 engine: str = "numba", strategy: StrategyLike = None):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
         seed = 0 if rng is None else rng
@@ -131,6 +136,9 @@ class CXModel(mesa.Model):
         self.n_chunks = (n + CHUNK - 1) // CHUNK
         self.tables = self._build_tables()
         self._tp_base = self.tables.tp.copy()
+        self._tp_now = self._tp_base.copy()  # the base after today's interventions
+        self._seg_base = self.tables.seg.copy()
+        self.strategy = resolve(self.spec, strategy)
         self.network = build_network(sc.market.network, n, sc.market.mean_degree,
                                      sc.market.rewiring, numpy_generator(self.keys, "network"))
         if self.network is None:
@@ -157,6 +165,12 @@ class CXModel(mesa.Model):
         self._tp_rows: list[np.ndarray] = []
         self._seg_rows: list[np.ndarray] = []
         self._queue_rows: list[dict] = []
+        self._intervention_cost = 0.0
+        self._revenue_factor = np.ones(len(self.segment_names))
+        self._outage_factor = np.ones(len(sc.systems))
+        self._hired = [0] * len(self.strategy.interventions)
+        self._trained = [0.0] * len(self.strategy.interventions)
+        self._partner_base = {n: (p.reliability, p.quality) for n, p in self.partners.items()}
         self._initial_customers = int((self.arrays.status == K.CUSTOMER).sum())
         self._seg_initial = np.bincount(self.arrays.segment[self.arrays.status == K.CUSTOMER],
                                         minlength=len(self.segment_names))
@@ -207,6 +221,7 @@ class CXModel(mesa.Model):
         beh[K.B_REPEAT_EFFORT] = b.repeat_effort
         beh[K.B_OMNICHANNEL] = sc.operations.omnichannel
         beh[K.B_REROUTE_EFFORT] = b.reroute_effort
+        beh[K.B_RECOVERY_EFFECT] = b.recovery_effect
 
         segs = list(sc.segments.values())
         seg = np.zeros((len(segs), K.N_SEG))
@@ -348,6 +363,8 @@ class CXModel(mesa.Model):
 
         The phases of a tick, in order:
 
+        0. **interventions** — the strategy's interventions take their strength for today
+           (start, ramp, end) and their costs are booked (see :mod:`cxsim.strategies`).
         1. **environment** — IT outages start or end; dependent touchpoints close while down;
            touchpoints not yet added by a strategy stay closed.
         2. **workforce and partners** — employees step on yesterday's occupancy and contacts
@@ -368,6 +385,7 @@ class CXModel(mesa.Model):
            team's contacts are settled (served + abandoned + backlog = offered).
         """
         self.time_tick += 1
+        self._phase_interventions()
         self._phase_environment()
         self._phase_company()
         queue = self._phase_queues()
@@ -387,17 +405,100 @@ class CXModel(mesa.Model):
             self.step()
         return self
 
+    # ---- phase 0 ---------------------------------------------------------------------------
+    def _phase_interventions(self) -> None:
+        """Set today's state of every intervention; book its cost.
+
+        Levels are recomputed from the scenario's base values each tick, so an intervention's
+        effect ramps in, holds, and is withdrawn after its end.  Training and hiring act on
+        people: skill is delivered over the ramp to the staff present, and hires stay.
+        """
+        sc = self.spec
+        t = self.time_tick
+        tp = self._tp_now
+        tp[:] = self._tp_base
+        seg = self.tables.seg
+        seg[:] = self._seg_base
+        beh = self.tables.beh
+        beh[K.B_OMNICHANNEL] = sc.operations.omnichannel
+        self.knowledge_base = sc.operations.knowledge_base
+        self._revenue_factor[:] = 1.0
+        self._outage_factor[:] = 1.0
+        for name, p in self.partners.items():
+            p.reliability, p.quality = self._partner_base[name]
+        for staff in self.teams.values():
+            for e in staff:
+                e.engagement_boost = 0.0
+        cost = 0.0
+        b = sc.behaviour
+        for k, iv in enumerate(self.strategy.interventions):
+            cost += cost_at(iv, t)
+            lv = level(iv, t)
+            x = iv.amount * lv
+            kind = iv.type
+            if kind in ("train", "hire"):
+                team = sc.teams[iv.target]
+                staff = self.teams[iv.target]
+                if kind == "train":
+                    delivered = iv.amount * lv  # cumulative skill delivered so far
+                    step = delivered - self._trained[k]
+                    self._trained[k] = delivered
+                    for e in staff:
+                        e.skill = min(1.0, e.skill + step)
+                        e.engagement_boost += 0.5 * x
+                else:
+                    target = int(round(x))
+                    while self._hired[k] < target:
+                        staff.append(self._new_employee(iv.target, team.new_hire_skill,
+                                                        team.engagement))
+                        self._hired[k] += 1
+            elif kind == "add_touchpoint":
+                tp[self._tp_index[iv.target], K.T_OPEN] = lv
+            elif kind == "improve_touchpoint":
+                j = self._tp_index[iv.target]
+                tp[j, K.T_QUALITY] = min(1.0, tp[j, K.T_QUALITY] + x)
+                tp[j, K.T_RESOLUTION] = min(1.0, tp[j, K.T_RESOLUTION] + x)
+                tp[j, K.T_EFFORT] = max(0.0, tp[j, K.T_EFFORT] - x)
+            elif kind == "partner_sla":
+                p = self.partners[iv.target]
+                p.reliability = min(1.0, p.reliability + x)
+                p.quality = min(1.0, p.quality + x)
+            elif kind == "omnichannel":
+                beh[K.B_OMNICHANNEL] = min(1.0, beh[K.B_OMNICHANNEL] + x)
+            elif kind == "knowledge_base":
+                self.knowledge_base = min(1.0, self.knowledge_base + x)
+            elif kind == "it_resilience":
+                k_sys = list(sc.systems).index(iv.target)
+                self._outage_factor[k_sys] *= max(0.0, 1.0 - x)
+            else:  # segment-level levers; no target = every segment
+                segs = ([self.segment_names.index(iv.target)] if iv.target
+                        else range(len(self.segment_names)))
+                for s_idx in segs:
+                    sp = sc.segments[self.segment_names[s_idx]]
+                    if kind == "personalisation":
+                        seg[s_idx, K.S_PERF_BONUS] += x
+                    elif kind == "service_recovery":
+                        seg[s_idx, K.S_RECOVERY] = min(1.0, seg[s_idx, K.S_RECOVERY] + x)
+                    elif kind == "loyalty_programme":
+                        seg[s_idx, K.S_EXTRA_LOGIT] += b.switching_cost_effect * x
+                    elif kind == "price_change":
+                        self._revenue_factor[s_idx] *= 1.0 + x
+                        seg[s_idx, K.S_EXTRA_LOGIT] += (b.price_churn_effect
+                                                        * sp.price_sensitivity * x)
+        self._intervention_cost = cost
+
     # ---- phase 1 ---------------------------------------------------------------------------
     def _phase_environment(self) -> None:
         sc = self.spec
         tp = self.tables.tp
-        tp[:, K.T_OPEN] = self._tp_base[:, K.T_OPEN]
+        tp[:, K.T_OPEN] = self._tp_now[:, K.T_OPEN]
         key = self.keys[STREAM_INDEX["environment"]]
         dt = sc.simulation.tick_days
         self.systems_down: list[str] = []
         for k, (name, system) in enumerate(sc.systems.items()):
             if self._outage_left[k] <= 0 and system.outage_probability > 0:
-                p_start = 1.0 - (1.0 - system.outage_probability) ** dt
+                p_day = system.outage_probability * self._outage_factor[k]
+                p_start = 1.0 - (1.0 - p_day) ** dt
                 if uniform(key, k, self.time_tick, 0) < p_start:
                     days = -system.outage_days * math.log(uniform(key, k, self.time_tick, 1))
                     self._outage_left[k] = max(1, math.ceil(days / dt))
@@ -412,7 +513,7 @@ class CXModel(mesa.Model):
     def _phase_company(self) -> None:
         """Employees and partners step; team and partner state set today's touchpoints."""
         sc = self.spec
-        tp, base = self.tables.tp, self._tp_base
+        tp, base = self.tables.tp, self._tp_now
         dt = sc.simulation.tick_days
         last = self._queue_rows[-1] if self._queue_rows else {}
         w_staff = sc.behaviour.staff_quality_effect
@@ -626,6 +727,7 @@ class CXModel(mesa.Model):
         active = tot[K.ACC_ACTIVE]
         episodes = tot[K.ACC_EPISODES]
         revenue = float(sum(sgt[s, K.SGA_ACTIVE] * sp.revenue_per_day * dt
+                            * self._revenue_factor[s]
                             for s, sp in enumerate(sc.segments.values())))
         tps = list(sc.touchpoints.values())
         contact_cost = float(sum(tpt[j, K.TPA_VISITS] * tp.cost_per_contact
@@ -650,7 +752,7 @@ class CXModel(mesa.Model):
                           "capacity": p.capacity * dt, "cost": jobs * p.cost_per_job}
         self._partner_rows.append(prow)
         cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
-                + sc.economics.acquisition_cost * tot[K.ACC_NEW])
+                + sc.economics.acquisition_cost * tot[K.ACC_NEW] + self._intervention_cost)
         staffed = [self._tp_index[r] for t in sc.teams.values() for r in t.touchpoints]
         queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
         q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
@@ -706,6 +808,8 @@ class CXModel(mesa.Model):
             "contact_cost": contact_cost,
             "staff_cost": staff_cost,
             "partner_cost": partner_cost,
+            "intervention_cost": self._intervention_cost,
+            "recoveries": int(tot[K.ACC_RECOVERIES]),
             "systems_down": len(self.systems_down),
         }
         self._rows.append(row)

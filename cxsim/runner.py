@@ -11,6 +11,7 @@ import pandas as pd
 
 from .model import CXModel
 from .scenario import Scenario
+from .strategies import StrategyLike
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class RunResult:
     scenario: str
     seed: int
     engine: str
+    strategy: str
     metrics: pd.DataFrame = field(repr=False)
     touchpoints: pd.DataFrame = field(repr=False)
     segments: pd.DataFrame = field(repr=False)
@@ -34,8 +36,8 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
     """Return the scenario with a new market size and/or horizon.
 
     The whole business scales with the market so that per-customer results stay comparable:
-    initial customers keep their share, and team head counts (at least 1), partner capacities
-    and fixed costs scale in proportion.  ``days`` becomes ``ceil(days / tick_days)`` ticks.
+    initial customers keep their share, and team head counts (at least 1), partner capacities,
+    fixed costs, strategy costs and hires (at least 1) scale in proportion.  ``days`` becomes ``ceil(days / tick_days)`` ticks.
     """
     sc = scenario
     if customers is not None:
@@ -49,8 +51,17 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
                     for n, p in sc.partners.items()}
         economics = dataclasses.replace(
             sc.economics, fixed_cost_per_day=sc.economics.fixed_cost_per_day * f)
+
+        def scaled(iv):
+            amount = max(1.0, round(iv.amount * f)) if iv.type == "hire" else iv.amount
+            return dataclasses.replace(iv, cost=iv.cost * f, cost_per_tick=iv.cost_per_tick * f,
+                                       amount=amount)
+
+        strategies = {n: dataclasses.replace(st, interventions=[scaled(iv)
+                                                                for iv in st.interventions])
+                      for n, st in sc.strategies.items()}
         sc = dataclasses.replace(sc, market=market, teams=teams, partners=partners,
-                                 economics=economics)
+                                 economics=economics, strategies=strategies)
     if days is not None:
         ticks = max(1, math.ceil(days / sc.simulation.tick_days - 1e-9))
         sc = dataclasses.replace(sc, simulation=dataclasses.replace(sc.simulation, ticks=ticks))
@@ -58,13 +69,29 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
 
 
 def run(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, engine: str = "numba",
-        ticks: int | None = None, progress: bool = False) -> RunResult:
-    """Build a :class:`CXModel`, run it and return its :class:`RunResult`."""
-    model = CXModel(scenario, rng=seed, engine=engine)
+        ticks: int | None = None, progress: bool = False, strategy: StrategyLike = None
+        ) -> RunResult:
+    """Build a :class:`CXModel` (with ``strategy`` applied), run it, return its result.
+
+    ``strategy`` is ``None``/``"baseline"``, a strategy name of the scenario, a
+    :class:`~cxsim.scenario.Strategy` or a list of those (see :mod:`cxsim.strategies`).
+    """
+    model = CXModel(scenario, rng=seed, engine=engine, strategy=strategy)
     model.run(ticks, progress=progress)
     seed_int = seed if isinstance(seed, int) else int(np.asarray(seed.entropy).ravel()[0])
     return RunResult(scenario=scenario.name, seed=seed_int, engine=engine,
+                     strategy=_strategy_label(strategy),
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,
                      partners=model.partner_metrics, employees=model.employee_table,
                      summary=model.summary())
+
+
+def _strategy_label(strategy: StrategyLike) -> str:
+    if strategy is None:
+        return "baseline"
+    if isinstance(strategy, str):
+        return strategy
+    if isinstance(strategy, list | tuple):
+        return "+".join(_strategy_label(s) for s in strategy)
+    return "custom"

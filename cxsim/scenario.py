@@ -253,6 +253,13 @@ class Behaviour:
     repeat_effort: float = _f(0.15, lo=0, hi=1,
                               doc="effort of repeating oneself after switching channel, with "
                                   "no omnichannel integration")
+    # Service recovery (Smith & Bolton 1998; McCollough et al. 2000): a good recovery repairs
+    # much, rarely all, of the damage.
+    recovery_effect: float = _f(0.5, lo=0, hi=1,
+                                doc="share of the satisfaction gap a proactive outreach closes")
+    # Churn response to price: log-odds per unit of relative price change at sensitivity 1.
+    price_churn_effect: float = _f(3.0, lo=0, doc="churn log-odds per +100 % price x "
+                                                  "price sensitivity")
     reroute_effort: float = _f(0.2, lo=0, hi=1,
                                doc="extra effort when the preferred entry channel is closed")
     max_steps: int = _f(6, lo=1, hi=20, doc="touchpoints visited at most in one episode")

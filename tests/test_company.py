@@ -216,12 +216,16 @@ def test_better_skilled_team_at_start_is_faster_and_resolves_more(chain_base, ba
 
 def test_better_knowledge_base_raises_fcr(chain_base, baseline_runs):
     assert chain_base.operations.knowledge_base == 0.5
+    # the lever: a knowledge-base intervention from tick 0 (0.5 -> 0.9)
+    better = cxsim.scenario.Strategy(interventions=[
+        cxsim.scenario.Intervention(type="knowledge_base", start=0, amount=0.4)])
     runs = []
     for s in CHAIN_SEEDS:
-        m = cxsim.CXModel(chain_base, rng=s)
+        m = cxsim.CXModel(chain_base, rng=s, strategy=better)
         assert m.knowledge_base == 0.5
-        m.knowledge_base = 0.9
-        runs.append(run_stats(m.run()))
+        m.step()
+        assert m.knowledge_base == pytest.approx(0.9)
+        runs.append(run_stats(m.run(chain_base.simulation.ticks - 1)))
     d = paired_diffs(baseline_runs, runs)
     assert_up(d["fcr"], "FCR")
 
