@@ -37,7 +37,8 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
 
     The whole business scales with the market so that per-customer results stay comparable:
     initial customers keep their share, and team head counts (at least 1), partner capacities,
-    fixed costs, strategy costs and hires (at least 1) scale in proportion.  ``days`` becomes ``ceil(days / tick_days)`` ticks.
+    fixed costs, strategy costs and hires (at least 1) scale in proportion.  ``days`` becomes
+    ``ceil(days / tick_days)`` ticks.
     """
     sc = scenario
     if customers is not None:
