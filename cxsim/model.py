@@ -18,7 +18,7 @@ from .network import build_network
 from .queueing import erlang_a
 from .rng import STREAM_INDEX, numpy_generator, stream_keys, uniform
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
-from .strategies import StrategyLike, cost_at, level, resolve
+from .strategies import StrategyLike, cost_at, delivery, level, resolve
 
 #: customers per chunk of the parallel kernel; fixed so results never depend on threads
 CHUNK = 2048
@@ -440,7 +440,9 @@ class CXModel(mesa.Model):
                 team = sc.teams[iv.target]
                 staff = self.teams[iv.target]
                 if kind == "train":
-                    delivered = iv.amount * lv  # cumulative skill delivered so far
+                    # skill is delivered over the ramp to the staff present and, once
+                    # learned, stays; the engagement boost lasts while the programme runs
+                    delivered = iv.amount * delivery(iv, t)
                     step = delivered - self._trained[k]
                     self._trained[k] = delivered
                     for e in staff:
@@ -491,7 +493,7 @@ class CXModel(mesa.Model):
     def _phase_environment(self) -> None:
         sc = self.spec
         tp = self.tables.tp
-        tp[:, K.T_OPEN] = self._tp_now[:, K.T_OPEN]
+        tp[:] = self._tp_now  # the base after interventions; later phases add today's state
         key = self.keys[STREAM_INDEX["environment"]]
         dt = sc.simulation.tick_days
         self.systems_down: list[str] = []

@@ -92,7 +92,9 @@ class Segment:
     need_rates: dict[str, float] = _f(factory=dict, lo=0, doc="expected needs per day by type")
     patience: float = _f(1.5, gt=0, doc="effort a customer bears in one episode before giving up")
     queue_patience: float = _f(5.0, gt=0, doc="mean minutes a customer waits in a queue")
-    switching_cost: float = _f(0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1")
+    switching_cost: float = _f(
+        0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1; base_churn already reflects it, "
+                             "a loyalty programme raises it")
     base_churn: float = _f(0.015, lo=0, hi=1,
                            doc="monthly churn at reference satisfaction and tenure")
     churn_concentration: float = _f(
@@ -741,8 +743,8 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
                 errs.append(f"{where}.type: unknown intervention type '{iv.type}' (known: "
                             f"{', '.join(INTERVENTION_TARGETS)})")
                 continue
-            if check_horizon and iv.start >= s.simulation.ticks:
-                errs.append(f"{where}.start must be before the horizon "
+            if check_horizon and iv.start > s.simulation.ticks:
+                errs.append(f"{where}.start must be within the horizon "
                             f"({s.simulation.ticks} ticks), got {iv.start}")
             if iv.end != -1 and iv.end <= iv.start:
                 errs.append(f"{where}.end must be after start ({iv.start}) or -1, got {iv.end}")

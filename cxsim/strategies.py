@@ -1,8 +1,9 @@
 """Strategies: named sets of timed, costed interventions, applied to a running model.
 
-An intervention has a start tick, an optional end (its effect is withdrawn after it) and ramp
-(the effect grows linearly to full over ``ramp`` ticks), a target and a cost (one-off at the
-start, plus per tick while active).  Its ``amount`` is in the unit of its type:
+An intervention has a start tick (ticks run from 1; start 0 means from the first tick), an
+optional end (its effect is withdrawn after it; skills learned in training stay) and ramp (the
+effect grows linearly to full over ``ramp`` ticks), a target and a cost (one-off at the start,
+plus per tick while active).  Its ``amount`` is in the unit of its type:
 
 ==================  ============  =========================================================
 type                target        effect of ``amount`` at full strength
@@ -32,6 +33,7 @@ strategy with both sets of interventions.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from .scenario import Intervention, Scenario, ScenarioError, Strategy
@@ -52,6 +54,9 @@ def resolve(scenario: Scenario, strategy: StrategyLike) -> Strategy:
     if strategy is None or (isinstance(strategy, str) and strategy == BASELINE):
         return Strategy(description="no interventions")
     if isinstance(strategy, Strategy):
+        # checked like a strategy in a file: known types, existing targets
+        dataclasses.replace(scenario, strategies={"strategy": strategy}).validated(
+            check_horizon=True)
         parts = [strategy]
         label = "strategy"
     elif isinstance(strategy, str):
@@ -67,7 +72,7 @@ def resolve(scenario: Scenario, strategy: StrategyLike) -> Strategy:
     interventions: list[Intervention] = [iv for p in parts for iv in p.interventions]
     ticks = scenario.simulation.ticks
     for k, iv in enumerate(interventions):
-        if iv.start >= ticks:
+        if iv.start > ticks:
             raise ScenarioError([f"{label}: intervention {k} ({iv.type}) starts at tick "
                                  f"{iv.start}, beyond the horizon of {ticks} ticks"])
     description = " + ".join(p.description for p in parts if p.description)
@@ -79,17 +84,31 @@ def starts(scenario: Scenario, strategy: StrategyLike) -> list[int]:
     return sorted({iv.start for iv in resolve(scenario, strategy).interventions})
 
 
-def level(iv: Intervention, tick: int) -> float:
-    """Strength of an intervention at ``tick``: 0 before start, ramping to 1, 0 after end."""
-    if tick < iv.start or (iv.end != -1 and tick > iv.end):
+def first_tick(iv: Intervention) -> int:
+    """The first tick an intervention acts on: ticks run from 1, so start 0 means tick 1."""
+    return max(iv.start, 1)
+
+
+def delivery(iv: Intervention, tick: int) -> float:
+    """Share of the intervention delivered by ``tick`` (ramp progress; never withdrawn)."""
+    start = first_tick(iv)
+    if tick < start:
         return 0.0
     if iv.ramp <= 0:
         return 1.0
-    return min(1.0, (tick - iv.start + 1) / iv.ramp)
+    return min(1.0, (tick - start + 1) / iv.ramp)
+
+
+def level(iv: Intervention, tick: int) -> float:
+    """Strength of an intervention at ``tick``: 0 before start, ramping to 1, 0 after end."""
+    if iv.end != -1 and tick > iv.end:
+        return 0.0
+    return delivery(iv, tick)
 
 
 def cost_at(iv: Intervention, tick: int) -> float:
     """Money an intervention costs at ``tick``: one-off at start plus per tick while active."""
-    if tick < iv.start or (iv.end != -1 and tick > iv.end):
+    start = first_tick(iv)
+    if tick < start or (iv.end != -1 and tick > iv.end):
         return 0.0
-    return iv.cost_per_tick + (iv.cost if tick == iv.start else 0.0)
+    return iv.cost_per_tick + (iv.cost if tick == start else 0.0)

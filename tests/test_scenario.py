@@ -376,16 +376,18 @@ def test_valid_intervention_target():
 
 def test_intervention_start_beyond_horizon():
     d = minimal_dict(strategies=_strategy(type="omnichannel", start=45))
-    assert problems(d) == ["strategies.s.interventions[0].start must be before the horizon "
+    assert problems(d) == ["strategies.s.interventions[0].start must be within the horizon "
                            "(30 ticks), got 45"]
     # a run shortened on purpose may skip that check
     Scenario.from_dict(d, check_horizon=False)
 
 
-def test_intervention_start_at_horizon_is_beyond_it():
-    d = minimal_dict(strategies=_strategy(type="omnichannel", start=30))
-    assert problems(d) == ["strategies.s.interventions[0].start must be before the horizon "
-                           "(30 ticks), got 30"]
+def test_intervention_start_at_horizon_is_the_last_tick():
+    # ticks run 1..30, so an intervention may start on tick 30; 31 is beyond
+    Scenario.from_dict(minimal_dict(strategies=_strategy(type="omnichannel", start=30)))
+    d = minimal_dict(strategies=_strategy(type="omnichannel", start=31))
+    assert problems(d) == ["strategies.s.interventions[0].start must be within the horizon "
+                           "(30 ticks), got 31"]
 
 
 def test_intervention_end_before_start():
