@@ -11,6 +11,7 @@ kernel advances every customer each tick.  Start with::
 
 from . import queueing
 from .agents import Customer, Employee, Partner
+from .compare import compare
 from .model import CXModel
 from .runner import RunResult, run
 from .scenario import Scenario, ScenarioError, default_scenario, load_scenario
@@ -19,5 +20,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CXModel", "Customer", "Employee", "Partner", "RunResult", "Scenario", "ScenarioError",
-    "default_scenario", "load_scenario", "queueing", "run", "__version__",
+    "compare", "default_scenario", "load_scenario", "queueing", "run", "__version__",
 ]

@@ -11,10 +11,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from .io import _UMASK, atomic_path  # noqa: F401 - _UMASK kept for the old location
+from .io import write_atomic as _write_atomic
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
 
 
@@ -50,6 +51,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _reps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--reps must be a whole number, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("--reps must be at least 2 (intervals need two "
+                                         "replications)")
+    return value
+
+
 def _positive_float(name: str):
     def conv(text: str) -> float:
         try:
@@ -78,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--customers", type=_positive_int("--customers"),
                    help="market size: prospects, customers and churned together")
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    r.add_argument("--strategy", metavar="NAME",
+                   help="apply one of the scenario's strategies (default: baseline, no "
+                        "interventions)")
     r.add_argument("--engine", choices=("numba", "mesa"), default="numba",
                    help="numba kernel (default) or Mesa agents stepped in Python")
     r.add_argument("--threads", type=_positive_int("--threads"),
@@ -87,6 +102,36 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plot", action="store_true", help="also write DIR/kpi_dashboard.png")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="strategies vs baseline over paired replications; "
+                                       "writes comparison.csv, runs.csv, ticks.csv, roi.csv",
+                       description="Run the baseline and each strategy (all the scenario's "
+                                   "strategies unless --strategies) R times with paired seeds "
+                                   "(replicate r of every strategy shares one seed) and write "
+                                   "DIR/comparison.csv (mean and strategy − baseline "
+                                   "difference with 95 % intervals per metric), DIR/runs.csv "
+                                   "(one row per run, with its seed), DIR/ticks.csv (per-tick "
+                                   "metrics of every run) and DIR/roi.csv (intervention cost, "
+                                   "incremental profit, ROI, payback).")
+    c.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
+                   f"{DEFAULT_SCENARIO})")
+    c.add_argument("--strategies", metavar="A,B",
+                   help="comma-separated strategy names (default: all of the scenario's)")
+    c.add_argument("--reps", type=_reps, default=10,
+                   help="paired replications per strategy, at least 2 (default 10)")
+    c.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
+    c.add_argument("--customers", type=_positive_int("--customers"),
+                   help="market size: prospects, customers and churned together")
+    c.add_argument("--seed", type=_seed, default=0,
+                   help="root seed; replicate seeds are spawned from it (default 0)")
+    c.add_argument("--workers", type=_positive_int("--workers"),
+                   help="worker processes (default: all cores; 1 = in this process)")
+    c.add_argument("--out", default="cxsim-compare", help="output folder (default "
+                   "./cxsim-compare)")
+    c.add_argument("--plot", action="store_true",
+                   help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
+    c.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    c.set_defaults(func=cmd_compare)
 
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
@@ -130,28 +175,6 @@ def _check_out(out: str) -> Path:
     return path
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so a failure never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _set_threads(threads: int | None) -> int:
     import numba
 
@@ -170,6 +193,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
     scenario = scenario.validated()
+    if args.strategy is not None:
+        from .strategies import resolve
+
+        resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
     out = _check_out(args.out)
     threads = _set_threads(args.threads)
     try:
@@ -177,13 +204,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--out: cannot create {args.out} ({exc.strerror or exc})") from None
     t0 = time.perf_counter()
-    result = run(scenario, args.seed, engine=args.engine,
+    result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
                  progress=not args.quiet and sys.stderr.isatty())
     wall = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     from . import __version__
 
-    summary = {**result.summary, "seed": args.seed, "engine": args.engine, "threads": threads,
+    summary = {**result.summary, "seed": args.seed, "strategy": args.strategy or "baseline",
+               "engine": args.engine, "threads": threads,
                "scenario_hash": scenario.content_hash(), "cxsim_version": __version__,
                "wall_seconds": round(wall, 3)}
     _write_atomic(out / "metrics.csv", result.metrics.to_csv(index=False))
@@ -212,10 +240,77 @@ def _plot_run(metrics, scenario: Scenario, out: Path) -> None:
 
     fig = plots.kpi_dashboard(metrics, title=f"{scenario.name}: KPI dashboard",
                               tick_days=scenario.simulation.tick_days)
-    tmp = out / ".kpi_dashboard.png.tmp"
-    fig.savefig(tmp, dpi=150, format="png")
-    plots.plt.close(fig)
-    os.replace(tmp, out / "kpi_dashboard.png")
+    _save_png(fig, out / "kpi_dashboard.png")
+
+
+def _save_png(fig, path: Path) -> None:
+    """Write a figure as PNG (150 dpi) atomically and close it."""
+    from . import plots
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+    finally:
+        plots.plt.close(fig)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``cxsim compare``: strategies vs baseline, written to ``--out``."""
+    from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_comparison
+    from .runner import resize
+
+    scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
+    scenario = scenario.validated()
+    strategies = None
+    if args.strategies is not None:
+        strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",")
+                                        if s.strip()))
+        if not strategies:
+            raise UsageError("--strategies: no strategy names given")
+    workers = args.workers or os.cpu_count() or 1
+    # everything is checked (strategy names, horizon, counts) before anything runs
+    try:
+        prepare(scenario, strategies, args.reps, args.seed, workers=workers)
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise UsageError(str(exc)) from None
+    out = _check_out(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)  # fail before the runs, not after them
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {args.out} ({exc.strerror or exc})") from None
+    t0 = time.perf_counter()
+    result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
+                         progress=not args.quiet and sys.stderr.isatty())
+    wall = time.perf_counter() - t0
+    from . import __version__
+
+    meta = {"scenario": result.scenario, "scenario_hash": scenario.content_hash(),
+            "strategies": list(result.strategies), "starts": result.starts,
+            "replications": result.replications, "seed": result.seed,
+            "ticks": scenario.simulation.ticks, "tick_days": scenario.simulation.tick_days,
+            "market": scenario.market.size, "workers": workers,
+            "runs": len(result.runs), "cxsim_version": __version__,
+            "wall_seconds": round(wall, 3)}
+    write_comparison(result, out)
+    _write_atomic(out / "compare.json", json.dumps(meta, indent=2) + "\n")
+    written = [*OUTPUT_FILES, "compare.json"]
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from . import plots
+
+        _save_png(plots.comparison_bands(result), out / "comparison_bands.png")
+        _save_png(plots.forest_plot(result), out / "forest_plot.png")
+        written += ["comparison_bands.png", "forest_plot.png"]
+    if not args.quiet:
+        print(format_comparison(result))
+        print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
+              f"worker(s)")
+        print(f"wrote {out}/: {', '.join(written)}")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -245,6 +340,8 @@ def format_summary(summary: dict) -> str:
             f"{summary.get('market', 0):,} (seed {summary.get('seed')}, "
             f"{summary.get('engine')} engine, {summary.get('wall_seconds', 0):.2f} s)")
     lines = [head]
+    if summary.get("strategy") not in (None, "baseline"):
+        lines.append(f"  {'strategy':<26} {summary['strategy']:>14}")
     for label, key, fmt in _ROWS:
         v = summary.get(key)
         lines.append(f"  {label:<26} {'n/a' if v is None else fmt.format(v):>14}")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 #: (column, title, unit, scale) of the KPI dashboard's small multiples
 KPI_PANELS = (
@@ -49,3 +54,247 @@ def save(fig: Figure, path) -> None:
     """Write a figure as PNG (150 dpi) and close it."""
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# Strategy comparisons (results of cxsim.compare)
+# --------------------------------------------------------------------------------------------
+
+#: per-tick panels of comparison_bands: column -> (title, unit, scale, transform)
+#: transforms: "raw"; "cumsum" (running total per replicate); "roll7"/"roll30" (trailing
+#: mean over 7/30 ticks); "nps30" (NPS pooled over the respondents of the last 30 ticks)
+BAND_PANELS: dict[str, tuple[str, str, float, str]] = {
+    "active": ("Active customers", "customers", 1.0, "raw"),
+    "new": ("New customers per tick", "customers per tick", 1.0, "roll7"),
+    "churned": ("Churned customers per tick", "customers per tick (7-tick mean)", 1.0,
+                "roll7"),
+    "churn_rate": ("Churn rate", "% of customers per tick (30-tick mean)", 100.0, "roll30"),
+    "retention": ("Retention of the starting base", "% still active", 100.0, "raw"),
+    "nps": ("Net Promoter Score", "NPS, last 30 ticks pooled (−100 to +100)", 1.0, "nps30"),
+    "csat": ("Customer satisfaction (CSAT)", "mean answer, 1–5 (7-tick mean)", 1.0, "roll7"),
+    "ces": ("Customer effort (CES)", "mean answer, 1–7, 7 = easy (7-tick mean)", 1.0, "roll7"),
+    "satisfaction": ("Mean satisfaction", "latent satisfaction, 0–1", 1.0, "raw"),
+    "fcr": ("First-contact resolution", "% of episodes (7-tick mean)", 100.0, "roll7"),
+    "service_level": ("Contact-centre service level", "% answered in target (7-tick mean)",
+                      100.0, "roll7"),
+    "asa": ("Average speed of answer", "seconds (7-tick mean)", 1.0, "roll7"),
+    "abandonment": ("Queue abandonment", "% of contacts (7-tick mean)", 100.0, "roll7"),
+    "occupancy": ("Agent occupancy", "% (7-tick mean)", 100.0, "roll7"),
+    "partner_on_time": ("Partner on-time rate", "% of jobs (7-tick mean)", 100.0, "roll7"),
+    "revenue": ("Cumulative revenue", "currency", 1.0, "cumsum"),
+    "cost": ("Cumulative cost", "currency", 1.0, "cumsum"),
+    "profit": ("Cumulative profit", "currency", 1.0, "cumsum"),
+    "intervention_cost": ("Cumulative intervention cost", "currency", 1.0, "cumsum"),
+}
+
+#: forest-plot panels: summary metric -> (title, unit of the difference, scale)
+FOREST_PANELS: dict[str, tuple[str, str, float]] = {
+    "active": ("Active customers at the end", "customers", 1.0),
+    "new": ("New customers (total)", "customers", 1.0),
+    "churned": ("Churned customers (total)", "customers", 1.0),
+    "churn_rate": ("Churn rate per tick", "percentage points", 100.0),
+    "monthly_churn": ("Monthly churn", "percentage points", 100.0),
+    "annual_retention": ("Annual retention", "percentage points", 100.0),
+    "retention": ("Retention of the starting base", "percentage points", 100.0),
+    "nps": ("NPS (last 30 days)", "NPS points", 1.0),
+    "csat": ("CSAT (1–5)", "CSAT points", 1.0),
+    "ces": ("CES (1–7, 7 = easy)", "CES points", 1.0),
+    "satisfaction": ("Satisfaction at the end (0–1)", "satisfaction", 1.0),
+    "fcr": ("First-contact resolution", "percentage points", 100.0),
+    "service_level": ("Service level", "percentage points", 100.0),
+    "asa": ("Average speed of answer", "seconds", 1.0),
+    "abandonment": ("Queue abandonment", "percentage points", 100.0),
+    "occupancy": ("Agent occupancy", "percentage points", 100.0),
+    "engagement": ("Employee engagement at the end", "engagement (0–1)", 1.0),
+    "partner_on_time": ("Partner on-time rate", "percentage points", 100.0),
+    "revenue": ("Revenue (total)", "currency", 1.0),
+    "cost": ("Cost incl. interventions (total)", "currency", 1.0),
+    "profit": ("Profit, net of intervention cost (total)", "currency", 1.0),
+    "intervention_cost": ("Intervention cost (total)", "currency", 1.0),
+}
+
+_BASELINE_COLOUR = "#333333"
+
+
+def strategy_colours(strategies) -> dict[str, str]:
+    """A colour per strategy: the baseline dark grey, the others from the tab10 cycle."""
+    palette = list(plt.get_cmap("tab10").colors)
+    palette = palette[:7] + palette[8:]  # skip tab10's grey, kept for the baseline
+    out, k = {}, 0
+    for name in strategies:
+        if name == "baseline":
+            out[name] = _BASELINE_COLOUR
+        else:
+            out[name] = matplotlib.colors.to_hex(palette[k % len(palette)])
+            k += 1
+    return out
+
+
+def _thousands(ax, axis: str = "y") -> None:
+    """Whole-number ticks with thousands separators (counts and money)."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", integer=True,
+                                                           steps=[1, 2, 2.5, 5, 10]))
+    target.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def _band_values(ticks: pd.DataFrame, strategy: str, column: str, transform: str
+                 ) -> pd.DataFrame:
+    """Wide table (tick × replicate) of one per-tick metric of one strategy, transformed."""
+    sub = ticks[ticks["strategy"] == strategy]
+    wide = sub.pivot(index="tick", columns="replicate", values=column).astype(float)
+    if transform == "cumsum":
+        return wide.cumsum()
+    if transform in ("roll7", "roll30"):
+        return wide.rolling(7 if transform == "roll7" else 30, min_periods=1).mean()
+    if transform == "nps30" and "nps_respondents" in sub:
+        resp = sub.pivot(index="tick", columns="replicate",
+                         values="nps_respondents").astype(float)
+        num = (wide.fillna(0.0) * resp).rolling(30, min_periods=1).sum()
+        den = resp.rolling(30, min_periods=1).sum()
+        return num.where(den > 0) / den.where(den > 0)
+    return wide
+
+
+def _start_lines(ax, result, colours: dict[str, str], dt: float) -> None:
+    """Draw dashed verticals at every intervention start.
+
+    Strategies starting on the same tick share the line in alternating dashes of their
+    colours, so each stays visible.
+    """
+    at: dict[int, list[str]] = {}
+    for name in result.strategies:
+        for s in result.starts.get(name, []):
+            at.setdefault(int(s), []).append(name)
+    for s, names in at.items():
+        k = len(names)
+        dash = 5.0
+        for i, name in enumerate(names):
+            style = (i * dash, (dash, dash * (k - 1) + (3.0 if k == 1 else 0.0)))
+            ax.axvline(s * dt, color=colours[name], ls=style, lw=1.6, alpha=0.95)
+
+
+def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
+                     low: float = 0.10, high: float = 0.90,
+                     relative: tuple[str, ...] = ("profit",)) -> Figure:
+    """Per strategy, the median over replications and a 10–90 % band, against day.
+
+    One panel per metric of ``result.ticks`` (see :data:`BAND_PANELS`: profit, revenue and
+    costs are cumulative; noisy survey metrics are trailing means); dashed vertical lines
+    mark each strategy's intervention starts in the strategy's colour.  Metrics in
+    ``relative`` are drawn as the paired difference from the baseline (same replicate): a
+    strategy's cumulative profit differs from the baseline's by a few per cent at most, so
+    the levels would overlap, while the cumulative Δprofit shows cost, recovery and payback
+    (where it crosses zero for good).  Pass ``relative=()`` for levels everywhere.
+    ``result`` is a :class:`cxsim.compare.ComparisonResult`.
+    """
+    metrics = [m for m in metrics if m in result.ticks.columns]
+    n = max(1, len(metrics))
+    ncols = 1 if n == 1 else (2 if n <= 4 else 3)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.5 * ncols, 4.8 * nrows + 0.9),
+                             constrained_layout=True, squeeze=False)
+    colours = strategy_colours(result.strategies)
+    dt = result.tick_days
+    for ax, column in zip(axes.flat, metrics, strict=False):
+        title, unit, scale, transform = BAND_PANELS.get(column, (column, column, 1.0, "raw"))
+        rel = column in relative
+        if rel:
+            title = f"{title} vs baseline"
+            unit = f"strategy − baseline, {unit}"
+            base = _band_values(result.ticks, "baseline", column, transform)
+            ax.axhline(0.0, color=colours.get("baseline", _BASELINE_COLOUR), lw=2.0)
+        # strategies first, the baseline last (on top): before a strategy's first
+        # intervention its runs are the baseline's, and the plot shows them as the baseline
+        order = [n for n in result.strategies if n != "baseline"]
+        for name in order + (["baseline"] if "baseline" in result.strategies else []):
+            if rel and name == "baseline":
+                continue
+            wide = _band_values(result.ticks, name, column, transform)
+            if rel:
+                wide = wide - base
+            wide = wide * scale
+            if wide.empty:
+                continue
+            days = wide.index.to_numpy() * dt
+            lo = wide.quantile(low, axis=1).to_numpy()
+            mid = wide.median(axis=1).to_numpy()
+            hi = wide.quantile(high, axis=1).to_numpy()
+            c = colours[name]
+            ax.fill_between(days, lo, hi, color=c, alpha=0.15, lw=0)
+            ax.plot(days, mid, color=c, lw=2.6 if name != "baseline" else 1.8,
+                    ls="-", label=name)
+        _start_lines(ax, result, colours, dt)
+        ax.set_title(title, fontsize=14, fontweight="bold")
+        ax.set_ylabel(unit, fontsize=12)
+        ax.set_xlabel("day", fontsize=12)
+        ax.tick_params(labelsize=11)
+        ax.grid(alpha=0.3)
+        if unit.endswith("currency") or column in ("active",):
+            _thousands(ax)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=colours[s], lw=2.6, label=s) for s in result.strategies]
+    handles += [Patch(facecolor="#888888", alpha=0.3, label=f"{low:.0%}–{high:.0%} of "
+                      "replications"),
+                Line2D([], [], color="#888888", ls="--", lw=1.4, label="intervention start")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
+               fontsize=12, frameon=False)
+    fig.suptitle(f"{result.scenario}: strategies over time (median of "
+                 f"{result.replications} paired replications)", fontsize=16,
+                 fontweight="bold")
+    return fig
+
+
+def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "service_level",
+                                 "profit")) -> Figure:
+    """Paired differences strategy − baseline with 95 % intervals, one panel per metric.
+
+    Each panel shows every strategy's mean paired difference (dot) and its 95 % t-interval
+    (bar) with a line at zero: an interval clear of zero is a difference the replications
+    resolve.  ``result`` is a :class:`cxsim.compare.ComparisonResult`.
+    """
+    table = result.table
+    names = [s for s in result.strategies if s != "baseline"]
+    metrics = [m for m in metrics if m in set(table["metric"])]
+    n = max(1, len(metrics))
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    height = max(2.8, 0.75 * len(names) + 1.8)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols + 1.5, height * nrows + 0.8),
+                             constrained_layout=True, squeeze=False, sharey=True)
+    colours = strategy_colours(result.strategies)
+    ypos = {name: len(names) - 1 - k for k, name in enumerate(names)}
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        title, unit, scale = FOREST_PANELS.get(metric, (metric, metric, 1.0))
+        for name in names:
+            row = table[(table["strategy"] == name) & (table["metric"] == metric)]
+            if row.empty:
+                continue
+            r = row.iloc[0]
+            d, lo, hi = (float(r["diff"]) * scale, float(r["diff_ci_low"]) * scale,
+                         float(r["diff_ci_high"]) * scale)
+            y = ypos[name]
+            c = colours[name]
+            if pd.notna(lo) and pd.notna(hi):
+                ax.plot([lo, hi], [y, y], color=c, lw=3.0, solid_capstyle="butt")
+                ax.plot([lo, lo], [y - 0.15, y + 0.15], color=c, lw=2.0)
+                ax.plot([hi, hi], [y - 0.15, y + 0.15], color=c, lw=2.0)
+            if pd.notna(d):
+                ax.plot([d], [y], "o", color=c, ms=10, mec="white", mew=1.2)
+        ax.axvline(0.0, color="black", lw=1.2, ls="-", alpha=0.8)
+        ax.set_title(title, fontsize=13, fontweight="bold")
+        ax.set_xlabel(f"strategy − baseline ({unit})", fontsize=11)
+        ax.tick_params(labelsize=11)
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.12)
+        if unit == "currency" or metric in ("active", "new", "churned"):
+            _thousands(ax, "x")
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_yticks(list(ypos.values()), list(ypos.keys()), fontsize=12)
+        ax.set_ylim(-0.7, len(names) - 0.3)
+    fig.suptitle(f"{result.scenario}: difference from baseline, mean and 95 % interval of "
+                 f"{result.replications} paired replications", fontsize=15, fontweight="bold")
+    return fig
