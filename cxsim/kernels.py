@@ -64,9 +64,11 @@ N_BEH = 36
 N_SEG = 11
 
 # ---- per touchpoint, refreshed every tick: tp[j, T_*] ---------------------------------------
+# T_EXISTS: the touchpoint is part of the ecosystem (declared enabled, or added by a strategy);
+# T_OPEN: it can serve today (an outage closes an existing touchpoint)
 (T_CHANNEL, T_QUALITY, T_VARIABILITY, T_EFFORT, T_RESOLUTION, T_OPEN, T_P_WAIT, T_WAIT_MEAN,
- T_P_FAIL) = range(9)
-N_TP = 9
+ T_P_FAIL, T_EXISTS) = range(10)
+N_TP = 10
 
 # ---- per-chunk accumulators: acc[c, ACC_*] --------------------------------------------------
 (ACC_ACTIVE, ACC_NEW, ACC_CHURNED, ACC_WON_BACK, ACC_PROSPECTS, ACC_LOST, ACC_SAT_SUM,
@@ -261,13 +263,15 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
 
 @njit(cache=True)
 def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s, only_open):
-    """Pick a candidate touchpoint by channel preference (x availability if ``only_open``)."""
+    """Pick a candidate touchpoint by channel preference x existence (x availability if
+    ``only_open``)."""
     target = u * weights_total
     acc = 0.0
     last = -1
     for k in range(lo, hi):
         j = cand[k]
-        w = seg_pref[s, int(tp[j, T_CHANNEL])] * (tp[j, T_OPEN] if only_open else 1.0)
+        w = seg_pref[s, int(tp[j, T_CHANNEL])] * (tp[j, T_OPEN] if only_open
+                                                  else tp[j, T_EXISTS])
         if w > 0.0:
             acc += w
             last = j
@@ -330,12 +334,16 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, bonu
     for k in range(lo, hi):
         j = need_tp[k]
         w = seg_pref[s, int(tp[j, T_CHANNEL])]
-        total_all += w
+        total_all += w * tp[j, T_EXISTS]
         total += w * tp[j, T_OPEN]
     need_bit = np.int64(1) << np.int64(need)
     # the customer heads for a preferred channel; if it is closed (an outage) they re-route,
     # at extra effort: to another open entry point, else where that touchpoint escalates to
     u_entry, u_reroute = uniform_pair(key, i, t, 0)
+    if total_all <= 0.0:  # none of the need's entry points exists
+        perf = beh[B_UNRESOLVED]
+        v = experience_value(perf - expectation, loss, alpha)
+        return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
     j = _pick(u_entry, total_all, need_tp, lo, hi, tp, seg_pref, s, False)
     carried_effort = 0.0
     if tp[j, T_OPEN] <= 0.0:

@@ -253,6 +253,7 @@ class CXModel(mesa.Model):
             tp[j, K.T_EFFORT] = t.effort
             tp[j, K.T_RESOLUTION] = t.resolution
             tp[j, K.T_OPEN] = 1.0 if t.enabled else 0.0
+            tp[j, K.T_EXISTS] = 1.0 if t.enabled else 0.0
 
         need_ptr = np.zeros(len(needs) + 1, np.int64)
         need_tp: list[int] = []
@@ -455,7 +456,9 @@ class CXModel(mesa.Model):
                                                         team.engagement))
                         self._hired[k] += 1
             elif kind == "add_touchpoint":
-                tp[self._tp_index[iv.target], K.T_OPEN] = lv
+                j = self._tp_index[iv.target]
+                tp[j, K.T_OPEN] = lv  # ramps in as customers discover it
+                tp[j, K.T_EXISTS] = lv
             elif kind == "improve_touchpoint":
                 j = self._tp_index[iv.target]
                 tp[j, K.T_QUALITY] = min(1.0, tp[j, K.T_QUALITY] + x)

@@ -64,7 +64,7 @@ def small() -> cxsim.Scenario:
 
 @pytest.fixture(scope="module")
 def result(small) -> ComparisonResult:
-    return compare(small, replications=REPS, seed=11, workers=1)
+    return compare(small, STRATEGIES, replications=REPS, seed=11, workers=1)
 
 
 def _runs_of(result: ComparisonResult, name: str) -> pd.DataFrame:
@@ -169,7 +169,7 @@ def test_strategies_cost_money_and_change_things(result):
 
 
 def test_two_workers_give_identical_tables(result, small):
-    pooled = compare(small, replications=REPS, seed=11, workers=2)
+    pooled = compare(small, STRATEGIES, replications=REPS, seed=11, workers=2)
     pd.testing.assert_frame_equal(pooled.table, result.table, check_exact=True)
     pd.testing.assert_frame_equal(pooled.runs, result.runs, check_exact=True)
     pd.testing.assert_frame_equal(pooled.ticks, result.ticks, check_exact=True)
@@ -509,7 +509,8 @@ def test_forest_plot_figure(result, tmp_path):
 # Command line
 # --------------------------------------------------------------------------------------------
 
-CLI_SMALL = ["--customers", "2000", "--days", "70", "--reps", "2", "--seed", "4"]
+CLI_SMALL = ["--customers", "2000", "--days", "70", "--reps", "2", "--seed", "4",
+             "--strategies", ",".join(["train_contact_centre", "fix_courier", "self_service"])]
 CLI_FILES = {"comparison.csv", "runs.csv", "ticks.csv", "roi.csv", "compare.json"}
 
 

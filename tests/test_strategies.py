@@ -1283,3 +1283,26 @@ def test_python_strategy_is_validated_like_a_named_one(rich_sc, bad):
     with pytest.raises(ScenarioError) as e:
         cxsim.CXModel(rich_sc, rng=0, strategy=strat(bad)).run(3)
     _one_line(e.value)
+
+
+def test_a_touchpoint_not_yet_added_changes_nothing():
+    # a declared-but-disabled channel is no one's preference until a strategy adds it: the
+    # baseline is identical to the scenario without it, to the bit
+    plain = minimal_dict()
+    with_future = minimal_dict(
+        touchpoints={**plain["touchpoints"],
+                     "messaging": {"channel": "messaging", "stage": "support", "quality": 0.9,
+                                   "resolution": 0.9, "enabled": False}},
+        needs={**plain["needs"], "support": {"entry": ["web", "phone", "messaging"]}},
+        pathways=plain["pathways"] + [{"from": "web", "to": "messaging", "weight": 5.0}],
+        strategies={"launch": {"interventions": [
+            {"type": "add_touchpoint", "target": "messaging", "start": 10}]}})
+    a = cxsim.CXModel(cxsim.Scenario.from_dict(plain), rng=4).run(20)
+    b = cxsim.CXModel(cxsim.Scenario.from_dict(with_future), rng=4).run(20)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    launched = cxsim.CXModel(cxsim.Scenario.from_dict(with_future), rng=4,
+                             strategy="launch").run(20)
+    tpm = launched.touchpoint_metrics
+    vol = tpm[tpm.touchpoint == "messaging"].set_index("tick")["volume"]
+    assert vol.loc[:9].sum() == 0 and vol.loc[10:].sum() > 0
+    pd.testing.assert_frame_equal(a.metrics.iloc[:9], launched.metrics.iloc[:9])
