@@ -264,7 +264,8 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
 @njit(cache=True)
 def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s, only_open):
     """Pick a candidate touchpoint by channel preference x existence (x availability if
-    ``only_open``)."""
+    ``only_open``).
+    """
     target = u * weights_total
     acc = 0.0
     last = -1
