@@ -263,8 +263,9 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
 
 @njit(cache=True)
 def _pick(u, weights_total, cand, lo, hi, tp, seg_pref, s, only_open):
-    """Pick a candidate touchpoint by channel preference x existence (x availability if
-    ``only_open``).
+    """Pick a candidate touchpoint by channel preference x existence (or x availability).
+
+    ``only_open`` weighs by today's availability (outages), otherwise by existence.
     """
     target = u * weights_total
     acc = 0.0
