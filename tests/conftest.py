@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import matplotlib
+import numpy as np
 import pytest
 
 import cxsim
@@ -63,3 +65,29 @@ def minimal_scenario(**sections) -> cxsim.Scenario:
 def small_default() -> cxsim.Scenario:
     """The default scenario at 5,000 customers and 60 days."""
     return resize(cxsim.default_scenario(), customers=5000, days=60)
+
+
+#: paired effects must clear this many standard errors of the mean paired difference
+K_SE = 3.0
+
+
+def mean_se(d) -> tuple[float, float]:
+    """Mean and standard error of the mean of per-seed (paired) differences."""
+    d = np.asarray(d, dtype=float)
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
+
+
+def assert_up(d, what: str) -> None:
+    """Assert paired differences ``d`` are positive by more than K_SE standard errors."""
+    m, se = mean_se(d)
+    assert m > 0 and m > K_SE * se, (
+        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)} seeds); "
+        f"expected > {K_SE:g} SE above 0")
+
+
+def assert_down(d, what: str) -> None:
+    """Assert paired differences ``d`` are negative by more than K_SE standard errors."""
+    m, se = mean_se(d)
+    assert m < 0 and m < -K_SE * se, (
+        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)} seeds); "
+        f"expected > {K_SE:g} SE below 0")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import minimal_dict, minimal_scenario
+from conftest import K_SE, assert_down, assert_up, mean_se, minimal_dict, minimal_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from cxsim.runner import resize
 from cxsim.scenario import scenario_dir
 
 #: required distance of a paired mean difference from zero, in standard errors
-K_SE = 3.0
 
 CC = "contact_centre"
 
@@ -36,24 +35,10 @@ CC = "contact_centre"
 # --------------------------------------------------------------------------------------------
 
 
-def mean_se(d) -> tuple[float, float]:
-    """Mean and standard error of the mean of per-seed (paired) differences."""
-    d = np.asarray(d, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
 
 
-def assert_up(d, what: str) -> None:
-    m, se = mean_se(d)
-    assert m > 0 and m > K_SE * se, (
-        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)} seeds); "
-        f"expected > {K_SE:g} SE above 0")
 
 
-def assert_down(d, what: str) -> None:
-    m, se = mean_se(d)
-    assert m < 0 and m < -K_SE * se, (
-        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)} seeds); "
-        f"expected > {K_SE:g} SE below 0")
 
 
 def with_team(sc: cxsim.Scenario, name: str = CC, **changes) -> cxsim.Scenario:
@@ -672,8 +657,9 @@ RETAIL = scenario_dir() / "retail.toml"
     ("headcount = 12\n", "headcount = -12\n", "teams.contact_centre.headcount"),
     ("outage_days = 1.0\n", "outage_days = 1.0\nscheduled_outages = [[5, 2]]\n",
      "systems.ecommerce_platform.scheduled_outages[0]"),
-    ('touchpoints = ["phone", "chat"]', 'touchpoints = ["phone", "chat", "fax"]',
-     "teams.contact_centre.touchpoints[2]: unknown touchpoint 'fax'"),
+    ('touchpoints = ["phone", "chat", "messaging"]',
+     'touchpoints = ["phone", "chat", "messaging", "fax"]',
+     "teams.contact_centre.touchpoints[3]: unknown touchpoint 'fax'"),
 ])
 def test_cli_validate_rejects_bad_company_input(tmp_path: Path, capsys, old, new, expected):
     text = RETAIL.read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import minimal_dict, minimal_scenario
+from conftest import assert_down, assert_up, minimal_dict, minimal_scenario
 from pandas.testing import assert_frame_equal
 
 import cxsim
@@ -33,7 +33,6 @@ from cxsim.runner import resize, run
 from cxsim.scenario import Intervention, Scenario, ScenarioError, Strategy
 from cxsim.strategies import cost_at, level, resolve, starts
 
-K_SE = 3.0
 SEEDS = tuple(range(6))
 ARRAYS = tuple(f.name for f in dataclasses.fields(CustomerArrays))
 
@@ -196,23 +195,10 @@ def from_tick(df: pd.DataFrame, tick: int) -> pd.DataFrame:
     return df[df["tick"] >= tick].reset_index(drop=True) if len(df) else df
 
 
-def mean_se(d) -> tuple[float, float]:
-    d = np.asarray(d, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
 
 
-def assert_up(d, what: str) -> None:
-    m, se = mean_se(d)
-    assert m > 0 and m > K_SE * se, (
-        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)}); "
-        f"expected > {K_SE:g} SE above 0")
 
 
-def assert_down(d, what: str) -> None:
-    m, se = mean_se(d)
-    assert m < 0 and m < -K_SE * se, (
-        f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)}); "
-        f"expected > {K_SE:g} SE below 0")
 
 
 def paired_diffs(sc: Scenario, strategy, stat, seeds=SEEDS, ticks=None) -> np.ndarray:
