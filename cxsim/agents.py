@@ -23,7 +23,7 @@ class Customer(mesa.Agent):
     Reading an attribute reads the arrays, so a view is always current.  Under
     ``engine="mesa"`` the model calls :meth:`step` on every customer in turn: the readable
     reference implementation of a customer's tick, built from the same scalar functions as the
-    numba kernel (:func:`cxsim.kernels.advance_customer`) and giving identical results.
+    numba kernel (:func:`cxsim.kernels.advance_customers`) and giving identical results.
     """
 
     def __init__(self, model: CXModel, index: int):
@@ -77,7 +77,7 @@ class Customer(mesa.Agent):
 
     # ---- the reference tick --------------------------------------------------------------
     def step(self) -> None:
-        """Advance this customer by one tick (reference engine; mirrors advance_customer)."""
+        """Advance this customer by one tick (reference engine; mirrors the numba kernel)."""
         m = self.model
         a = m.arrays
         tb = m.tables
