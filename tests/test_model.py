@@ -20,14 +20,8 @@ from cxsim.scenario import MONTH_DAYS, NETWORKS
 
 HYP = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-TP_MIN = {
-    "web": {"channel": "web", "stage": "purchase", "quality": 0.85, "effort": 0.1,
-            "resolution": 0.9},
-    "phone": {"channel": "phone", "stage": "support", "quality": 0.8, "effort": 0.3,
-              "resolution": 0.85, "cost_per_contact": 4.0},
-    "delivery": {"channel": "delivery", "stage": "purchase", "quality": 0.85,
-                 "resolution": 1.0},
-}
+#: the minimal scenario's touchpoints (conftest.minimal_dict), to build variants from
+TP_MIN = minimal_dict()["touchpoints"]
 
 
 @pytest.fixture(scope="module")
