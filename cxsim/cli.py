@@ -28,38 +28,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _positive_int(name: str):
+def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}"):
+    """Argparse type: a whole number of at least ``least``; ``below`` words the refusal."""
     def conv(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             msg = f"{name} must be a whole number, got {text!r}"
             raise argparse.ArgumentTypeError(msg) from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if value < least:
+            raise argparse.ArgumentTypeError(below.format(name=name, least=least, value=value))
         return value
     return conv
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be non-negative, got {value}")
-    return value
-
-
-def _reps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--reps must be a whole number, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError("--reps must be at least 2 (intervals need two "
-                                         "replications)")
-    return value
+_seed = _whole("--seed", 0, "--seed must be non-negative, got {value}")
+_reps = _whole("--reps", 2, "--reps must be at least 2 (intervals need two replications)")
 
 
 def _positive_float(name: str):
@@ -87,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
                    f"{DEFAULT_SCENARIO})")
     r.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
-    r.add_argument("--customers", type=_positive_int("--customers"),
+    r.add_argument("--customers", type=_whole("--customers", 1),
                    help="market size: prospects, customers and churned together")
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     r.add_argument("--strategy", metavar="NAME",
@@ -95,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "interventions)")
     r.add_argument("--engine", choices=("numba", "mesa"), default="numba",
                    help="numba kernel (default) or Mesa agents stepped in Python")
-    r.add_argument("--threads", type=_positive_int("--threads"),
+    r.add_argument("--threads", type=_whole("--threads", 1),
                    help="numba threads (default: all cores)")
     r.add_argument("--out", default="cxsim-results", help="output folder (default "
                    "./cxsim-results)")
@@ -120,11 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--reps", type=_reps, default=10,
                    help="paired replications per strategy, at least 2 (default 10)")
     c.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
-    c.add_argument("--customers", type=_positive_int("--customers"),
+    c.add_argument("--customers", type=_whole("--customers", 1),
                    help="market size: prospects, customers and churned together")
     c.add_argument("--seed", type=_seed, default=0,
                    help="root seed; replicate seeds are spawned from it (default 0)")
-    c.add_argument("--workers", type=_positive_int("--workers"),
+    c.add_argument("--workers", type=_whole("--workers", 1),
                    help="worker processes (default: all cores; 1 = in this process)")
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
                    "./cxsim-compare)")

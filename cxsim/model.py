@@ -131,6 +131,14 @@ class CXModel(mesa.Model):
         self.need_names = sc.need_types
         self.channel_names = sc.channels
         self._tp_index = {name: j for j, name in enumerate(self.touchpoint_names)}
+        # touchpoint indices of each team, partner and system, resolved once
+        ix = self._tp_index
+        self._team_tps = {n: [ix[r] for r in t.touchpoints] for n, t in sc.teams.items()}
+        self._partner_tps = {n: [ix[r] for r in p.touchpoints] for n, p in sc.partners.items()}
+        self._system_tps = [[ix[r] for r in y.touchpoints] for y in sc.systems.values()]
+        self._staffed_tps = [j for js in self._team_tps.values() for j in js]
+        self._self_service_tps = [ix[n] for n, t in sc.touchpoints.items()
+                                  if t.stage == "support" and ix[n] not in self._staffed_tps]
         n = sc.market.size
         self.n = n
         self.n_chunks = (n + CHUNK - 1) // CHUNK
@@ -511,8 +519,7 @@ class CXModel(mesa.Model):
             if scheduled or self._outage_left[k] > 0:
                 self._outage_left[k] = max(self._outage_left[k] - 1, 0)
                 self.systems_down.append(name)
-                for ref in system.touchpoints:
-                    tp[self._tp_index[ref], K.T_OPEN] = 0.0
+                tp[self._system_tps[k], K.T_OPEN] = 0.0
 
     # ---- phase 2 ---------------------------------------------------------------------------
     def _phase_company(self) -> None:
@@ -554,20 +561,16 @@ class CXModel(mesa.Model):
                 0.3, 1.0 + wf.handle_time_skill_effect * (skill0 - skill))
             shift = w_staff * ((skill - skill0) + (eng - eng0)) / 2.0
             res_shift = wf.resolution_skill_effect * (skill - skill0) + kb_shift
-            for ref in team.touchpoints:
-                j = self._tp_index[ref]
+            for j in self._team_tps[name]:
                 tp[j, K.T_QUALITY] = min(max(base[j, K.T_QUALITY] + shift, 0.0), 1.0)
                 tp[j, K.T_RESOLUTION] = min(max(base[j, K.T_RESOLUTION] + res_shift, 0.0), 1.0)
         # the knowledge base also serves self-service support touchpoints
-        staffed = {r for t in sc.teams.values() for r in t.touchpoints}
-        for name, t in sc.touchpoints.items():
-            if t.stage == "support" and name not in staffed:
-                j = self._tp_index[name]
-                tp[j, K.T_RESOLUTION] = min(max(base[j, K.T_RESOLUTION] + kb_shift, 0.0), 1.0)
+        for j in self._self_service_tps:
+            tp[j, K.T_RESOLUTION] = min(max(base[j, K.T_RESOLUTION] + kb_shift, 0.0), 1.0)
         w_partner = sc.behaviour.partner_quality_effect
         visits = self._last_visits
         for name, partner in self.partners.items():
-            refs = [self._tp_index[r] for r in sc.partners[name].touchpoints]
+            refs = self._partner_tps[name]
             partner.jobs_last_tick = float(sum(visits[j] for j in refs)) if visits is not None \
                 else 0.0
             partner.step()
@@ -594,7 +597,7 @@ class CXModel(mesa.Model):
         theta = 1.0 / self._mean_queue_patience()
         out = {"offered": 0.0, "sl": 0.0, "asa": 0.0, "occ": 0.0, "teams": {}}
         for name, team in sc.teams.items():
-            refs = [self._tp_index[r] for r in team.touchpoints]
+            refs = self._team_tps[name]
             present = len(self.teams[name])
             # agents on shift at once; a team with anyone in it keeps at least one on duty
             agents = (max(1, int(round(present * team.shift_hours / team.open_hours)))
@@ -642,8 +645,7 @@ class CXModel(mesa.Model):
         Contacts beyond the day's capacity (agents x open minutes / handle time) are carried
         into tomorrow's offered load as backlog, never dropped.
         """
-        for name, team in self.spec.teams.items():
-            refs = [self._tp_index[r] for r in team.touchpoints]
+        for name, refs in self._team_tps.items():
             arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in refs))
             abandoned = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in refs))
             offered = arrivals + self._backlog[name]
@@ -744,10 +746,9 @@ class CXModel(mesa.Model):
         partner_cost = 0.0
         prow = {}
         for name, p in self.partners.items():
-            jobs = float(sum(tpt[self._tp_index[r], K.TPA_VISITS]
-                             for r in sc.partners[name].touchpoints))
-            fails = float(sum(tpt[self._tp_index[r], K.TPA_FAILURES]
-                              for r in sc.partners[name].touchpoints))
+            refs = self._partner_tps[name]
+            jobs = float(sum(tpt[j, K.TPA_VISITS] for j in refs))
+            fails = float(sum(tpt[j, K.TPA_FAILURES] for j in refs))
             partner_jobs += jobs
             partner_fail += fails
             partner_cost += jobs * p.cost_per_job
@@ -758,7 +759,7 @@ class CXModel(mesa.Model):
         self._partner_rows.append(prow)
         cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
                 + sc.economics.acquisition_cost * tot[K.ACC_NEW] + self._intervention_cost)
-        staffed = [self._tp_index[r] for t in sc.teams.values() for r in t.touchpoints]
+        staffed = self._staffed_tps
         queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
         q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
         q_abandon = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in staffed))

@@ -463,23 +463,6 @@ def _fmt(v: Any) -> str:
     return f"'{v}'" if isinstance(v, str) else repr(v)
 
 
-def _typename(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if tp is float:
-        return "a number"
-    if tp is int:
-        return "a whole number"
-    if tp is bool:
-        return "true or false"
-    if tp is str:
-        return "a string"
-    if origin is list:
-        return "a list"
-    if origin is dict or dataclasses.is_dataclass(tp):
-        return "a table"
-    return str(tp)
-
-
 def _num(x: float) -> str:
     """Format a number exactly enough to show which side of a bound it is on."""
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
@@ -760,15 +743,6 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
             elif iv.target not in pools[kind]:
                 errs.append(f"{where}.target: unknown {kind} '{iv.target}'")
     return errs
-
-
-def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
-    """Return ``(name, type, doc)`` for each field of a schema section (for docs and help)."""
-    hints = _hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        out.append((_key(f.name), _typename(hints[f.name]), f.metadata.get("doc", "")))
-    return out
 
 
 __all__ = [
