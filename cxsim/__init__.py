@@ -15,10 +15,12 @@ from .compare import compare
 from .model import CXModel
 from .runner import RunResult, run
 from .scenario import Scenario, ScenarioError, default_scenario, load_scenario
+from .sweep import SweepResult, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CXModel", "Customer", "Employee", "Partner", "RunResult", "Scenario", "ScenarioError",
-    "compare", "default_scenario", "load_scenario", "queueing", "run", "__version__",
+    "SweepResult", "compare", "default_scenario", "load_scenario", "queueing", "run", "sweep",
+    "__version__",
 ]

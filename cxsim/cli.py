@@ -14,8 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from .executors import ExecutorError
 from .io import _UMASK, atomic_path  # noqa: F401 - _UMASK kept for the old location
 from .io import write_atomic as _write_atomic
+from .params import ParamError
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
 
 
@@ -83,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numba threads (default: all cores)")
     r.add_argument("--out", default="cxsim-results", help="output folder (default "
                    "./cxsim-results)")
+    r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="set one scenario value by path, e.g. "
+                        "teams.contact_centre.headcount=14 (repeatable)")
+    r.add_argument("--replay", metavar="SWEEP_DIR",
+                   help="re-run one row of a sweep (with --run-id) and check its outcomes")
+    r.add_argument("--run-id", type=_whole("--run-id", 0), metavar="N",
+                   help="the run_id of the sweep row to replay")
     r.add_argument("--plot", action="store_true", help="also write DIR/kpi_dashboard.png")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
@@ -116,6 +125,62 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
     c.set_defaults(func=cmd_compare)
+
+    w = sub.add_parser(
+        "sweep", help="parameter sweep (grid, lhs, sobol, morris); writes runs.parquet and "
+                      "sensitivity.csv",
+        description="Run a scenario over a design of parameter values, R replications per "
+                    "point, on every core (or a Dask cluster), and write DIR/runs.parquet "
+                    "(runs.csv without pyarrow): one row per run with its parameters, seed, "
+                    "status and outcomes; DIR/sensitivity.csv for sobol/morris; "
+                    "DIR/sweep.json (provenance). Runs are saved as they finish: an "
+                    "interrupted sweep continues with --resume.",
+        epilog="SPEC is a list (8,10,12), a range START:STOP:COUNT (0.5:0.9:5), or for "
+               "lhs/sobol/morris a distribution: uniform(a,b), loguniform(a,b), int(a,b). "
+               "PATH addresses any scenario value (teams.contact_centre.headcount, "
+               "touchpoints.chat.quality, segments.loyal.base_churn, pathways.0.weight, "
+               "strategies.fix_courier.interventions.0.amount); PATH 'strategy' picks the "
+               "strategy (baseline,a,b or a+b). Example: cxsim sweep --param "
+               "teams.contact_centre.headcount=8,10,12,14 --param "
+               "strategy=baseline,train_contact_centre --reps 3")
+    w.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
+                   f"{DEFAULT_SCENARIO}; with --resume: the sweep's own)")
+    w.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
+                   help="a parameter and its values (repeatable)")
+    w.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"),
+                   help="grid (default): every combination; lhs: Latin hypercube; sobol: "
+                        "Saltelli design, N(D+2) points; morris: r trajectories, r(D+1) points")
+    w.add_argument("--samples", type=_whole("--samples", 2), metavar="N",
+                   help="lhs points, sobol base samples N, or morris trajectories r "
+                        "(defaults 50, 64, 10)")
+    w.add_argument("--reps", type=_whole("--reps", 1), help="replications per design point "
+                   "(default 1); replicate r uses the same seed at every point")
+    w.add_argument("--seed", type=_seed, help="root seed (default 0)")
+    w.add_argument("--strategy", metavar="NAME", help="a strategy every run applies")
+    w.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
+    w.add_argument("--customers", type=_whole("--customers", 1),
+                   help="market size of every run (the business scales with it)")
+    w.add_argument("--outcomes", metavar="A,B",
+                   help="outcomes to analyse for sobol/morris (default: monthly_churn, "
+                        "churned, active, nps, csat, service_level, revenue, profit)")
+    w.add_argument("--ticks", action="store_true", default=None,
+                   help="also write DIR/ticks.parquet: per-tick metrics of every run")
+    w.add_argument("--format", choices=("parquet", "csv"), dest="fmt",
+                   help="runs table format (default: parquet if pyarrow is installed)")
+    w.add_argument("--workers", type=_whole("--workers", 1),
+                   help="worker processes (default: all cores; 1 = in this process)")
+    w.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
+                        "running scheduler (needs the dask extra)")
+    w.add_argument("--out", default="cxsim-sweep", help="output folder (default "
+                   "./cxsim-sweep)")
+    w.add_argument("--resume", action="store_true",
+                   help="continue the interrupted sweep in --out (options not given are "
+                        "taken from it; options given must match it)")
+    w.add_argument("--plot", action="store_true",
+                   help="also write the sweep's figures (heatmap or sensitivity bars)")
+    w.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    w.set_defaults(func=cmd_sweep)
 
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
@@ -173,10 +238,14 @@ def _set_threads(threads: int | None) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``cxsim run``: one run, written to ``--out``."""
-    from .runner import resize, run
+    from .runner import run
 
-    scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
-    scenario = scenario.validated()
+    replay = _replay_target(args) if args.replay is not None else None
+    if replay is not None:
+        scenario, args.seed, args.strategy, recorded = replay
+    else:
+        scenario = _scenario_with(args.scenario, args.set, args.customers, args.days)
+        recorded = None
     if args.strategy is not None:
         from .strategies import resolve
 
@@ -213,6 +282,81 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_summary(summary))
         print(f"wrote {out}/: {written}")
+    if recorded is not None:
+        return _check_replay(args, recorded, result.summary)
+    return 0
+
+
+def _scenario_with(path: str | None, sets: list[str], customers: int | None,
+                   days: float | None) -> Scenario:
+    """The scenario file (or default) with ``--set`` values applied, then resized."""
+    from .params import check_param, parse_param
+    from .sweep import build_scenario
+
+    base = _load(path)
+    data = base.to_dict()
+    point = {}
+    for text in sets:
+        param = check_param(parse_param(text), data, list(base.strategies))
+        if param.path == "strategy":
+            raise UsageError("--set strategy=...: use --strategy NAME")
+        if param.varies:
+            raise UsageError(f"--set {text}: takes one value (sweeps take several)")
+        point[param.path] = param.values[0]
+    return build_scenario(data, point, customers, days).validated()
+
+
+def _replay_target(args: argparse.Namespace):
+    """(scenario, seed, strategy, recorded row) of ``--replay DIR --run-id N``."""
+    from .params import strategy_of
+    from .sweep import build_scenario, read_runs, stored_plan
+
+    given = [flag for flag, value in (("SCENARIO", args.scenario), ("--set", args.set),
+                                      ("--customers", args.customers), ("--days", args.days),
+                                      ("--strategy", args.strategy)) if value]
+    if given:
+        raise UsageError(f"--replay takes the scenario, seed and settings from the sweep; "
+                         f"do not also give {given[0]}")
+    if args.run_id is None:
+        raise UsageError("--replay needs --run-id N (a run_id of the sweep's runs table)")
+    plan = stored_plan(args.replay)
+    if args.run_id >= plan.n_runs:
+        raise UsageError(f"--run-id must be below {plan.n_runs} (the sweep's runs), "
+                         f"got {args.run_id}")
+    point = plan.design.points[args.run_id // plan.replications]
+    seed = plan.seeds[args.run_id % plan.replications]
+    strategy = strategy_of(point.get("strategy", plan.strategy))
+    scenario = build_scenario(plan.base, point, plan.customers, plan.days).validated()
+    runs = read_runs(args.replay)
+    row = runs[runs["run_id"] == args.run_id]
+    recorded = row.iloc[0].to_dict() if len(row) else {}
+    if isinstance(strategy, list):
+        strategy = "+".join(strategy)
+    return scenario, seed, strategy, recorded
+
+
+def _check_replay(args: argparse.Namespace, recorded: dict, summary: dict) -> int:
+    """Compare a replayed run's summary with the sweep's row; exit 1 on a difference."""
+    if recorded.get("status") != "done":
+        print(f"run {args.run_id} has no finished row in {args.replay} to compare with")
+        return 0
+    from .sweep import NOT_OUTCOMES
+
+    same, differ = 0, []
+    for key, value in summary.items():
+        if key in NOT_OUTCOMES or key not in recorded:
+            continue
+        a, b = float("nan") if value is None else float(value), float(recorded[key])
+        if a == b or (math.isnan(a) and math.isnan(b)):
+            same += 1
+        else:
+            differ.append(f"{key} {b!r} recorded, {a!r} now")
+    if differ:
+        print(f"replay of run {args.run_id}: {len(differ)} outcomes differ from the recorded "
+              f"row: {'; '.join(differ[:5])}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"replay of run {args.run_id}: all {same} outcomes identical to the recorded row")
     return 0
 
 
@@ -297,6 +441,128 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``cxsim sweep``: a parameter sweep, streamed to ``--out``."""
+    from .design import is_power_of_two
+    from .params import parse_param
+    from .sweep import (
+        check_resumable,
+        format_failures,
+        plan_sweep,
+        read_provenance,
+        stored_settings,
+        sweep,
+    )
+
+    out = _check_out(args.out)
+    given = {"design": args.design, "samples": args.samples, "replications": args.reps,
+             "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
+             "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
+             "outcomes": _names(args.outcomes, "--outcomes")}
+    params = [parse_param(text) for text in args.param]
+    if args.resume:
+        settings = stored_settings(read_provenance(out))
+        if args.scenario is not None:
+            settings["scenario"] = _load(args.scenario)
+        if params:
+            settings["params"] = params
+        settings.update({k: v for k, v in given.items() if v is not None})
+    else:
+        if not params:
+            raise UsageError("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
+        defaults = {"design": "grid", "replications": 1, "seed": 0, "ticks": False,
+                    "fmt": "auto"}
+        settings = {"scenario": _load(args.scenario), "params": params,
+                    **{k: (defaults.get(k) if v is None else v) for k, v in given.items()}}
+    plan = plan_sweep(**settings)
+    if args.resume:
+        check_resumable(out, plan)
+    workers = args.workers or os.cpu_count() or 1
+    if not args.quiet:
+        d = plan.design
+        where = (f"Dask ({args.scheduler})" if args.scheduler else
+                 "this process" if workers == 1 else f"{workers} worker processes")
+        print(f"{plan.scenario.name}: {d.kind} design, {_n(len(d), 'point')} × "
+              f"{_n(plan.replications, 'replication')} = {_n(plan.n_runs, 'run')} on {where}")
+        for note in plan.notes:
+            print(note, file=sys.stderr)
+        if d.kind == "sobol" and not is_power_of_two(d.samples):
+            print(f"note: --samples {d.samples} is not a power of two; Sobol' estimates "
+                  "converge best at 2^k", file=sys.stderr)
+    t0 = time.perf_counter()
+    result = sweep(plan.scenario, plan.design.params, plan=plan, out=out, workers=workers,
+                   scheduler=args.scheduler, resume=args.resume,
+                   progress=not args.quiet and sys.stderr.isatty())
+    wall = time.perf_counter() - t0
+    written = [f"runs.{plan.fmt}", "sweep.json", "journal.jsonl"]
+    if result.ticks is not None:
+        written.append(f"ticks.{plan.fmt}")
+    if result.sensitivity is not None:
+        written.append("sensitivity.csv")
+    if args.plot:
+        written += _plot_sweep(result, out)
+    runs = result.runs
+    n_failed = len(result.failed)
+    if not args.quiet:
+        earlier = len(runs) - result.ran
+        if result.ran:
+            print(f"{_n(result.ran, 'run')} in {wall:.1f} s ({result.ran / wall:.2f} runs/s)"
+                  + (f"; {earlier} had finished earlier" if earlier else ""))
+        else:
+            print(f"nothing left to run: all {_n(len(runs), 'run')} had finished earlier")
+        if result.sensitivity is not None:
+            print(format_sensitivity(result.sensitivity))
+        print(f"wrote {out}/: {', '.join(written)}")
+    if n_failed:
+        print(format_failures(runs), file=sys.stderr)
+        if n_failed == len(runs):
+            return 1
+    return 0
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _names(text: str | None, flag: str) -> list[str] | None:
+    if text is None:
+        return None
+    names = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not names:
+        raise UsageError(f"{flag}: no names given")
+    return names
+
+
+def format_sensitivity(table, top: int = 3) -> str:
+    """The most influential parameters per outcome (by ST, or by mu_star for Morris)."""
+    key = "ST" if "ST" in table else "mu_star"
+    what = "total Sobol' index ST" if key == "ST" else "Morris mu*"
+    lines = [f"most influential parameters ({what}, 95 % interval):"]
+    for outcome, group in table.groupby("outcome", sort=False):
+        g = group.dropna(subset=[key]).sort_values(key, ascending=False).head(top)
+        if g.empty:
+            note = group["note"].iloc[0] if "note" in group else ""
+            lines.append(f"  {outcome}: n/a ({note})")
+            continue
+        parts = [f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
+                 f"{r[key + '_ci_high']:.3g}]" for _, r in g.iterrows()]
+        lines.append(f"  {outcome}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def _plot_sweep(result, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    names = []
+    for name, fig in plots.sweep_figures(result):
+        _save_png(fig, out / name)
+        names.append(name)
+    return names
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """``cxsim validate``: exit 0 if the scenario is valid."""
     sc = load_scenario(args.scenario)
@@ -348,8 +614,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("cxsim: interrupted", file=sys.stderr)
+    except (ParamError, ExecutorError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"cxsim: {exc}" if str(exc) else "cxsim: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, exit 1
         if os.environ.get("CXSIM_DEBUG"):

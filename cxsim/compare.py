@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .executors import process_pool, stop_now
 from .io import atomic_path, write_atomic
 from .runner import resize, run
 from .scenario import Scenario, ScenarioError, Strategy
@@ -167,13 +167,6 @@ class ComparisonResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _init_worker() -> None:
-    """Process-pool initializer: one numba thread per worker (the pool is the parallelism)."""
-    import numba
-
-    numba.set_num_threads(1)
-
-
 def _run_one(task: tuple) -> tuple:
     """Run one (scenario, strategy, seed) task; return its key, summary and per-tick metrics.
 
@@ -205,10 +198,7 @@ def _execute(tasks: list[tuple], executor: Executor | None, workers: int | None,
             return out
         own = executor is None
         if own:
-            n = min(workers or os.cpu_count() or 1, len(tasks))
-            executor = ProcessPoolExecutor(max_workers=n,
-                                           mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_init_worker)
+            executor = process_pool(min(workers or os.cpu_count() or 1, len(tasks)))
         futures = [executor.submit(_run_one, task) for task in tasks]
         try:
             for fut in as_completed(futures):
@@ -219,6 +209,8 @@ def _execute(tasks: list[tuple], executor: Executor | None, workers: int | None,
         except BaseException:
             for fut in futures:
                 fut.cancel()
+            if own:
+                stop_now(executor)
             raise
         finally:
             if own:

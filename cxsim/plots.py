@@ -298,3 +298,269 @@ def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "ser
     fig.suptitle(f"{result.scenario}: difference from baseline, mean and 95 % interval of "
                  f"{result.replications} paired replications", fontsize=15, fontweight="bold")
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps (results of cxsim.sweep)
+# --------------------------------------------------------------------------------------------
+
+#: sweep outcomes: summary metric -> (title, unit, scale)
+OUTCOME_LABELS: dict[str, tuple[str, str, float]] = {
+    "active": ("Active customers at the end", "customers", 1.0),
+    "new": ("New customers (total)", "customers", 1.0),
+    "churned": ("Churned customers (total)", "customers", 1.0),
+    "churn_rate": ("Churn rate per tick", "% of customers per tick", 100.0),
+    "monthly_churn": ("Monthly churn", "% of customers per month", 100.0),
+    "annual_retention": ("Annual retention", "% of customers per year", 100.0),
+    "retention": ("Retention of the starting base", "% still active", 100.0),
+    "nps": ("NPS (last 30 days)", "NPS (−100 to +100)", 1.0),
+    "csat": ("CSAT", "mean answer, 1–5", 1.0),
+    "ces": ("CES", "mean answer, 1–7 (7 = easy)", 1.0),
+    "satisfaction": ("Satisfaction at the end", "latent satisfaction, 0–1", 1.0),
+    "fcr": ("First-contact resolution", "% of episodes", 100.0),
+    "service_level": ("Service level", "% answered within target", 100.0),
+    "asa": ("Average speed of answer", "seconds", 1.0),
+    "abandonment": ("Queue abandonment", "% of contacts", 100.0),
+    "occupancy": ("Agent occupancy", "% of staffed time", 100.0),
+    "engagement": ("Employee engagement at the end", "engagement, 0–1", 1.0),
+    "attrition": ("Staff attrition", "annualised rate", 1.0),
+    "partner_on_time": ("Partner on-time rate", "% of jobs", 100.0),
+    "revenue": ("Revenue (total)", "currency", 1.0),
+    "cost": ("Cost incl. interventions (total)", "currency", 1.0),
+    "profit": ("Profit, net of intervention cost (total)", "currency", 1.0),
+    "intervention_cost": ("Intervention cost (total)", "currency", 1.0),
+}
+
+
+def _outcome_label(outcome: str) -> tuple[str, str, float]:
+    return OUTCOME_LABELS.get(outcome, (outcome, outcome, 1.0))
+
+
+def _value_text(v: float, unit: str) -> str:
+    if unit in ("currency", "customers") or abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def _level_text(v) -> str:
+    return f"{v:g}" if _is_number(v) else str(v)
+
+
+def _done(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"] == "done"] if "status" in runs else runs
+
+
+def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
+                  outcomes=("monthly_churn", "nps", "profit"), title: str = "") -> Figure:
+    """Heatmaps of outcomes over two swept parameters, one panel per outcome.
+
+    Each cell is the mean over the cell's finished runs (replications, and any other swept
+    parameter), written in the cell; the colour bar carries the outcome's unit.  ``runs`` is
+    a sweep's runs table (:attr:`cxsim.sweep.SweepResult.runs` or ``runs.parquet``).
+    """
+    ok = _done(runs)
+    outcomes = [o for o in outcomes if o in ok]
+    n = max(1, len(outcomes))
+    xs = sorted(ok[x].unique(), key=_sort_key)
+    ys = sorted(ok[y].unique(), key=_sort_key)
+    width = max(5.5, 0.9 * len(xs) + 3.0)
+    fig, axes = plt.subplots(1, n, figsize=(width * n, max(4.2, 0.6 * len(ys) + 2.8)),
+                             constrained_layout=True, squeeze=False)
+    per_cell = ok.groupby([y, x]).size()
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        name, unit, scale = _outcome_label(outcome)
+        grid = (ok.groupby([y, x])[outcome].mean().unstack(x)
+                  .reindex(index=ys, columns=xs) * scale)
+        values = grid.to_numpy(dtype=float)
+        im = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
+        finite = values[pd.notna(values)]
+        mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                v = values[i, j]
+                if pd.notna(v):
+                    ax.text(j, i, _value_text(v, unit), ha="center", va="center", fontsize=10,
+                            color="white" if v < mid else "black")
+        ax.set_xticks(range(len(xs)), [_level_text(v) for v in xs], fontsize=11)
+        ax.set_yticks(range(len(ys)), [_level_text(v) for v in ys], fontsize=11)
+        ax.set_xlabel(x, fontsize=12)
+        ax.set_ylabel(y, fontsize=12)
+        ax.set_title(name, fontsize=13, fontweight="bold")
+        cbar = fig.colorbar(im, ax=ax, shrink=0.9)
+        cbar.set_label(unit, fontsize=11)
+    lo, hi = (int(per_cell.min()), int(per_cell.max())) if len(per_cell) else (0, 0)
+    count = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    fig.suptitle(f"{title + ': ' if title else ''}mean of {count} runs per cell",
+                 fontsize=15, fontweight="bold")
+    return fig
+
+
+def _is_number(v) -> bool:
+    return pd.api.types.is_number(v) and not pd.api.types.is_bool(v)
+
+
+def _sort_key(v):
+    return (0, float(v), "") if _is_number(v) else (1, 0.0, str(v))
+
+
+def sweep_lines(runs: pd.DataFrame, x: str, outcomes=("monthly_churn", "nps", "profit"),
+                by: str | None = None, title: str = "") -> Figure:
+    """Outcomes against one swept parameter: mean and 95 % interval over runs at each value.
+
+    ``by`` draws one line per value of a second parameter (e.g. ``strategy``).
+    """
+    from .compare import mean_interval
+
+    ok = _done(runs)
+    outcomes = [o for o in outcomes if o in ok]
+    n = max(1, len(outcomes))
+    fig, axes = plt.subplots(1, n, figsize=(6.0 * n, 4.8), constrained_layout=True,
+                             squeeze=False)
+    groups = [(None, ok)] if by is None else list(ok.groupby(by, sort=False))
+    colours = strategy_colours([str(g) for g, _ in groups])
+    numeric = all(_is_number(v) for v in ok[x].unique())
+    levels = sorted(ok[x].unique(), key=_sort_key)
+    pos = {v: (float(v) if numeric else k) for k, v in enumerate(levels)}
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        name, unit, scale = _outcome_label(outcome)
+        for g, sub in groups:
+            xs, mids, los, his = [], [], [], []
+            for v in levels:
+                m, lo, hi, _se, _n = mean_interval(sub.loc[sub[x] == v, outcome])
+                xs.append(pos[v])
+                mids.append(m * scale)
+                los.append(lo * scale)
+                his.append(hi * scale)
+            c = colours[str(g)] if g is not None else "#1f77b4"
+            ax.fill_between(xs, los, his, color=c, alpha=0.18, lw=0)
+            ax.plot(xs, mids, "o-", color=c, lw=2.2, ms=6, label=str(g) if g is not None
+                    else "mean")
+        if not numeric:
+            ax.set_xticks(list(pos.values()), [str(v) for v in levels])
+        ax.set_title(name, fontsize=13, fontweight="bold")
+        ax.set_xlabel(x, fontsize=11)
+        ax.set_ylabel(unit, fontsize=11)
+        ax.grid(alpha=0.3)
+        if unit in ("currency", "customers"):
+            _thousands(ax)
+    handles = [Line2D([], [], color=colours[str(g)] if g is not None else "#1f77b4", lw=2.2,
+                      marker="o", label=str(g) if g is not None else "mean over runs")
+               for g, _ in groups]
+    handles.append(Patch(facecolor="#888888", alpha=0.3, label="95 % interval"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
+               fontsize=11, frameon=False, title=by)
+    fig.suptitle(title or "Sweep", fontsize=15, fontweight="bold")
+    return fig
+
+
+def sweep_scatter(runs: pd.DataFrame, params, outcome: str = "monthly_churn",
+                  title: str = "") -> Figure:
+    """One outcome against each sampled parameter (e.g. a Latin hypercube), run by run."""
+    ok = _done(runs)
+    params = list(params)
+    n = max(1, len(params))
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.3 * nrows + 0.6),
+                             constrained_layout=True, squeeze=False, sharey=True)
+    name, unit, scale = _outcome_label(outcome)
+    for ax, p in zip(axes.flat, params, strict=False):
+        ax.scatter(ok[p], ok[outcome] * scale, s=18, alpha=0.6, color="#1f77b4")
+        ax.set_xlabel(p, fontsize=11)
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(unit, fontsize=11)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"{title + ': ' if title else ''}{name}, one dot per run", fontsize=15,
+                 fontweight="bold")
+    return fig
+
+
+def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "") -> Figure:
+    """Sensitivity indices per parameter, one panel per outcome, with 95 % intervals.
+
+    Sobol' tables show the first-order index S1 (the share of the outcome's variance a
+    parameter explains alone) and the total index ST (including its interactions); Morris
+    tables show μ* (the mean absolute effect of moving the parameter across its range) with
+    σ (how much that effect depends on the other parameters).
+    """
+    sobol = "ST" in table
+    outcomes = list(outcomes) if outcomes is not None else list(dict.fromkeys(table["outcome"]))
+    n = max(1, len(outcomes))
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    params = list(dict.fromkeys(table["parameter"]))
+    fig, axes = plt.subplots(nrows, ncols,
+                             figsize=(6.2 * ncols + 1.5, (0.55 * len(params) + 1.8) * nrows
+                                      + 1.0),
+                             constrained_layout=True, squeeze=False)
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        sub = table[table["outcome"] == outcome].set_index("parameter").reindex(params)
+        name, unit, scale = _outcome_label(outcome)
+        y = list(range(len(params)))[::-1]
+        if sub[("ST" if sobol else "mu_star")].isna().all():
+            note = sub["note"].dropna().iloc[0] if "note" in sub and sub["note"].notna().any() \
+                else "no estimate"
+            ax.text(0.5, 0.5, f"n/a: {note}", ha="center", va="center", transform=ax.transAxes,
+                    color="grey", fontsize=11)
+        elif sobol:
+            for col, off, colour, label in (("S1", 0.18, "#1f77b4", "first order S1"),
+                                            ("ST", -0.18, "#ff7f0e", "total ST")):
+                v = sub[col].to_numpy(dtype=float)
+                err = [v - sub[f"{col}_ci_low"].to_numpy(dtype=float),
+                       sub[f"{col}_ci_high"].to_numpy(dtype=float) - v]
+                ax.barh([k + off for k in y], v, height=0.34, color=colour, label=label,
+                        xerr=err, capsize=3, error_kw={"lw": 1.2})
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_xlabel("share of output variance", fontsize=11)
+        else:
+            v = sub["mu_star"].to_numpy(dtype=float) * scale
+            err = [v - sub["mu_star_ci_low"].to_numpy(dtype=float) * scale,
+                   sub["mu_star_ci_high"].to_numpy(dtype=float) * scale - v]
+            ax.barh(y, v, height=0.5, color="#1f77b4", label="μ* (mean |effect|)", xerr=err,
+                    capsize=3)
+            ax.plot(sub["sigma"].to_numpy(dtype=float) * scale, y, "D", color="#d62728",
+                    ms=7, label="σ (interactions)")
+            ax.set_xlabel(f"effect over the parameter's range ({unit})", fontsize=11)
+        ax.set_yticks(y, params, fontsize=10)
+        ax.set_title(name, fontsize=13, fontweight="bold")
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(handles) + 1,
+                   fontsize=11, frameon=False)
+    method = "Sobol' indices" if sobol else "Morris elementary effects"
+    fig.suptitle(f"{title + ': ' if title else ''}{method}, 95 % intervals", fontsize=15,
+                 fontweight="bold")
+    return fig
+
+
+def sweep_figures(result) -> list[tuple[str, Figure]]:
+    """The figures that fit a sweep's results, as ``(file name, figure)`` pairs.
+
+    Sobol/Morris: sensitivity bars.  Grid: a heatmap over the first two varied parameters
+    (lines per value of a categorical second parameter such as ``strategy``), or lines for
+    one.  Latin hypercube: scatter plots of churn and profit against every parameter.
+    """
+    plan = result.plan
+    title = plan.scenario.name
+    kind = plan.design.kind
+    runs = result.runs
+    varied = [p.path for p in plan.design.varied]
+    if kind in ("sobol", "morris") and result.sensitivity is not None:
+        return [("sensitivity.png", sensitivity_bars(result.sensitivity, title=title))]
+    if kind == "lhs":
+        return [(f"sweep_scatter_{o}.png", sweep_scatter(runs, varied, o, title=title))
+                for o in ("monthly_churn", "profit") if o in runs]
+    if len(varied) >= 2:
+        x, y = varied[0], varied[1]
+        numeric = all(_is_number(v) for v in _done(runs)[y].unique())
+        if not numeric:
+            return [("sweep_lines.png", sweep_lines(runs, x, by=y, title=title))]
+        return [("sweep_heatmap.png", sweep_heatmap(runs, x, y, title=title))]
+    if len(varied) == 1:
+        return [("sweep_lines.png", sweep_lines(runs, varied[0], title=title))]
+    return []
