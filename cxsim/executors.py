@@ -84,13 +84,13 @@ def stop_now(executor: Executor) -> None:
 
 @contextmanager
 def dask_executor(scheduler: str, workers: int | None = None,
-                  timeout: float = CONNECT_TIMEOUT) -> Iterator[tuple[Executor, int]]:
+                  timeout: float | None = None) -> Iterator[tuple[Executor, int]]:
     """Yield ``(executor, slots)`` on a Dask cluster; ``slots`` is its total thread count.
 
     ``scheduler="local"`` starts a LocalCluster of ``workers`` single-threaded processes
     (default: all cores) and closes it afterwards; otherwise ``scheduler`` is the address of
     a running scheduler.  Raises :class:`ExecutorError` if Dask is missing or the scheduler
-    cannot be reached within ``timeout`` seconds.
+    cannot be reached within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`).
     """
     try:
         from distributed import Client, LocalCluster
@@ -108,7 +108,7 @@ def dask_executor(scheduler: str, workers: int | None = None,
             raise ExecutorError(f"--scheduler must be 'local' or an address like "
                                 f"tcp://HOST:PORT, got {scheduler!r}")
         try:
-            client = Client(scheduler, timeout=timeout)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT if timeout is None else timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ExecutorError(f"--scheduler: cannot reach {scheduler} ({reason})") from None

@@ -480,7 +480,7 @@ def read_runs(out: Path | str) -> pd.DataFrame:
             raise ParamError(f"{p}: reading Parquet needs pyarrow: pip install "
                              "'cxsim[parquet]'")
         return pd.read_parquet(p)
-    return pd.read_csv(p, keep_default_na=False, na_values=["", "NaN", "nan"])
+    return pd.read_csv(p, converters={"error": str})  # "" (no error) stays "", not NaN
 
 
 def _write_table(df: pd.DataFrame, path: Path, fmt: str, meta: dict | None = None) -> None:

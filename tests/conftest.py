@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 
 import cxsim
+from cxsim.cli import main
 from cxsim.runner import resize
 
 matplotlib.use("Agg")
@@ -91,3 +98,43 @@ def assert_down(d, what: str) -> None:
     assert m < 0 and m < -K_SE * se, (
         f"{what}: paired mean difference {m:+.5g} ± {se:.3g} (SE, n={len(d)} seeds); "
         f"expected > {K_SE:g} SE below 0")
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------
+
+
+def call(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``cxsim argv`` in-process; return (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # --help / --version exit through argparse
+            code = 0 if exc.code is None else exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def subprocess_env() -> dict:
+    env = dict(os.environ)
+    env.pop("CXSIM_DEBUG", None)
+    return env
+
+
+def cli_subprocess(args: list[str], cwd: Path, script: bool = False
+                   ) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "cxsim"
+    cmd = [str(exe)] if script and exe.exists() else [sys.executable, "-m", "cxsim.cli"]
+    return subprocess.run([*cmd, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=subprocess_env())
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under ``folder``: bytes, modification time and mode."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            out[p.relative_to(folder).as_posix()] = (p.read_bytes(), st.st_mtime_ns, st.st_mode)
+    return out

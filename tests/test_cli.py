@@ -8,23 +8,19 @@ true exit codes and the absence of tracebacks.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import call, cli_subprocess, snapshot
 
 import cxsim
-from cxsim.cli import main
 from cxsim.runner import resize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,41 +33,6 @@ CONTRACT_COLUMNS = [
 OUTPUT_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "segments.csv", "queues.csv",
                 "partners.csv", "employees.csv"}
 SMALL = ["--customers", "2000", "--days", "20"]
-
-
-def call(argv: list[str]) -> tuple[int, str, str]:
-    """Run ``cxsim argv`` in-process; return (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:  # --help / --version exit through argparse
-            code = 0 if exc.code is None else exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def subprocess_env() -> dict:
-    env = dict(os.environ)
-    env.pop("CXSIM_DEBUG", None)
-    return env
-
-
-def cli_subprocess(args: list[str], cwd: Path, script: bool = False
-                   ) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "cxsim"
-    cmd = [str(exe)] if script and exe.exists() else [sys.executable, "-m", "cxsim.cli"]
-    return subprocess.run([*cmd, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=subprocess_env())
-
-
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
-    """Every file under ``folder``: bytes, modification time and mode."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            st = p.stat()
-            out[p.relative_to(folder).as_posix()] = (p.read_bytes(), st.st_mtime_ns, st.st_mode)
-    return out
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
