@@ -480,7 +480,10 @@ def read_runs(out: Path | str) -> pd.DataFrame:
             raise ParamError(f"{p}: reading Parquet needs pyarrow: pip install "
                              "'cxsim[parquet]'")
         return pd.read_parquet(p)
-    return pd.read_csv(p, converters={"error": str})  # "" (no error) stays "", not NaN
+    columns = pd.read_csv(p, nrows=0).columns
+    # an empty cell is a missing number, except in ``error`` where it means "no error"
+    return pd.read_csv(p, keep_default_na=False, dtype={"error": str},
+                       na_values={c: ["", "NaN", "nan"] for c in columns if c != "error"})
 
 
 def _write_table(df: pd.DataFrame, path: Path, fmt: str, meta: dict | None = None) -> None:
