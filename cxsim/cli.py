@@ -291,11 +291,11 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
                    days: float | None) -> Scenario:
     """The scenario file (or default) with ``--set`` values applied, then resized."""
     from .params import check_param, parse_param
-    from .sweep import build_scenario
+    from .sweep import build_scenario, scaled_headcount_note
 
     base = _load(path)
     data = base.to_dict()
-    point = {}
+    point, notes = {}, []
     for text in sets:
         param = check_param(parse_param(text), data, list(base.strategies))
         if param.path == "strategy":
@@ -303,7 +303,11 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         if param.varies:
             raise UsageError(f"--set {text}: takes one value (sweeps take several)")
         point[param.path] = param.values[0]
-    return build_scenario(data, point, customers, days).validated()
+        notes.append(scaled_headcount_note(base, param, customers))
+    scenario = build_scenario(data, point, customers, days).validated()
+    for note in filter(None, notes):
+        print(note, file=sys.stderr)
+    return scenario
 
 
 def _replay_target(args: argparse.Namespace):

@@ -294,26 +294,40 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
 
 def _scaling_notes(sc: Scenario, params: Sequence[Param], customers: int | None
                    ) -> list[str]:
-    """Warn where ``customers`` scales a swept head count so far that its values merge."""
-    if customers is None or customers == sc.market.size:
-        return []
+    """Notes where ``customers`` scales a swept head count so far that its values merge."""
+    return [note for p in params
+            if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
+
+
+def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
+                          sweep: bool = False) -> str:
+    """A note when resizing to ``customers`` merges or shrinks a team head count parameter.
+
+    Parameter values speak the scenario's units and the business scales with the market
+    (:func:`build_scenario`), so at a small ``customers`` distinct head counts can round to
+    the same number of agents.  Returns ``""`` when nothing is lost.
+    """
+    parts = p.path.split(".")
+    if (customers is None or customers == sc.market.size or len(parts) != 3
+            or parts[0] != "teams" or parts[2] != "headcount"):
+        return ""
     f = customers / sc.market.size
-    notes = []
-    for p in params:
-        parts = p.path.split(".")
-        if not (len(parts) == 3 and parts[0] == "teams" and parts[2] == "headcount"):
-            continue
-        if p.is_distribution:
-            lo, hi = int(p.low), int(p.high)
-            levels = hi - lo + 1
-        else:
-            lo, hi, levels = min(p.values), max(p.values), len(p.values)
-        scaled = {max(1, round(v * f)) for v in range(int(lo), int(hi) + 1)}
-        if len(scaled) < min(levels, hi - lo + 1):
-            notes.append(f"note: at --customers {customers:,} ({f:.1%} of the scenario's "
-                         f"market) {p.path} {lo}..{hi} becomes {min(scaled)}..{max(scaled)} "
-                         "agents; sweep staffing at a larger --customers")
-    return notes
+    if p.is_distribution:
+        given = list(range(int(p.low), int(p.high) + 1))
+    else:
+        given = sorted(int(v) for v in p.values)
+    scaled = sorted({max(1, round(v * f)) for v in given})
+    if len(scaled) == len(given) and not (len(given) == 1 and scaled[0] == 1 and f < 1):
+        return ""
+
+    def span(xs: list[int]) -> str:
+        return f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}..{xs[-1]}"
+
+    agents = "agent" if scaled == [1] else "agents"
+    return (f"note: at --customers {customers:,} ({f:.1%} of the scenario's market) "
+            f"{p.path} {span(given)} becomes {span(scaled)} {agents}; "
+            + ("sweep staffing at a larger --customers" if sweep
+               else "run staffing questions at a larger --customers"))
 
 
 def _outcome_names() -> tuple[str, ...]:
