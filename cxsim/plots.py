@@ -388,6 +388,9 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
         ax.set_title(name, fontsize=13, fontweight="bold")
         cbar = fig.colorbar(im, ax=ax, shrink=0.9)
         cbar.set_label(unit, fontsize=11)
+        if unit in ("currency", "customers"):
+            cbar.formatter = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+            cbar.update_ticks()
     lo, hi = (int(per_cell.min()), int(per_cell.max())) if len(per_cell) else (0, 0)
     count = f"{lo}" if lo == hi else f"{lo}–{hi}"
     fig.suptitle(f"{title + ': ' if title else ''}mean of {count} runs per cell",
@@ -491,10 +494,11 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "") -> Fig
     ncols = min(3, n)
     nrows = -(-n // ncols)
     params = list(dict.fromkeys(table["parameter"]))
+    label_width = 0.09 * max(len(p) for p in params) if params else 1.0
     fig, axes = plt.subplots(nrows, ncols,
-                             figsize=(6.2 * ncols + 1.5, (0.55 * len(params) + 1.8) * nrows
-                                      + 1.0),
-                             constrained_layout=True, squeeze=False)
+                             figsize=(5.2 * ncols + label_width + 0.5,
+                                      (0.55 * len(params) + 1.8) * nrows + 1.0),
+                             constrained_layout=True, squeeze=False, sharey=True)
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
         sub = table[table["outcome"] == outcome].set_index("parameter").reindex(params)
         name, unit, scale = _outcome_label(outcome)
@@ -523,8 +527,9 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "") -> Fig
             ax.plot(sub["sigma"].to_numpy(dtype=float) * scale, y, "D", color="#d62728",
                     ms=7, label="σ (interactions)")
             ax.set_xlabel(f"effect over the parameter's range ({unit})", fontsize=11)
-        ax.set_yticks(y, params, fontsize=10)
-        ax.set_title(name, fontsize=13, fontweight="bold")
+        ax.set_yticks(y, params, fontsize=11)
+        ax.set_title(name if len(name) <= 34 else name.replace(", ", ",\n", 1), fontsize=13,
+                     fontweight="bold")
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

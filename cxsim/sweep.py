@@ -274,6 +274,8 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                              f"{', '.join(known)})")
     if not chosen:
         raise ParamError("--outcomes: no outcome names given")
+    if customers is not None or days is not None:
+        resize(sc, customers=customers, days=days).validated()  # e.g. too small a market
     d = make_design(checked, design, samples, seed)
     # the strategies a sweep applies must start within its horizon: check before running
     horizon = resize(sc, days=days) if days is not None else sc
@@ -294,9 +296,16 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
 
 def _scaling_notes(sc: Scenario, params: Sequence[Param], customers: int | None
                    ) -> list[str]:
-    """Notes where ``customers`` scales a swept head count so far that its values merge."""
-    return [note for p in params
-            if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
+    """Notes on swept values that will not act as a user may expect."""
+    notes = [note for p in params
+             if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
+    for p in params:
+        parts = p.path.split(".")
+        if len(parts) == 3 and parts[0] == "segments" and parts[2] == "switching_cost":
+            notes.append(f"note: {p.path} does not change churn: a segment's base_churn "
+                         "already reflects its switching cost (a loyalty_programme "
+                         "intervention adds to it); sweep base_churn or the intervention")
+    return notes
 
 
 def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
@@ -815,7 +824,7 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             if records.get(rid, {}).get("status") != "done"]
     t0 = time.perf_counter()
     bar = None
-    state = {"last_flush": time.monotonic(), "ran": 0}
+    state: dict[str, Any] = {"last_flush": time.monotonic(), "ran": 0, "first": None}
 
     def flush(status: str) -> None:
         if out_path is None:
@@ -833,6 +842,8 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         if journal is not None:
             journal.append(record)
         state["ran"] += 1
+        if state["first"] is None:
+            state["first"] = time.perf_counter() - t0
         if bar is not None:
             bar.update()
         if time.monotonic() - state["last_flush"] > FLUSH_SECONDS:
@@ -885,6 +896,9 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     n_done = int((runs["status"] == "done").sum())
     meta = _provenance(plan, "complete", n_done, len(runs) - n_done, wall, created)
     meta["executor"] = label
+    # seconds from the start to the first finished run (worker start-up + one run)
+    meta["first_result_seconds"] = (None if state["first"] is None
+                                    else round(state["first"], 3))
     if out_path is not None:
         if tick_table is not None:
             _write_table(tick_table, out_path / f"ticks.{plan.fmt}", plan.fmt)

@@ -14,6 +14,17 @@ SMALL_ARGS = {
                          "--mesa-ticks", "2", "--no-save"],
     "bench/startup.py": ["--customers", "1000", "--days", "5", "--warm-repeats", "1",
                          "--no-save"],
+    "bench/sweep.py": ["--sizes", "1500:20:4", "--repeats", "1", "--least", "0",
+                       "--no-save"],
+    "staffing_training.py": ["--customers", "3000", "--days", "30", "--reps", "1",
+                             "--headcounts", "8,12", "--out", "st"],
+    "churn_drivers_sobol.py": ["--samples", "2", "--customers", "1500", "--days", "20",
+                               "--out", "cs"],
+}
+#: the figure each workshop script writes (relative to the folder it runs in)
+FIGURES = {
+    "staffing_training.py": "st/staffing_training.png",
+    "churn_drivers_sobol.py": "cs/churn_drivers_sobol.png",
 }
 SCRIPTS = sorted(p.relative_to(ROOT / "experiments").as_posix()
                  for p in (ROOT / "experiments").rglob("*.py") if not p.name.startswith("_"))
@@ -33,3 +44,6 @@ def test_script_runs(script, tmp_path):
     if script.startswith("bench/"):
         figures = json.loads(proc.stdout)
         assert figures["benchmark"]
+    else:
+        figure = tmp_path / FIGURES[script]
+        assert figure.stat().st_size > 20_000, f"{script} wrote no figure"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import minimal_scenario, snapshot, subprocess_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cxsim
 from cxsim.compare import replicate_seeds
@@ -375,6 +377,11 @@ def test_resume_refuses_a_different_sweep(grid_result, scenario, tmp_path, chang
     assert snapshot(folder) == before
 
 
+def test_too_small_a_market_is_refused_before_running(scenario):
+    with pytest.raises(cxsim.ScenarioError, match="market.size must be in"):
+        sweep(scenario, GRID, customers=1)
+
+
 def test_resume_needs_a_sweep(scenario, tmp_path):
     with pytest.raises(ParamError, match="holds no sweep to resume"):
         sweep(scenario, GRID, out=tmp_path, resume=True)
@@ -462,3 +469,10 @@ def test_ctrl_c_saves_and_resumes(uninterrupted, tmp_path):
     res = _resume(out)
     assert res.returncode == 0, res.stderr
     _assert_same_results(out, uninterrupted)
+
+
+@settings(max_examples=40, deadline=None)
+@given(customers=st.integers(50, 2_000_000), days=st.floats(0.01, 2000))
+def test_resizing_keeps_a_valid_scenario_valid(customers, days):
+    sc = resize(cxsim.default_scenario(), customers=customers, days=days)
+    assert sc.validated().to_dict() == sc.to_dict()
