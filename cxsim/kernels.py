@@ -82,6 +82,9 @@ N_ACC = 28
 (TPA_VISITS, TPA_PERF_SUM, TPA_RESOLVED, TPA_FAILURES, TPA_QUEUED, TPA_QUEUE_ABANDON,
  TPA_WAIT_SUM, TPA_ENDED_HERE, TPA_ENDED_BAD) = range(9)
 N_TPA = 9
+#: columns TPA_FLOW + k count moves from touchpoint j to touchpoint k (escalations, hand-offs);
+#: tpacc has N_TPA + T columns
+TPA_FLOW = N_TPA
 
 # ---- per-chunk, per-segment accumulators: segacc[c, s, SGA_*] -------------------------------
 SGA_ACTIVE, SGA_CHURNED, SGA_NEW, SGA_COHORT = range(4)
@@ -321,7 +324,8 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, bonu
 
     Parameters are the customer's identity and state plus the model tables described in the
     module docstring; ``bonus`` is a performance gain at every contact (personalisation);
-    ``tpacc`` (float64[T, N_TPA]) receives per-touchpoint counts.
+    ``tpacc`` (float64[T, N_TPA + T]) receives per-touchpoint counts and the moves between
+    touchpoints (column ``TPA_FLOW + k``: moves to touchpoint ``k``).
 
     Returns ``(value, mean_performance, effort, outcome, first_contact, escalations, queued)``
     where ``value`` is the peak-end remembered value of the episode's moments.
@@ -423,6 +427,7 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, bonu
                             break
             if nxt < 0 or step == max_steps - 1:
                 break
+            tpacc[j, TPA_FLOW + nxt] += 1.0
             j = nxt
             continue
         if effort > patience:
@@ -439,6 +444,7 @@ def walk_episode(key, i, t, need, s, expectation, patience, queue_patience, bonu
         if tp[nxt, T_CHANNEL] != tp[j, T_CHANNEL]:
             # switching channel: repeating oneself, less so with omnichannel integration
             carried_effort = beh[B_REPEAT_EFFORT] * (1.0 - beh[B_OMNICHANNEL])
+        tpacc[j, TPA_FLOW + nxt] += 1.0
         j = nxt
     tpacc[j, TPA_ENDED_HERE] += 1.0
     if outcome != OUT_RESOLVED:
@@ -663,7 +669,7 @@ def advance_customers(t, chunk, keys, status, segment, satisfaction, expectation
                       path_w, path_kind, path_mask, beh, acc, tpacc, segacc):
     """Advance every customer by one tick, in parallel over fixed-size chunks.
 
-    Shapes: customer arrays ``[N]``; ``acc float64[C, N_ACC]``, ``tpacc float64[C, T, N_TPA]``,
+    Shapes: customer arrays ``[N]``; ``acc float64[C, N_ACC]``, ``tpacc float64[C, T, N_TPA + T]``,
     ``segacc float64[C, S, N_SGA]`` with ``C = ceil(N / chunk)``, zeroed here.  Customers only
     read their own state and the previous tick's neighbour counts, so the result does not
     depend on scheduling; accumulators are per chunk and summed by the caller in order.

@@ -167,7 +167,8 @@ class CXModel(mesa.Model):
         self._team_aht = {name: t.handle_time for name, t in sc.teams.items()}
         self._outage_left = np.zeros(len(sc.systems))
         self.acc = np.zeros((self.n_chunks, K.N_ACC))
-        self.tpacc = np.zeros((self.n_chunks, len(self.touchpoint_names), K.N_TPA))
+        n_tp = len(self.touchpoint_names)
+        self.tpacc = np.zeros((self.n_chunks, n_tp, K.N_TPA + n_tp))
         self.segacc = np.zeros((self.n_chunks, len(self.segment_names), K.N_SGA))
         self._rows: list[dict] = []
         self._tp_rows: list[np.ndarray] = []
@@ -858,6 +859,32 @@ class CXModel(mesa.Model):
                     "episodes_ended_unresolved": int(v[K.TPA_ENDED_BAD]),
                 })
         return pd.DataFrame(rows)
+
+    @property
+    def flow_metrics(self) -> pd.DataFrame:
+        """How episodes moved, summed over the run: one row per ``source, target, episodes``.
+
+        ``source`` is ``"need"`` (an episode entering at ``target``) or a touchpoint;
+        ``target`` is a touchpoint (an escalation or hand-off), ``"resolved"`` or
+        ``"unresolved"`` (where episodes ended).  Rows with no episodes are left out.
+        """
+        names = self.touchpoint_names
+        n = len(names)
+        total = (np.sum(self._tp_rows, axis=0) if self._tp_rows
+                 else np.zeros((n, K.N_TPA + n)))
+        moves = total[:, K.TPA_FLOW:K.TPA_FLOW + n]
+        visits = total[:, K.TPA_VISITS]
+        entries = visits - moves.sum(axis=0)
+        ended = total[:, K.TPA_ENDED_HERE]
+        bad = total[:, K.TPA_ENDED_BAD]
+        rows = [("need", names[j], entries[j]) for j in range(n)]
+        rows += [(names[a], names[b], moves[a, b]) for a in range(n) for b in range(n)]
+        rows += [(names[j], "resolved", ended[j] - bad[j]) for j in range(n)]
+        rows += [(names[j], "unresolved", bad[j]) for j in range(n)]
+        df = pd.DataFrame([r for r in rows if r[2] > 0], columns=["source", "target",
+                                                                   "episodes"])
+        df["episodes"] = df["episodes"].round().astype(np.int64)
+        return df
 
     @property
     def segment_metrics(self) -> pd.DataFrame:

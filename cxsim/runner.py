@@ -29,6 +29,7 @@ class RunResult:
     partners: pd.DataFrame = field(repr=False)
     employees: pd.DataFrame = field(repr=False)
     summary: dict = field(repr=False)
+    flows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 def resize(scenario: Scenario, customers: int | None = None, days: float | None = None
@@ -85,7 +86,7 @@ def run(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, engine: s
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,
                      partners=model.partner_metrics, employees=model.employee_table,
-                     summary=model.summary())
+                     summary=model.summary(), flows=model.flow_metrics)
 
 
 def _strategy_label(strategy: StrategyLike) -> str:

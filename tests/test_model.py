@@ -16,6 +16,7 @@ from cxsim import kernels as K
 from cxsim.agents import Customer, Employee, Partner
 from cxsim.model import CONTRACT_METRICS, CustomerArrays
 from cxsim.queueing import erlang_a, erlang_c_stats
+from cxsim.runner import resize
 from cxsim.scenario import MONTH_DAYS, NETWORKS
 
 HYP = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -648,3 +649,21 @@ def test_erlang_c_stats_monotone_in_agents(traffic, handle, target):
         assert q.occupancy <= prev.occupancy + 1e-12
         assert 0 <= q.p_wait <= 1 and 0 <= q.service_level <= 1
         prev = q
+
+
+def test_flows_conserve_episodes():
+    """Every episode enters once and ends once; every visit is an entry or a move."""
+    sc = resize(cxsim.default_scenario(), customers=5000, days=40)
+    m = cxsim.CXModel(sc, rng=4).run()
+    f = m.flow_metrics
+    episodes = int(m.metrics["episodes"].sum())
+    assert f.loc[f["source"] == "need", "episodes"].sum() == episodes
+    assert f.loc[f["target"].isin(["resolved", "unresolved"]), "episodes"].sum() == episodes
+    visits = m.touchpoint_metrics.groupby("touchpoint")["volume"].sum()
+    inflow = f[f["target"].isin(visits.index)].groupby("target")["episodes"].sum()
+    assert (inflow.reindex(visits.index, fill_value=0) == visits).all()
+    moves = f[f["source"].isin(visits.index) & f["target"].isin(visits.index)]
+    # hand-offs (web orders to the courier) and escalations (help centre to chat) both show
+    pairs = set(zip(moves["source"], moves["target"], strict=True))
+    assert ("web_shop", "delivery") in pairs and ("help_centre", "chat") in pairs
+    assert (f["episodes"] > 0).all()

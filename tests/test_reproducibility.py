@@ -34,6 +34,7 @@ def assert_runs_equal(a, b) -> None:
     pd.testing.assert_frame_equal(a.touchpoint_metrics, b.touchpoint_metrics, check_exact=True)
     pd.testing.assert_frame_equal(a.segment_metrics, b.segment_metrics, check_exact=True)
     pd.testing.assert_frame_equal(a.queue_metrics, b.queue_metrics, check_exact=True)
+    pd.testing.assert_frame_equal(a.flow_metrics, b.flow_metrics, check_exact=True)
     assert_arrays_equal(a, b)
 
 
