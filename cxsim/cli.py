@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .executors import ExecutorError
-from .io import _UMASK, atomic_path  # noqa: F401 - _UMASK kept for the old location
+from .io import _UMASK, RESULTS_FORMAT, atomic_path  # noqa: F401 - _UMASK: old location
 from .io import write_atomic as _write_atomic
 from .params import ParamError
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-run one row of a sweep (with --run-id) and check its outcomes")
     r.add_argument("--run-id", type=_whole("--run-id", 0), metavar="N",
                    help="the run_id of the sweep row to replay")
-    r.add_argument("--plot", action="store_true", help="also write DIR/kpi_dashboard.png")
+    r.add_argument("--plot", action="store_true",
+                   help="also write the run's figures (KPI dashboard, journey map, flows, "
+                        "NPS split, retention curves, employees and partners) as PNG")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
 
@@ -182,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="print nothing but errors")
     w.set_defaults(func=cmd_sweep)
 
+    pl = sub.add_parser("plot", help="figures from a results folder (run, compare or sweep)",
+                        description="Render every figure that fits the results in DIR (from "
+                                    "cxsim run, compare or sweep) as PNG files in DIR.")
+    pl.add_argument("folder", metavar="DIR", help="a results folder")
+    pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    pl.set_defaults(func=cmd_plot)
+
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
                                    "per problem.")
@@ -266,22 +275,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = {**result.summary, "seed": args.seed, "strategy": args.strategy or "baseline",
                "engine": args.engine, "threads": threads,
                "scenario_hash": scenario.content_hash(), "cxsim_version": __version__,
+               "tick_days": scenario.simulation.tick_days, "format": RESULTS_FORMAT,
                "wall_seconds": round(wall, 3)}
-    _write_atomic(out / "metrics.csv", result.metrics.to_csv(index=False))
-    _write_atomic(out / "touchpoints.csv", result.touchpoints.to_csv(index=False))
-    _write_atomic(out / "segments.csv", result.segments.to_csv(index=False))
-    _write_atomic(out / "queues.csv", result.queues.to_csv(index=False))
-    _write_atomic(out / "partners.csv", result.partners.to_csv(index=False))
-    _write_atomic(out / "employees.csv", result.employees.to_csv(index=False))
+    tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
+              "flows": result.flows, "segments": result.segments, "queues": result.queues,
+              "partners": result.partners, "employees": result.employees}
+    for name, table in tables.items():
+        _write_atomic(out / f"{name}.csv", table.to_csv(index=False))
     _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    written = ("metrics.csv, summary.json, touchpoints.csv, segments.csv, queues.csv, "
-               "partners.csv, employees.csv")
+    written = ["metrics.csv", "summary.json", *(f"{n}.csv" for n in tables if n != "metrics")]
     if args.plot:
-        _plot_run(result.metrics, scenario, out)
-        written += ", kpi_dashboard.png"
+        written += _save_figures(_run_figures(tables, scenario.name,
+                                              scenario.simulation.tick_days), out)
     if not args.quiet:
         print(format_summary(summary))
-        print(f"wrote {out}/: {written}")
+        print(f"wrote {out}/: {', '.join(written)}")
     if recorded is not None:
         return _check_replay(args, recorded, result.summary)
     return 0
@@ -364,15 +372,20 @@ def _check_replay(args: argparse.Namespace, recorded: dict, summary: dict) -> in
     return 0
 
 
-def _plot_run(metrics, scenario: Scenario, out: Path) -> None:
+def _run_figures(tables: dict, title: str, tick_days: float) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    fig = plots.kpi_dashboard(metrics, title=f"{scenario.name}: KPI dashboard",
-                              tick_days=scenario.simulation.tick_days)
-    _save_png(fig, out / "kpi_dashboard.png")
+    return plots.run_figures(tables, title, tick_days)
+
+
+def _save_figures(figures: list, out: Path) -> list[str]:
+    """Write ``(name, figure)`` pairs as PNG into ``out``; return the names."""
+    for name, fig in figures:
+        _save_png(fig, out / name)
+    return [name for name, _ in figures]
 
 
 def _save_png(fig, path: Path) -> None:
@@ -424,19 +437,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "ticks": scenario.simulation.ticks, "tick_days": scenario.simulation.tick_days,
             "market": scenario.market.size, "workers": workers,
             "runs": len(result.runs), "cxsim_version": __version__,
-            "wall_seconds": round(wall, 3)}
+            "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3)}
     write_comparison(result, out)
     _write_atomic(out / "compare.json", json.dumps(meta, indent=2) + "\n")
     written = [*OUTPUT_FILES, "compare.json"]
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from . import plots
-
-        _save_png(plots.comparison_bands(result), out / "comparison_bands.png")
-        _save_png(plots.forest_plot(result), out / "forest_plot.png")
-        written += ["comparison_bands.png", "forest_plot.png"]
+        written += _save_figures(_compare_figures(result), out)
     if not args.quiet:
         print(format_comparison(result))
         print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
@@ -554,17 +560,115 @@ def format_sensitivity(table, top: int = 3) -> str:
     return "\n".join(lines)
 
 
+def _compare_figures(result) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    return [("comparison_bands.png", plots.comparison_bands(result)),
+            ("forest_plot.png", plots.forest_plot(result))]
+
+
 def _plot_sweep(result, out: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    names = []
-    for name, fig in plots.sweep_figures(result):
-        _save_png(fig, out / name)
-        names.append(name)
-    return names
+    return _save_figures(plots.sweep_figures(result), out)
+
+
+#: what each kind of results folder holds: (marker file, kind)
+_RESULT_KINDS = (("summary.json", "run"), ("compare.json", "compare"), ("sweep.json", "sweep"))
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``cxsim plot DIR``: every figure that fits the results in DIR."""
+    from .io import read_csv_text
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{args.folder}: no such folder" if not folder.exists()
+                         else f"{args.folder}: is a file, not a results folder")
+    kinds = [kind for marker, kind in _RESULT_KINDS if (folder / marker).exists()]
+    if not kinds:
+        raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
+                         "cxsim run, compare.json from cxsim compare or sweep.json from cxsim "
+                         "sweep)")
+    figures: list = []
+    for kind in kinds:
+        if kind == "run":
+            summary = _read_json(folder / "summary.json")
+            if summary.get("format") != RESULTS_FORMAT:
+                raise UsageError(f"{args.folder}: results from an older cxsim format (format "
+                                 f"{summary.get('format', 'none')}, expected "
+                                 f"{RESULTS_FORMAT}); run cxsim run again")
+            tables = {}
+            for name in ("metrics", "touchpoints", "flows", "segments", "queues", "partners"):
+                path = folder / f"{name}.csv"
+                if path.exists():
+                    tables[name] = read_csv_text(path, ("touchpoint", "channel", "stage",
+                                                        "segment", "team", "partner",
+                                                        "source", "target"))
+            if "metrics" not in tables:
+                raise UsageError(f"{args.folder}: summary.json without metrics.csv")
+            _check_columns(tables, args.folder)
+            figures += _run_figures(tables, str(summary.get("scenario", "")),
+                                    float(summary.get("tick_days", 1.0)))
+        elif kind == "compare":
+            from .compare import read_comparison
+
+            try:
+                figures += _compare_figures(read_comparison(folder))
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            import matplotlib
+
+            from .sweep import load_sweep
+
+            matplotlib.use("Agg")
+            from . import plots
+
+            figures += plots.sweep_figures(load_sweep(folder))
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{args.folder}: not writable")
+    names = _save_figures(figures, folder)
+    if not args.quiet:
+        print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
+    return 0
+
+
+#: columns each run table needs for its figures (a table without them is of another format)
+_NEEDED = {
+    "metrics": ("tick", "active", "churn_rate", "nps", "csat", "ces", "service_level",
+                "profit"),
+    "touchpoints": ("tick", "touchpoint", "channel", "stage", "volume", "experience"),
+    "flows": ("source", "target", "episodes"),
+    "segments": ("tick", "segment", "retention"),
+    "queues": ("tick", "team", "service_level", "occupancy", "engagement", "leavers",
+               "headcount"),
+    "partners": ("tick", "partner", "on_time"),
+}
+
+
+def _check_columns(tables: dict, folder: str) -> None:
+    for name, table in tables.items():
+        missing = [c for c in _NEEDED.get(name, ()) if c not in table.columns]
+        if missing and len(table.columns):
+            raise UsageError(f"{folder}: {name}.csv lacks column '{missing[0]}' (results from "
+                             "an older cxsim format?); run cxsim run again")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a cxsim summary")
+    return data
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

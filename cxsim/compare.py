@@ -16,6 +16,7 @@ do not depend on the executor or the number of workers.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -623,9 +624,51 @@ def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "
     return written
 
 
+def read_comparison(out_dir: Path | str) -> ComparisonResult:
+    """Rebuild a :class:`ComparisonResult` from a ``cxsim compare`` results folder.
+
+    Needs ``compare.json`` (this results format), ``comparison.csv``, ``runs.csv`` (or
+    ``runs.parquet``), ``ticks.csv`` and ``roi.csv``; raises :class:`ValueError` (one line)
+    naming what is missing or of another format.
+    """
+    from .io import RESULTS_FORMAT
+
+    out = Path(out_dir)
+    try:
+        meta = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{out}: no compare.json") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{out / 'compare.json'}: cannot be read ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != RESULTS_FORMAT:
+        found = meta.get("format", "none") if isinstance(meta, dict) else "none"
+        raise ValueError(f"{out}: results from an older cxsim format (format {found}, "
+                         f"expected {RESULTS_FORMAT}); run cxsim compare again")
+    tables = {}
+    for name in ("comparison", "ticks", "roi"):
+        path = out / f"{name}.csv"
+        if not path.exists():
+            raise ValueError(f"{out}: {name}.csv is missing")
+        tables[name] = pd.read_csv(path)
+    if (out / "runs.parquet").exists():
+        tables["runs"] = pd.read_parquet(out / "runs.parquet")
+    elif (out / "runs.csv").exists():
+        tables["runs"] = pd.read_csv(out / "runs.csv")
+    else:
+        raise ValueError(f"{out}: runs.csv is missing")
+    tables["roi"]["payback_tick"] = tables["roi"]["payback_tick"].astype("Int64")
+    return ComparisonResult(table=tables["comparison"], runs=tables["runs"],
+                            ticks=tables["ticks"], roi=tables["roi"],
+                            starts={k: list(v) for k, v in meta["starts"].items()},
+                            scenario=meta["scenario"], replications=meta["replications"],
+                            seed=meta["seed"], strategies=tuple(meta["strategies"]),
+                            tick_days=meta["tick_days"])
+
+
 __all__ = [
     "ComparisonResult", "METRICS", "TABLE_COLUMNS", "compare", "comparison_table",
     "format_comparison", "mean_interval", "paired_interval", "paired_vs_independent",
-    "payback_tick", "prepare", "replicate_seeds", "roi_table", "welch_interval",
+    "payback_tick", "prepare", "read_comparison", "replicate_seeds", "roi_table",
+    "welch_interval",
     "write_comparison",
 ]

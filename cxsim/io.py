@@ -17,6 +17,10 @@ def _current_umask() -> int:
 
 _UMASK = _current_umask()
 
+#: version of the layout of run and compare results folders (``summary.json`` and
+#: ``compare.json`` carry it as ``"format"``); ``cxsim plot`` refuses other versions
+RESULTS_FORMAT = 1
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
@@ -42,3 +46,12 @@ def write_atomic(path: Path | str, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` via a temporary file and ``os.replace``."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
+
+
+def read_csv_text(path: Path | str, text: tuple[str, ...] = ()):
+    """Read a results CSV; in the ``text`` columns an empty cell stays ``""`` (not NaN)."""
+    import pandas as pd
+
+    columns = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(path, keep_default_na=False, dtype=dict.fromkeys(text, str),
+                       na_values={c: ["", "NaN", "nan"] for c in columns if c not in text})

@@ -569,3 +569,387 @@ def sweep_figures(result) -> list[tuple[str, Figure]]:
     if len(varied) == 1:
         return [("sweep_lines.png", sweep_lines(runs, varied[0], title=title))]
     return []
+
+
+# --------------------------------------------------------------------------------------------
+# One run: journeys, flows, NPS, retention, workforce and partners
+# --------------------------------------------------------------------------------------------
+
+#: journey stages in the order a customer meets them (cxsim.scenario.STAGES)
+STAGE_ORDER = ("awareness", "consideration", "purchase", "onboarding", "usage", "support",
+               "renewal")
+
+_GOOD, _BAD, _NEUTRAL = "#2ca02c", "#d62728", "#7f7f7f"
+
+
+def _touchpoint_totals(touchpoints: pd.DataFrame) -> pd.DataFrame:
+    """Per touchpoint over the run: channel, stage, volume and volume-weighted experience."""
+    t = touchpoints.copy()
+    t["_weighted"] = t["experience"].fillna(0.0) * t["volume"]
+    g = t.groupby("touchpoint", sort=False).agg(channel=("channel", "first"),
+                                                stage=("stage", "first"),
+                                                volume=("volume", "sum"),
+                                                weighted=("_weighted", "sum"))
+    g["experience"] = (g["weighted"] / g["volume"]).where(g["volume"] > 0)
+    return g.drop(columns="weighted")
+
+
+def journey_map(touchpoints: pd.DataFrame, title: str = "Journey map") -> Figure:
+    """Touchpoints by journey stage (x) and channel (y), coloured by mean experience.
+
+    Each circle is a touchpoint: its area is its volume of contacts over the run, its
+    colour the volume-weighted mean experience (performance, 0–1) customers had there.
+    Touchpoints nobody used (e.g. a channel not launched yet) are hollow.  ``touchpoints`` is
+    a run's per-touchpoint table (``model.touchpoint_metrics`` or ``touchpoints.csv``).
+    """
+    g = _touchpoint_totals(touchpoints)
+    stages = [s for s in STAGE_ORDER if s in set(g["stage"])]
+    stages += sorted(set(g["stage"]) - set(stages))
+    channels = list(dict.fromkeys(g["channel"]))
+    fig, ax = plt.subplots(figsize=(max(11.0, 2.3 * len(stages) + 2.5),
+                                    0.95 * len(channels) + 2.6), constrained_layout=True)
+    used = g[g["volume"] > 0]
+    vmax = float(used["volume"].max()) if len(used) else 1.0
+    lo = float(used["experience"].min()) if len(used) else 0.0
+    hi = float(used["experience"].max()) if len(used) else 1.0
+    norm = matplotlib.colors.Normalize(vmin=min(lo, hi - 0.05), vmax=max(hi, lo + 0.05))
+    cmap = plt.get_cmap("RdYlGn")
+    biggest = 2600.0  # points² of the busiest touchpoint's circle
+    for (stage, channel), cell in g.groupby(["stage", "channel"], sort=False):
+        x0, y = stages.index(stage), channels.index(channel)
+        k = len(cell)
+        for i, (name, r) in enumerate(cell.iterrows()):
+            x = x0 + (i - (k - 1) / 2) * 0.5
+            if r["volume"] > 0:
+                size = max(50.0, biggest * r["volume"] / vmax)
+                ax.scatter([x], [y], s=size, color=cmap(norm(r["experience"])),
+                           edgecolor="black", linewidth=0.8, zorder=3)
+                label = f"{name}\n{r['volume']:,.0f} · {r['experience']:.2f}"
+            else:
+                size = 150.0
+                ax.scatter([x], [y], s=size, facecolor="none", edgecolor=_NEUTRAL,
+                           linewidth=1.2, linestyle="--", zorder=3)
+                label = f"{name}\nnot used"
+            ax.annotate(label, (x, y), xytext=(size ** 0.5 / 2 + 5, 0),
+                        textcoords="offset points", ha="left", va="center", fontsize=9.5,
+                        zorder=4)
+    ax.set_xticks(range(len(stages)), stages, fontsize=12)
+    ax.set_yticks(range(len(channels)), channels, fontsize=12)
+    ax.set_xlim(-0.4, len(stages) - 0.2)
+    ax.set_ylim(-0.6, len(channels) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("journey stage", fontsize=12)
+    ax.set_ylabel("channel", fontsize=12)
+    ax.grid(alpha=0.25)
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    cbar = fig.colorbar(sm, ax=ax, shrink=0.8, pad=0.01)
+    cbar.set_label("mean experience (performance, 0–1)", fontsize=11)
+    handles = [Line2D([], [], ls="", marker="o", markersize=max(50.0, biggest * f) ** 0.5,
+                      markerfacecolor="#cccccc", markeredgecolor="black",
+                      label=f"{vmax * f:,.0f} contacts") for f in (1.0, 0.25, 0.05)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=11,
+               title="circle area = contacts over the run", frameon=False,
+               columnspacing=3.0, handleheight=3.2, borderpad=0.9)
+    fig.suptitle(f"{title}: touchpoints by stage and channel (labels: contacts · mean "
+                 "experience)", fontsize=14, fontweight="bold")
+    return fig
+
+
+def _layers(nodes: list[str], edges: dict[tuple[str, str], float]) -> dict[str, int]:
+    """Column of each touchpoint: the longest chain of moves leading to it (cycles cut)."""
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for (a, b) in edges:
+        succ[a].append(b)
+    state: dict[str, int] = {}
+    order: list[str] = []
+    back: set[tuple[str, str]] = set()
+
+    def visit(n: str) -> None:  # depth-first, marking edges that close a cycle
+        state[n] = 1
+        for m in succ[n]:
+            if state.get(m) == 1:
+                back.add((n, m))
+            elif m not in state:
+                visit(m)
+        state[n] = 2
+        order.append(n)
+
+    for n in nodes:
+        if n not in state:
+            visit(n)
+    layer = dict.fromkeys(nodes, 1)
+    for n in reversed(order):  # topological order of the acyclic part
+        for m in succ[n]:
+            if (n, m) not in back:
+                layer[m] = max(layer[m], layer[n] + 1)
+    return layer
+
+
+def _band(ax, x0: float, y0: tuple[float, float], x1: float, y1: tuple[float, float],
+          color, alpha: float) -> None:
+    """A filled S-shaped band from [y0] at x0 to [y1] at x1 (cubic Bézier edges)."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MPath
+
+    xm = (x0 + x1) / 2
+    verts = [(x0, y0[0]), (xm, y0[0]), (xm, y1[0]), (x1, y1[0]), (x1, y1[1]), (xm, y1[1]),
+             (xm, y0[1]), (x0, y0[1]), (x0, y0[0])]
+    codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO,
+             MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.CLOSEPOLY]
+    ax.add_patch(PathPatch(MPath(verts, codes), facecolor=color, edgecolor="none",
+                           alpha=alpha, zorder=1))
+
+
+def flow_diagram(flows: pd.DataFrame, title: str = "Episode flows",
+                 min_share: float = 0.002) -> Figure:
+    """Sankey-style diagram of how service episodes move between touchpoints.
+
+    Left to right: needs enter at touchpoints, move on (escalations and hand-offs) and end
+    resolved or unresolved; bands take the colour of the node they leave, except that
+    episodes ending unresolved are red.
+    Band widths are numbers of episodes over the run; a touchpoint's bar is its volume.
+    Moves below ``min_share`` of all episodes are left out for legibility.  ``flows`` is
+    ``model.flow_metrics`` or ``flows.csv`` (``source, target, episodes``).
+    """
+    f = flows[flows["episodes"] > 0]
+    total = float(f.loc[f["source"] == "need", "episodes"].sum()) or 1.0
+    f = f[f["episodes"] >= min_share * total]
+    ends = ("resolved", "unresolved")
+    tps = list(dict.fromkeys([*f.loc[f["source"] != "need", "source"],
+                              *f.loc[~f["target"].isin(ends), "target"]]))
+    moves = {(a, b): v for a, b, v in f[["source", "target", "episodes"]].itertuples(index=False)
+             if a in tps and b in tps}
+    layer = _layers(tps, moves)
+    last = max(layer.values(), default=1) + 1
+    layer.update({"need": 0, "resolved": last, "unresolved": last})
+    inflow = f.groupby("target")["episodes"].sum()
+    outflow = f.groupby("source")["episodes"].sum()
+    size = {n: float(max(inflow.get(n, 0.0), outflow.get(n, 0.0)))
+            for n in ["need", *tps, *ends]}
+    size["need"] = total
+    columns: dict[int, list[str]] = {}
+    for n in ["need", *tps, *ends]:
+        if size[n] > 0:
+            columns.setdefault(layer[n], []).append(n)
+    gap = 0.04 * total
+    height = max(sum(size[n] for n in col) + gap * (len(col) - 1) for col in columns.values())
+    tab20 = plt.get_cmap("tab20").colors  # without its greens, reds and greys: those mean
+    palette = [tab20[i] for i in (0, 2, 8, 10, 12, 16, 18, 1, 3, 9, 11, 13, 17, 19)]
+    colour = {n: palette[k % len(palette)] for k, n in enumerate(tps)}  # resolved/unresolved
+    colour.update({"need": "#4c72b0", "resolved": _GOOD, "unresolved": _BAD})
+    width = 0.12
+    ncols = last + 1
+    fig, ax = plt.subplots(figsize=(max(12.0, 2.4 * ncols + 2), 8.5), constrained_layout=True)
+    top: dict[str, float] = {}
+    for c, col in columns.items():
+        used = sum(size[n] for n in col) + gap * (len(col) - 1)
+        y = (height + used) / 2  # centre the column
+        for n in col:
+            top[n] = y
+            ax.add_patch(matplotlib.patches.Rectangle((c - width / 2, y - size[n]), width,
+                                                      size[n], color=colour[n], zorder=2))
+            label = {"need": "needs arise", "resolved": "resolved",
+                     "unresolved": "unresolved"}.get(n, n)
+            ha, dx = ("right", -width) if c == 0 else ("left", width * 0.75)
+            ax.text(c + dx, y - size[n] / 2, f"{label}\n{size[n]:,.0f}", ha=ha,
+                    va="center", fontsize=10, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.75})
+            y -= size[n] + gap
+    # bands leave a node ordered by where they go and enter ordered by where they come from,
+    # so they cross as little as possible
+    centre = {n: top[n] - size[n] / 2 for n in top}
+    edges = [(r.source, r.target, float(r.episodes)) for r in f.itertuples(index=False)
+             if r.source in top and r.target in top]
+    out_at: dict[tuple[str, str], float] = {}
+    for a in top:
+        y = top[a]
+        for e in sorted((e for e in edges if e[0] == a), key=lambda e: -centre[e[1]]):
+            out_at[(e[0], e[1])] = y
+            y -= e[2]
+    in_at: dict[tuple[str, str], float] = {}
+    for b in top:
+        y = top[b]
+        for e in sorted((e for e in edges if e[1] == b), key=lambda e: -centre[e[0]]):
+            in_at[(e[0], e[1])] = y
+            y -= e[2]
+    for a, b, v in edges:
+        y0, y1 = out_at[(a, b)], in_at[(a, b)]
+        c = _BAD if b == "unresolved" else colour[a]
+        _band(ax, layer[a] + width / 2, (y0, y0 - v), layer[b] - width / 2, (y1, y1 - v), c,
+              0.55 if b == "unresolved" else 0.35)
+    ax.set_xlim(-0.9, last + 0.9)
+    ax.set_ylim(-0.02 * height, 1.02 * height)
+    ax.set_xticks(range(ncols), ["need"] + [f"step {k}" for k in range(1, last)] + ["end"],
+                  fontsize=11)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("touchpoints in the order episodes reach them (band width = episodes)",
+                  fontsize=11)
+    resolved = float(f.loc[f["target"] == "resolved", "episodes"].sum())
+    fig.suptitle(f"{title}: {total:,.0f} service episodes, {resolved / total:.0%} resolved",
+                 fontsize=14, fontweight="bold")
+    return fig
+
+
+def nps_split(metrics: pd.DataFrame, title: str = "NPS", tick_days: float = 1.0) -> Figure:
+    """Promoters, passives and detractors among active customers over time, and the NPS.
+
+    Top: stacked shares of the active customers whose likelihood to recommend is 9–10, 7–8
+    and 0–6 (the whole customer base, not only survey respondents).  Bottom: the resulting
+    NPS (promoters − detractors) and, dotted, the survey's NPS pooled over 30 ticks.
+    """
+    days = metrics["tick"] * tick_days
+    active = metrics["active"].astype(float).where(metrics["active"] > 0)
+    prom = metrics["promoters"] / active * 100
+    det = metrics["detractors"] / active * 100
+    pas = 100 - prom - det
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(12, 8), sharex=True, constrained_layout=True,
+                                  gridspec_kw={"height_ratios": [2, 1]})
+    ax.stackplot(days, det, pas, prom, colors=[_BAD, "#bbbbbb", _GOOD], alpha=0.8,
+                 labels=["detractors (0–6)", "passives (7–8)", "promoters (9–10)"])
+    for y, share, label in ((det / 2, det, "detractors"), (det + pas / 2, pas, "passives"),
+                            (100 - prom / 2, prom, "promoters")):
+        ax.text(float(days.iloc[len(days) // 2]), float(y.iloc[len(y) // 2]),
+                f"{label} {share.iloc[-1]:.0f} %", ha="center", va="center", fontsize=12,
+                fontweight="bold", color="white" if label != "passives" else "black")
+    ax.set_ylim(0, 100)
+    ax.set_xlim(float(days.min()), float(days.max()))
+    ax.set_ylabel("% of active customers", fontsize=12)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11, frameon=False,
+              reverse=True)
+    ax2.plot(days, prom - det, color="black", lw=2.4, label="all customers")
+    if {"nps", "nps_respondents"} <= set(metrics.columns):
+        resp = metrics["nps_respondents"].astype(float)
+        num = (metrics["nps"].fillna(0.0) * resp).rolling(30, min_periods=1).sum()
+        den = resp.rolling(30, min_periods=1).sum()
+        ax2.plot(days, num / den.where(den > 0), color="black", lw=1.5, ls=":",
+                 label="survey (30-tick pooled)")
+    ax2.axhline(0, color="grey", lw=0.8)
+    ax2.set_ylabel("NPS (−100 to +100)", fontsize=12)
+    ax2.set_xlabel("day", fontsize=12)
+    ax2.grid(alpha=0.3)
+    ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11, frameon=False,
+               title="NPS")
+    fig.suptitle(f"{title}: promoters, passives and detractors", fontsize=14,
+                 fontweight="bold")
+    return fig
+
+
+def retention_curves(segments: pd.DataFrame, title: str = "Retention",
+                     tick_days: float = 1.0) -> Figure:
+    """Share of each segment's starting customers still active, against day."""
+    fig, ax = plt.subplots(figsize=(11, 6), constrained_layout=True)
+    colours = strategy_colours(["_", *dict.fromkeys(segments["segment"])])
+    for name, g in segments.groupby("segment", sort=False):
+        ax.plot(g["tick"] * tick_days, g["retention"] * 100, lw=2.6, color=colours[name],
+                label=name)
+        ax.annotate(f"{g['retention'].iloc[-1]:.1%}", (g["tick"].iloc[-1] * tick_days,
+                                                        g["retention"].iloc[-1] * 100),
+                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=11,
+                    color=colours[name])
+    ax.set_ylabel("% of the segment's starting customers still active", fontsize=12)
+    ax.set_xlabel("day", fontsize=12)
+    ax.set_ylim(top=100.5)
+    ax.grid(alpha=0.3)
+    ax.legend(title="segment", fontsize=11, loc="lower left")
+    fig.suptitle(f"{title}: retention curves by segment", fontsize=14, fontweight="bold")
+    return fig
+
+
+def workforce_panel(queues: pd.DataFrame, partners: pd.DataFrame | None = None,
+                    title: str = "Employees and partners", tick_days: float = 1.0) -> Figure:
+    """Employees per team and partners' on-time rate, against day.
+
+    Per team: service level, occupancy, engagement, attrition (annualised over 90 ticks) and
+    head count; 7-tick means where daily values are noisy.  ``queues`` is a run's per-team
+    table (``queues.csv``), ``partners`` its per-partner table (``partners.csv``).
+    """
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9), constrained_layout=True)
+    panels = (
+        ("service_level", "Service level", "% answered within target (7-tick mean)", 100.0,
+         "roll7"),
+        ("occupancy", "Agent occupancy", "% of staffed time busy (7-tick mean)", 100.0,
+         "roll7"),
+        ("engagement", "Engagement", "mean engagement, 0–1", 1.0, "raw"),
+        ("attrition", "Attrition", "leavers per year, % of head count (90-tick)", 100.0,
+         "attrition"),
+        ("headcount", "Head count", "agents on the roster", 1.0, "raw"),
+    )
+    teams = list(dict.fromkeys(queues["team"])) if len(queues) else []
+    colours = strategy_colours(["_", *teams])
+    for ax, (col, name, unit, scale, how) in zip(axes.flat, panels, strict=False):
+        for team in teams:
+            g = queues[queues["team"] == team]
+            days = g["tick"] * tick_days
+            if how == "attrition":
+                leavers = g["leavers"].astype(float).rolling(90, min_periods=1).sum()
+                years = (g["tick"].clip(upper=90) * tick_days) / 365.0
+                y = leavers / g["headcount"].astype(float).clip(lower=1) / years
+            elif how == "roll7":
+                y = g[col].astype(float).rolling(7, min_periods=1).mean()
+            else:
+                y = g[col].astype(float)
+            ax.plot(days, y * scale, lw=2.2, color=colours[team], label=team)
+        ax.set_title(name, fontsize=13, fontweight="bold")
+        ax.set_ylabel(unit, fontsize=10.5)
+        ax.set_xlabel("day", fontsize=10.5)
+        ax.grid(alpha=0.3)
+        if not teams:
+            ax.text(0.5, 0.5, "no teams", ha="center", va="center", transform=ax.transAxes,
+                    color="grey")
+    ax = axes.flat[5]
+    names = list(dict.fromkeys(partners["partner"])) if partners is not None and len(
+        partners) else []
+    pcol = strategy_colours(["_", *names])
+    for name in names:
+        g = partners[partners["partner"] == name]
+        y = g["on_time"].astype(float).rolling(7, min_periods=1).mean() * 100
+        ax.plot(g["tick"] * tick_days, y, lw=2.2, color=pcol[name], ls="--", label=name)
+    if not names:
+        ax.text(0.5, 0.5, "no partners", ha="center", va="center", transform=ax.transAxes,
+                color="grey")
+    ax.set_title("Partner on-time rate", fontsize=13, fontweight="bold")
+    ax.set_ylabel("% of jobs done right and on time (7-tick mean)", fontsize=10.5)
+    ax.set_xlabel("day", fontsize=10.5)
+    ax.grid(alpha=0.3)
+    handles = [Line2D([], [], color=colours[t], lw=2.2, label=f"team: {t}") for t in teams]
+    handles += [Line2D([], [], color=pcol[n], lw=2.2, ls="--", label=f"partner: {n}")
+                for n in names]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
+                   fontsize=11, frameon=False)
+    fig.suptitle(f"{title}: employees and partners", fontsize=15, fontweight="bold")
+    return fig
+
+
+def run_figures(tables: dict, title: str = "", tick_days: float = 1.0
+                ) -> list[tuple[str, Figure]]:
+    """Every figure that fits a run's tables, as ``(file name, figure)`` pairs.
+
+    ``tables`` maps ``metrics``, ``touchpoints``, ``flows``, ``segments``, ``queues`` and
+    ``partners`` to DataFrames (missing or empty ones are skipped).
+    """
+    def has(name: str) -> bool:
+        t = tables.get(name)
+        return t is not None and len(t) > 0
+
+    out = []
+    if has("metrics"):
+        out.append(("kpi_dashboard.png", kpi_dashboard(tables["metrics"],
+                                                       title=f"{title}: KPI dashboard",
+                                                       tick_days=tick_days)))
+        if {"promoters", "detractors"} <= set(tables["metrics"].columns):
+            out.append(("nps_split.png", nps_split(tables["metrics"], title, tick_days)))
+    if has("touchpoints"):
+        out.append(("journey_map.png", journey_map(tables["touchpoints"], title)))
+    if has("flows"):
+        out.append(("flow_diagram.png", flow_diagram(tables["flows"], title)))
+    if has("segments"):
+        out.append(("retention_curves.png", retention_curves(tables["segments"], title,
+                                                             tick_days)))
+    if has("queues") or has("partners"):
+        out.append(("workforce.png", workforce_panel(tables.get("queues", pd.DataFrame(
+            columns=["tick", "team"])), tables.get("partners"), title, tick_days)))
+    return out

@@ -50,7 +50,7 @@ import pandas as pd
 from .compare import replicate_seeds
 from .design import DESIGNS, SAMPLED, Design, make_design, sensitivity
 from .executors import ExecutorError, dask_executor, one_thread, process_pool, stop_now
-from .io import atomic_path, write_atomic
+from .io import atomic_path, read_csv_text, write_atomic
 from .params import STRATEGY, Param, ParamError, apply_overrides, check_param, parse_spec
 from .params import strategy_of as _strategy_arg
 from .runner import resize, run
@@ -503,10 +503,7 @@ def read_runs(out: Path | str) -> pd.DataFrame:
             raise ParamError(f"{p}: reading Parquet needs pyarrow: pip install "
                              "'cxsim[parquet]'")
         return pd.read_parquet(p)
-    columns = pd.read_csv(p, nrows=0).columns
-    # an empty cell is a missing number, except in ``error`` where it means "no error"
-    return pd.read_csv(p, keep_default_na=False, dtype={"error": str},
-                       na_values={c: ["", "NaN", "nan"] for c in columns if c != "error"})
+    return read_csv_text(p, ("error",))  # an empty error means "no error", not NaN
 
 
 def _write_table(df: pd.DataFrame, path: Path, fmt: str, meta: dict | None = None) -> None:
@@ -619,6 +616,17 @@ class SweepResult:
         ok = self.runs[self.runs["status"] == "done"]
         return (ok.groupby("point", as_index=False)
                   .agg({**{p: "first" for p in params}, outcome: "mean"}))
+
+
+def load_sweep(out: Path | str) -> SweepResult:
+    """The :class:`SweepResult` of a results folder (runs table, sensitivity, plan)."""
+    meta = read_provenance(out)
+    plan = stored_plan(out)
+    runs = read_runs(out)
+    sens_path = Path(out) / "sensitivity.csv"
+    sens = read_csv_text(sens_path, ("note",)) if sens_path.exists() else None
+    return SweepResult(runs=runs, ticks=None, sensitivity=sens, plan=plan, provenance=meta,
+                       out=Path(out), ran=0, wall_seconds=float(meta.get("wall_seconds", 0.0)))
 
 
 def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
@@ -932,6 +940,6 @@ def _bar(progress: bool, total: int, initial: int):
 
 __all__ = ["DEFAULT_OUTCOMES", "FILES", "SAMPLED", "ExecutorError", "Journal", "Plan",
            "SweepAborted", "SweepInterrupted", "SweepResult", "build_scenario",
-           "check_resumable", "format_failures", "plan_sweep", "point_means",
+           "check_resumable", "format_failures", "load_sweep", "plan_sweep", "point_means",
            "read_provenance", "read_runs", "run_task", "runs_table", "stored_plan",
            "stored_settings", "sweep", "ticks_table"]

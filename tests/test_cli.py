@@ -30,8 +30,8 @@ CONTRACT_COLUMNS = [
     "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
     "attrition", "partner_on_time", "revenue", "cost", "profit",
 ]
-OUTPUT_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "segments.csv", "queues.csv",
-                "partners.csv", "employees.csv"}
+OUTPUT_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
+                "queues.csv", "partners.csv", "employees.csv"}
 SMALL = ["--customers", "2000", "--days", "20"]
 
 
