@@ -203,6 +203,7 @@ class Employee(mesa.Agent):
         self.burnout = 0.0
         self.tenure = float(tenure)
         self.experience = 0.0
+        self.temporary = False  # hired for a limited time (a ``hire`` with an ``end``)
 
     def step(self, occupancy: float | None = None, contacts: float = 0.0) -> None:
         """Advance one tick given the team's occupancy and the contacts this person handled."""

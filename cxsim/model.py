@@ -178,6 +178,7 @@ class CXModel(mesa.Model):
         self._revenue_factor = np.ones(len(self.segment_names))
         self._outage_factor = np.ones(len(sc.systems))
         self._hired = [0] * len(self.strategy.interventions)
+        self._hired_staff: list[list[Employee]] = [[] for _ in self.strategy.interventions]
         self._trained = [0.0] * len(self.strategy.interventions)
         self._partner_base = {n: (p.reliability, p.quality) for n, p in self.partners.items()}
         self._initial_customers = int((self.arrays.status == K.CUSTOMER).sum())
@@ -460,10 +461,20 @@ class CXModel(mesa.Model):
                         e.engagement_boost += 0.5 * x
                 else:
                     target = int(round(x))
+                    temporary = iv.end != -1
                     while self._hired[k] < target:
-                        staff.append(self._new_employee(iv.target, team.new_hire_skill,
-                                                        team.engagement))
+                        e = self._new_employee(iv.target, team.new_hire_skill, team.engagement)
+                        e.temporary = temporary
+                        staff.append(e)
+                        self._hired_staff[k].append(e)
                         self._hired[k] += 1
+                    if temporary and lv == 0.0 and t > iv.end and self._hired_staff[k]:
+                        # the temporary staff leave (those who quit early were not replaced)
+                        for e in self._hired_staff[k]:
+                            if e in staff:
+                                staff.remove(e)
+                                e.remove()
+                        self._hired_staff[k] = []
             elif kind == "add_touchpoint":
                 j = self._tp_index[iv.target]
                 tp[j, K.T_OPEN] = lv  # ramps in as customers discover it
@@ -495,6 +506,10 @@ class CXModel(mesa.Model):
                         seg[s_idx, K.S_RECOVERY] = min(1.0, seg[s_idx, K.S_RECOVERY] + x)
                     elif kind == "loyalty_programme":
                         seg[s_idx, K.S_EXTRA_LOGIT] += b.switching_cost_effect * x
+                    elif kind == "demand_surge":
+                        # P(need) = 1 - exp(-rate dt): the rate x (1 + x) (surges compound)
+                        p0 = seg[s_idx, K.S_P_NEED]
+                        seg[s_idx, K.S_P_NEED] = 1.0 - (1.0 - p0) ** (1.0 + x)
                     elif kind == "price_change":
                         self._revenue_factor[s_idx] *= 1.0 + x
                         seg[s_idx, K.S_EXTRA_LOGIT] += (b.price_churn_effect
@@ -547,8 +562,9 @@ class CXModel(mesa.Model):
             for e in leavers:
                 staff.remove(e)
                 e.remove()
-                self._vacancies[name].append(
-                    self.time_tick + max(1, math.ceil(team.hiring_lag_days / dt)))
+                if not e.temporary:  # temporary staff who quit are not replaced
+                    self._vacancies[name].append(
+                        self.time_tick + max(1, math.ceil(team.hiring_lag_days / dt)))
             due = [v for v in self._vacancies[name] if v <= self.time_tick]
             self._vacancies[name] = [v for v in self._vacancies[name] if v > self.time_tick]
             for _ in due:

@@ -330,6 +330,7 @@ INTERVENTION_TARGETS: dict[str, str] = {
     "loyalty_programme": "segment?",
     "it_resilience": "system",
     "price_change": "segment?",
+    "demand_surge": "segment?",
 }
 
 
@@ -731,6 +732,12 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
                             f"({s.simulation.ticks} ticks), got {iv.start}")
             if iv.end != -1 and iv.end <= iv.start:
                 errs.append(f"{where}.end must be after start ({iv.start}) or -1, got {iv.end}")
+            if iv.type == "demand_surge" and not iv.amount > -1:
+                errs.append(f"{where}.amount: a demand_surge multiplies needs by (1 + amount), "
+                            f"so amount must be above -1, got {iv.amount:g}")
+            if iv.type == "hire" and iv.amount < 0:
+                errs.append(f"{where}.amount: hire takes a head count of at least 0, got "
+                            f"{iv.amount:g}")
             optional = kind.endswith("?")
             kind = kind.rstrip("?")
             if not kind:

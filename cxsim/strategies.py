@@ -9,7 +9,9 @@ plus per tick while active).  Its ``amount`` is in the unit of its type:
 type                target        effect of ``amount`` at full strength
 ==================  ============  =========================================================
 train               team          skill +amount for the team's staff; engagement +amount/2
-hire                team          head count +round(amount) (new hires, wages counted)
+hire                team          head count +round(amount) (new hires, wages counted);
+                                  with an ``end``, temporary staff who leave after it
+                                  (and are not replaced if they quit early)
 add_touchpoint      touchpoint    opens a touchpoint declared with ``enabled = false``
 improve_touchpoint  touchpoint    quality +amount, resolution +amount, effort −amount
 partner_sla         partner       reliability +amount and quality +amount (capped at 1)
@@ -25,6 +27,8 @@ it_resilience       system        outage probability x (1 − amount)
 price_change        segment/all   revenue per customer x (1 + amount); churn log-odds
                                   + ``behaviour.price_churn_effect`` x price sensitivity x
                                   amount
+demand_surge        segment/all   needs per day x (1 + amount): a launch, a campaign, a
+                                  season (amount > −1)
 ==================  ============  =========================================================
 
 Strategies compose: ``resolve(scenario, ["train_contact_centre", "fix_courier"])`` is one

@@ -520,9 +520,9 @@ def test_hire_adds_head_count_at_new_hire_skill_and_wages(rich_sc):
     assert (qv.loc[cc, "agents"].to_numpy() > qb.loc[cc, "agents"].to_numpy()).all()
 
 
-def test_hire_ramps_in_and_hires_stay_after_end(rich_sc):
+def test_hire_ramps_in_and_temporary_hires_leave_after_end(rich_sc):
     x = iv("hire", "cc", start=5, ramp=4, end=12, amount=4)
-    expected = {4: 0, 5: 1, 6: 2, 7: 3, 8: 4, 12: 4, 13: 4, 16: 4}
+    expected = {4: 0, 5: 1, 6: 2, 7: 3, 8: 4, 12: 4, 13: 0, 16: 0}
 
     def hook(t, base, var):
         if t in expected:
@@ -1292,3 +1292,90 @@ def test_a_touchpoint_not_yet_added_changes_nothing():
     vol = tpm[tpm.touchpoint == "messaging"].set_index("tick")["volume"]
     assert vol.loc[:9].sum() == 0 and vol.loc[10:].sum() > 0
     pd.testing.assert_frame_equal(a.metrics.iloc[:9], launched.metrics.iloc[:9])
+
+
+# ============================================================================================
+# demand surges and temporary staff
+# ============================================================================================
+
+
+def test_demand_surge_multiplies_needs_in_its_window():
+    sc = isolated()
+    base, var = paired(sc, strat(iv("demand_surge", amount=1.0, start=10, end=19)))
+    b, v = base.metrics.set_index("tick"), var.metrics.set_index("tick")
+    assert_frame_equal(before(var.metrics, 10), before(base.metrics, 10))
+    ratio = v.loc[12:19, "episodes"].sum() / b.loc[12:19, "episodes"].sum()
+    # twice the need rate: P(need) = 1 - (1 - p)^2, so slightly under 2x the episodes
+    p = base.tables.seg[:, K.S_P_NEED].mean()
+    assert ratio == pytest.approx((1 - (1 - p) ** 2) / p, rel=0.08)
+    after = v.loc[25:40, "episodes"].sum() / b.loc[25:40, "episodes"].sum()
+    assert after == pytest.approx(1.0, abs=0.1)  # withdrawn after its end
+
+
+def test_demand_surge_of_one_segment():
+    sc = isolated()
+    base, var = paired(sc, strat(iv("demand_surge", "a", amount=2.0, start=0)))
+    p = var.tables.seg[:, K.S_P_NEED]
+    p0 = base.tables.seg[:, K.S_P_NEED]
+    names = var.segment_names
+    assert p[names.index("a")] == pytest.approx(1 - (1 - p0[names.index("a")]) ** 3)
+    assert p[names.index("b")] == p0[names.index("b")]
+
+
+def test_surges_compound():
+    sc = isolated()
+    model = cxsim.CXModel(sc, rng=1, strategy=strat(iv("demand_surge", amount=1.0, start=0),
+                                                    iv("demand_surge", amount=0.5, start=0)))
+    p0 = cxsim.CXModel(sc, rng=1).tables.seg[:, K.S_P_NEED]
+    model.step()
+    assert model.tables.seg[:, K.S_P_NEED] == pytest.approx(1 - (1 - p0) ** 3)
+
+
+@pytest.mark.parametrize("amount, words", [(-1.0, "above -1"), (-3.0, "above -1")])
+def test_demand_surge_amount_checked(amount, words):
+    d = isolated_dict(strategies={"launch": {"interventions": [
+        {"type": "demand_surge", "amount": amount}]}})
+    with pytest.raises(ScenarioError, match=words):
+        Scenario.from_dict(d)
+
+
+def test_hire_amount_checked():
+    d = rich_dict(strategies={"x": {"interventions": [
+        {"type": "hire", "target": "cc", "amount": -2}]}})
+    with pytest.raises(ScenarioError, match="hire takes a head count of at least 0"):
+        Scenario.from_dict(d)
+
+
+def test_temporary_hires_leave_after_the_end():
+    sc = rich()
+    temps = strat(iv("hire", "cc", amount=3, start=5, end=15))
+    base, var = paired(sc, temps)
+    q = var.queue_metrics
+    cc = q[q["team"] == "cc"].set_index("tick")["headcount"]
+    assert cc.loc[4] == 8 and cc.loc[5:15].eq(11).all() and cc.loc[16:].eq(8).all()
+    assert not any(getattr(e, "temporary", False) for e in var.teams["cc"])
+    assert len(var.agents_by_type[cxsim.Employee]) == len(base.agents_by_type[cxsim.Employee])
+
+
+def test_permanent_hires_stay():
+    base, var = paired(rich(), strat(iv("hire", "cc", amount=3, start=5)))
+    cc = var.queue_metrics.query("team == 'cc'").set_index("tick")["headcount"]
+    assert cc.loc[40] == 11
+
+
+def test_temporary_staff_who_quit_are_not_replaced(monkeypatch):
+    sc = rich()
+    real = cxsim.Employee.quits
+
+    def quits(self, rate):  # every temporary hire quits on tick 10; others as usual
+        return (self.temporary and self.model.time_tick == 10) or real(self, rate)
+
+    monkeypatch.setattr(cxsim.Employee, "quits", quits)
+    model = cxsim.CXModel(sc, rng=3, strategy=strat(iv("hire", "cc", amount=5, start=1,
+                                                       end=30)))
+    model.run(9)
+    assert sum(e.temporary for e in model.teams["cc"]) == 5
+    model.run(40)
+    cc = model.queue_metrics.query("team == 'cc'").set_index("tick")
+    assert cc.loc[10, "leavers"] == 5
+    assert cc.loc[10:, "headcount"].eq(8).all() and cc["vacancies"].eq(0).all()
