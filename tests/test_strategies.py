@@ -379,6 +379,7 @@ ONE_OF_EACH = {
     "loyalty_programme": iv("loyalty_programme", "b", start=START, cost=50.0, amount=0.5),
     "it_resilience": iv("it_resilience", "platform", start=START, cost=50.0, amount=1.0),
     "price_change": iv("price_change", "a", start=START, cost=50.0, amount=0.2),
+    "demand_surge": iv("demand_surge", "b", start=START, cost=50.0, amount=0.5),
 }
 
 
