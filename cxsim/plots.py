@@ -176,7 +176,9 @@ def _start_lines(ax, result, colours: dict[str, str], dt: float) -> None:
 
 def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
                      low: float = 0.10, high: float = 0.90,
-                     relative: tuple[str, ...] = ("profit",)) -> Figure:
+                     relative: tuple[str, ...] = ("profit",),
+                     window: tuple[float, float] | None = None,
+                     title: str | None = None) -> Figure:
     """Per strategy, the median over replications and a 10–90 % band, against day.
 
     One panel per metric of ``result.ticks`` (see :data:`BAND_PANELS`: profit, revenue and
@@ -186,8 +188,11 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
     strategy's cumulative profit differs from the baseline's by a few per cent at most, so
     the levels would overlap, while the cumulative Δprofit shows cost, recovery and payback
     (where it crosses zero for good).  Pass ``relative=()`` for levels everywhere.
+    ``window=(first day, last day)`` zooms every panel on those days; ``title`` replaces the
+    figure's title (the number of replications is added).
     ``result`` is a :class:`cxsim.compare.ComparisonResult`.
     """
+    head = title or f"{result.scenario}: strategies over time"
     metrics = [m for m in metrics if m in result.ticks.columns]
     n = max(1, len(metrics))
     ncols = 1 if n == 1 else (2 if n <= 4 else 3)
@@ -225,6 +230,8 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
             ax.plot(days, mid, color=c, lw=2.6 if name != "baseline" else 1.8,
                     ls="-", label=name)
         _start_lines(ax, result, colours, dt)
+        if window is not None:
+            ax.set_xlim(*window)
         ax.set_title(title, fontsize=14, fontweight="bold")
         ax.set_ylabel(unit, fontsize=12)
         ax.set_xlabel("day", fontsize=12)
@@ -240,9 +247,8 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
                 Line2D([], [], color="#888888", ls="--", lw=1.4, label="intervention start")]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
                fontsize=12, frameon=False)
-    fig.suptitle(f"{result.scenario}: strategies over time (median of "
-                 f"{result.replications} paired replications)", fontsize=16,
-                 fontweight="bold")
+    fig.suptitle(f"{head} (median of {result.replications} paired replications)",
+                 fontsize=16, fontweight="bold")
     return fig
 
 
@@ -953,3 +959,56 @@ def run_figures(tables: dict, title: str = "", tick_days: float = 1.0
         out.append(("workforce.png", workforce_panel(tables.get("queues", pd.DataFrame(
             columns=["tick", "team"])), tables.get("partners"), title, tick_days)))
     return out
+
+
+def payback_curves(result, low: float = 0.10, high: float = 0.90) -> Figure:
+    """Cumulative profit of each strategy relative to the baseline, with its payback day.
+
+    For every strategy: the mean over replications of the cumulative paired difference in
+    profit (net of the intervention's cost) against day, a 10–90 % band, and a marker where
+    it turns positive for good (the payback day of :func:`cxsim.compare.roi_table`).  The
+    legend ranks the strategies by payback.  ``result`` is a
+    :class:`cxsim.compare.ComparisonResult`.
+    """
+    from .compare import cumulative_delta
+
+    roi = result.roi.set_index("strategy")
+    names = [n for n in result.strategies if n != "baseline"]
+    order = sorted(names, key=lambda n: (pd.isna(roi.loc[n, "payback_tick"]),
+                                         roi.loc[n, "payback_tick"]
+                                         if pd.notna(roi.loc[n, "payback_tick"]) else 0,
+                                         -roi.loc[n, "incremental_profit"]))
+    colours = strategy_colours(result.strategies)
+    dt = result.tick_days
+    fig, ax = plt.subplots(figsize=(13, 7), constrained_layout=True)
+    ax.axhline(0.0, color=_BASELINE_COLOUR, lw=1.8)
+    handles = []
+    for name in order:
+        wide = cumulative_delta(result.ticks, name)
+        d = wide.index.to_numpy() * dt
+        c = colours[name]
+        ax.fill_between(d, wide.quantile(low, axis=1), wide.quantile(high, axis=1), color=c,
+                        alpha=0.15, lw=0)
+        mean = wide.mean(axis=1)
+        ax.plot(d, mean, color=c, lw=2.6)
+        pb = roi.loc[name, "payback_tick"]
+        if pd.notna(pb):
+            ax.plot([pb * dt], [mean.loc[pb]], "o", color=c, ms=11, mec="black", zorder=5)
+            when = f"pays back on day {pb * dt:g}"
+        else:
+            when = "does not pay back within the horizon"
+        handles.append(Line2D([], [], color=c, lw=2.6, marker="o" if pd.notna(pb) else None,
+                              ms=9, mec="black",
+                              label=f"{name}: {when} (ROI {roi.loc[name, 'roi']:.1f})"
+                              if pd.notna(roi.loc[name, "roi"]) else f"{name}: {when}"))
+    ax.set_xlabel("day", fontsize=12)
+    ax.set_ylabel("cumulative profit vs baseline (currency, net of the intervention's cost)",
+                  fontsize=11)
+    _thousands(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(handles=handles, loc="upper left", fontsize=11, frameon=True,
+              title="ranked by payback (ROI over the horizon)")
+    fig.suptitle(f"{result.scenario}: which investment pays back first? (mean of "
+                 f"{result.replications} paired replications, {low:.0%}–{high:.0%} band)",
+                 fontsize=14, fontweight="bold")
+    return fig

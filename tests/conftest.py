@@ -138,3 +138,12 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
             st = p.stat()
             out[p.relative_to(folder).as_posix()] = (p.read_bytes(), st.st_mtime_ns, st.st_mode)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every matplotlib figure a test leaves open (pyplot keeps them alive)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

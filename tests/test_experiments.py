@@ -20,11 +20,25 @@ SMALL_ARGS = {
                              "--headcounts", "8,12", "--out", "st"],
     "churn_drivers_sobol.py": ["--samples", "2", "--customers", "1500", "--days", "20",
                                "--out", "cs"],
+    "payback.py": ["--customers", "2000", "--days", "60", "--reps", "2", "--out", "pb"],
+    "moments_of_truth.py": ["--customers", "2000", "--days", "40", "--reps", "2",
+                            "--out", "mt"],
+    "partner_failure.py": ["--customers", "2000", "--days", "130", "--reps", "2",
+                           "--out", "pf"],
+    "recovery_paradox.py": ["--customers", "2000", "--days", "40", "--reps", "1",
+                            "--out", "rp"],
+    "launch_spike.py": ["--customers", "5000", "--days", "75", "--reps", "2", "--temps", "4",
+                        "--out", "ls"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
     "staffing_training.py": "st/staffing_training.png",
     "churn_drivers_sobol.py": "cs/churn_drivers_sobol.png",
+    "payback.py": "pb/payback.png",
+    "moments_of_truth.py": "mt/moments_of_truth.png",
+    "partner_failure.py": "pf/partner_failure.png",
+    "recovery_paradox.py": "rp/recovery_paradox.png",
+    "launch_spike.py": "ls/launch_spike.png",
 }
 SCRIPTS = sorted(p.relative_to(ROOT / "experiments").as_posix()
                  for p in (ROOT / "experiments").rglob("*.py") if not p.name.startswith("_"))

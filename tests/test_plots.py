@@ -209,3 +209,39 @@ def test_plot_bad_folders(case, run_folder, tmp_path):
     assert words in err and len(err.strip().splitlines()) == 1
     if before is not None:
         assert sorted(p.name for p in target.iterdir()) == before  # no figure written
+
+
+# ---- comparisons: payback curves and a zoomed window -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def comparison(small_default):
+    return cxsim.compare(small_default, ["fix_courier", "recover_detractors"], replications=3,
+                         seed=2, workers=1)
+
+
+def test_payback_curves(comparison, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.payback_curves(comparison)
+        plots.save(fig, tmp_path / "payback.png")
+    assert (tmp_path / "payback.png").stat().st_size > 20_000
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(labels) == 2
+    assert all(("pays back on day" in t) or ("does not pay back" in t) for t in labels)
+    import pandas as pd
+
+    roi = comparison.roi.set_index("strategy")
+    for name in ("fix_courier", "recover_detractors"):
+        pb = roi.loc[name, "payback_tick"]
+        text = next(t for t in labels if t.startswith(name))
+        if pd.isna(pb):
+            assert "does not pay back" in text
+        else:
+            assert f"pays back on day {int(pb) * comparison.tick_days:g}" in text
+
+
+def test_comparison_bands_window(comparison):
+    fig = plots.comparison_bands(comparison, metrics=("nps", "profit"), window=(20, 40))
+    for ax in fig.axes[:2]:
+        assert ax.get_xlim() == (20, 40)

@@ -100,6 +100,42 @@ def test_every_shipped_scenario_validates(path):
     assert sc.validated(check_horizon=True) == sc
 
 
+#: realistic ranges for a year of any shipped scenario (industry benchmarks in each file)
+REALISTIC = {"monthly_churn": (0.002, 0.06), "nps": (-20.0, 60.0), "csat": (3.0, 4.8),
+             "service_level": (0.5, 1.0), "abandonment": (0.0, 0.15),
+             "partner_on_time": (0.8, 1.0), "fcr": (0.5, 1.0)}
+
+LIBRARY = {"retail.toml", "telco.toml", "bank.toml", "hotel.toml", "coffee.toml"}
+
+
+def test_the_library_has_every_industry():
+    assert LIBRARY <= {p.name for p in SCENARIO_FILES}
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_every_shipped_scenario_is_documented(path):
+    text = path.read_text(encoding="utf-8")
+    header = text.split("\nname", 1)[0]
+    sc = load_scenario(path)
+    assert header.startswith("#") and len(header.splitlines()) >= 10, "a commented header"
+    assert "source" in header.lower() or "come from" in header.lower()
+    assert len(sc.strategies) >= 3
+    for name, strat in sc.strategies.items():
+        assert name in header, f"the header lists strategy {name}"
+        assert strat.description and strat.interventions
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_every_shipped_scenario_gives_realistic_outputs(path):
+    from cxsim.runner import resize
+
+    sc = resize(load_scenario(path), days=365)  # at its own market size: teams as designed
+    summary = cxsim.run(sc, 0).summary
+    for metric, (lo, hi) in REALISTIC.items():
+        assert lo <= summary[metric] <= hi, f"{path.name}: {metric} = {summary[metric]:.4g}"
+    assert summary["profit"] > 0 and summary["revenue"] > summary["profit"]
+
+
 # --------------------------------------------------------------------------------------------
 # Round trip and hashing
 # --------------------------------------------------------------------------------------------
