@@ -245,3 +245,21 @@ def test_comparison_bands_window(comparison):
     fig = plots.comparison_bands(comparison, metrics=("nps", "profit"), window=(20, 40))
     for ax in fig.axes[:2]:
         assert ax.get_xlim() == (20, 40)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_comparison_figures_render_for_every_scenario(name, tmp_path):
+    from cxsim.runner import resize
+
+    sc = cxsim.load_scenario(scenario_dir() / name)
+    last = max(iv.start for st in sc.strategies.values() for iv in st.interventions)
+    sc = resize(sc, customers=2000, days=last + 20)
+    first = min(sc.strategies, key=lambda n: max(iv.start for iv in sc.strategies[n].interventions))
+    result = cxsim.compare(sc, [first, next(n for n in sc.strategies if n != first)],
+                           replications=2, seed=1, workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fig in (plots.comparison_bands(result), plots.forest_plot(result),
+                    plots.payback_curves(result)):
+            _labelled(fig)
+            plots.save(fig, tmp_path / "f.png")
