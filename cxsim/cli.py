@@ -191,6 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(func=cmd_plot)
 
+    z = sub.add_parser("viz", help="interactive workshop app in the browser (viz extra)",
+                       description="Serve the interactive workshop app (Mesa's SolaraViz) on "
+                                   "localhost: sliders for the scenario's key levers, "
+                                   "play/step/reset, live KPI plots and the touchpoint "
+                                   "network. Stop it with Ctrl-C.")
+    z.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
+                   f"{DEFAULT_SCENARIO})")
+    z.add_argument("--port", type=_port, default=8765,
+                   help="port (default 8765; 0 = any free port)")
+    z.add_argument("--host", default="localhost", help="address to serve on (default "
+                   "localhost; 0.0.0.0 lets others in the room connect)")
+    z.add_argument("--open", action="store_true", help="open a web browser when ready")
+    z.set_defaults(func=cmd_viz)
+
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
                                    "per problem.")
@@ -669,6 +683,101 @@ def _read_json(path: Path) -> dict:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: not a cxsim summary")
     return data
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--port must be a whole number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"--port must be in 0..65535, got {value}")
+    return value
+
+
+#: seconds to wait for the app server to answer
+VIZ_READY_TIMEOUT = 180.0
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    """``cxsim viz``: serve the workshop app until Ctrl-C."""
+    import signal
+    import socket
+    import subprocess
+
+    if args.scenario is not None:
+        load_scenario(args.scenario)  # an invalid file: one line per problem, exit 2
+    import importlib.util
+
+    for module in ("solara", "altair", "ipyvuetify"):  # what mesa.visualization needs
+        if importlib.util.find_spec(module) is None:
+            raise UsageError(f"cxsim viz needs the viz extra: pip install 'cxsim[viz]' "
+                             f"({module} is missing)")
+    port = args.port
+    try:
+        with socket.socket() as sock:
+            sock.bind((args.host, port))
+            port = sock.getsockname()[1]
+    except OSError as exc:
+        raise UsageError(f"--port: cannot serve on {args.host}:{args.port} "
+                         f"({exc.strerror or exc})") from None
+    url = f"http://{args.host}:{port}/"
+    # no usage telemetry; figures without a display; and quiet about a hook-order warning
+    # Solara raises about Mesa 3.3's own SolaraViz code
+    env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
+               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
+    if args.scenario is not None:
+        env["CXSIM_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
+    else:
+        env.pop("CXSIM_VIZ_SCENARIO", None)
+    cmd = [sys.executable, "-m", "solara", "run", "cxsim.viz", "--host", args.host,
+           "--port", str(port), "--production", "--no-open", "--no-check-version",
+           "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env)
+
+    def forward(*_) -> None:  # SIGTERM: stop the server; the wait below then returns
+        if proc.poll() is None:
+            proc.terminate()
+
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        _wait_ready(url, proc)
+        print(f"cxsim viz: serving {args.scenario or 'the built-in scenario'} at {url} "
+              "(Ctrl-C stops it)", flush=True)
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(url)
+        code = proc.wait()
+        return 0 if code in (0, -signal.SIGTERM) else 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_ready(url: str, proc) -> None:
+    """Return once ``url/readyz`` answers 200; RuntimeError if the server dies or is slow."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + VIZ_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app server stopped (exit code {proc.returncode})")
+        try:
+            with urllib.request.urlopen(url + "readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the app server did not answer within {VIZ_READY_TIMEOUT:.0f} s")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
