@@ -50,6 +50,10 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 #: environment variable naming the scenario file (set by ``cxsim viz SCENARIO``)
 SCENARIO_ENV = "CXSIM_VIZ_SCENARIO"
 
+#: colour scale of the network's mean experience: touchpoints mostly score 0.7-0.95, so a
+#: 0-1 scale would paint them all the same green
+EXPERIENCE_RANGE = (0.5, 1.0)
+
 #: the lever keywords of WorkshopModel, in slider order
 LEVER_KEYS = ("headcount", "quality", "reliability")
 
@@ -87,14 +91,19 @@ def scenario_levers(sc) -> dict[str, tuple[str, str]]:
     out = {}
     if sc.teams:
         team, spec = next(iter(sc.teams.items()))
-        out["headcount"] = (f"teams.{team}.headcount", f"{team} head count")
+        out["headcount"] = (f"teams.{team}.headcount", f"{_words(team)} head count")
         if spec.touchpoints:
             tp = spec.touchpoints[0]
-            out["quality"] = (f"touchpoints.{tp}.quality", f"{tp} quality")
+            out["quality"] = (f"touchpoints.{tp}.quality", f"{_words(tp)} quality")
     if sc.partners:
         partner = next(iter(sc.partners))
-        out["reliability"] = (f"partners.{partner}.reliability", f"{partner} reliability")
+        out["reliability"] = (f"partners.{partner}.reliability",
+                              f"{_words(partner)} reliability")
     return out
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
 
 
 LEVERS = scenario_levers(BASE)
@@ -288,11 +297,12 @@ def TouchpointNetwork(model):
                            node_size=380)
     if seen:
         nx.draw_networkx_nodes(g, pos, nodelist=seen, ax=ax, node_color=[exp[j] for j in seen],
-                               cmap="RdYlGn", vmin=0.0, vmax=1.0, node_size=380)
-    below = {j: (x, y - 0.07) for j, (x, y) in pos.items()}
+                               cmap="RdYlGn", vmin=EXPERIENCE_RANGE[0],
+                               vmax=EXPERIENCE_RANGE[1], node_size=380)
+    below = {j: (x, y - 0.09) for j, (x, y) in pos.items()}
     nx.draw_networkx_labels(g, below, ax=ax, labels={j: names[j] for j in g.nodes},
-                            font_size=7, verticalalignment="top")
-    scale = ScalarMappable(norm=Normalize(0.0, 1.0), cmap="RdYlGn")
+                            font_size=8, verticalalignment="top")
+    scale = ScalarMappable(norm=Normalize(*EXPERIENCE_RANGE), cmap="RdYlGn")
     fig.colorbar(scale, ax=ax, shrink=0.7, label="mean experience (last 7 days)")
     solara.FigureMatplotlib(fig, format="png", dpi=80)
 

@@ -21,7 +21,7 @@ viz = importlib.import_module("cxsim.viz")
 
 def test_levers_of_the_default_scenario():
     assert viz.LEVERS == {
-        "headcount": ("teams.contact_centre.headcount", "contact_centre head count"),
+        "headcount": ("teams.contact_centre.headcount", "contact centre head count"),
         "quality": ("touchpoints.phone.quality", "phone quality"),
         "reliability": ("partners.courier.reliability", "courier reliability"),
     }

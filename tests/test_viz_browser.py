@@ -205,11 +205,11 @@ def test_slider_reset_and_steps_change_the_plotted_kpis(server, browser):
     assert 0.0 <= base_sl <= 1.0 and base_active > 0
 
     # head count to its minimum with the keyboard (works for Vuetify 2 and 3 sliders)
-    slider = _slider(d, "Contact_centre head count")
+    slider = _slider(d, "Contact centre head count")
     assert slider.get_attribute("aria-valuenow") == "12"
     d.execute_script("arguments[0].focus()", slider)  # the thumb has zero size: no click
     ActionChains(d).send_keys(Keys.HOME).perform()
-    _wait(d, lambda d: _slider(d, "Contact_centre head count").get_attribute(
+    _wait(d, lambda d: _slider(d, "Contact centre head count").get_attribute(
         "aria-valuenow") == "1", "the slider at 1")
     # SolaraViz rebuilds the model only on Reset
     time.sleep(0.3)
