@@ -47,23 +47,24 @@ def child(size: int, ticks: int) -> dict:
     from cxsim.runner import resize
 
     @njit(parallel=True, cache=False)
-    def floor(chunk, status, segment, satisfaction, expectation, churn_logit, exposure,
+    def floor(chunk, f, m, status, segment, satisfaction, expectation, churn_logit, exposure,
               join_tick, referrer_nbrs, nps_bias, pending, events):
-        # read and write every per-customer array once: the memory traffic of a tick
+        # read and write every per-customer array once: the memory traffic of a tick.  ``f``
+        # (1.0) and ``m`` (0) arrive at run time, so the compiler cannot drop the stores
         n = status.shape[0]
         for c in prange((n + chunk - 1) // chunk):
             for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                status[i] = status[i] ^ np.uint8(0)
-                segment[i] = segment[i] ^ np.uint8(0)
-                satisfaction[i] = satisfaction[i] * np.float32(1.0)
-                expectation[i] = expectation[i] * np.float32(1.0)
-                churn_logit[i] = churn_logit[i] * np.float32(1.0)
-                exposure[i] = exposure[i] * np.float32(1.0)
-                join_tick[i] = join_tick[i] + 0
-                referrer_nbrs[i] = referrer_nbrs[i] + 0
-                nps_bias[i] = nps_bias[i] * np.float32(1.0)
-                pending[i] = pending[i] ^ np.uint8(0)
-                events[i] = events[i] ^ np.uint8(0)
+                status[i] = status[i] ^ m
+                segment[i] = segment[i] ^ m
+                satisfaction[i] = satisfaction[i] * f
+                expectation[i] = expectation[i] * f
+                churn_logit[i] = churn_logit[i] * f
+                exposure[i] = exposure[i] * f
+                join_tick[i] = join_tick[i] ^ m
+                referrer_nbrs[i] = referrer_nbrs[i] ^ m
+                nps_bias[i] = nps_bias[i] * f
+                pending[i] = pending[i] ^ m
+                events[i] = events[i] ^ m
 
     sc = resize(cxsim.default_scenario(), customers=size, days=ticks + 5)
     # memory of the interpreter, numpy, numba and cxsim before any model exists
@@ -81,11 +82,12 @@ def child(size: int, ticks: int) -> dict:
     a = model.arrays
     args = (a.status, a.segment, a.satisfaction, a.expectation, a.churn_logit, a.exposure,
             a.join_tick, a.referrer_nbrs, a.nps_bias, a.pending, a.events)
-    floor(CHUNK, *args)  # compile
+    one, zero = np.float32(float(os.environ.get("CXSIM_FLOOR_F", "1"))), np.uint8(0)
+    floor(CHUNK, one, zero, *args)  # compile
     ftimes = []
     for _ in range(max(5, ticks)):
         t = time.perf_counter()
-        floor(CHUNK, *args)
+        floor(CHUNK, one, zero, *args)
         ftimes.append(time.perf_counter() - t)
     tick = statistics.median(times)
     fl = statistics.median(ftimes)
