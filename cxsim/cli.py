@@ -247,6 +247,16 @@ def _check_out(out: str) -> Path:
     return path
 
 
+def _make_out(out: str) -> Path:
+    """Check ``out`` and create it now: a bad folder fails before any run, not after."""
+    path = _check_out(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {out} ({exc.strerror or exc})") from None
+    return path
+
+
 def _set_threads(threads: int | None) -> int:
     import numba
 
@@ -273,12 +283,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .strategies import resolve
 
         resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
-    out = _check_out(args.out)
     threads = _set_threads(args.threads)
-    try:
-        out.mkdir(parents=True, exist_ok=True)  # fail before the run, not after it
-    except OSError as exc:
-        raise UsageError(f"--out: cannot create {args.out} ({exc.strerror or exc})") from None
+    out = _make_out(args.out)
     t0 = time.perf_counter()
     result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
                  progress=not args.quiet and sys.stderr.isatty())
@@ -434,11 +440,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if isinstance(exc, ScenarioError):
             raise
         raise UsageError(str(exc)) from None
-    out = _check_out(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)  # fail before the runs, not after them
-    except OSError as exc:
-        raise UsageError(f"--out: cannot create {args.out} ({exc.strerror or exc})") from None
+    out = _make_out(args.out)
     t0 = time.perf_counter()
     result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
                          progress=not args.quiet and sys.stderr.isatty())

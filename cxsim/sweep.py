@@ -872,7 +872,7 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
             if todo:
                 label = _execute(plan, todo, on_record, executor, workers)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SweepAborted) as exc:  # Ctrl-C, or a worker process died
         if bar is not None:
             bar.close()
             bar = None
@@ -880,15 +880,10 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             journal.close()
         flush("interrupted")
         n_done = sum(1 for r in records.values() if r["status"] == "done")
-        raise SweepInterrupted(f"interrupted: {n_done} of {plan.n_runs} runs finished and "
-                               "saved; continue with --resume") from None
-    except SweepAborted as exc:
-        if journal is not None:
-            journal.close()
-        flush("interrupted")
-        n_done = sum(1 for r in records.values() if r["status"] == "done")
-        raise SweepAborted(f"{exc}: {n_done} of {plan.n_runs} runs finished and saved; "
-                           "continue with --resume") from None
+        saved = f"{n_done} of {plan.n_runs} runs finished and saved; continue with --resume"
+        if isinstance(exc, SweepAborted):
+            raise SweepAborted(f"{exc}: {saved}") from None
+        raise SweepInterrupted(f"interrupted: {saved}") from None
     finally:
         if bar is not None:
             bar.close()
