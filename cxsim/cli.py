@@ -426,12 +426,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
     scenario = scenario.validated()
-    strategies = None
-    if args.strategies is not None:
-        strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",")
-                                        if s.strip()))
-        if not strategies:
-            raise UsageError("--strategies: no strategy names given")
+    strategies = _names(args.strategies, "--strategies", "strategy")
     workers = args.workers or os.cpu_count() or 1
     # everything is checked (strategy names, horizon, counts) before anything runs
     try:
@@ -484,7 +479,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     given = {"design": args.design, "samples": args.samples, "replications": args.reps,
              "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
-             "outcomes": _names(args.outcomes, "--outcomes")}
+             "outcomes": _names(args.outcomes, "--outcomes", "outcome")}
     params = [parse_param(text) for text in args.param]
     if args.resume:
         settings = stored_settings(read_provenance(out))
@@ -550,12 +545,13 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def _names(text: str | None, flag: str) -> list[str] | None:
+def _names(text: str | None, flag: str, what: str) -> list[str] | None:
+    """Comma-separated names without blanks or repeats (``None`` if the flag was not given)."""
     if text is None:
         return None
     names = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     if not names:
-        raise UsageError(f"{flag}: no names given")
+        raise UsageError(f"{flag}: no {what} names given")
     return names
 
 

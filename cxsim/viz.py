@@ -36,7 +36,7 @@ from matplotlib.figure import Figure  # figures without pyplot: no backend, no g
 from mesa import Model
 
 import cxsim
-from cxsim.params import ParamError, check_param, parse_param
+from cxsim.params import ParamError, check_param, get_value, parse_param
 from cxsim.scenario import STAGES, ScenarioError, default_scenario, load_scenario
 from cxsim.sweep import build_scenario
 
@@ -109,16 +109,6 @@ def _words(name: str) -> str:
 LEVERS = scenario_levers(BASE)
 
 
-def _get(path: str, default):
-    node = BASE_DATA
-    try:
-        for part in path.split("."):
-            node = node[part]
-    except (KeyError, TypeError):
-        return default
-    return node
-
-
 class WorkshopModel(cxsim.CXModel):
     """A :class:`cxsim.CXModel` built from plain slider values (what SolaraViz passes).
 
@@ -141,7 +131,7 @@ class WorkshopModel(cxsim.CXModel):
         except ValueError:
             problems.append(f"seed must be a whole number of at least 0, got {rng!r}")
             seed = 0
-        self.params = {**{k: _get(path, None) for k, (path, _label) in LEVERS.items()},
+        self.params = {**{k: get_value(BASE_DATA, path) for k, (path, _label) in LEVERS.items()},
                        **{k: v for k, v in levers.items() if v is not None and k in LEVERS},
                        "customers": customers, "strategy": strategy, "extra": extra,
                        "rng": seed}
@@ -310,8 +300,8 @@ def TouchpointNetwork(model):
 # ------------------------------------------------------------------------------------------
 # the page
 # ------------------------------------------------------------------------------------------
-def _slider(label, path, default, lo, hi, step, dtype):
-    value = _get(path, default)
+def _slider(label, path, lo, hi, step, dtype):
+    value = get_value(BASE_DATA, path)
     hi = max(hi, dtype(value))  # a big team keeps its head count within reach
     return Slider(label, value=dtype(value), min=lo, max=hi, step=step, dtype=dtype)
 
@@ -322,7 +312,7 @@ _RANGES = {"headcount": (1, 60, 1, int), "quality": (0.3, 1.0, 0.005, float),
            "reliability": (0.5, 1.0, 0.005, float)}
 
 model_params = {
-    **{key: _slider(label[0].upper() + label[1:], path, 1, *_RANGES[key])
+    **{key: _slider(label[0].upper() + label[1:], path, *_RANGES[key])
        for key, (path, label) in LEVERS.items()},
     "customers": Slider("Market size (customers)", value=MARKET,
                         min=max(1000, MARKET // 10), max=MARKET * 2,
