@@ -172,7 +172,8 @@ class Customer(mesa.Agent):
             elif ref0 and not ref1:
                 ev |= K.EV_REF_DOWN
         K.census(i, t, keys[K.K_SURVEY], int(a.status[i]), s, float(a.satisfaction[i]),
-                 float(a.nps_bias[i]), int(a.join_tick[i]), promoters_only, beh, acc, segacc)
+                 K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])),
+                 int(a.join_tick[i]), promoters_only, beh, acc, segacc)
         a.events[i] = ev
         if ev:
             acc[K.ACC_EVENTS] += 1.0

@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from . import kernels as K
 from .agents import Customer, Employee, Partner
@@ -319,7 +319,8 @@ class CXModel(mesa.Model):
         a.events[:] = np.where(ref, K.EV_REF_UP, 0).astype(np.uint8)
         chunk_events = np.ones(self.n_chunks)
         K.spread_social_effects(self.chunk, chunk_events, a.events, self.indptr, self.indices,
-                                a.satisfaction, a.expectation, a.exposure, a.referrer_nbrs, 0.0)
+                                a.satisfaction, a.expectation, a.exposure, a.referrer_nbrs, 0.0,
+                                get_num_threads())
         a.events[:] = 0
 
     def _build_touchpoint_space(self) -> Network:
@@ -726,7 +727,8 @@ class CXModel(mesa.Model):
         if self.network is not None:
             K.spread_social_effects(self.chunk, self.acc[:, K.ACC_EVENTS].copy(), a.events,
                                     self.indptr, self.indices, a.satisfaction, a.expectation,
-                                    a.exposure, a.referrer_nbrs, sc.behaviour.wom_strength)
+                                    a.exposure, a.referrer_nbrs, sc.behaviour.wom_strength,
+                                    get_num_threads())
             return
         # fully mixed market: mean-field versions of the same three effects
         n = max(self.n - 1, 1)
@@ -971,10 +973,7 @@ def _mean(agents: list, attr: str, default: float) -> float:
 
 def _ordered_sum(x: np.ndarray) -> np.ndarray:
     """Sum over the chunk axis strictly in chunk order (reproducible floating point)."""
-    out = np.zeros(x.shape[1:], dtype=np.float64)
-    for c in range(x.shape[0]):
-        out += x[c]
-    return out
+    return K.sum_chunks(x.reshape(x.shape[0], -1)).reshape(x.shape[1:])
 
 
 def _nps(promoters: float, detractors: float, n: float) -> tuple[float, float]:

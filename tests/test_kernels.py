@@ -202,6 +202,100 @@ def test_churn_hazard_is_a_probability_and_monotone(s1, s2, base, eff, expo):
     assert 0.0 <= h_hi <= h_lo <= 1.0
 
 
+@HYP
+@given(u=st.one_of(unit, st.floats(0.0195, 0.0205)), base=st.floats(-12, 3), sat=unit,
+       eff=st.floats(-20, 5), tenure=st.floats(0, 30), tenure_eff=st.floats(-2, 2),
+       extra=st.floats(-3, 3), expo=st.floats(0, 8), f32=st.booleans())
+def test_churns_screen_decides_exactly_as_the_hazard(u, base, sat, eff, tenure, tenure_eff,
+                                                     extra, expo, f32):
+    """The cheap screen never changes a decision, including near its thresholds."""
+    if f32:  # the kernel passes float32 state
+        base, sat, expo = np.float32(base), np.float32(sat), np.float32(expo)
+    args = (base, sat, 0.75, eff, tenure, tenure_eff, extra, expo, math.log(1.8))
+    assert K.churns(u, *args) == (u < K.churn_hazard(*args))
+
+
+def test_churns_screen_boundaries():
+    # just below the screen's log-odds bound the hazard is far below the screened draws
+    assert K.logistic(K._SCREEN_Z) < K._SCREEN_U
+    args = (K._SCREEN_Z - 1e-9, 0.75, 0.75, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert not K.churns(K._SCREEN_U, *args)
+    assert K.churns(0.5 * K.logistic(K._SCREEN_Z), *args)
+    # a positive tenure effect is never screened: the bound would not hold
+    hi = (-4.5, 0.75, 0.75, 3.0, 50.0, 2.0, 0.0, 0.0, 0.0)
+    assert K.churn_hazard(*hi) > 0.5
+    assert K.churns(0.3, *hi)
+
+
+# --------------------------------------------------------------------------------------------
+# social spread and chunk sums
+# --------------------------------------------------------------------------------------------
+
+
+def _spread_reference(events, indptr, indices, sat, expectation, exposure, referrers, w):
+    """The social spread written plainly: senders in id order, each to all its contacts."""
+    for i in np.flatnonzero(events):
+        ev = int(events[i])
+        d = 1 if ev & K.EV_REF_UP else (-1 if ev & K.EV_REF_DOWN else 0)
+        for j in indices[indptr[i]:indptr[i + 1]]:
+            referrers[j] += d
+            if ev & K.EV_CHURN:
+                exposure[j] += np.float32(1.0)
+            if ev & K.EV_WOM and sat[i] < expectation[j]:
+                # float32 difference, float64 step, stored as float32 (as the kernel does)
+                gap = float(sat[i] - expectation[j])
+                expectation[j] = np.float32(float(expectation[j]) + w * gap)
+
+
+@pytest.mark.parametrize("kind", ["small_world", "erdos_renyi"])
+def test_spread_social_effects_equals_serial_reference_for_any_split(kind):
+    from cxsim.network import build_network
+
+    n, chunk = 5_000, 64
+    gen = np.random.default_rng(7)
+    indptr, indices = build_network(kind, n, 10, 0.1, gen)
+    flags = np.array([0, K.EV_WOM, K.EV_CHURN, K.EV_REF_UP, K.EV_REF_DOWN,
+                      K.EV_WOM | K.EV_REF_DOWN, K.EV_CHURN | K.EV_REF_DOWN], np.uint8)
+    events = np.where(gen.random(n) < 0.15, gen.choice(flags, n), 0).astype(np.uint8)
+    events[:chunk] = 0  # a chunk without events
+    n_chunks = -(-n // chunk)
+    chunk_events = np.array([np.count_nonzero(events[c * chunk:(c + 1) * chunk])
+                             for c in range(n_chunks)], float)
+    sat = gen.random(n).astype(np.float32)
+    state = (gen.random(n).astype(np.float32), gen.random(n).astype(np.float32),
+             gen.integers(0, 5, n).astype(np.int32))
+    want = [x.copy() for x in state]
+    _spread_reference(events, indptr, indices, sat, *want, 0.3)
+    assert (events != 0).sum() > 500
+    for parts in (1, 2, 3, 7):
+        got = [x.copy() for x in state]
+        K.spread_social_effects(chunk, chunk_events, events, indptr, indices, sat, *got, 0.3,
+                                parts)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_senders_lists_agents_with_events_in_flagged_chunks():
+    events = np.zeros(10, np.uint8)
+    events[[1, 4, 5, 9]] = K.EV_WOM
+    assert K._senders(4, np.array([1.0, 2.0, 1.0]), events).tolist() == [1, 4, 5, 9]
+    # a chunk flagged 0 is not scanned
+    assert K._senders(4, np.array([1.0, 0.0, 1.0]), events).tolist() == [1, 9]
+    assert K._senders(4, np.zeros(3), events).tolist() == []
+
+
+def test_sum_chunks_adds_in_chunk_order():
+    x = np.array([[1e16, 1.0], [1.0, 2.0], [-1e16, 3.0]])
+    # in order: (1e16 + 1) - 1e16 = 0 (the 1 is lost), as the tick's sums always were
+    np.testing.assert_array_equal(K.sum_chunks(x), [0.0, 6.0])
+    gen = np.random.default_rng(3)
+    y = gen.random((50, 7))
+    want = np.zeros(7)
+    for row in y:
+        want += row
+    np.testing.assert_array_equal(K.sum_chunks(y), want)
+
+
 # --------------------------------------------------------------------------------------------
 # scores and surveys
 # --------------------------------------------------------------------------------------------
