@@ -213,11 +213,17 @@ def nps_score(latent):
 
 @njit(cache=True, inline="always")
 def nps_category(satisfaction, nps_bias):
-    """+1 promoter (9-10), 0 passive (7-8), -1 detractor (0-6)."""
-    score = nps_score(latent_score(satisfaction, nps_bias))
-    if score >= 9.0:
+    """+1 promoter (9-10), 0 passive (7-8), -1 detractor (0-6).
+
+    The band of ``nps_score(latent)`` without rounding: with ``y = latent + 0.5``,
+    ``floor(y) >= 9`` exactly when ``y >= 9`` and ``floor(y) <= 6`` exactly when ``y < 7``,
+    and clipping to 0-10 moves no score across 6|7 or 8|9.  (``floor`` is a library call in
+    the compiled kernel, and this runs for every customer every tick.)
+    """
+    y = latent_score(satisfaction, nps_bias) + 0.5
+    if y >= 9.0:
         return 1
-    if score <= 6.0:
+    if y < 7.0:
         return -1
     return 0
 

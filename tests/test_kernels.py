@@ -334,6 +334,14 @@ def test_nps_category_matches_score(sat, bias):
     assert cat == (1 if score >= 9 else (-1 if score <= 6 else 0))
 
 
+@pytest.mark.parametrize("edge", [6.5, 8.5, -0.5, 10.5])
+def test_nps_category_matches_score_at_band_edges(edge):
+    """Latent scores on and one ulp either side of the rounding edges (sat 0, bias = latent)."""
+    for latent in (np.nextafter(edge, -np.inf), edge, np.nextafter(edge, np.inf)):
+        score = K.nps_score(K.latent_score(0.0, latent))
+        assert K.nps_category(0.0, latent) == (1 if score >= 9 else (-1 if score <= 6 else 0))
+
+
 def test_is_referrer():
     assert K.is_referrer(K.CUSTOMER, 0.95, 0.0, True)
     assert not K.is_referrer(K.CUSTOMER, 0.75, 0.0, True)
