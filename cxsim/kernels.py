@@ -734,25 +734,24 @@ def advance_customers(t, chunk, keys, status, segment, satisfaction, expectation
 
 @njit(parallel=True, cache=True)
 def _senders(chunk, chunk_events, events):
-    """Ids of the agents with events this tick, ascending (chunks flagged 0 are skipped)."""
+    """Ids of the agents with events this tick, ascending.
+
+    ``chunk_events[c]`` is the number of agents with events in chunk ``c`` (the kernel's
+    ``ACC_EVENTS``), so one pass fills each chunk's slice of the list in parallel.  A count
+    that were too small would drop senders, never write out of bounds.
+    """
     n = events.shape[0]
     n_chunks = chunk_events.shape[0]
-    count = np.zeros(n_chunks + 1, np.int64)
-    for c in prange(n_chunks):
-        if chunk_events[c] != 0.0:
-            m = 0
-            for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                if events[i] != 0:
-                    m += 1
-            count[c + 1] = m
+    start = np.zeros(n_chunks + 1, np.int64)
     for c in range(n_chunks):
-        count[c + 1] += count[c]
-    out = np.empty(count[n_chunks], np.int64)
+        start[c + 1] = start[c] + np.int64(chunk_events[c])
+    out = np.empty(start[n_chunks], np.int64)
     for c in prange(n_chunks):
-        q = count[c]
-        if count[c + 1] > q:
+        q = start[c]
+        end = start[c + 1]
+        if end > q:
             for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                if events[i] != 0:
+                if events[i] != 0 and q < end:
                     out[q] = i
                     q += 1
     return out
@@ -804,7 +803,7 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfac
     updates that land in it; results do not depend on ``parts``.  The walk is bound by memory
     latency (senders are scattered), so it prefetches in three stages, ``_AHEAD`` senders
     apart: a sender's row pointer and state, then its contact list, then its contacts.
-    Only chunks with events (``chunk_events[c] != 0``) are scanned.  Shapes: ``events
+    ``chunk_events[c]`` counts the agents with events in chunk ``c``.  Shapes: ``events
     uint8[N]``, CSR ``indptr int64[N+1]``, ``indices int32[E]``, ``chunk_events float64[C]``.
     """
     n = events.shape[0]

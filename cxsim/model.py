@@ -317,7 +317,7 @@ class CXModel(mesa.Model):
             self.tables.beh[K.B_FULL_REFERRAL_FRAC] = self._referrers / max(self.n - 1, 1)
             return
         a.events[:] = np.where(ref, K.EV_REF_UP, 0).astype(np.uint8)
-        chunk_events = np.ones(self.n_chunks)
+        chunk_events = np.add.reduceat(ref.astype(float), np.arange(0, self.n, self.chunk))
         K.spread_social_effects(self.chunk, chunk_events, a.events, self.indptr, self.indices,
                                 a.satisfaction, a.expectation, a.exposure, a.referrer_nbrs, 0.0,
                                 get_num_threads())

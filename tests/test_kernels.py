@@ -275,12 +275,12 @@ def test_spread_social_effects_equals_serial_reference_for_any_split(kind):
             np.testing.assert_array_equal(g, w)
 
 
-def test_senders_lists_agents_with_events_in_flagged_chunks():
+def test_senders_lists_agents_with_events_from_chunk_counts():
     events = np.zeros(10, np.uint8)
     events[[1, 4, 5, 9]] = K.EV_WOM
     assert K._senders(4, np.array([1.0, 2.0, 1.0]), events).tolist() == [1, 4, 5, 9]
-    # a chunk flagged 0 is not scanned
-    assert K._senders(4, np.array([1.0, 0.0, 1.0]), events).tolist() == [1, 9]
+    # a count too small drops senders and never writes past its chunk's slice
+    assert K._senders(4, np.array([1.0, 1.0, 1.0]), events).tolist() == [1, 4, 9]
     assert K._senders(4, np.zeros(3), events).tolist() == []
 
 
