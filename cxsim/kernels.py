@@ -554,7 +554,11 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
     ev = 0
     cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
     promoters_only = beh[B_REFERRAL_PROMOTERS] > 0.0
-    exposure[i] = exposure[i] * beh[B_EXPOSURE_DECAY]
+    # state read once into locals: every store to an accumulator could alias the state arrays
+    # for the compiler, which would otherwise reload them after each one
+    expo = np.float32(exposure[i] * beh[B_EXPOSURE_DECAY])
+    exposure[i] = expo
+    sat = satisfaction[i]
     if st == PROSPECT or st == CHURNED:
         if st == PROSPECT:
             if beh[B_FULL_MIXING] > 0.0:
@@ -578,7 +582,8 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
                 segacc[s, SGA_NEW] += 1.0
             else:
                 acc[ACC_WON_BACK] += 1.0
-            cat = nps_category(satisfaction[i], nps_bias[i])
+            sat = satisfaction[i]
+            cat = nps_category(sat, nps_bias[i])
             if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
                 ev |= EV_REF_UP
     else:
@@ -586,7 +591,7 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
         if beh[B_WOM_RATE] > 0.0 and beh[B_WOM_TARGET] < expectation[i]:
             expectation[i] = expectation[i] + beh[B_WOM_RATE] * (beh[B_WOM_TARGET]
                                                                   - expectation[i])
-        cat = nps_category(satisfaction[i], nps_bias[i])
+        cat = nps_category(sat, nps_bias[i])
         ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
         u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
         need = -1
@@ -607,18 +612,19 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
                 if contacted:
                     satisfaction[i] = sat_new
                     acc[ACC_RECOVERIES] += 1.0
-            cat = nps_category(satisfaction[i], nps_bias[i])  # satisfaction moved
+            sat = satisfaction[i]  # the episode moved it
+            cat = nps_category(sat, nps_bias[i])
             if cat == -1:
                 ev |= EV_WOM
                 acc[ACC_WOM_N] += 1.0
-                acc[ACC_WOM_SAT_SUM] += satisfaction[i]
+                acc[ACC_WOM_SAT_SUM] += sat
         tenure = t - join_tick[i]
-        if churns(u_churn, churn_logit[i], satisfaction[i], beh[B_SAT_REF], beh[B_SAT_EFFECT],
+        if churns(u_churn, churn_logit[i], sat, beh[B_SAT_REF], beh[B_SAT_EFFECT],
                   tenure * beh[B_YEARS_PER_TICK], beh[B_TENURE_EFFECT],
                   seg[s, S_EXTRA_LOGIT]
                   + contract_logit(tenure, seg[s, S_CONTRACT_TICKS], beh[B_TICKS_PER_MONTH],
                                    beh[B_CONTRACT_EFFECT]),
-                  exposure[i] + beh[B_GLOBAL_EXPOSURE], beh[B_LOG_CONTAGION]):
+                  expo + beh[B_GLOBAL_EXPOSURE], beh[B_LOG_CONTAGION]):
             status[i] = CHURNED
             pending[i] = 0
             ev |= EV_CHURN
@@ -629,7 +635,7 @@ def advance_customer(i, t, keys, status, segment, satisfaction, expectation, chu
             ev |= EV_REF_UP
         elif ref0 and not ref1:
             ev |= EV_REF_DOWN
-    census(i, t, keys[K_SURVEY], status[i], s, satisfaction[i], cat, join_tick[i],
+    census(i, t, keys[K_SURVEY], status[i], s, sat, cat, join_tick[i],
            promoters_only, beh, acc, segacc)
     events[i] = ev
     if ev != 0:
