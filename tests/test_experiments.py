@@ -64,3 +64,23 @@ def test_script_runs(script, tmp_path):
     else:
         figure = tmp_path / FIGURES[script]
         assert figure.stat().st_size > 20_000, f"{script} wrote no figure"
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("bench/scaling.py", ["--sizes", "1000,abc"], "argument --sizes: not a number: 'abc'"),
+    ("bench/scaling.py", ["--sizes", "1000,10"], "market.mean_degree must be at most"),
+    ("bench/phases.py", ["--ticks", "0"], "argument --ticks: must be a whole number of at least 1"),
+    ("bench/phases.py", ["--customers", "5"], "market.mean_degree must be at most"),
+    ("bench/sweep.py", ["--sizes", "1500:20"], "expected CUSTOMERS:DAYS:RUNS, got '1500:20'"),
+    ("bench/sweep.py", ["--least", "-1"], "argument --least: must be at least 0"),
+    ("bench/engines.py", ["--customers", "2.5"], "must be a whole number of at least 1"),
+])
+def test_benchmark_bad_input_is_one_line_and_saves_nothing(script, args, message, tmp_path):
+    results = ROOT / "experiments" / "bench" / "results.jsonl"
+    before = results.read_bytes()
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / script), *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr.strip().splitlines()[-1]
+    assert results.read_bytes() == before

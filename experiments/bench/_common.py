@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
@@ -32,3 +35,55 @@ def record(name: str, figures: dict, save: bool = True) -> dict:
         with RESULTS.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
     return row
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number of at least 1 (``1e6`` allowed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(value)
+
+
+def seconds(text: str) -> float:
+    """argparse type: a number of seconds, at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text!r}")
+    return value
+
+
+def counts(text: str) -> list[int]:
+    """argparse type: comma-separated whole numbers of at least 1."""
+    return [count(part.strip()) for part in text.split(",")]
+
+
+def run_sizes(text: str) -> list[tuple[int, float, int]]:
+    """argparse type: comma-separated ``CUSTOMERS:DAYS:RUNS``."""
+    out = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        if len(fields) != 3:
+            raise argparse.ArgumentTypeError(f"expected CUSTOMERS:DAYS:RUNS, got {part!r}")
+        out.append((count(fields[0]), float(count(fields[1])), count(fields[2])))
+    return out
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a benchmark's ``main``; a scenario the chosen size makes invalid exits 2, one line.
+
+    (For example a market smaller than the social network's mean degree.)
+    """
+    from cxsim.scenario import ScenarioError
+
+    try:
+        main()
+    except ScenarioError as exc:
+        print(f"{Path(sys.argv[0]).name}: error: {'; '.join(exc.problems)}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -17,7 +17,7 @@ import time
 import cxsim
 from cxsim.runner import resize
 
-from _common import record
+from _common import count, record, run_main
 
 
 def throughput(customers: int, ticks: int, engine: str, seed: int = 1) -> float:
@@ -33,10 +33,10 @@ def throughput(customers: int, ticks: int, engine: str, seed: int = 1) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=int, default=100_000)
-    p.add_argument("--ticks", type=int, default=365)
-    p.add_argument("--mesa-customers", type=int, default=100_000)
-    p.add_argument("--mesa-ticks", type=int, default=5)
+    p.add_argument("--customers", type=count, default=100_000)
+    p.add_argument("--ticks", type=count, default=365)
+    p.add_argument("--mesa-customers", type=count, default=100_000)
+    p.add_argument("--mesa-ticks", type=count, default=5)
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
     numba_rate = throughput(a.customers, a.ticks, "numba")
@@ -51,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -17,7 +17,7 @@ import cxsim
 from cxsim import kernels as K
 from cxsim.runner import resize
 
-from _common import record
+from _common import count, record, run_main
 
 PHASES = ("interventions", "environment", "company", "queues", "customers", "social",
           "metrics")
@@ -25,8 +25,8 @@ PHASES = ("interventions", "environment", "company", "queues", "customers", "soc
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=int, default=1_000_000)
-    p.add_argument("--ticks", type=int, default=20)
+    p.add_argument("--customers", type=count, default=1_000_000)
+    p.add_argument("--ticks", type=count, default=20)
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
     model = cxsim.CXModel(resize(cxsim.default_scenario(), customers=a.customers,
@@ -70,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 
-from _common import record
+from _common import count, counts, record, run_main
 
 CHILD = "--child"
 BATCH = 5  # ticks per batch between floor passes
@@ -134,14 +134,20 @@ def main() -> None:
         print(json.dumps(child(int(sys.argv[2]), int(sys.argv[3]))))
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="1000,10000,100000,1000000,10000000")
-    p.add_argument("--ticks", type=int, default=40, help="timed ticks per size (default 40)")
-    p.add_argument("--thread-size", type=int, default=1_000_000,
+    p.add_argument("--sizes", type=counts, default="1000,10000,100000,1000000,10000000",
+                   help="market sizes, comma-separated")
+    p.add_argument("--ticks", type=count, default=40, help="timed ticks per size (default 40)")
+    p.add_argument("--thread-size", type=count, default=1_000_000,
                    help="market size of the thread-scaling runs")
     p.add_argument("--no-thread-scaling", action="store_true")
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
-    sizes = [int(float(s)) for s in a.sizes.split(",")]
+    sizes = a.sizes
+    import cxsim
+    from cxsim.runner import resize
+
+    for n in sizes:  # a size the scenario cannot take stops here, before any measuring
+        resize(cxsim.default_scenario(), customers=n).validated()
     rows = [measure(n, a.ticks if n < 5_000_000 else max(3, a.ticks // 4), None)
             for n in sizes]
     figures = {"scenario": "default", "sizes": rows}
@@ -155,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from _common import record
+from _common import count, record, run_main
 
 
 def timed_run(args: list[str], env: dict) -> float:
@@ -30,9 +30,9 @@ def timed_run(args: list[str], env: dict) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=int, default=100_000)
-    p.add_argument("--days", type=int, default=365)
-    p.add_argument("--warm-repeats", type=int, default=3)
+    p.add_argument("--customers", type=count, default=100_000)
+    p.add_argument("--days", type=count, default=365)
+    p.add_argument("--warm-repeats", type=count, default=3)
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
@@ -46,4 +46,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

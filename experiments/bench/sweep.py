@@ -35,7 +35,7 @@ from cxsim.executors import process_pool
 from cxsim.runner import resize
 from cxsim.sweep import sweep
 
-from _common import record
+from _common import count, record, run_main, run_sizes, seconds
 
 
 def _timed_runs(scenario: cxsim.Scenario, repeats: int, least_s: float = 4.0) -> float:
@@ -86,12 +86,12 @@ def sweep_seconds(scenario: cxsim.Scenario, runs: int, workers: int, scheduler: 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="35000:365:24,1500:150:300",
+    p.add_argument("--sizes", type=run_sizes, default="35000:365:24,1500:150:300",
                    help="CUSTOMERS:DAYS:RUNS per run size (default: runs of about 1 s and "
                         "0.1 s, and sweeps of about 12 s of work per worker)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3, help="single runs timed, at least")
-    p.add_argument("--least", type=float, default=4.0,
+    p.add_argument("--workers", type=count, default=2)
+    p.add_argument("--repeats", type=count, default=3, help="single runs timed, at least")
+    p.add_argument("--least", type=seconds, default=4.0,
                    help="seconds of single runs timed, at least (default 4)")
     p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     a = p.parse_args()
@@ -102,9 +102,7 @@ def main() -> None:
         schedulers = [None]
     base = cxsim.default_scenario()
     rows = []
-    for size in a.sizes.split(","):
-        customers, days, runs = (float(x) for x in size.split(":"))
-        runs = int(runs)
+    for customers, days, runs in a.sizes:
         sc = resize(base, customers=int(customers), days=days)
         single = single_run_seconds(sc, a.repeats, a.least)
         busy = single_run_seconds(sc, a.repeats, a.least, at_once=a.workers)
@@ -125,4 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
