@@ -67,13 +67,14 @@ def test_script_runs(script, tmp_path):
 
 
 @pytest.mark.parametrize("script, args, message", [
-    ("bench/scaling.py", ["--sizes", "1000,abc"], "argument --sizes: not a number: 'abc'"),
+    ("bench/scaling.py", ["--sizes", "1000,abc"], "argument --sizes: not a finite number: 'abc'"),
     ("bench/scaling.py", ["--sizes", "1000,10"], "market.mean_degree must be at most"),
     ("bench/phases.py", ["--ticks", "0"], "argument --ticks: must be a whole number of at least 1"),
     ("bench/phases.py", ["--customers", "5"], "market.mean_degree must be at most"),
     ("bench/sweep.py", ["--sizes", "1500:20"], "expected CUSTOMERS:DAYS:RUNS, got '1500:20'"),
     ("bench/sweep.py", ["--least", "-1"], "argument --least: must be at least 0"),
     ("bench/engines.py", ["--customers", "2.5"], "must be a whole number of at least 1"),
+    ("bench/engines.py", ["--ticks", "inf"], "argument --ticks: not a finite number: 'inf'"),
 ])
 def test_benchmark_bad_input_is_one_line_and_saves_nothing(script, args, message, tmp_path):
     results = ROOT / "experiments" / "bench" / "results.jsonl"

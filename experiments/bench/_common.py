@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -37,12 +38,19 @@ def record(name: str, figures: dict, save: bool = True) -> dict:
     return row
 
 
-def count(text: str) -> int:
-    """argparse type: a whole number of at least 1 (``1e6`` allowed)."""
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number of at least 1 (``1e6`` allowed)."""
+    value = _number(text)
     if value != int(value) or value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
     return int(value)
@@ -50,10 +58,7 @@ def count(text: str) -> int:
 
 def seconds(text: str) -> float:
     """argparse type: a number of seconds, at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _number(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be at least 0, got {text!r}")
     return value

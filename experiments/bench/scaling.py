@@ -86,7 +86,7 @@ def child(size: int, ticks: int) -> dict:
     # ticks and floor passes alternate in batches, so that the ratio compares the two under
     # the same load of this shared machine; the best batch shows the code without neighbours
     times, ftimes, batch_medians = [], [], []
-    batch = max(1, min(BATCH, ticks))
+    batch = min(BATCH, ticks)  # ticks >= 1 (checked by argparse)
     for b0 in range(0, ticks, batch):
         bt = []
         for _ in range(min(batch, ticks - b0)):
