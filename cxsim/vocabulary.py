@@ -1,0 +1,397 @@
+"""The metric vocabulary: every metric of a run declared once.
+
+A :class:`Metric` says what a number is called (``name`` in files, ``label`` and ``short`` on
+figures and in text tables), its ``unit``, how it aggregates over a run or a window of days
+(:class:`Aggregation`), how it is printed (``fmt`` and ``digits``) and which direction is good.
+Everything that names, summarises, prints or plots metrics reads this table: the model's
+contract columns (:data:`CONTRACT_COLUMNS`), :func:`cxsim.metrics.summarise` and
+:func:`cxsim.metrics.aggregate`, ``cxsim compare`` and ``cxsim sweep``, the figures, the
+command line and the workshop app.  Adding a metric is one entry here plus the code in the
+model that computes its per-tick column.
+
+How a metric aggregates over ticks (``Aggregation.rule``):
+
+- ``sum`` — a *flow*: counted or paid per tick, summed (``new``, ``churned``, ``profit``);
+- ``final`` — a *stock*: its value at the last tick (``active``, ``retention``);
+- ``mean`` — a per-tick rate averaged over the ticks where it was measured
+  (``service_level``: queues with no contacts are not measured);
+- ``weighted`` — a *ratio* pooled over its units: Σ value·weight / Σ weight, e.g. CSAT per
+  episode (weight ``episodes``); ``window_days`` restricts a run summary to the last days
+  (NPS pooled over the respondents of the last 30 days);
+- ``ratio`` — a *ratio of sums*: Σ numerator / Σ denominator (churn rate: customers lost
+  per customer at the start of the tick);
+- ``derived`` — computed from another metric's run figure (monthly churn from the churn
+  rate), so it has no per-tick column.
+
+The declaration order is the order of ``summary.json``; the contract columns keep it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: kinds of metric (how a number behaves over time)
+KINDS = ("flow", "stock", "ratio")
+
+#: aggregation rules (see the module docstring)
+RULES = ("sum", "final", "mean", "weighted", "ratio", "derived")
+
+#: display formats: counts and money with thousands separators, percentages (value × 100),
+#: signed points (NPS), plain numbers, seconds
+FORMATS = ("count", "currency", "percent", "points", "number", "seconds")
+
+#: which direction is good
+DIRECTIONS = ("higher", "lower", "none")
+
+#: where a metric appears: ``contract`` (a fixed column of ``metrics.csv`` and a figure of
+#: ``summary.json``), ``summary`` (a run figure beyond the contract), ``tick`` (a per-tick
+#: column of ``metrics.csv`` only)
+ROLES = ("contract", "summary", "tick")
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """How a metric's per-tick values become one figure for a run or a window of days.
+
+    ``rule`` is one of :data:`RULES`.  ``weight`` is the weight column of ``weighted``;
+    ``numerator``/``denominator`` the columns of ``ratio`` (``denominator="active_start"``:
+    the active customers at the start of each tick, i.e. the previous tick's ``active``,
+    the initial customers for the first); ``window_days`` restricts a run's summary to its
+    last days (the last ``max(1, round(window_days / tick_days))`` ticks); ``source`` is the
+    metric a ``derived`` figure is computed from.
+    """
+
+    rule: str
+    weight: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    window_days: float | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"aggregation rule must be one of {', '.join(RULES)}, "
+                             f"got {self.rule!r}")
+        if self.rule == "weighted" and not self.weight:
+            raise ValueError("a weighted aggregation needs its weight column")
+        if self.rule == "ratio" and not (self.numerator and self.denominator):
+            raise ValueError("a ratio aggregation needs a numerator and a denominator")
+        if self.rule == "derived" and not self.source:
+            raise ValueError("a derived aggregation needs its source metric")
+
+    def describe(self) -> str:
+        """The rule in words, e.g. ``"pooled over episodes"``."""
+        if self.rule == "sum":
+            return "summed over ticks"
+        if self.rule == "final":
+            return "value at the last tick"
+        if self.rule == "mean":
+            return "mean over the ticks where measured"
+        if self.rule == "weighted":
+            where = (f" over the last {self.window_days:g} days" if self.window_days
+                     else "")
+            return f"pooled over {self.weight}{where}"
+        if self.rule == "ratio":
+            return f"sum of {self.numerator} / sum of {self.denominator}"
+        return f"derived from {self.source}"
+
+
+SUM = Aggregation("sum")
+FINAL = Aggregation("final")
+MEAN = Aggregation("mean")
+PER_EPISODE = Aggregation("weighted", weight="episodes")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its name, how to show it, how it aggregates.
+
+    ``label``: a title for figures (``"Churned customers"``); ``short``: a compact label for
+    text tables (``"churned"``, ``"CSAT (1-5)"``); ``unit``: the unit of one value as shown
+    (``"% of episodes"`` for a fraction shown as a percentage); ``diff_unit``: the unit of a
+    difference between two values (default: percentage points for percentages, else
+    ``unit``); ``digits``: decimals in compact tables (the compare table shows one more for
+    percentages, points and plain numbers).
+    """
+
+    name: str
+    label: str
+    short: str
+    unit: str
+    kind: str
+    aggregation: Aggregation
+    fmt: str
+    digits: int = 0
+    good: str = "none"
+    role: str = "tick"
+    description: str = ""
+    diff_unit: str = ""
+
+    def __post_init__(self) -> None:
+        for field_name, value, allowed in (("kind", self.kind, KINDS),
+                                           ("fmt", self.fmt, FORMATS),
+                                           ("good", self.good, DIRECTIONS),
+                                           ("role", self.role, ROLES)):
+            if value not in allowed:
+                raise ValueError(f"metric {self.name}: {field_name} must be one of "
+                                 f"{', '.join(allowed)}, got {value!r}")
+
+    @property
+    def scale(self) -> float:
+        """Factor from the stored value to the shown one (100 for percentages)."""
+        return 100.0 if self.fmt == "percent" else 1.0
+
+    @property
+    def per_tick(self) -> bool:
+        """True if ``metrics.csv`` has a column of this name (not a derived figure)."""
+        return self.aggregation.rule != "derived"
+
+    @property
+    def in_summary(self) -> bool:
+        """True if ``summary.json`` (and the runs tables of compare and sweep) carry it."""
+        return self.role in ("contract", "summary")
+
+    @property
+    def integer(self) -> bool:
+        """True if the run figure is a whole number (counts)."""
+        return self.fmt == "count"
+
+    @property
+    def thousands(self) -> bool:
+        """True if values are shown with thousands separators (counts and money)."""
+        return self.fmt in ("count", "currency")
+
+    def tick_title(self) -> str:
+        """Title of the per-tick series: ``"Churned customers per tick"`` for a flow."""
+        return f"{self.label} per tick" if self.kind == "flow" else self.label
+
+    def tick_unit(self) -> str:
+        """Unit of the per-tick series: ``"customers per tick"`` for a flow."""
+        return f"{self.unit} per tick" if self.kind == "flow" else self.unit
+
+    def summary_title(self) -> str:
+        """Title of the run figure: ``"Churned customers (total)"``, ``"... at the end"``."""
+        rule = self.aggregation.rule
+        if rule == "sum":
+            return f"{self.label} (total)"
+        if rule == "final":
+            return f"{self.label} at the end"
+        if self.aggregation.window_days:
+            return f"{self.label} (last {self.aggregation.window_days:g} days)"
+        return self.label
+
+    def difference_unit(self) -> str:
+        """Unit of a difference of two run figures (``"percentage points"`` for percentages)."""
+        if self.diff_unit:
+            return self.diff_unit
+        return "percentage points" if self.fmt == "percent" else self.unit
+
+    def format(self, value: float | None, *, precise: bool = False,
+               signed: bool = False) -> str:
+        """The value as text in this metric's format (``"n/a"`` for None or non-finite).
+
+        ``precise`` shows one more decimal for percentages, points and plain numbers (the
+        compare table); ``signed`` always shows the sign (a difference), and a count or sum
+        of money smaller than 10 keeps one decimal (a difference of −0.3 is not ``-0``).
+        """
+        if value is None or not math.isfinite(value):
+            return "n/a"
+        v = float(value) * self.scale
+        sign = "+" if signed or self.fmt == "points" else ""
+        if self.fmt in ("count", "currency"):
+            d = 1 if signed and 0 < abs(v) < 10 else 0
+            return f"{v:{sign},.{d}f}"
+        d = self.digits + (1 if precise and self.fmt != "seconds" else 0)
+        text = f"{v:{sign}.{d}f}"
+        if self.fmt == "percent":
+            return text + "%"
+        if self.fmt == "seconds":
+            return text + "s"
+        return text
+
+
+def _m(name: str, label: str, short: str, unit: str, kind: str, aggregation: Aggregation,
+       fmt: str, digits: int = 0, good: str = "none", role: str = "tick",
+       description: str = "", diff_unit: str = "") -> Metric:
+    return Metric(name, label, short, unit, kind, aggregation, fmt, digits, good, role,
+                  description, diff_unit)
+
+
+#: every metric, in the order of ``summary.json`` (the contract columns keep this order)
+METRICS: tuple[Metric, ...] = (
+    _m("active", "Active customers", "customers (final)", "customers", "stock", FINAL,
+       "count", good="higher", role="contract",
+       description="customers at the end of the tick"),
+    _m("new", "New customers", "new customers", "customers", "flow", SUM, "count",
+       good="higher", role="contract",
+       description="prospects who became customers (win-back is counted apart)"),
+    _m("churned", "Churned customers", "churned", "customers", "flow", SUM, "count",
+       good="lower", role="contract", description="customers who left"),
+    _m("churn_rate", "Churn rate", "churn rate per tick", "% of customers per tick", "ratio",
+       Aggregation("ratio", numerator="churned", denominator="active_start"), "percent", 3,
+       good="lower", role="contract",
+       description="customers lost per customer active at the start of the tick"),
+    _m("monthly_churn", "Monthly churn", "monthly churn", "% of customers per month",
+       "ratio", Aggregation("derived", source="churn_rate"), "percent", 2, good="lower",
+       role="summary",
+       description="the run's churn rate per tick compounded to 30.4 days"),
+    _m("annual_retention", "Annual retention", "annual retention", "% of customers per year",
+       "ratio", Aggregation("derived", source="monthly_churn"), "percent", 1,
+       good="higher", role="summary",
+       description="(1 - monthly churn) to the 12th power"),
+    _m("retention", "Retention of the starting base", "retention of the starting base",
+       "% still active", "stock", FINAL, "percent", 1, good="higher", role="contract",
+       description="share of the initial customers still active"),
+    _m("nps", "Net Promoter Score", "NPS (last 30 days)", "NPS (−100 to +100)", "ratio",
+       Aggregation("weighted", weight="nps_respondents", window_days=30.0), "points", 1,
+       good="higher", role="contract", diff_unit="NPS points",
+       description="relationship survey: % promoters − % detractors among respondents"),
+    _m("nps_respondents", "NPS respondents", "NPS respondents", "respondents", "flow", SUM,
+       "count", description="customers who answered the relationship survey"),
+    _m("nps_population", "NPS of all customers", "NPS of all customers",
+       "NPS (−100 to +100)", "stock", FINAL, "points", 1, good="higher", role="summary",
+       diff_unit="NPS points",
+       description="what NPS would be if every active customer answered"),
+    _m("csat", "Customer satisfaction (CSAT)", "CSAT (1-5)", "mean answer, 1–5", "ratio",
+       PER_EPISODE, "number", 2, good="higher", role="contract", diff_unit="CSAT points",
+       description="transactional survey after each service episode, 1-5"),
+    _m("ces", "Customer effort (CES)", "CES (1-7, 7 = easy)", "mean answer, 1–7 (7 = easy)",
+       "ratio", PER_EPISODE, "number", 2, good="higher", role="contract",
+       diff_unit="CES points", description="customer effort score per episode, 7 = easy"),
+    _m("satisfaction", "Mean satisfaction", "satisfaction (0-1)",
+       "latent satisfaction, 0–1", "stock", FINAL, "number", 3, good="higher",
+       role="contract", description="mean latent satisfaction of active customers"),
+    _m("fcr", "First-contact resolution", "first-contact resolution", "% of episodes",
+       "ratio", PER_EPISODE, "percent", 1, good="higher", role="contract",
+       description="episodes resolved at their first touchpoint"),
+    _m("service_level", "Contact-centre service level", "service level",
+       "% answered within target", "ratio", MEAN, "percent", 1, good="higher",
+       role="contract", description="contacts answered within the teams' target time"),
+    _m("asa", "Average speed of answer", "avg speed of answer", "seconds", "ratio", MEAN,
+       "seconds", 1, good="lower", role="contract",
+       description="mean wait of answered contacts"),
+    _m("abandonment", "Queue abandonment", "queue abandonment", "% of contacts", "ratio",
+       MEAN, "percent", 1, good="lower", role="contract",
+       description="contacts that hung up while queueing"),
+    _m("occupancy", "Agent occupancy", "agent occupancy", "% of staffed time", "ratio",
+       MEAN, "percent", 1, role="contract", description="share of staffed time agents work"),
+    _m("engagement", "Employee engagement", "engagement (0-1)", "engagement, 0–1", "stock",
+       FINAL, "number", 3, good="higher", role="contract",
+       description="mean engagement of the employees"),
+    _m("attrition", "Staff attrition", "staff attrition", "leavers per head count", "flow",
+       SUM, "number", 2, good="lower", role="contract",
+       description="employees who quit per head count (summed over a year: the annual rate)"),
+    _m("partner_on_time", "Partner on-time rate", "partner on time", "% of jobs", "ratio",
+       MEAN, "percent", 1, good="higher", role="contract",
+       description="partner jobs done right and on time"),
+    _m("revenue", "Revenue", "revenue", "currency", "flow", SUM, "currency", good="higher",
+       role="contract", description="customers' spend and fees"),
+    _m("cost", "Cost incl. interventions", "cost", "currency", "flow", SUM, "currency",
+       good="lower", role="contract",
+       description="contacts, staff, partners, acquisition, fixed cost and interventions"),
+    _m("profit", "Profit", "profit", "currency", "flow", SUM, "currency", good="higher",
+       role="contract", description="revenue − cost (net of intervention cost)"),
+    _m("episodes", "Service episodes", "service episodes", "episodes", "flow", SUM, "count",
+       role="summary", description="service episodes started (needs met or not)"),
+    _m("intervention_cost", "Intervention cost", "intervention cost", "currency", "flow",
+       SUM, "currency", role="summary",
+       description="one-off and running cost of the strategy's interventions"),
+    # per-tick columns of metrics.csv beyond the contract and the run figures
+    _m("nps_se", "NPS standard error", "NPS standard error", "NPS points", "stock", FINAL,
+       "number", 2, description="standard error of the tick's survey NPS"),
+    _m("prospects", "Prospects", "prospects", "people", "stock", FINAL, "count",
+       description="people in the market who are not customers yet"),
+    _m("lost", "Lost customers", "lost customers", "people", "stock", FINAL, "count",
+       description="former customers not (yet) won back"),
+    _m("won_back", "Won-back customers", "won back", "customers", "flow", SUM, "count",
+       good="higher", description="former customers who returned"),
+    _m("resolved", "Resolved episodes", "resolved episodes", "episodes", "flow", SUM,
+       "count", good="higher", description="episodes that met the need"),
+    _m("abandoned", "Abandoned episodes", "abandoned episodes", "episodes", "flow", SUM,
+       "count", good="lower", description="episodes the customer gave up on"),
+    _m("escalations", "Escalations", "escalations", "hand-offs", "flow", SUM, "count",
+       good="lower", description="hand-offs from one touchpoint to another"),
+    _m("failure_demand", "Failure demand", "failure demand", "episodes", "flow", SUM,
+       "count", good="lower",
+       description="episodes caused by an earlier failure (repeat contacts)"),
+    _m("effort", "Customer effort", "effort", "effort per episode", "ratio", PER_EPISODE,
+       "number", 2, good="lower", description="mean latent effort per episode"),
+    _m("promoters", "Promoters", "promoters", "customers", "stock", FINAL, "count",
+       good="higher", description="active customers who would score 9-10"),
+    _m("detractors", "Detractors", "detractors", "customers", "stock", FINAL, "count",
+       good="lower", description="active customers who would score 0-6"),
+    _m("referrers", "Referrers", "referrers", "customers", "stock", FINAL, "count",
+       good="higher", description="customers who recommend to their contacts"),
+    _m("queued", "Queued contacts", "queued contacts", "contacts", "flow", SUM, "count",
+       description="contacts that waited in a staffed queue"),
+    _m("contact_cost", "Contact cost", "contact cost", "currency", "flow", SUM, "currency",
+       good="lower", description="cost per visit of the touchpoints"),
+    _m("staff_cost", "Staff cost", "staff cost", "currency", "flow", SUM, "currency",
+       good="lower", description="wages of the teams"),
+    _m("partner_cost", "Partner cost", "partner cost", "currency", "flow", SUM, "currency",
+       good="lower", description="partners' fees"),
+    _m("recoveries", "Service recoveries", "service recoveries", "episodes", "flow", SUM,
+       "count", description="detractors reached by service recovery after an episode"),
+    _m("systems_down", "Systems down", "systems down", "systems", "stock", MEAN, "count",
+       good="lower", description="IT systems out of service"),
+)
+
+#: metric by name
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+#: the metric columns of ``metrics.csv`` that never change meaning, in order (``tick`` first)
+CONTRACT_COLUMNS: tuple[str, ...] = ("tick", *(m.name for m in METRICS if m.role == "contract"))
+
+#: the run figures of ``summary.json`` (after its descriptors), in order
+SUMMARY_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.in_summary)
+
+#: the metrics ``cxsim compare`` compares: the contract, then the reporting extras
+COMPARED: tuple[str, ...] = (
+    *(m.name for m in METRICS if m.role == "contract"),
+    "monthly_churn", "annual_retention", "intervention_cost",
+)
+
+#: every run figure a sweep records, compared ones first
+OUTCOMES: tuple[str, ...] = tuple(dict.fromkeys([*COMPARED, *SUMMARY_METRICS]))
+
+#: per-tick columns kept from every run of compare and sweep: the per-tick compared
+#: metrics and the weights their aggregation needs, in declaration order
+RUN_TICK_COLUMNS: tuple[str, ...] = ("tick", *(
+    m.name for m in METRICS
+    if m.per_tick and (m.name in COMPARED or any(BY_NAME[c].aggregation.weight == m.name
+                                                 for c in COMPARED))))
+
+#: the headline figures of a run (printed by compare, analysed by default in sweeps)
+HEADLINE: tuple[str, ...] = ("active", "churned", "monthly_churn", "nps", "csat",
+                             "service_level", "revenue", "profit")
+
+
+def metric(name: str) -> Metric:
+    """The declared metric ``name``; KeyError naming the known metrics otherwise."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r} (known: {', '.join(BY_NAME)})") from None
+
+
+def label(name: str) -> str:
+    """The figure label of a metric, or ``name`` itself if it is not declared."""
+    m = BY_NAME.get(name)
+    return m.label if m is not None else name
+
+
+def format_value(name: str, value: float | None, *, precise: bool = False,
+                 signed: bool = False) -> str:
+    """``value`` of metric ``name`` as text (:meth:`Metric.format`; ``{:.4g}`` if undeclared)."""
+    m = BY_NAME.get(name)
+    if m is not None:
+        return m.format(value, precise=precise, signed=signed)
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:{'+' if signed else ''}.4g}"
+
+
+__all__ = ["BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "HEADLINE", "METRICS", "OUTCOMES",
+           "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric", "format_value",
+           "label", "metric"]
