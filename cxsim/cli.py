@@ -14,11 +14,30 @@ import sys
 import time
 from pathlib import Path
 
-from .executors import ExecutorError
-from .io import _UMASK, RESULTS_FORMAT, atomic_path  # noqa: F401 - _UMASK: old location
+from .errors import Worded, flag_words
+from .executors import ExecutorError, RunsFailed
+from .io import RESULTS_FORMAT, atomic_path
 from .io import write_atomic as _write_atomic
 from .params import ParamError
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
+from .vocabulary import BY_NAME, HEADLINE
+
+#: the flag of each library argument named in errors and notes
+FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out": "--out",
+         "outcomes": "--outcomes", "fmt": "--format", "resume": "--resume",
+         "scheduler": "--scheduler", "customers": "--customers", "days": "--days",
+         "strategy": "--strategy", "replications": "--reps", "seed": "--seed",
+         "workers": "--workers", "executor": "--scheduler"}
+
+#: the flags that take no value
+SWITCHES = ("resume",)
+
+
+def in_flags(text) -> str:
+    """A library error or note worded with this command's flags (other text unchanged)."""
+    if isinstance(text, Worded):
+        return text.render(flag_words(FLAGS, SWITCHES))
+    return str(text)
 
 
 class UsageError(Exception):
@@ -163,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--customers", type=_whole("--customers", 1),
                    help="market size of every run (the business scales with it)")
     w.add_argument("--outcomes", metavar="A,B",
-                   help="outcomes to analyse for sobol/morris (default: monthly_churn, "
-                        "churned, active, nps, csat, service_level, revenue, profit)")
+                   help="outcomes to analyse for sobol/morris (default: "
+                        f"{', '.join(HEADLINE)})")
     w.add_argument("--ticks", action="store_true", default=None,
                    help="also write DIR/ticks.parquet: per-tick metrics of every run")
     w.add_argument("--format", choices=("parquet", "csv"), dest="fmt",
@@ -319,7 +338,8 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
                    days: float | None) -> Scenario:
     """The scenario file (or default) with ``--set`` values applied, then resized."""
     from .params import check_param, parse_param
-    from .sweep import build_scenario, scaled_headcount_note
+    from .runner import build_scenario
+    from .sweep import scaled_headcount_note
 
     base = _load(path)
     data = base.to_dict()
@@ -334,14 +354,15 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         notes.append(scaled_headcount_note(base, param, customers))
     scenario = build_scenario(data, point, customers, days).validated()
     for note in filter(None, notes):
-        print(note, file=sys.stderr)
+        print(in_flags(note), file=sys.stderr)
     return scenario
 
 
 def _replay_target(args: argparse.Namespace):
     """(scenario, seed, strategy, recorded row) of ``--replay DIR --run-id N``."""
     from .params import strategy_of
-    from .sweep import build_scenario, read_runs, stored_plan
+    from .runner import build_scenario
+    from .sweep import read_runs, stored_plan
 
     given = [flag for flag, value in (("SCENARIO", args.scenario), ("--set", args.set),
                                       ("--customers", args.customers), ("--days", args.days),
@@ -438,20 +459,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = _make_out(args.out)
     t0 = time.perf_counter()
     result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
-                         progress=not args.quiet and sys.stderr.isatty())
+                     progress=not args.quiet and sys.stderr.isatty())
     wall = time.perf_counter() - t0
-    from . import __version__
-
-    meta = {"scenario": result.scenario, "scenario_hash": scenario.content_hash(),
-            "strategies": list(result.strategies), "starts": result.starts,
-            "replications": result.replications, "seed": result.seed,
-            "ticks": scenario.simulation.ticks, "tick_days": scenario.simulation.tick_days,
-            "market": scenario.market.size, "workers": workers,
-            "runs": len(result.runs), "cxsim_version": __version__,
-            "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3)}
     write_comparison(result, out)
-    _write_atomic(out / "compare.json", json.dumps(meta, indent=2) + "\n")
-    written = [*OUTPUT_FILES, "compare.json"]
+    written = list(OUTPUT_FILES)
     if args.plot:
         written += _save_figures(_compare_figures(result), out)
     if not args.quiet:
@@ -506,7 +517,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{plan.scenario.name}: {d.kind} design, {_n(len(d), 'point')} × "
               f"{_n(plan.replications, 'replication')} = {_n(plan.n_runs, 'run')} on {where}")
         for note in plan.notes:
-            print(note, file=sys.stderr)
+            print(in_flags(note), file=sys.stderr)
         if d.kind == "sobol" and not is_power_of_two(d.samples):
             print(f"note: --samples {d.samples} is not a power of two; Sobol' estimates "
                   "converge best at 2^k", file=sys.stderr)
@@ -655,7 +666,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 #: columns each run table needs for its figures (a table without them is of another format)
 _NEEDED = {
     "metrics": ("tick", "active", "churn_rate", "nps", "csat", "ces", "service_level",
-                "profit"),
+                "profit", "satisfaction"),
     "touchpoints": ("tick", "touchpoint", "channel", "stage", "volume", "experience"),
     "flows": ("source", "target", "episodes"),
     "segments": ("tick", "segment", "retention"),
@@ -786,17 +797,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-_ROWS = (
-    ("customers (final)", "active", "{:,.0f}"), ("new customers", "new", "{:,.0f}"),
-    ("churned", "churned", "{:,.0f}"), ("monthly churn", "monthly_churn", "{:.2%}"),
-    ("annual retention", "annual_retention", "{:.1%}"), ("NPS (last 30 days)", "nps", "{:+.1f}"),
-    ("CSAT (1-5)", "csat", "{:.2f}"), ("CES (1-7, 7 = easy)", "ces", "{:.2f}"),
-    ("satisfaction (0-1)", "satisfaction", "{:.3f}"),
-    ("first-contact resolution", "fcr", "{:.1%}"), ("service level", "service_level", "{:.1%}"),
-    ("avg speed of answer (s)", "asa", "{:.1f}"), ("queue abandonment", "abandonment", "{:.1%}"),
-    ("agent occupancy", "occupancy", "{:.1%}"), ("partner on time", "partner_on_time", "{:.1%}"),
-    ("revenue", "revenue", "{:,.0f}"), ("cost", "cost", "{:,.0f}"), ("profit", "profit", "{:,.0f}"),
-)
+#: the run figures of the printed summary, in order (labels and formats: the vocabulary)
+SUMMARY_ROWS = ("active", "new", "churned", "monthly_churn", "annual_retention", "nps", "csat",
+                "ces", "satisfaction", "fcr", "service_level", "asa", "abandonment",
+                "occupancy", "partner_on_time", "revenue", "cost", "profit")
 
 
 def format_summary(summary: dict) -> str:
@@ -807,9 +811,9 @@ def format_summary(summary: dict) -> str:
     lines = [head]
     if summary.get("strategy") not in (None, "baseline"):
         lines.append(f"  {'strategy':<26} {summary['strategy']:>14}")
-    for label, key, fmt in _ROWS:
-        v = summary.get(key)
-        lines.append(f"  {label:<26} {'n/a' if v is None else fmt.format(v):>14}")
+    for key in SUMMARY_ROWS:
+        m = BY_NAME[key]
+        lines.append(f"  {m.short:<26} {m.format(summary.get(key)):>14}")
     return "\n".join(lines)
 
 
@@ -830,15 +834,19 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 2
     except (ParamError, ExecutorError) as exc:
-        print(str(exc), file=sys.stderr)
+        print(in_flags(exc), file=sys.stderr)
         return 2
+    except RunsFailed as exc:  # a run of a comparison failed: bad input (2) or a bug (1)
+        print(str(exc) if exc.bad_input else f"cxsim: error: {exc}", file=sys.stderr)
+        return 2 if exc.bad_input else 1
     except KeyboardInterrupt as exc:
-        print(f"cxsim: {exc}" if str(exc) else "cxsim: interrupted", file=sys.stderr)
+        text = in_flags(exc)
+        print(f"cxsim: {text}" if text else "cxsim: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, exit 1
         if os.environ.get("CXSIM_DEBUG"):
             raise
-        print(f"cxsim: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"cxsim: error: {type(exc).__name__}: {in_flags(exc)}", file=sys.stderr)
         return 1
 
 

@@ -7,10 +7,16 @@ stream, agent, tick, slot), a strategy that changes one thing leaves the other d
 and the paired difference *strategy − baseline* is far less noisy than the difference of two
 independent samples (:func:`paired_vs_independent` measures by how much).
 
-Each run is the plain function :func:`cxsim.runner.run` mapped over an executor with the
+Runs are mapped with :func:`cxsim.executors.run_many` over an executor with the
 ``concurrent.futures`` interface (a process pool by default, in-process with ``workers=1``,
 or e.g. Dask's ``client.get_executor()``).  Each run depends only on its seed, so the results
-do not depend on the executor or the number of workers.
+do not depend on the executor or the number of workers.  A comparison needs every replicate
+(they are paired): if a run fails, :func:`compare` raises
+:class:`~cxsim.executors.RunsFailed` naming it.
+
+Money summed over time is also discounted at the scenario's yearly
+``economics.discount_rate``: the ROI table carries the net present value of the paired
+incremental profit beside the undiscounted figures.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import dataclasses
 import json
 import math
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,26 +35,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .executors import process_pool, stop_now
+from . import rng
+from .executors import RunsFailed, RunSpec, run_many
 from .io import atomic_path, write_atomic
-from .runner import resize, run
-from .scenario import Scenario, ScenarioError, Strategy
+from .runner import resize
+from .scenario import YEAR_DAYS, Scenario, ScenarioError, Strategy
 from .strategies import BASELINE, resolve, starts
+from .vocabulary import COMPARED, HEADLINE, RUN_TICK_COLUMNS, format_value
 
 #: summary metrics compared between strategies (contract names, then reporting extras)
-METRICS: tuple[str, ...] = (
-    "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
-    "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
-    "attrition", "partner_on_time", "revenue", "cost", "profit", "monthly_churn",
-    "annual_retention", "intervention_cost",
-)
+METRICS: tuple[str, ...] = COMPARED
 
 #: per-tick columns kept from every run (for bands and payback)
-TICK_METRICS: tuple[str, ...] = (
-    "active", "new", "churned", "churn_rate", "retention", "nps", "nps_respondents", "csat",
-    "ces", "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy",
-    "partner_on_time", "revenue", "cost", "profit", "intervention_cost",
-)
+TICK_METRICS: tuple[str, ...] = RUN_TICK_COLUMNS[1:]
 
 #: the contract columns of ``comparison.csv``, in order
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -139,7 +139,10 @@ class ComparisonResult:
     SEED --strategy NAME`` on the same scenario reproduces the row) and every summary metric.
     ``ticks``: per-tick metrics of every run (strategy, replicate, tick, ...).
     ``roi``: per strategy, intervention cost, incremental profit (net of that cost) with its
-    interval, ROI and payback tick.  ``starts``: each strategy's intervention start ticks.
+    interval, ROI, its net present value at ``discount_rate`` (yearly) and payback tick.
+    ``starts``: each strategy's intervention start ticks.  ``workers``, ``executor`` and
+    ``wall_seconds`` say how the runs were executed (``None`` when read from disk without
+    them).
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -153,6 +156,10 @@ class ComparisonResult:
     strategies: tuple[str, ...] = ()
     tick_days: float = 1.0
     spec: Scenario | None = field(default=None, repr=False)
+    discount_rate: float = 0.0
+    workers: int | None = None
+    executor: str | None = None
+    wall_seconds: float | None = None
 
     def diff(self, strategy: str, metric: str) -> tuple[float, float, float]:
         """``(diff, diff_ci_low, diff_ci_high)`` of one strategy and metric."""
@@ -168,58 +175,32 @@ class ComparisonResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_one(task: tuple) -> tuple:
-    """Run one (scenario, strategy, seed) task; return its key, summary and per-tick metrics.
+def _describe(record: dict) -> str:
+    name, replicate = record["key"]
+    return f"strategy '{name}', replicate {replicate}"
 
-    A plain top-level function so process pools (and Dask) can pickle it.
+
+def _execute(specs: list[RunSpec], executor: Executor | None, workers: int | None,
+             progress: bool, desc: str = "cxsim compare") -> tuple[dict, str]:
+    """Run ``specs``; their records keyed by ``(strategy name, replicate)``, and where.
+
+    Raises :class:`~cxsim.executors.RunsFailed` if any run failed.
     """
-    scenario, name, strategy, replicate, seed = task
-    result = run(scenario, seed, strategy=strategy)
-    m = result.metrics
-    cols = ["tick", *[c for c in TICK_METRICS if c in m.columns]]
-    return name, replicate, seed, dict(result.summary), m[cols].reset_index(drop=True)
-
-
-def _execute(tasks: list[tuple], executor: Executor | None, workers: int | None,
-             progress: bool, desc: str = "cxsim compare") -> dict[tuple[str, int], tuple]:
-    """Map :func:`_run_one` over ``tasks``; results keyed by (strategy name, replicate)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(tasks), desc=desc, unit="run")
-    out: dict[tuple[str, int], tuple] = {}
+        bar = tqdm(total=len(specs), desc=desc, unit="run")
     try:
-        if executor is None and (workers == 1 or len(tasks) <= 1):
-            for task in tasks:
-                res = _run_one(task)
-                out[(res[0], res[1])] = res
-                if bar is not None:
-                    bar.update()
-            return out
-        own = executor is None
-        if own:
-            executor = process_pool(min(workers or os.cpu_count() or 1, len(tasks)))
-        futures = [executor.submit(_run_one, task) for task in tasks]
-        try:
-            for fut in as_completed(futures):
-                res = fut.result()
-                out[(res[0], res[1])] = res
-                if bar is not None:
-                    bar.update()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            if own:
-                stop_now(executor)
-            raise
-        finally:
-            if own:
-                executor.shutdown(wait=True, cancel_futures=True)
-        return out
+        batch = run_many(specs, (lambda _record: bar.update()) if bar is not None else None,
+                         executor=executor, workers=workers)
     finally:
         if bar is not None:
             bar.close()
+    failed = [r for r in batch.records if r["status"] != "done"]
+    if failed:
+        raise RunsFailed(failed, len(specs), _describe)
+    return {r["key"]: r for r in batch.records}, batch.executor
 
 
 def _label(item: Any, k: int) -> str:
@@ -294,10 +275,9 @@ def prepare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
     return sc, named, start_ticks
 
 
-def replicate_seeds(seed: int, replications: int) -> list[int]:
-    """The integer seeds of replicates ``0 .. replications-1`` (shared by every strategy)."""
-    return [int(c.generate_state(1)[0])
-            for c in np.random.SeedSequence(seed).spawn(replications)]
+#: the integer seeds of replicates ``0 .. replications-1``, shared by every strategy
+#: (:func:`cxsim.rng.replicate_seeds`)
+replicate_seeds = rng.replicate_seeds
 
 
 def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, seed: int = 0,
@@ -330,28 +310,41 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
     progress
         Show a progress bar (tqdm).
 
+    Raises
+    ------
+    ValueError, ScenarioError
+        Bad input, before anything runs.
+    cxsim.executors.RunsFailed
+        A run failed (every replicate is needed for the paired differences); the message
+        names the first failure's strategy, replicate, seed and error.
+
     """
     sc, named, start_ticks = prepare(scenario, strategies, replications, seed,
                                      workers=workers, ticks=ticks, customers=customers)
     seeds = replicate_seeds(seed, replications)
-    tasks = [(sc, name, spec, r, s) for name, spec in named.items()
-             for r, s in enumerate(seeds)]
-    results = _execute(tasks, executor, workers, progress)
-    order = list(named)
-    return _assemble(results, order, start_ticks, sc, replications, seed)
+    specs = [RunSpec(key=(name, r), scenario=sc, seed=s, strategy=spec,
+                     tick_columns=RUN_TICK_COLUMNS)
+             for name, spec in named.items() for r, s in enumerate(seeds)]
+    t0 = time.perf_counter()
+    records, label = _execute(specs, executor, workers, progress)
+    wall = time.perf_counter() - t0
+    result = _assemble(records, list(named), start_ticks, sc, replications, seed)
+    n = None if executor is not None else (workers or os.cpu_count() or 1)
+    return dataclasses.replace(result, workers=n, executor=label, wall_seconds=round(wall, 3))
 
 
-def _assemble(results: dict[tuple[str, int], tuple], order: list[str],
+def _assemble(records: dict[tuple[str, int], dict], order: list[str],
               start_ticks: dict[str, list[int]], sc: Scenario, replications: int,
               seed: int) -> ComparisonResult:
-    keys = sorted(results, key=lambda k: (order.index(k[0]), k[1]))
+    keys = sorted(records, key=lambda k: (order.index(k[0]), k[1]))
     rows, frames = [], []
     for key in keys:
-        name, r, s, summary, metrics = results[key]
-        row = {"strategy": name, "replicate": r, "seed": s}
-        row.update({k: v for k, v in summary.items() if k != "scenario"})
+        name, r = key
+        record = records[key]
+        row = {"strategy": name, "replicate": r, "seed": record["seed"]}
+        row.update({k: v for k, v in record["summary"].items() if k != "scenario"})
         rows.append(row)
-        f = metrics.copy()
+        f = pd.DataFrame(record["ticks"])
         f.insert(0, "replicate", r)
         f.insert(0, "strategy", name)
         frames.append(f)
@@ -361,11 +354,13 @@ def _assemble(results: dict[tuple[str, int], tuple], order: list[str],
             runs[m] = np.nan
     tick_table = pd.concat(frames, ignore_index=True)
     table = comparison_table(runs, order)
-    roi = roi_table(runs, tick_table, order, start_ticks)
+    rate = sc.economics.discount_rate
+    roi = roi_table(runs, tick_table, order, start_ticks, discount_rate=rate,
+                    tick_days=sc.simulation.tick_days)
     return ComparisonResult(table=table, runs=runs, ticks=tick_table, roi=roi,
                             starts=dict(start_ticks), scenario=sc.name,
                             replications=replications, seed=seed, strategies=tuple(order),
-                            tick_days=sc.simulation.tick_days, spec=sc)
+                            tick_days=sc.simulation.tick_days, spec=sc, discount_rate=rate)
 
 
 def _metric_matrix(runs: pd.DataFrame, name: str, metric: str) -> np.ndarray:
@@ -426,16 +421,41 @@ def cumulative_delta(tick_table: pd.DataFrame, name: str, column: str = "profit"
     return (s.astype(float) - b.astype(float)).cumsum()
 
 
+def discount_factors(ticks: Iterable[int], rate: float, tick_days: float = 1.0) -> np.ndarray:
+    """Present value of one unit of money at the end of each tick: ``(1+rate)^-(t·dt/365)``.
+
+    ``rate`` is the yearly discount rate (``economics.discount_rate``); tick *t* ends on day
+    ``t · tick_days``.
+    """
+    t = np.asarray(list(ticks) if not isinstance(ticks, np.ndarray) else ticks, dtype=float)
+    return (1.0 + float(rate)) ** -(t * tick_days / YEAR_DAYS)
+
+
+def _present_value(tick_table: pd.DataFrame, name: str, column: str, factors_of) -> np.ndarray:
+    """Per replicate (in replicate order), Σ_t column_t · factor_t of strategy ``name``."""
+    wide = tick_table[tick_table["strategy"] == name].pivot(index="tick", columns="replicate",
+                                                            values=column).astype(float)
+    f = factors_of(wide.index.to_numpy())
+    return (wide.mul(f, axis=0)).sum(axis=0, min_count=1).sort_index().to_numpy(dtype=float)
+
+
 def roi_table(runs: pd.DataFrame, tick_table: pd.DataFrame, order: Sequence[str],
-              start_ticks: Mapping[str, Sequence[int]], baseline: str = BASELINE
-              ) -> pd.DataFrame:
-    """Per strategy: intervention cost, incremental profit (net of it), ROI and payback.
+              start_ticks: Mapping[str, Sequence[int]], baseline: str = BASELINE, *,
+              discount_rate: float = 0.0, tick_days: float = 1.0) -> pd.DataFrame:
+    """Per strategy: intervention cost, incremental profit (net of it), ROI, NPV and payback.
 
     ``incremental_profit`` is the mean paired Δ total profit (profit already includes the
-    intervention cost); ``roi = incremental_profit / intervention_cost`` (NaN for no cost);
-    ``payback_tick`` is the first tick at or after the first intervention start where the
-    mean cumulative paired Δprofit becomes ≥ 0 and stays so to the horizon (None if never).
+    intervention cost); ``roi = incremental_profit / intervention_cost`` (NaN for no cost).
+    ``npv`` is the mean over replicates of the paired Δprofit of each tick discounted to
+    day 0 at the yearly ``discount_rate`` (:func:`discount_factors`), with its t-interval;
+    ``discounted_roi = npv / present value of the intervention cost`` (NaN without a
+    per-tick ``intervention_cost`` or for no cost).  ``payback_tick`` is the first tick at
+    or after the first intervention start where the mean cumulative paired Δprofit becomes
+    ≥ 0 and stays so to the horizon (None if never).
     """
+    def factors(ticks: np.ndarray) -> np.ndarray:
+        return discount_factors(ticks, discount_rate, tick_days)
+
     rows = []
     for name in order:
         if name == baseline:
@@ -444,14 +464,25 @@ def roi_table(runs: pd.DataFrame, tick_table: pd.DataFrame, order: Sequence[str]
         d, lo, hi, se, n = paired_interval(_metric_matrix(runs, name, "profit"),
                                            _metric_matrix(runs, baseline, "profit"))
         roi = d / cost if math.isfinite(cost) and cost > 0 else math.nan
+        npv, npv_lo, npv_hi, *_ = paired_interval(
+            _present_value(tick_table, name, "profit", factors),
+            _present_value(tick_table, baseline, "profit", factors))
+        pv_cost = math.nan
+        if "intervention_cost" in tick_table:
+            pv_cost, *_ = mean_interval(_present_value(tick_table, name, "intervention_cost",
+                                                       factors))
+        droi = npv / pv_cost if math.isfinite(pv_cost) and pv_cost > 0 else math.nan
         cum = cumulative_delta(tick_table, name).mean(axis=1)
         first = min(start_ticks.get(name) or [int(cum.index.min())])
         pb = payback_tick(cum.index.to_numpy(), cum.to_numpy(), first)
         rows.append({"strategy": name, "intervention_cost": cost, "incremental_profit": d,
                      "incremental_profit_ci_low": lo, "incremental_profit_ci_high": hi,
-                     "roi": roi, "payback_tick": pb, "first_start": first, "n": n})
+                     "roi": roi, "npv": npv, "npv_ci_low": npv_lo, "npv_ci_high": npv_hi,
+                     "discounted_roi": droi, "payback_tick": pb, "first_start": first,
+                     "n": n})
     cols = ["strategy", "intervention_cost", "incremental_profit", "incremental_profit_ci_low",
-            "incremental_profit_ci_high", "roi", "payback_tick", "first_start", "n"]
+            "incremental_profit_ci_high", "roi", "npv", "npv_ci_low", "npv_ci_high",
+            "discounted_roi", "payback_tick", "first_start", "n"]
     out = pd.DataFrame(rows, columns=cols)
     out["payback_tick"] = out["payback_tick"].astype("Int64")
     return out
@@ -485,13 +516,14 @@ def paired_vs_independent(scenario: Scenario, strategy: StrategySpec, replicatio
                            ticks=ticks, customers=customers)
     seeds = replicate_seeds(seed, 2 * replications)
     a, b = seeds[:replications], seeds[replications:]
-    tasks = ([(sc, name, named[name], r, s) for r, s in enumerate(a)]
-             + [(sc, BASELINE, None, r, s) for r, s in enumerate(a)]
-             + [(sc, _INDEPENDENT, None, r, s) for r, s in enumerate(b)])
-    res = _execute(tasks, executor, workers, progress, desc="cxsim paired vs independent")
+    specs = ([RunSpec((name, r), sc, s, named[name]) for r, s in enumerate(a)]
+             + [RunSpec((BASELINE, r), sc, s) for r, s in enumerate(a)]
+             + [RunSpec((_INDEPENDENT, r), sc, s) for r, s in enumerate(b)])
+    res, _ = _execute(specs, executor, workers, progress, desc="cxsim paired vs independent")
 
     def values(label: str, metric: str) -> np.ndarray:
-        return np.array([_num(res[(label, r)][3].get(metric)) for r in range(replications)])
+        return np.array([_num(res[(label, r)]["summary"].get(metric))
+                         for r in range(replications)])
 
     out: dict[str, Any] = {"strategy": name, "replications": replications, "seed": seed}
     for metric in metrics:
@@ -513,33 +545,12 @@ def _num(v: Any) -> float:
 # Output
 # --------------------------------------------------------------------------------------------
 
-#: how each metric is printed: (format, scale)
-_FORMATS: dict[str, tuple[str, float]] = {
-    "active": ("{:,.0f}", 1), "new": ("{:,.0f}", 1), "churned": ("{:,.0f}", 1),
-    "churn_rate": ("{:.4f}%", 100), "retention": ("{:.2f}%", 100), "nps": ("{:+.2f}", 1),
-    "csat": ("{:.3f}", 1), "ces": ("{:.3f}", 1), "satisfaction": ("{:.4f}", 1),
-    "fcr": ("{:.2f}%", 100), "service_level": ("{:.2f}%", 100), "asa": ("{:.1f}s", 1),
-    "abandonment": ("{:.2f}%", 100), "occupancy": ("{:.2f}%", 100),
-    "engagement": ("{:.4f}", 1), "attrition": ("{:.3f}", 1),
-    "partner_on_time": ("{:.2f}%", 100), "revenue": ("{:,.0f}", 1), "cost": ("{:,.0f}", 1),
-    "profit": ("{:,.0f}", 1), "monthly_churn": ("{:.3f}%", 100),
-    "annual_retention": ("{:.2f}%", 100), "intervention_cost": ("{:,.0f}", 1),
-}
-
-DEFAULT_PRINTED = ("active", "churned", "monthly_churn", "nps", "csat", "service_level",
-                   "revenue", "intervention_cost", "profit")
+#: the metrics of the printed table: the headline figures and the intervention cost
+DEFAULT_PRINTED: tuple[str, ...] = (*HEADLINE[:-1], "intervention_cost", HEADLINE[-1])
 
 
 def _fmt(metric: str, v: float, signed: bool = False) -> str:
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    fmt, scale = _FORMATS.get(metric, ("{:.4g}", 1))
-    if signed:
-        if fmt == "{:,.0f}" and 0 < abs(v * scale) < 10:
-            fmt = "{:,.1f}"  # a difference of -0.3 customers is not "-0"
-        if not fmt.startswith("{:+"):
-            fmt = "{:+" + fmt[2:]
-    return fmt.format(v * scale)
+    return format_value(metric, v, precise=True, signed=signed)
 
 
 def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT_PRINTED
@@ -573,30 +584,54 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
     if not result.roi.empty:
         lines.append("")
         lines.append(f"  {'strategy':<{w}}  {'interv. cost':>13} {'incremental profit':>19}  "
-                     f"{'95 % interval':<27} {'ROI':>7} {'payback':>10}")
+                     f"{'95 % interval':<27} {'ROI':>7} {'NPV':>13} {'payback':>10}")
         for _, r in result.roi.iterrows():
             roi = f"{r['roi']:.2f}" if math.isfinite(r["roi"]) else "n/a"
             pb = ("never" if pd.isna(r["payback_tick"])
                   else f"day {r['payback_tick'] * result.tick_days:g}")
             ci = (f"[{_fmt('profit', r['incremental_profit_ci_low'], True)}, "
                   f"{_fmt('profit', r['incremental_profit_ci_high'], True)}]")
+            npv = _fmt("profit", r["npv"], True) if "npv" in r else "n/a"
             lines.append(f"  {r['strategy']:<{w}}  {_fmt('profit', r['intervention_cost']):>13} "
                          f"{_fmt('profit', r['incremental_profit'], True):>19}  {ci:<27} "
-                         f"{roi:>7} {pb:>10}")
+                         f"{roi:>7} {npv:>13} {pb:>10}")
         lines.append("  (* interval excludes 0; ROI = incremental profit, net of the "
-                     "intervention cost, per unit of intervention cost)")
+                     "intervention cost, per unit of intervention cost; NPV = incremental "
+                     f"profit discounted at {result.discount_rate:.1%} a year)")
     return "\n".join(lines)
 
 
-OUTPUT_FILES = ("comparison.csv", "runs.csv", "ticks.csv", "roi.csv")
+OUTPUT_FILES = ("comparison.csv", "runs.csv", "ticks.csv", "roi.csv", "compare.json")
+
+
+def settings(result: ComparisonResult) -> dict:
+    """What ``compare.json`` holds: the comparison's settings and how it ran."""
+    from . import __version__
+    from .io import RESULTS_FORMAT
+
+    spec = result.spec
+    ticks = (spec.simulation.ticks if spec is not None
+             else int(result.ticks["tick"].max()) if len(result.ticks) else 0)
+    return {"scenario": result.scenario,
+            "scenario_hash": spec.content_hash() if spec is not None else None,
+            "strategies": list(result.strategies), "starts": result.starts,
+            "replications": result.replications, "seed": result.seed, "ticks": ticks,
+            "tick_days": result.tick_days,
+            "market": spec.market.size if spec is not None else None,
+            "discount_rate": result.discount_rate, "workers": result.workers,
+            "executor": result.executor, "runs": len(result.runs),
+            "cxsim_version": __version__, "format": RESULTS_FORMAT,
+            "wall_seconds": result.wall_seconds}
 
 
 def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "csv"
                      ) -> list[Path]:
-    """Write ``comparison.csv``, ``runs.csv`` (or ``runs.parquet``), ``ticks.csv``, ``roi.csv``.
+    """Write a comparison's tables and ``compare.json``, which :func:`read_comparison` reads.
 
-    Every file is written atomically (temporary file, then ``os.replace``).  ``fmt="parquet"``
-    writes the runs table as Parquet and needs pyarrow.  Returns the paths written.
+    ``comparison.csv``, ``runs.csv`` (or ``runs.parquet``), ``ticks.csv``, ``roi.csv`` and
+    ``compare.json`` (the settings, :func:`settings`).  Every file is written atomically
+    (temporary file, then ``os.replace``).  ``fmt="parquet"`` writes the runs table as
+    Parquet and needs pyarrow.  Returns the paths written.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
@@ -621,6 +656,8 @@ def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "
         with atomic_path(out / "runs.parquet") as tmp:
             result.runs.to_parquet(tmp, index=False)
         written.insert(1, out / "runs.parquet")
+    write_atomic(out / "compare.json", json.dumps(settings(result), indent=2) + "\n")
+    written.append(out / "compare.json")
     return written
 
 
@@ -662,13 +699,15 @@ def read_comparison(out_dir: Path | str) -> ComparisonResult:
                             starts={k: list(v) for k, v in meta["starts"].items()},
                             scenario=meta["scenario"], replications=meta["replications"],
                             seed=meta["seed"], strategies=tuple(meta["strategies"]),
-                            tick_days=meta["tick_days"])
+                            tick_days=meta["tick_days"],
+                            discount_rate=float(meta.get("discount_rate") or 0.0),
+                            workers=meta.get("workers"), executor=meta.get("executor"),
+                            wall_seconds=meta.get("wall_seconds"))
 
 
 __all__ = [
     "ComparisonResult", "METRICS", "TABLE_COLUMNS", "compare", "comparison_table",
-    "format_comparison", "mean_interval", "paired_interval", "paired_vs_independent",
-    "payback_tick", "prepare", "read_comparison", "replicate_seeds", "roi_table",
-    "welch_interval",
-    "write_comparison",
+    "discount_factors", "format_comparison", "mean_interval", "paired_interval",
+    "paired_vs_independent", "payback_tick", "prepare", "read_comparison", "replicate_seeds",
+    "roi_table", "settings", "welch_interval", "write_comparison",
 ]

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .errors import Arg
 from .params import Param, ParamError
+from .rng import design_generator
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 
@@ -99,33 +101,28 @@ def expected_size(kind: str, samples: int, dims: int) -> int:
     return {"lhs": samples, "sobol": samples * (dims + 2), "morris": samples * (dims + 1)}[kind]
 
 
-def _design_rng(seed: int) -> np.random.Generator:
-    # a child of the root seed that no replicate seed uses (replicates spawn keys 0, 1, ...)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2 ** 32 - 1,)))
-
-
 def make_design(params: Sequence[Param], kind: str = "grid", samples: int | None = None,
                 seed: int = 0) -> Design:
     """Build a design; raise :class:`~cxsim.params.ParamError` (one line) if it cannot be."""
     if kind not in DESIGNS:
-        raise ParamError(f"--design must be one of {', '.join(DESIGNS)}, got {kind!r}")
+        raise ParamError(Arg("design"), f" must be one of {', '.join(DESIGNS)}, got {kind!r}")
     params = tuple(params)
     if not params:
-        raise ParamError("a sweep needs at least one --param PATH=SPEC")
+        raise ParamError("a sweep needs at least one ", Arg("params", "PATH=SPEC"))
     paths = [p.path for p in params]
     if len(set(paths)) != len(paths):
         dup = next(p for p in paths if paths.count(p) > 1)
-        raise ParamError(f"--param {dup} is given twice")
+        raise ParamError(Arg("params", dup), " is given twice")
     fixed = {p.path: p.values[0] for p in params if not p.varies}
     if kind == "grid":
         if samples is not None:
-            raise ParamError("--samples does not apply to a grid design (its size is the "
-                             "product of the value lists)")
+            raise ParamError(Arg("samples"), " does not apply to a grid design (its size is "
+                             "the product of the value lists)")
         for p in params:
             if p.is_distribution:
-                raise ParamError(f"--param {p.path}={p.spec}: a grid needs values (a list "
-                                 "a,b,c or a range a:b:n), not a distribution; use --design "
-                                 "lhs, sobol or morris")
+                raise ParamError(Arg("params", f"{p.path}={p.spec}"), ": a grid needs values "
+                                 "(a list a,b,c or a range a:b:n), not a distribution; use ",
+                                 Arg("design"), " lhs, sobol or morris")
         combos = itertools.product(*[p.values for p in params])
         points = [dict(zip(paths, combo, strict=True)) for combo in combos]
         return Design(kind, params, points, None, None, seed)
@@ -134,10 +131,10 @@ def make_design(params: Sequence[Param], kind: str = "grid", samples: int | None
         raise ParamError(f"a {kind} design needs at least one parameter that varies")
     n = DEFAULT_SAMPLES[kind] if samples is None else samples
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise ParamError(f"--samples must be a whole number of at least 2, got {n!r}")
+        raise ParamError(Arg("samples"), f" must be a whole number of at least 2, got {n!r}")
     n = int(n)
     d = len(varied)
-    rng = _design_rng(seed)
+    rng = design_generator(seed)
     if kind == "lhs":
         from scipy.stats import qmc
 

@@ -1,31 +1,44 @@
-"""Where runs execute: in this process, in a pool of local processes, or on a Dask cluster.
+"""Where runs execute, and the one way to run many of them: :func:`run_many`.
 
-Every experiment maps a plain top-level function over tasks with the ``concurrent.futures``
-interface, so the same code runs anywhere; each run depends only on its seed, so results do
-not depend on the executor or the number of workers.
+Every experiment (``compare``, ``sweep``, and what builds on them) describes its runs as
+:class:`RunSpec` s and maps them with :func:`run_many` over one of
 
-- :func:`process_pool`: ``spawn`` processes (safe with numba's threads), one numba thread
-  each (the pool is the parallelism).  Workers ignore Ctrl-C (the parent decides what
-  happens) and exit on their own if the parent process dies.  Compiled kernels come from
-  numba's on-disk cache, so a worker loads them rather than compiling.
-- :func:`dask_executor`: ``"local"`` starts a ``LocalCluster`` of single-threaded worker
-  processes owned by this process; an address such as ``tcp://HOST:PORT`` connects to a
-  running scheduler.  Tasks are submitted with ``pure=False``: two runs with equal
-  arguments are still two runs (Dask would otherwise merge them).
+- ``"serial"``: one after the other in this process (numba uses all its threads);
+- a :class:`ProcessPool` (:func:`process_pool`): ``spawn`` processes (safe with numba's
+  threads), one numba thread each (the pool is the parallelism).  Workers ignore Ctrl-C
+  (the parent decides what happens) and exit on their own if the parent process dies;
+  compiled kernels come from numba's on-disk cache, so a worker loads them rather than
+  compiling.  The pool keeps its worker processes (:attr:`ProcessPool.workers`, recorded
+  as they start), so :meth:`ProcessPool.stop_now` can end them without waiting;
+- any ``concurrent.futures.Executor``, e.g. a Dask cluster's (:func:`dask_executor`:
+  ``"local"`` starts a ``LocalCluster`` of single-threaded worker processes owned by this
+  process; an address such as ``tcp://HOST:PORT`` connects to a running scheduler; tasks
+  are submitted with ``pure=False``, so two runs with equal arguments are still two runs).
+
+Each run depends only on its scenario, strategy and seed, so results do not depend on the
+executor or the number of workers.  A run that raises becomes a ``failed`` record with its
+error text; the other runs go on.  Ctrl-C (or any exception in the caller's callback) stops
+the runs in one place: pending runs are cancelled and a pool this module started is
+stopped at once.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any
+
+from .errors import Arg, InputError
 
 #: seconds to wait for a Dask scheduler before giving up
 CONNECT_TIMEOUT = 10.0
@@ -33,7 +46,7 @@ CONNECT_TIMEOUT = 10.0
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 
 
-class ExecutorError(ValueError):
+class ExecutorError(InputError):
     """An executor cannot be set up (missing extra, unreachable scheduler); one line."""
 
 
@@ -53,33 +66,275 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int) -> None:
-    """Process-pool initializer: one numba thread, Ctrl-C left to the parent, no orphans."""
+    """Pool initializer: one numba thread, Ctrl-C left to the parent, no orphans."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_thread()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes set up as described in the module docstring."""
-    return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+class _TrackingContext(SpawnContext):
+    """The ``spawn`` context, recording every process it makes (the pool's workers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[SpawnProcess] = []
+        self.made_lock = threading.Lock()
+
+    def Process(self, *args: Any, **kwargs: Any) -> SpawnProcess:  # noqa: N802 - the API
+        """A spawn process, recorded (``concurrent.futures`` calls this for each worker)."""
+        proc = SpawnProcess(*args, **kwargs)
+        with self.made_lock:
+            self.made.append(proc)
+        return proc
+
+
+class ProcessPool(ProcessPoolExecutor):
+    """A pool of spawned worker processes set up as the module docstring says.
+
+    ``workers`` lists the processes the pool started, and :meth:`stop_now` ends them
+    without waiting for their runs: both use the pool's own record of its processes (its
+    ``mp_context`` records them as they start), not the executor's internals.
+    """
+
+    def __init__(self, workers: int):
+        self._tracking = _TrackingContext()
+        super().__init__(max_workers=workers, mp_context=self._tracking,
+                         initializer=_init_worker, initargs=(os.getpid(),))
+
+    @property
+    def workers(self) -> list[SpawnProcess]:
+        """The worker processes started so far (alive or not)."""
+        with self._tracking.made_lock:
+            return [p for p in self._tracking.made if p.pid is not None]
+
+    def stop_now(self) -> None:
+        """Cancel what has not started, end the workers now (their runs are lost), wait."""
+        self.shutdown(wait=False, cancel_futures=True)
+        procs = self.workers
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+
+
+def process_pool(workers: int) -> ProcessPool:
+    """A :class:`ProcessPool` of ``workers`` processes."""
+    return ProcessPool(workers)
 
 
 def stop_now(executor: Executor) -> None:
-    """Shut a process pool down without waiting for its running tasks (they are killed)."""
-    processes = dict(getattr(executor, "_processes", None) or {})
-    executor.shutdown(wait=False, cancel_futures=True)
-    for proc in processes.values():
-        try:
-            proc.terminate()
-        except (OSError, AttributeError):
-            pass
-    for proc in processes.values():
-        try:
-            proc.join(timeout=5)
-        except (OSError, AttributeError, AssertionError):
-            pass
+    """Stop ``executor`` without waiting for its running tasks.
+
+    A :class:`ProcessPool` kills its workers; any other executor is shut down with its
+    pending tasks cancelled.
+    """
+    if isinstance(executor, ProcessPool):
+        executor.stop_now()
+    else:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Many runs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment.
+
+    ``key`` identifies it in the records (a ``run_id``, or ``(strategy, replicate)``).
+    ``scenario`` is a :class:`~cxsim.Scenario`, or a scenario's plain data that the worker
+    builds with ``overrides`` set by path and then resizes to ``customers``/``days``
+    (:func:`cxsim.runner.build_scenario`; a value that makes the scenario invalid fails
+    that run only).  ``seed`` is an integer (see :mod:`cxsim.rng`); ``strategy`` as for
+    :func:`cxsim.run`; ``ticks`` overrides the horizon; ``tick_columns`` are the per-tick
+    metric columns the record keeps (none by default).
+    """
+
+    key: Hashable
+    scenario: Any = field(repr=False)
+    seed: int = 0
+    strategy: Any = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    customers: int | None = None
+    days: float | None = None
+    ticks: int | None = None
+    tick_columns: tuple[str, ...] = ()
+
+
+class RunsFailed(RuntimeError):
+    """Runs failed where every run is needed (e.g. the paired replicates of a comparison).
+
+    ``failures`` are the failed runs' records (:func:`execute`); ``bad_input`` is true when
+    every failure is an invalid scenario or value.  The message is one line: how many of
+    ``total`` failed, and the first one (``describe(record)``), its seed and its error.
+    """
+
+    def __init__(self, failures: Sequence[dict], total: int,
+                 describe: Callable[[dict], str] | None = None):
+        self.failures = list(failures)
+        self.bad_input = all(r.get("bad_input") for r in self.failures)
+        first = self.failures[0]
+        what = describe(first) if describe is not None else f"run {first['key']!r}"
+        super().__init__(f"{len(self.failures)} of {total} runs failed; first: {what} "
+                         f"(seed {first['seed']}): {first['error']}")
+
+
+class ExecutorBroken(RuntimeError):
+    """The executor broke (a worker process died): the runs still pending are lost."""
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for a failed run: a scenario's problems, else ``Type: first line``."""
+    from .scenario import ScenarioError
+
+    if isinstance(exc, ScenarioError):
+        return "; ".join(exc.problems)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar: NumPy scalars as Python ones."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+
+def _record(spec: RunSpec, status: str, error: str = "", bad_input: bool = False,
+            summary: dict | None = None, ticks: dict | None = None) -> dict:
+    return {"key": spec.key, "seed": spec.seed, "status": status, "error": error,
+            "bad_input": bad_input, "summary": summary or {}, "ticks": ticks}
+
+
+def execute(spec: RunSpec, single_thread: bool = False) -> dict:
+    """Run one :class:`RunSpec`; return its record, never raising for a failing run.
+
+    The record is plain data: ``key, seed, status`` (``"done"`` or ``"failed"``),
+    ``error`` (one line, empty when done), ``bad_input`` (the run failed on an invalid
+    scenario or value), ``summary`` (the run's figures, :meth:`CXModel.summary`) and
+    ``ticks`` (``{column: [values per tick]}`` for ``spec.tick_columns``, else ``None``).
+    ``single_thread`` limits numba to one thread (a worker of a pool or cluster).
+    """
+    from .runner import build_scenario, run
+    from .scenario import ScenarioError
+
+    if single_thread:
+        one_thread()
+    try:
+        sc = spec.scenario
+        if isinstance(sc, Mapping):
+            sc = build_scenario(sc, spec.overrides, spec.customers, spec.days)
+        result = run(sc, spec.seed, strategy=spec.strategy, ticks=spec.ticks)
+    except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the others go on
+        return _record(spec, "failed", error_text(exc),
+                       bad_input=isinstance(exc, ScenarioError | InputError))
+    ticks = None
+    if spec.tick_columns:
+        m = result.metrics
+        ticks = {c: [_plain(v) for v in m[c].tolist()] for c in spec.tick_columns if c in m}
+    return _record(spec, "done", summary=dict(result.summary), ticks=ticks)
+
+
+def _single(spec: RunSpec) -> dict:
+    return execute(spec, single_thread=True)
+
+
+@dataclass
+class Batch:
+    """What :func:`run_many` ran: the records in the order of the specs, and where."""
+
+    records: list[dict]
+    executor: str
+
+
+def run_many(specs: Sequence[RunSpec], on_record: Callable[[dict], None] | None = None, *,
+             executor: Executor | str | None = None, workers: int | None = None,
+             window: int | None = None) -> Batch:
+    """Run every spec and return their records (:func:`execute`); never stops at a failure.
+
+    ``executor``: ``None`` (a :class:`ProcessPool` of ``workers`` processes, default all
+    cores; in this process when ``workers=1`` or there is one run), ``"serial"``,
+    ``"processes"``, or any ``concurrent.futures.Executor`` (the caller owns it).
+    ``on_record`` receives each record as its run finishes (in finishing order; the
+    returned records follow the specs).  At most ``window`` runs are in flight at once, so
+    a long list does not flood the executor (default: twice the workers of a pool this
+    call starts; every run at once on a given executor).
+
+    A run that raises is a ``failed`` record with its error; a task the executor gives up
+    on likewise.  Ctrl-C, or an exception raised by ``on_record``, cancels the pending runs,
+    stops a pool this call started (its workers are killed) and propagates.  A worker
+    process that dies breaks a process pool: :class:`ExecutorBroken` is raised after the
+    records that finished were handed over.
+    """
+    specs = list(specs)
+    n = workers or os.cpu_count() or 1
+    done: dict[int, dict] = {}
+
+    def hand_over(i: int, record: dict) -> None:
+        done[i] = record
+        if on_record is not None:
+            on_record(record)
+
+    def batch(label: str) -> Batch:
+        return Batch([done[i] for i in sorted(done)], label)
+
+    if isinstance(executor, Executor):
+        _map(specs, hand_over, executor, window or max(1, len(specs)), own=False)
+        return batch(type(executor).__name__)
+    if executor not in (None, "serial", "processes"):
+        raise InputError(Arg("executor"), " must be 'serial', 'processes', a "
+                         f"concurrent.futures Executor or None, got {executor!r}")
+    if executor == "serial" or (executor is None and (n == 1 or len(specs) <= 1)):
+        for i, spec in enumerate(specs):
+            hand_over(i, execute(spec))
+        return batch("serial")
+    pool = process_pool(max(1, min(n, len(specs))))
+    try:
+        _map(specs, hand_over, pool, window or 2 * n, own=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return batch("processes")
+
+
+def _map(specs: list[RunSpec], hand_over: Callable[[int, dict], None], ex: Executor,
+         window: int, own: bool) -> None:
+    """Keep up to ``window`` runs in flight on ``ex``; hand each record over as it ends."""
+    it = iter(enumerate(specs))
+    pending: dict[Any, int] = {}
+
+    def fill() -> None:
+        while len(pending) < window:
+            item = next(it, None)
+            if item is None:
+                return
+            i, spec = item
+            pending[ex.submit(_single, spec)] = i
+
+    try:
+        fill()
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i = pending.pop(fut)
+                try:
+                    record = fut.result()
+                except BrokenProcessPool:
+                    raise ExecutorBroken("a worker process died (out of memory, or "
+                                         "killed)") from None
+                except Exception as exc:  # noqa: BLE001 - e.g. Dask gave up on the task
+                    record = _record(specs[i], "failed", error_text(exc))
+                hand_over(i, record)
+            fill()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        if own:
+            stop_now(ex)
+        raise
 
 
 @contextmanager
@@ -95,7 +350,7 @@ def dask_executor(scheduler: str, workers: int | None = None,
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise ExecutorError("--scheduler needs Dask: pip install 'cxsim[dask]' (or "
+        raise ExecutorError(Arg("scheduler"), " needs Dask: pip install 'cxsim[dask]' (or "
                             "pip install 'dask[distributed]')") from None
     cluster = None
     if scheduler == "local":
@@ -105,13 +360,14 @@ def dask_executor(scheduler: str, workers: int | None = None,
         client = Client(cluster)
     else:
         if not _ADDRESS.match(scheduler):
-            raise ExecutorError(f"--scheduler must be 'local' or an address like "
+            raise ExecutorError(Arg("scheduler"), " must be 'local' or an address like "
                                 f"tcp://HOST:PORT, got {scheduler!r}")
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT if timeout is None else timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ExecutorError(f"--scheduler: cannot reach {scheduler} ({reason})") from None
+            raise ExecutorError(Arg("scheduler"), f": cannot reach {scheduler} ({reason})"
+                                ) from None
     try:
         slots = sum(client.nthreads().values()) or 1
         yield client.get_executor(pure=False), slots

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import Arg, InputError
+
 #: the reserved parameter that chooses the strategy a run applies
 STRATEGY = "strategy"
 
@@ -37,8 +39,17 @@ _INT = re.compile(r"^[+-]?\d+$")
 _CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)$", re.S)
 
 
-class ParamError(ValueError):
-    """A parameter path or spec is not usable; the message is one line naming it."""
+class ParamError(InputError):
+    """A parameter path or spec is not usable; the message is one line naming it.
+
+    ``arg`` is the argument it is about (``"params"`` for a parameter); ``str()`` words it
+    for a Python caller, and the command line renders it with its flags.
+    """
+
+
+def _at(path: str, spec: Any = None) -> Arg:
+    """A reference to one parameter (``PATH=SPEC``) of the ``params`` argument."""
+    return Arg("params", path if spec is None else f"{path}={spec}")
 
 
 @dataclass(frozen=True)
@@ -171,10 +182,10 @@ def _number(text: str, path: str, spec: str, what: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise ParamError(f"--param {path}={spec}: {what} must be a number, got "
+        raise ParamError(_at(path, spec), f": {what} must be a number, got "
                          f"{text.strip()!r}") from None
     if not math.isfinite(v):
-        raise ParamError(f"--param {path}={spec}: {what} must be finite, got {text.strip()}")
+        raise ParamError(_at(path, spec), f": {what} must be finite, got {text.strip()}")
     return v
 
 
@@ -194,52 +205,52 @@ def parse_spec(path: str, spec: Any) -> Param:
     if isinstance(spec, list | tuple | np.ndarray):
         values = tuple(v.item() if isinstance(v, np.generic) else v for v in spec)
         if not values:
-            raise ParamError(f"--param {path}: no values given")
+            raise ParamError(_at(path), ": no values given")
         return Param(path, ",".join(map(str, values)), values=values)
     if not isinstance(spec, str):
         v = spec.item() if isinstance(spec, np.generic) else spec
         return Param(path, str(v), values=(v,))
     text = spec.strip()
     if not text:
-        raise ParamError(f"--param {path}=: no values given (expected a list 8,10,12, a "
+        raise ParamError(_at(path, ""), ": no values given (expected a list 8,10,12, a "
                          "range 0.5:0.9:5 or a distribution uniform(0.5,0.9))")
     call = _CALL.match(text)
     if call:
         name, inner = call.group(1).lower(), call.group(2)
         if name not in DISTRIBUTIONS:
-            raise ParamError(f"--param {path}={text}: unknown distribution '{call.group(1)}' "
+            raise ParamError(_at(path, text), f": unknown distribution '{call.group(1)}' "
                              "(use uniform(a,b), loguniform(a,b) or int(a,b))")
         args = inner.split(",")
         if len(args) != 2:
-            raise ParamError(f"--param {path}={text}: {name}() takes two bounds, got "
+            raise ParamError(_at(path, text), f": {name}() takes two bounds, got "
                              f"{len(args) if inner.strip() else 0}")
         lo = _number(args[0], path, text, "the lower bound")
         hi = _number(args[1], path, text, "the upper bound")
         if name == "int":
             if not (lo.is_integer() and hi.is_integer()):
-                raise ParamError(f"--param {path}={text}: int() bounds must be whole numbers")
+                raise ParamError(_at(path, text), ": int() bounds must be whole numbers")
             if hi < lo:
-                raise ParamError(f"--param {path}={text}: the upper bound is below the lower")
+                raise ParamError(_at(path, text), ": the upper bound is below the lower")
         elif not hi > lo:
-            raise ParamError(f"--param {path}={text}: the upper bound must exceed the lower")
+            raise ParamError(_at(path, text), ": the upper bound must exceed the lower")
         if name == "loguniform" and lo <= 0:
-            raise ParamError(f"--param {path}={text}: loguniform() bounds must be positive")
+            raise ParamError(_at(path, text), ": loguniform() bounds must be positive")
         return Param(path, text, dist=name, low=lo, high=hi)
     if "(" in text or ")" in text:
-        raise ParamError(f"--param {path}={text}: malformed distribution (expected e.g. "
+        raise ParamError(_at(path, text), ": malformed distribution (expected e.g. "
                          "uniform(0.5,0.9))")
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise ParamError(f"--param {path}={text}: a range is START:STOP:COUNT, e.g. "
+            raise ParamError(_at(path, text), ": a range is START:STOP:COUNT, e.g. "
                              "0.5:0.9:5")
         start = _number(parts[0], path, text, "the range start")
         stop = _number(parts[1], path, text, "the range stop")
         if not _INT.match(parts[2].strip()) or int(parts[2]) < 2:
-            raise ParamError(f"--param {path}={text}: the range count must be a whole number "
+            raise ParamError(_at(path, text), ": the range count must be a whole number "
                              f"of at least 2, got {parts[2].strip()!r}")
         if stop == start:
-            raise ParamError(f"--param {path}={text}: the range start and stop are equal")
+            raise ParamError(_at(path, text), ": the range start and stop are equal")
         raw = np.linspace(start, stop, int(parts[2]))
         values = tuple(int(round(v)) if float(_clean(v)).is_integer() and
                        _INT.match(parts[0].strip()) and _INT.match(parts[1].strip())
@@ -247,19 +258,19 @@ def parse_spec(path: str, spec: Any) -> Param:
         return Param(path, text, values=values)
     items = text.split(",")
     if any(not item.strip() for item in items):
-        raise ParamError(f"--param {path}={text}: empty item in the list")
+        raise ParamError(_at(path, text), ": empty item in the list")
     return Param(path, text, values=tuple(_scalar(item) for item in items))
 
 
 def parse_param(text: str) -> Param:
     """Parse ``PATH=SPEC`` as given to ``--param``."""
     if "=" not in text:
-        raise ParamError(f"--param {text}: expected PATH=SPEC, e.g. "
+        raise ParamError(_at(text), ": expected PATH=SPEC, e.g. "
                          "teams.contact_centre.headcount=8,10,12")
     path, spec = text.split("=", 1)
     path = path.strip()
     if not path:
-        raise ParamError(f"--param {text}: the path before '=' is empty")
+        raise ParamError(_at(text), ": the path before '=' is empty")
     return parse_spec(path, spec)
 
 
@@ -275,25 +286,25 @@ def _describe(value: Any) -> str:
 
 def _coerce(param: Param, current: Any, value: Any) -> Any:
     """Fit ``value`` to the type of ``current``; ParamError if it cannot."""
-    where = f"--param {param.path}={param.spec}"
+    where = _at(param.path, param.spec)
     if current is None:
         return value
     if isinstance(current, bool):
         if isinstance(value, bool):
             return value
-        raise ParamError(f"{where}: {param.path} is true/false, got {value!r}")
+        raise ParamError(where, f": {param.path} is true/false, got {value!r}")
     if isinstance(current, int | float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParamError(f"{where}: {param.path} is {_describe(current)}, got {value!r}")
+            raise ParamError(where, f": {param.path} is {_describe(current)}, got {value!r}")
         if isinstance(current, int):
             if not float(value).is_integer():
-                raise ParamError(f"{where}: {param.path} is a whole number, got {value!r}")
+                raise ParamError(where, f": {param.path} is a whole number, got {value!r}")
             return int(value)
         return float(value)
     if isinstance(current, str):
         if isinstance(value, str):
             return value
-        raise ParamError(f"{where}: {param.path} is a word, got {value!r}")
+        raise ParamError(where, f": {param.path} is a word, got {value!r}")
     return value
 
 
@@ -302,31 +313,31 @@ def check_param(param: Param, data: Mapping, strategies: Sequence[str] = ()) -> 
 
     ``strategies`` are the scenario's strategy names (for the reserved ``strategy`` path).
     """
-    where = f"--param {param.path}={param.spec}"
+    where = _at(param.path, param.spec)
     if param.path == STRATEGY:
         if param.is_distribution:
-            raise ParamError(f"{where}: strategy takes names (baseline,a,b or a+b), "
+            raise ParamError(where, ": strategy takes names (baseline,a,b or a+b), "
                              "not a distribution")
         known = {"baseline", *strategies}
         for v in param.values:
             for name in str(v).split("+"):
                 if name not in known:
-                    raise ParamError(f"{where}: unknown strategy '{name}' (the scenario has "
-                                     f"{', '.join(sorted(strategies)) or 'none'})")
+                    raise ParamError(where, f": unknown strategy '{name}' (the scenario "
+                                     f"has {', '.join(sorted(strategies)) or 'none'})")
         return Param(param.path, param.spec, values=tuple(str(v) for v in param.values))
     current = get_value(data, param.path)
     if param.is_distribution:
         if isinstance(current, bool) or (current is not None
                                          and not isinstance(current, int | float)):
-            raise ParamError(f"{where}: {param.path} is {_describe(current)}; a distribution "
-                             "needs a numeric field")
+            raise ParamError(where, f": {param.path} is {_describe(current)}; a "
+                             "distribution needs a numeric field")
         if isinstance(current, int) and param.dist != "int":
-            raise ParamError(f"{where}: {param.path} is a whole number; use "
+            raise ParamError(where, f": {param.path} is a whole number; use "
                              f"int({_clean(param.low):g},{_clean(param.high):g}) or a list")
         return param
     values = tuple(_coerce(param, current, v) for v in param.values)
     if len(set(map(repr, values))) != len(values):
-        raise ParamError(f"{where}: a value is given twice")
+        raise ParamError(where, ": a value is given twice")
     return Param(param.path, param.spec, values=values)
 
 

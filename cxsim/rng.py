@@ -64,6 +64,46 @@ def _mix64_py(z: int) -> int:
     return z ^ (z >> 31)
 
 
+SeedLike = int | np.integer | np.random.SeedSequence | None
+
+
+def seed_value(seed: SeedLike, name: str = "seed") -> int:
+    """Return the integer seed that reproduces a run from any seed a caller may give.
+
+    * an integer (Python ``int`` or any NumPy integer, not ``bool``), 0 or more: itself;
+    * ``numpy.random.SeedSequence(s)`` for an integer ``s``: ``s`` (the same streams);
+    * any other ``SeedSequence`` (e.g. one of ``SeedSequence(s).spawn(n)``): its first 32-bit
+      word of state, the integer :func:`replicate_seeds` records for it;
+    * ``None``: fresh entropy from the operating system, as Mesa does for ``rng=None``
+      (the caller records the value drawn, so the run can be repeated).
+
+    Raises ``TypeError``/``ValueError`` naming ``name`` for anything else.
+    """
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(seed, np.random.SeedSequence):
+        if not seed.spawn_key and isinstance(seed.entropy, int | np.integer):
+            return int(seed.entropy)
+        return int(seed.generate_state(1)[0])
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"{name} must be a whole number 0 or more, a numpy SeedSequence or "
+                        f"None, got {seed!r}")
+    value = int(seed)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def replicate_seeds(seed: SeedLike, replications: int) -> list[int]:
+    """Integer seeds of replicates ``0 .. replications-1`` spawned from one root seed.
+
+    ``SeedSequence(seed).spawn(replications)[r]`` reduced by :func:`seed_value`: disjoint,
+    reproducible streams, and replicate ``r`` is the same whatever ``replications`` is.
+    """
+    root = np.random.SeedSequence(seed_value(seed))
+    return [seed_value(child) for child in root.spawn(int(replications))]
+
+
 def root_key(seed: int | np.random.SeedSequence) -> int:
     """Return the 64-bit root key of a run from an integer seed or a ``SeedSequence``."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
@@ -161,3 +201,18 @@ def beta(key, agent, tick, slot0, a, b):
     x = gamma(key, agent, tick, slot0, a)
     y = gamma(key, agent, tick, slot0 + 128, b)
     return x / (x + y)
+
+
+#: spawn key of the stream that samples experimental designs: no replicate uses it
+#: (:func:`replicate_seeds` spawns keys 0, 1, ...)
+DESIGN_SPAWN_KEY = 2**32 - 1
+
+
+def design_generator(seed: SeedLike) -> np.random.Generator:
+    """The NumPy generator that samples an experimental design from a root seed.
+
+    ``SeedSequence(seed, spawn_key=(DESIGN_SPAWN_KEY,))``: a child of the root seed that no
+    replicate seed uses, so a design and its replicates never share random numbers.
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed_value(seed),
+                                                        spawn_key=(DESIGN_SPAWN_KEY,)))

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .model import CXModel
+from .params import apply_overrides
+from .rng import SeedLike, seed_value
 from .scenario import Scenario
 from .strategies import StrategyLike
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of one run: per-tick tables and the summary, with the seed that made them."""
+    """The outcome of one run: per-tick tables and the summary, with the seed that made them.
+
+    ``seed`` is the integer that reproduces the run (``run(scenario, result.seed)``), also
+    when the run was given a NumPy integer, a ``SeedSequence`` or ``None`` (fresh entropy).
+    """
 
     scenario: str
     seed: int
@@ -70,18 +77,37 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
     return sc
 
 
-def run(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, engine: str = "numba",
+def build_scenario(base: Mapping, point: Mapping[str, Any], customers: int | None = None,
+                   days: float | None = None) -> Scenario:
+    """A scenario from plain data with values set by path, then resized.
+
+    ``base`` is a scenario's plain data (:meth:`Scenario.to_dict`) and ``point`` maps paths
+    to values (:func:`cxsim.params.apply_overrides`; the reserved ``strategy`` is skipped).
+    Values are set first, then the market is resized (:func:`resize`), so a value speaks the
+    scenario's units (a head count of 12 at the full market) and ``customers`` only scales
+    the model.  Raises :class:`~cxsim.ScenarioError` for invalid values.
+    """
+    sc = Scenario.from_dict(apply_overrides(base, point), check_horizon=False)
+    if customers is not None or days is not None:
+        sc = resize(sc, customers=customers, days=days).validated()
+    return sc
+
+
+def run(scenario: Scenario, seed: SeedLike = 0, *, engine: str = "numba",
         ticks: int | None = None, progress: bool = False, strategy: StrategyLike = None
         ) -> RunResult:
     """Build a :class:`CXModel` (with ``strategy`` applied), run it, return its result.
 
+    ``seed`` is a whole number (a Python or NumPy integer), a ``numpy.random.SeedSequence``
+    (e.g. one of ``SeedSequence(s).spawn(n)``) or ``None`` for fresh entropy; it is reduced
+    to the integer :func:`cxsim.rng.seed_value` gives, the model runs on that integer and
+    ``RunResult.seed`` records it, so ``run(scenario, result.seed)`` repeats the run exactly.
     ``strategy`` is ``None``/``"baseline"``, a strategy name of the scenario, a
     :class:`~cxsim.scenario.Strategy` or a list of those (see :mod:`cxsim.strategies`).
     """
-    model = CXModel(scenario, rng=seed, engine=engine, strategy=strategy)
+    model = CXModel(scenario, rng=seed_value(seed), engine=engine, strategy=strategy)
     model.run(ticks, progress=progress)
-    seed_int = seed if isinstance(seed, int) else int(np.asarray(seed.entropy).ravel()[0])
-    return RunResult(scenario=scenario.name, seed=seed_int, engine=engine,
+    return RunResult(scenario=scenario.name, seed=int(model.seed), engine=engine,
                      strategy=_strategy_label(strategy),
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,

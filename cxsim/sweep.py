@@ -37,9 +37,8 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,14 +46,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import replicate_seeds
 from .design import DESIGNS, SAMPLED, Design, make_design, sensitivity
-from .executors import ExecutorError, dask_executor, one_thread, process_pool, stop_now
+from .errors import Arg, Message, Worded
+from .executors import ExecutorBroken, ExecutorError, RunSpec, dask_executor, run_many
 from .io import atomic_path, read_csv_text, write_atomic
-from .params import STRATEGY, Param, ParamError, apply_overrides, check_param, parse_spec
+from .params import STRATEGY, Param, ParamError, check_param, parse_spec
 from .params import strategy_of as _strategy_arg
-from .runner import resize, run
-from .scenario import Scenario, ScenarioError
+from .rng import replicate_seeds
+from .runner import resize
+from .scenario import Scenario
+from .vocabulary import HEADLINE, OUTCOMES, RUN_TICK_COLUMNS
 
 #: version of the results-folder layout (``sweep.json`` ``format``)
 FORMAT = 1
@@ -62,14 +63,11 @@ FORMAT = 1
 #: summary entries that describe the run rather than measure it
 NOT_OUTCOMES = ("scenario", "ticks", "days", "market", "initial_customers")
 
-#: outcomes analysed by default for sobol/morris designs
-DEFAULT_OUTCOMES = ("monthly_churn", "churned", "active", "nps", "csat", "service_level",
-                    "revenue", "profit")
+#: outcomes analysed by default for sobol/morris designs (the headline figures)
+DEFAULT_OUTCOMES: tuple[str, ...] = HEADLINE
 
 #: the per-tick columns kept with ``ticks=True``
-TICK_COLUMNS = ("tick", "active", "new", "churned", "churn_rate", "nps", "csat", "ces",
-                "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy",
-                "engagement", "attrition", "partner_on_time", "revenue", "cost", "profit")
+TICK_COLUMNS: tuple[str, ...] = RUN_TICK_COLUMNS
 
 #: columns every runs table starts with
 ID_COLUMNS = ("run_id", "point", "replicate", "seed")
@@ -81,31 +79,25 @@ FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parqu
 FLUSH_SECONDS = 5.0
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """A sweep stopped by Ctrl-C; what finished is on disk and ``--resume`` continues it."""
+class SweepInterrupted(Worded, KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C; what finished is on disk and ``resume=True`` continues it."""
+
+    def __init__(self, *parts: str | Arg):
+        self._set_parts(parts)
+        super().__init__(self.render())
 
 
-class SweepAborted(RuntimeError):
+class SweepAborted(Worded, RuntimeError):
     """A sweep stopped because its executor broke (a worker process died)."""
+
+    def __init__(self, *parts: str | Arg):
+        self._set_parts(parts)
+        super().__init__(self.render())
 
 
 # --------------------------------------------------------------------------------------------
 # One run of a sweep (runs in a worker: a plain top-level function)
 # --------------------------------------------------------------------------------------------
-
-
-def build_scenario(base: Mapping, point: Mapping[str, Any], customers: int | None = None,
-                   days: float | None = None) -> Scenario:
-    """The scenario of one design point: ``base`` data with the point's values set, resized.
-
-    Values are set first, then the market is resized (:func:`cxsim.runner.resize`), so a
-    parameter speaks the scenario's units (a head count of 12 at the full market) and
-    ``customers`` only scales the model.  Raises :class:`ScenarioError` for invalid values.
-    """
-    sc = Scenario.from_dict(apply_overrides(base, point), check_horizon=False)
-    if customers is not None or days is not None:
-        sc = resize(sc, customers=customers, days=days).validated()
-    return sc
 
 
 def _plain(value: Any) -> Any:
@@ -116,36 +108,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, ScenarioError):
-        return "; ".join(exc.problems)
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+def sweep_record(record: dict) -> dict:
+    """A run's record (:func:`cxsim.executors.execute`) as the journal keeps it.
 
-
-def run_task(payload: tuple) -> dict:
-    """Run one sweep task; return its record (never raises for a failing run).
-
-    ``payload`` = ``(run_id, base, point, strategy, seed, customers, days, keep_ticks,
-    one_thread)``.  The record holds ``run_id, status, error, outcomes, ticks``.
+    ``run_id, status, error, outcomes`` (every summary figure but the run's descriptors,
+    NaN for a missing value) and ``ticks`` (per-tick metrics, or ``None``).
     """
-    run_id, base, point, strategy, seed, customers, days, keep_ticks, single = payload
-    if single:
-        one_thread()
-    try:
-        sc = build_scenario(base, point, customers, days)
-        chosen = point.get(STRATEGY, strategy)
-        result = run(sc, seed, strategy=_strategy_arg(chosen))
-    except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
-        return {"run_id": run_id, "status": "failed", "error": _error_text(exc),
-                "outcomes": {}, "ticks": None}
-    outcomes = {k: _plain(v) for k, v in result.summary.items() if k not in NOT_OUTCOMES}
-    ticks = None
-    if keep_ticks:
-        m = result.metrics
-        ticks = {c: [_plain(v) for v in m[c].tolist()] for c in TICK_COLUMNS if c in m}
-    return {"run_id": run_id, "status": "done", "error": "", "outcomes": outcomes,
-            "ticks": ticks}
+    outcomes = {k: _plain(v) for k, v in record["summary"].items() if k not in NOT_OUTCOMES}
+    return {"run_id": record["key"], "status": record["status"], "error": record["error"],
+            "outcomes": outcomes if record["status"] == "done" else {},
+            "ticks": record["ticks"] if record["status"] == "done" else None}
 
 
 def _canonical(record: dict) -> dict:
@@ -199,12 +171,13 @@ class Plan:
                 "strategy": self.strategy, "customers": self.customers, "days": self.days,
                 "ticks": self.ticks, "outcomes": list(self.outcomes), "format_runs": self.fmt}
 
-    def payload(self, run_id: int, single: bool) -> tuple:
-        """The task of run ``run_id`` (point ``run_id // R``, replicate ``run_id % R``)."""
+    def spec(self, run_id: int) -> RunSpec:
+        """Run ``run_id``: point ``run_id // R`` with replicate ``run_id % R``'s seed."""
         point = self.design.points[run_id // self.replications]
-        seed = self.seeds[run_id % self.replications]
-        return (run_id, self.base, point, self.strategy, seed, self.customers, self.days,
-                self.ticks, single)
+        return RunSpec(key=run_id, scenario=self.base, seed=self.seeds[run_id % self.replications],
+                       strategy=_strategy_arg(point.get(STRATEGY, self.strategy)),
+                       overrides=point, customers=self.customers, days=self.days,
+                       tick_columns=TICK_COLUMNS if self.ticks else ())
 
 
 def _count(name: str, value: Any, least: int) -> int:
@@ -242,13 +215,13 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                                  and math.isfinite(days) and days > 0):
         raise ParamError(f"days must be a positive number, got {days!r}")
     if design not in DESIGNS:
-        raise ParamError(f"--design must be one of {', '.join(DESIGNS)}, got {design!r}")
+        raise ParamError(Arg("design"), f" must be one of {', '.join(DESIGNS)}, got {design!r}")
     if fmt == "auto":
         fmt = "parquet" if _pyarrow_available() else "csv"
     if fmt not in ("csv", "parquet"):
-        raise ParamError(f"--format must be csv or parquet, got {fmt!r}")
+        raise ParamError(Arg("fmt"), f" must be csv or parquet, got {fmt!r}")
     if fmt == "parquet" and not _pyarrow_available():
-        raise ParamError("--format parquet needs pyarrow: pip install 'cxsim[parquet]'")
+        raise ParamError(Arg("fmt", "parquet"), " needs pyarrow: pip install 'cxsim[parquet]'")
     sc = scenario.validated()
     base = sc.to_dict()
     items = (list(params.items()) if isinstance(params, Mapping)
@@ -257,23 +230,24 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                for path, spec in items]
     paths = {p.path for p in checked}
     if customers is not None and "market.size" in paths:
-        raise ParamError("--customers and --param market.size both set the market size; "
-                         "use one")
+        raise ParamError(Arg("customers"), " and ", Arg("params", "market.size"),
+                         " both set the market size; use one")
     if days is not None and "simulation.ticks" in paths:
-        raise ParamError("--days and --param simulation.ticks both set the horizon; use one")
+        raise ParamError(Arg("days"), " and ", Arg("params", "simulation.ticks"),
+                         " both set the horizon; use one")
     if strategy is not None:
         if STRATEGY in paths:
-            raise ParamError("--strategy and --param strategy=... both choose the strategy; "
-                             "use one")
+            raise ParamError(Arg("strategy"), " and ", Arg("params", "strategy=..."),
+                             " both choose the strategy; use one")
         check_param(parse_spec(STRATEGY, [strategy]), base, list(sc.strategies))
-    known = _outcome_names()
+    known = OUTCOMES
     chosen = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
     for name in chosen:
         if name not in known:
-            raise ParamError(f"--outcomes: unknown outcome '{name}' (known: "
+            raise ParamError(Arg("outcomes"), f": unknown outcome '{name}' (known: "
                              f"{', '.join(known)})")
     if not chosen:
-        raise ParamError("--outcomes: no outcome names given")
+        raise ParamError(Arg("outcomes"), ": no outcome names given")
     if customers is not None or days is not None:
         resize(sc, customers=customers, days=days).validated()  # e.g. too small a market
     d = make_design(checked, design, samples, seed)
@@ -302,24 +276,25 @@ def _scaling_notes(sc: Scenario, params: Sequence[Param], customers: int | None
     for p in params:
         parts = p.path.split(".")
         if len(parts) == 3 and parts[0] == "segments" and parts[2] == "switching_cost":
-            notes.append(f"note: {p.path} does not change churn: a segment's base_churn "
-                         "already reflects its switching cost (a loyalty_programme "
-                         "intervention adds to it); sweep base_churn or the intervention")
+            notes.append(Message(f"note: {p.path} does not change churn: a segment's "
+                                 "base_churn already reflects its switching cost (a "
+                                 "loyalty_programme intervention adds to it); sweep "
+                                 "base_churn or the intervention"))
     return notes
 
 
 def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
-                          sweep: bool = False) -> str:
+                          sweep: bool = False) -> Message | None:
     """A note when resizing to ``customers`` merges or shrinks a team head count parameter.
 
     Parameter values speak the scenario's units and the business scales with the market
-    (:func:`build_scenario`), so at a small ``customers`` distinct head counts can round to
-    the same number of agents.  Returns ``""`` when nothing is lost.
+    (:func:`cxsim.runner.build_scenario`), so at a small ``customers`` distinct head counts
+    can round to the same number of agents.  Returns ``None`` when nothing is lost.
     """
     parts = p.path.split(".")
     if (customers is None or customers == sc.market.size or len(parts) != 3
             or parts[0] != "teams" or parts[2] != "headcount"):
-        return ""
+        return None
     f = customers / sc.market.size
     if p.is_distribution:
         given = list(range(int(p.low), int(p.high) + 1))
@@ -327,23 +302,18 @@ def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
         given = sorted(int(v) for v in p.values)
     scaled = sorted({max(1, round(v * f)) for v in given})
     if len(scaled) == len(given) and not (len(given) == 1 and scaled[0] == 1 and f < 1):
-        return ""
+        return None
 
     def span(xs: list[int]) -> str:
         return f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}..{xs[-1]}"
 
     agents = "agent" if scaled == [1] else "agents"
-    return (f"note: at --customers {customers:,} ({f:.1%} of the scenario's market) "
-            f"{p.path} {span(given)} becomes {span(scaled)} {agents}; "
-            + ("sweep staffing at a larger --customers" if sweep
-               else "run staffing questions at a larger --customers"))
-
-
-def _outcome_names() -> tuple[str, ...]:
-    from .compare import METRICS
-
-    extra = ("nps_population", "episodes")
-    return tuple(dict.fromkeys([*METRICS, *extra]))
+    return Message("note: at ", Arg("customers", f"{customers:,}"),
+                   f" ({f:.1%} of the scenario's market) {p.path} {span(given)} becomes "
+                   f"{span(scaled)} {agents}; "
+                   + ("sweep staffing at a larger " if sweep
+                      else "run staffing questions at a larger "),
+                   Arg("customers", library="customers value"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -649,18 +619,18 @@ def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
 
 def _check_folder(out: Path, resume: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise ParamError(f"--out: {out} exists and is not a folder")
+        raise ParamError(Arg("out"), f": {out} exists and is not a folder")
     has_sweep = (out / "sweep.json").exists()
     if resume:
         if not has_sweep:
-            raise ParamError(f"--resume: {out} holds no sweep to resume (no sweep.json)")
+            raise ParamError(Arg("resume"), f": {out} holds no sweep to resume (no sweep.json)")
         return
     if has_sweep:
-        raise ParamError(f"--out: {out} already holds a sweep; add --resume to continue it "
-                         "or choose another folder")
+        raise ParamError(Arg("out"), f": {out} already holds a sweep; add ",
+                         Arg("resume", "True"), " to continue it or choose another folder")
     clash = [name for name in FILES if (out / name).exists()]
     if clash:
-        raise ParamError(f"--out: {out} already holds {clash[0]}; choose another folder")
+        raise ParamError(Arg("out"), f": {out} already holds {clash[0]}; choose another folder")
 
 
 def check_resumable(out: Path | str, plan: Plan) -> dict:
@@ -672,70 +642,8 @@ def check_resumable(out: Path | str, plan: Plan) -> dict:
     meta = read_provenance(out)
     diff = _differences(meta["fingerprint"], plan.fingerprint())
     if diff:
-        raise ParamError(f"--resume: {out} holds a different sweep ({diff})")
+        raise ParamError(Arg("resume"), f": {out} holds a different sweep ({diff})")
     return meta
-
-
-def _execute(plan: Plan, todo: list[int], on_record: Callable[[dict], None],
-             executor: Executor | str | None, workers: int | None) -> str:
-    """Run ``todo`` here, on a process pool or on ``executor``; return the executor's label.
-
-    ``on_record`` receives each run's record as the run finishes.
-    """
-    if isinstance(executor, Executor):
-        n = workers or os.cpu_count() or 1
-        _map(plan, todo, on_record, executor, 2 * n, stop=None)
-        return type(executor).__name__
-    n = workers or os.cpu_count() or 1
-    if executor == "serial" or (executor is None and (n == 1 or len(todo) <= 1)):
-        for rid in todo:
-            on_record(run_task(plan.payload(rid, single=False)))
-        return "serial"
-    if executor not in (None, "processes"):
-        raise ParamError(f"executor must be 'serial', 'processes', a concurrent.futures "
-                         f"Executor or None, got {executor!r}")
-    pool = process_pool(min(n, len(todo)))
-    try:
-        _map(plan, todo, on_record, pool, 2 * n, stop=stop_now)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return "processes"
-
-
-def _map(plan: Plan, todo: Iterable[int], on_record: Callable[[dict], None], ex: Executor,
-         window: int, stop: Callable[[Executor], None] | None) -> None:
-    """Keep up to ``window`` tasks in flight on ``ex``; hand each record over as it finishes."""
-    it = iter(todo)
-    pending: dict[Any, int] = {}
-
-    def fill() -> None:
-        while len(pending) < window:
-            rid = next(it, None)
-            if rid is None:
-                return
-            pending[ex.submit(run_task, plan.payload(rid, single=True))] = rid
-
-    try:
-        fill()
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                rid = pending.pop(fut)
-                try:
-                    record = fut.result()
-                except BrokenProcessPool:
-                    raise SweepAborted("a worker process died (out of memory, or killed)") from None
-                except Exception as exc:  # noqa: BLE001 - e.g. Dask gave up on the task
-                    record = {"run_id": rid, "status": "failed", "error": _error_text(exc),
-                              "outcomes": {}, "ticks": None}
-                on_record(record)
-            fill()
-    except BaseException:
-        for fut in pending:
-            fut.cancel()
-        if stop is not None:
-            stop(ex)
-        raise
 
 
 def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
@@ -768,7 +676,8 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         Root seed of the replicate seeds and of the design's sampling.
     executor
         ``None`` (a process pool of ``workers``, or in-process when ``workers=1``),
-        ``"serial"``, ``"processes"``, or any ``concurrent.futures.Executor``.
+        ``"serial"``, ``"processes"``, or any ``concurrent.futures.Executor``
+        (:func:`cxsim.executors.run_many` maps the runs).
     out
         Results folder (see the module docstring); ``None`` keeps results in memory only.
     workers
@@ -845,7 +754,7 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         write_atomic(out_path / "sweep.json", json.dumps(meta, indent=1) + "\n")
 
     def on_record(record: dict) -> None:
-        record = _canonical(record)
+        record = _canonical(sweep_record(record))
         records[record["run_id"]] = record
         if journal is not None:
             journal.append(record)
@@ -859,20 +768,23 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             state["last_flush"] = time.monotonic()
 
     label = "none"
+    specs = [plan.spec(rid) for rid in todo]
     try:
         if scheduler is not None and todo:
             # connect (or fail) before the folder is touched
             with dask_executor(scheduler, workers) as (ex, slots):
                 _prepare_folder(out_path, plan, created, flush)
                 bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
-                _map(plan, todo, on_record, ex, 2 * slots, stop=None)
+                run_many(specs, on_record, executor=ex, window=2 * slots)
                 label = "dask-local" if scheduler == "local" else "dask"
         else:
             _prepare_folder(out_path, plan, created, flush)
             bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
             if todo:
-                label = _execute(plan, todo, on_record, executor, workers)
-    except (KeyboardInterrupt, SweepAborted) as exc:  # Ctrl-C, or a worker process died
+                n = workers or os.cpu_count() or 1
+                label = run_many(specs, on_record, executor=executor, workers=workers,
+                                 window=2 * n).executor
+    except (KeyboardInterrupt, ExecutorBroken) as exc:  # Ctrl-C, or a worker process died
         if bar is not None:
             bar.close()
             bar = None
@@ -880,10 +792,10 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             journal.close()
         flush("interrupted")
         n_done = sum(1 for r in records.values() if r["status"] == "done")
-        saved = f"{n_done} of {plan.n_runs} runs finished and saved; continue with --resume"
-        if isinstance(exc, SweepAborted):
-            raise SweepAborted(f"{exc}: {saved}") from None
-        raise SweepInterrupted(f"interrupted: {saved}") from None
+        saved = f"{n_done} of {plan.n_runs} runs finished and saved; continue with "
+        if isinstance(exc, ExecutorBroken):
+            raise SweepAborted(f"{exc}: {saved}", Arg("resume", "True")) from None
+        raise SweepInterrupted(f"interrupted: {saved}", Arg("resume", "True")) from None
     finally:
         if bar is not None:
             bar.close()
@@ -920,7 +832,7 @@ def _prepare_folder(out: Path | None, plan: Plan, created: str,
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ParamError(f"--out: cannot create {out} ({exc.strerror or exc})") from None
+        raise ParamError(Arg("out"), f": cannot create {out} ({exc.strerror or exc})") from None
     flush("running")
 
 
@@ -934,7 +846,7 @@ def _bar(progress: bool, total: int, initial: int):
 
 
 __all__ = ["DEFAULT_OUTCOMES", "FILES", "SAMPLED", "ExecutorError", "Journal", "Plan",
-           "SweepAborted", "SweepInterrupted", "SweepResult", "build_scenario",
-           "check_resumable", "format_failures", "load_sweep", "plan_sweep", "point_means",
-           "read_provenance", "read_runs", "run_task", "runs_table", "stored_plan",
-           "stored_settings", "sweep", "ticks_table"]
+           "SweepAborted", "SweepInterrupted", "SweepResult", "check_resumable",
+           "format_failures", "load_sweep", "plan_sweep", "point_means", "read_provenance",
+           "read_runs", "runs_table", "stored_plan", "stored_settings", "sweep",
+           "sweep_record", "ticks_table"]

@@ -37,16 +37,19 @@ from cxsim.compare import (
     ComparisonResult,
     compare,
     comparison_table,
+    discount_factors,
     format_comparison,
     mean_interval,
     paired_interval,
     paired_vs_independent,
     payback_tick,
+    read_comparison,
     replicate_seeds,
     roi_table,
     welch_interval,
     write_comparison,
 )
+from cxsim.executors import RunsFailed
 from cxsim.runner import resize, run
 from cxsim.scenario import Intervention, ScenarioError, Strategy
 
@@ -394,6 +397,33 @@ def test_roi_on_hand_built_runs():
     assert r["payback_tick"] == 5
     # zero-width interval: both replicates gain exactly 6
     assert (r["incremental_profit_ci_low"], r["incremental_profit_ci_high"]) == (6.0, 6.0)
+    # undiscounted (rate 0 by default) the NPV is the incremental profit
+    assert r["npv"] == pytest.approx(6.0) and math.isnan(r["discounted_roi"])
+
+
+def test_npv_discounts_the_paired_profit_at_the_yearly_rate():
+    """Monthly ticks, 10 % a year: tick t is worth 1.1 ** -(30 t / 365) today."""
+    delta = [0.0, -10.0, 4.0, 4.0, 4.0, 4.0]
+    cost = [0.0, 10.0, 0.0, 0.0, 0.0, 0.0]
+    rows, ticks = [], []
+    for r, base in enumerate(([5.0] * 6, [7.0, 6, 5, 4, 3, 2])):
+        for name, dp, dc in (("baseline", [0.0] * 6, [0.0] * 6), ("s", delta, cost)):
+            p = [a + b for a, b in zip(base, dp, strict=True)]
+            rows.append({"strategy": name, "replicate": r, "profit": sum(p),
+                         "intervention_cost": sum(dc)})
+            ticks += [{"strategy": name, "replicate": r, "tick": t + 1, "profit": p[t],
+                       "intervention_cost": dc[t]} for t in range(6)]
+    roi = roi_table(pd.DataFrame(rows), pd.DataFrame(ticks), ["baseline", "s"],
+                    {"baseline": [], "s": [2]}, discount_rate=0.10, tick_days=30.0)
+    r = roi.iloc[0]
+    f = [1.1 ** -(30 * t / 365) for t in range(1, 7)]
+    npv = -10 * f[1] + 4 * (f[2] + f[3] + f[4] + f[5])
+    assert r["npv"] == pytest.approx(npv, rel=1e-12)
+    assert npv < 6.0 and r["incremental_profit"] == pytest.approx(6.0)  # later gains weigh less
+    assert (r["npv_ci_low"], r["npv_ci_high"]) == pytest.approx((npv, npv))
+    assert r["discounted_roi"] == pytest.approx(npv / (10 * f[1]), rel=1e-12)
+    assert r["roi"] == pytest.approx(0.6)
+    assert list(discount_factors([0, 365], 0.10)) == pytest.approx([1.0, 1 / 1.1])
 
 
 def test_roi_table_is_consistent_with_the_runs(result):
@@ -450,8 +480,8 @@ def test_format_comparison(result):
 
 def test_write_comparison(result, tmp_path):
     paths = write_comparison(result, tmp_path / "out")
-    assert sorted(p.name for p in paths) == ["comparison.csv", "roi.csv", "runs.csv",
-                                             "ticks.csv"]
+    assert sorted(p.name for p in paths) == ["compare.json", "comparison.csv", "roi.csv",
+                                             "runs.csv", "ticks.csv"]
     assert sorted(os.listdir(tmp_path / "out")) == sorted(p.name for p in paths)
     back = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert list(back.columns[:8]) == list(TABLE_COLUMNS)
@@ -459,6 +489,44 @@ def test_write_comparison(result, tmp_path):
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert list(runs["seed"]) == list(result.runs["seed"])
     assert np.array_equal(runs["profit"].to_numpy(), result.runs["profit"].to_numpy())
+
+
+def test_a_comparison_written_from_python_reads_back(result, small, tmp_path):
+    write_comparison(result, tmp_path / "out")
+    meta = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert meta["scenario_hash"] == small.content_hash()
+    assert meta["discount_rate"] == small.economics.discount_rate
+    assert meta["runs"] == len(result.runs) and meta["workers"] == 1
+    back = read_comparison(tmp_path / "out")
+    assert back.strategies == result.strategies and back.starts == result.starts
+    assert (back.seed, back.replications, back.tick_days, back.discount_rate) == (
+        result.seed, result.replications, result.tick_days, result.discount_rate)
+    pd.testing.assert_frame_equal(back.table, result.table, check_dtype=False)
+    pd.testing.assert_frame_equal(back.roi, result.roi, check_dtype=False)
+
+
+def test_a_failed_replicate_stops_the_comparison_with_one_line(small, monkeypatch, tmp_path):
+    import cxsim.runner
+
+    real_run = cxsim.runner.run
+    bad_seed = replicate_seeds(11, REPS)[1]
+
+    def flaky(scenario, seed=0, **kw):
+        if seed == bad_seed and kw.get("strategy") == "fix_courier":
+            raise ZeroDivisionError("division by zero")
+        return real_run(scenario, seed, **kw)
+
+    monkeypatch.setattr(cxsim.runner, "run", flaky)
+    with pytest.raises(RunsFailed) as err:
+        compare(small, ["fix_courier"], replications=REPS, seed=11, workers=1)
+    text = str(err.value)
+    assert text == (f"1 of {2 * REPS} runs failed; first: strategy 'fix_courier', replicate 1 "
+                    f"(seed {bad_seed}): ZeroDivisionError: division by zero")
+    assert not err.value.bad_input
+    code, out, errtext = call(["compare", "--customers", "3000", "--days", "90", "--reps",
+                               str(REPS), "--seed", "11", "--strategies", "fix_courier",
+                               "--workers", "1", "--quiet", "--out", tmp_path / "o"])
+    assert code == 1 and errtext == f"cxsim: error: {text}\n"
 
 
 def test_write_comparison_parquet_needs_pyarrow(result, tmp_path):

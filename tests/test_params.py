@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cxsim
+from cxsim.cli import FLAGS
 from cxsim.params import (
     Param,
     ParamError,
@@ -87,6 +88,10 @@ def test_malformed_specs(spec, words):
     with pytest.raises(ParamError, match=words) as err:
         parse_spec("touchpoints.chat.quality", spec)
     assert "\n" not in str(err.value) and "touchpoints.chat.quality" in str(err.value)
+    assert str(err.value).startswith(f"parameter touchpoints.chat.quality={spec}:")
+    assert err.value.arg == "params"
+    # the command line words the same error with its flag
+    assert err.value.render(FLAGS).startswith(f"--param touchpoints.chat.quality={spec}:")
 
 
 def test_parse_param_needs_equals():

@@ -19,11 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cxsim
-from cxsim.compare import replicate_seeds
 from cxsim.params import ParamError
-from cxsim.runner import resize, run
+from cxsim.rng import replicate_seeds
+from cxsim.runner import build_scenario, resize, run
 from cxsim.sweep import (
-    build_scenario,
     format_failures,
     read_provenance,
     read_runs,
@@ -190,8 +189,10 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(scenario, workers):
 
 
 def test_a_raising_run_is_recorded(scenario, monkeypatch):
+    import cxsim.runner
+
     calls = {"n": 0}
-    real = sweep_module.run
+    real = cxsim.runner.run
 
     def flaky(sc, seed, **kw):
         calls["n"] += 1
@@ -199,7 +200,7 @@ def test_a_raising_run_is_recorded(scenario, monkeypatch):
             raise RuntimeError("disk on fire\nsecond line")
         return real(sc, seed, **kw)
 
-    monkeypatch.setattr(sweep_module, "run", flaky)
+    monkeypatch.setattr(cxsim.runner, "run", flaky)
     res = sweep(scenario, {"touchpoints.web.quality": "0.6,0.7,0.8"}, workers=1)
     assert list(res.runs["status"]) == ["done", "failed", "done"]
     assert res.runs.loc[1, "error"] == "RuntimeError: disk on fire"
@@ -258,7 +259,7 @@ def test_in_memory_sweep_writes_nothing(scenario, tmp_path, monkeypatch):
 
 def test_a_folder_with_a_sweep_is_not_overwritten(grid_result, scenario):
     before = snapshot(grid_result.out)
-    with pytest.raises(ParamError, match="already holds a sweep; add --resume"):
+    with pytest.raises(ParamError, match=r"already holds a sweep; add resume=True"):
         sweep(scenario, GRID, replications=2, seed=5, out=grid_result.out)
     assert snapshot(grid_result.out) == before
 
@@ -373,7 +374,7 @@ def test_resume_refuses_a_different_sweep(grid_result, scenario, tmp_path, chang
         sc = scenario.with_changes(name="edited")
     with pytest.raises(ParamError, match=words) as err:
         sweep(sc, kw.pop("params"), out=folder, resume=True, workers=1, **kw)
-    assert str(err.value).startswith(f"--resume: {folder} holds a different sweep")
+    assert str(err.value).startswith(f"resume: {folder} holds a different sweep")
     assert snapshot(folder) == before
 
 
