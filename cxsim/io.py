@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
 #: version of the layout of run and compare results folders (``summary.json`` and
 #: ``compare.json`` carry it as ``"format"``); ``cxsim plot`` refuses other versions
 RESULTS_FORMAT = 1
+
+
+def _new_temporary(path: Path) -> Path:
+    """Create an empty file next to ``path`` with the usual permissions; return its path.
+
+    Opened with mode ``0o666`` and ``O_EXCL`` under a random name, so the operating system
+    applies the process's umask (as for any new file) and no other file is touched; the
+    umask itself is never read or changed.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 @contextmanager
@@ -27,18 +36,16 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
 
     Whatever is written to the yielded path becomes ``path`` in one ``os.replace`` with the
-    usual permissions (``0666 & ~umask``); on any error the temporary file is removed and
-    ``path`` is left as it was.
+    usual permissions of a new file (``0666 & ~umask``); on any error the temporary file is
+    removed and ``path`` is left as it was.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _new_temporary(path)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
