@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from . import kernels as K
-from .rng import STREAM_INDEX, uniform, uniform_pair
+from .rng import STREAM_INDEX, uniform
 from .scenario import YEAR_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,108 +75,20 @@ class Customer(mesa.Agent):
         indptr, indices = net
         return indices[indptr[self.index]:indptr[self.index + 1]].tolist()
 
-    # ---- the reference tick --------------------------------------------------------------
+    # ---- the tick ----------------------------------------------------------------------
     def step(self) -> None:
-        """Advance this customer by one tick (reference engine; mirrors the numba kernel)."""
+        """Advance this customer by one tick (the mesa engine steps every agent in turn).
+
+        Runs the one per-customer step, :func:`cxsim.kernels.advance_customer`, that the numba
+        engine runs for all customers at once, on this agent's row, so the two engines give
+        identical results.
+        """
         m = self.model
-        a = m.arrays
-        tb = m.tables
-        beh = tb.beh
-        keys = m.keys
-        i = self.index
-        t = m.time_tick
-        c = i // m.chunk
-        acc, tpacc, segacc = m.acc[c], m.tpacc[c], m.segacc[c]
-        st = int(a.status[i])
-        s = int(a.segment[i])
-        ev = 0
-        promoters_only = beh[K.B_REFERRAL_PROMOTERS] > 0.0
-        a.exposure[i] = a.exposure[i] * beh[K.B_EXPOSURE_DECAY]
-        if st in (K.PROSPECT, K.CHURNED):
-            if st == K.PROSPECT:
-                if beh[K.B_FULL_MIXING] > 0.0:
-                    frac = beh[K.B_FULL_REFERRAL_FRAC]
-                else:
-                    deg = int(m.indptr[i + 1] - m.indptr[i])
-                    frac = a.referrer_nbrs[i] / deg if deg > 0 else 0.0
-                p_join = K.acquisition_probability(beh[K.B_P_TICK], beh[K.B_Q_TICK], frac)
-                joined = uniform(keys[K.K_ACQUIRE], i, t, 0) < p_join
-            else:
-                joined = (beh[K.B_WIN_BACK_TICK] > 0.0
-                          and uniform(keys[K.K_ACQUIRE], i, t, 1) < beh[K.B_WIN_BACK_TICK])
-            if joined:
-                K.start_customer(keys[K.K_START], keys[K.K_FRAILTY], i, t, s, tb.seg, beh,
-                                 a.satisfaction, a.expectation, a.churn_logit, a.join_tick, 0.0)
-                a.status[i] = K.CUSTOMER
-                a.exposure[i] = 0.0
-                ev |= K.EV_JOIN
-                if st == K.PROSPECT:
-                    acc[K.ACC_NEW] += 1.0
-                    segacc[s, K.SGA_NEW] += 1.0
-                else:
-                    acc[K.ACC_WON_BACK] += 1.0
-                if K.is_referrer(K.CUSTOMER, float(a.satisfaction[i]), float(a.nps_bias[i]),
-                                 promoters_only):
-                    ev |= K.EV_REF_UP
-        else:
-            acc[K.ACC_ACTIVE_START] += 1.0
-            if beh[K.B_WOM_RATE] > 0.0 and beh[K.B_WOM_TARGET] < a.expectation[i]:
-                a.expectation[i] = a.expectation[i] + beh[K.B_WOM_RATE] * (
-                    beh[K.B_WOM_TARGET] - a.expectation[i])
-            ref0 = K.is_referrer(K.CUSTOMER, float(a.satisfaction[i]), float(a.nps_bias[i]),
-                                 promoters_only)
-            u_need, u_churn = uniform_pair(keys[K.K_DAILY], i, t, 0)
-            if a.pending[i] > 0:
-                need = int(a.pending[i]) - 1
-                a.pending[i] = 0
-                acc[K.ACC_FAILURE_DEMAND] += 1.0
-            else:
-                need = K.draw_need(u_need, tb.seg[s, K.S_P_NEED], tb.seg_need_cum, s)
-            if need >= 0:
-                K.live_episode(i, t, keys[K.K_EPISODE], need, s, a.satisfaction, a.expectation,
-                               a.nps_bias, a.pending, tb.seg, tb.seg_pref, tb.tp, tb.need_ptr,
-                               tb.need_tp, tb.path_ptr, tb.path_to, tb.path_w, tb.path_kind,
-                               tb.path_mask, beh, acc, tpacc)
-                if (tb.seg[s, K.S_RECOVERY] > 0.0
-                        and K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])) == -1):
-                    sat_new, contacted = K.service_recovery(
-                        keys[K.K_EPISODE], i, t, float(a.satisfaction[i]),
-                        float(a.expectation[i]), tb.seg[s, K.S_RECOVERY],
-                        beh[K.B_RECOVERY_EFFECT])
-                    if contacted:
-                        a.satisfaction[i] = sat_new
-                        acc[K.ACC_RECOVERIES] += 1.0
-                if K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])) == -1:
-                    ev |= K.EV_WOM
-                    acc[K.ACC_WOM_N] += 1.0
-                    acc[K.ACC_WOM_SAT_SUM] += float(a.satisfaction[i])
-            tenure = t - int(a.join_tick[i])
-            extra = tb.seg[s, K.S_EXTRA_LOGIT] + K.contract_logit(
-                tenure, tb.seg[s, K.S_CONTRACT_TICKS], beh[K.B_TICKS_PER_MONTH],
-                beh[K.B_CONTRACT_EFFECT])
-            h = K.churn_hazard(float(a.churn_logit[i]), float(a.satisfaction[i]),
-                               beh[K.B_SAT_REF], beh[K.B_SAT_EFFECT],
-                               tenure * beh[K.B_YEARS_PER_TICK], beh[K.B_TENURE_EFFECT], extra,
-                               float(a.exposure[i]) + beh[K.B_GLOBAL_EXPOSURE],
-                               beh[K.B_LOG_CONTAGION])
-            if u_churn < h:
-                a.status[i] = K.CHURNED
-                a.pending[i] = 0
-                ev |= K.EV_CHURN
-                acc[K.ACC_CHURNED] += 1.0
-                segacc[s, K.SGA_CHURNED] += 1.0
-            ref1 = K.is_referrer(int(a.status[i]), float(a.satisfaction[i]),
-                                 float(a.nps_bias[i]), promoters_only)
-            if ref1 and not ref0:
-                ev |= K.EV_REF_UP
-            elif ref0 and not ref1:
-                ev |= K.EV_REF_DOWN
-        K.census(i, t, keys[K.K_SURVEY], int(a.status[i]), s, float(a.satisfaction[i]),
-                 K.nps_category(float(a.satisfaction[i]), float(a.nps_bias[i])),
-                 int(a.join_tick[i]), promoters_only, beh, acc, segacc)
-        a.events[i] = ev
-        if ev:
-            acc[K.ACC_EVENTS] += 1.0
+        c = self.index // m.market.chunk
+        K.advance_customer(self.index, m.time_tick, m.keys, m.market.customers, m.behaviour,
+                           m._today_inputs, m.segments, m.touchpoints, m.journeys,
+                           m.social.indptr, m.market.acc[c], m.market.tpacc[c],
+                           m.market.segacc[c])
 
 
 class Employee(mesa.Agent):

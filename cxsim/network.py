@@ -12,29 +12,8 @@ whatever the engine or thread count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-
-@njit(cache=True)
-def _fill_csr(n, src, dst):
-    """Build a symmetric CSR adjacency from an undirected edge list (self-loops skipped)."""
-    deg = np.zeros(n + 1, dtype=np.int64)
-    for k in range(src.shape[0]):
-        a, b = src[k], dst[k]
-        if a != b:
-            deg[a + 1] += 1
-            deg[b + 1] += 1
-    indptr = np.cumsum(deg)
-    pos = indptr[:-1].copy()
-    indices = np.empty(indptr[n], dtype=np.int32)
-    for k in range(src.shape[0]):
-        a, b = src[k], dst[k]
-        if a != b:
-            indices[pos[a]] = b
-            pos[a] += 1
-            indices[pos[b]] = a
-            pos[b] += 1
-    return indptr, indices
+from .kernels.population import fill_csr
 
 
 def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
@@ -47,7 +26,7 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
     m = int(rng.binomial(int(min(pairs, 2**62)), mean_degree / (n - 1))) if n > 1 else 0
     src = rng.integers(0, n, size=m, dtype=np.int64)
     dst = rng.integers(0, n, size=m, dtype=np.int64)
-    return _fill_csr(n, src, dst)
+    return fill_csr(n, src, dst)
 
 
 def small_world(n: int, mean_degree: float, rewiring: float, rng: np.random.Generator):
@@ -64,7 +43,7 @@ def small_world(n: int, mean_degree: float, rewiring: float, rng: np.random.Gene
     dst = (src + np.tile(np.arange(1, k + 1, dtype=np.int64), n)) % n
     rewire = rng.random(src.shape[0]) < rewiring
     dst[rewire] = rng.integers(0, n, size=int(rewire.sum()), dtype=np.int64)
-    return _fill_csr(n, src, dst)
+    return fill_csr(n, src, dst)
 
 
 def build_network(kind: str, n: int, mean_degree: float, rewiring: float,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
+
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
 NETWORKS = ("full", "erdos_renyi", "small_world")
 REFERRAL_MODES = ("promoters", "customers")
@@ -69,7 +71,12 @@ class Market:
                    doc="agents in the market: prospects, customers and churned together")
     initial_customers: int = _f(40_000, lo=0, hi=50_000_000, doc="customers at tick 0")
     initial_tenure_months: float = _f(
-        24.0, lo=0, doc="mean tenure of the initial customers (exponential); 0 = all new")
+        24.0, lo=0, hi=1200,
+        doc="mean tenure of the initial customers (exponential); 0 = all new")
+    # Assumption: 20 years bounds the exponential tail (a longer relationship is rare and
+    # would barely change its survivor churn draw).
+    initial_tenure_cap_months: float = _f(240.0, gt=0, hi=1200,
+                                          doc="longest tenure drawn for an initial customer")
     network: str = _f("small_world", choices=NETWORKS, doc="social network kind")
     mean_degree: float = _f(10.0, gt=0, doc="mean number of social contacts")
     rewiring: float = _f(0.1, lo=0, hi=1, doc="small-world rewiring probability")
@@ -209,6 +216,22 @@ class Workforce:
         0.6, lo=0, doc="relative handle-time change per unit of skill below the reference")
     resolution_skill_effect: float = _f(0.25, lo=0,
                                         doc="resolution change per unit of skill change")
+    # Assumption: shorter than a day's contacts would make the handle time meaningless; a
+    # novice is at most ~3x slower than a reference agent (floor 0.3 of the stated time for
+    # experts).  Contact-centre speed-to-proficiency studies report 2-3x (ICMI 2018).
+    handle_time_floor: float = _f(0.3, gt=0, hi=1,
+                                  doc="shortest handle time, as a share of the team's stated one")
+    # Assumption: individual differences of +-0.1 around the team's means (a standard
+    # deviation of a tenth of the 0-1 scale), centred so the team starts at its stated means.
+    skill_spread: float = _f(0.1, lo=0, hi=0.5,
+                             doc="spread of individual skill and engagement at tick 0")
+    # Contact-centre tenure is short: mean ~2 years (exponential), ICMI 2018 benchmarks.
+    initial_tenure_days: float = _f(720.0, lo=0, hi=20_000,
+                                    doc="mean tenure (days) of the staff at tick 0")
+    # Assumption: a training programme lifts engagement by half its skill gain while it runs
+    # (training as recognition; Harter et al. 2002 report engagement gains from development).
+    training_engagement: float = _f(0.5, lo=0, hi=2,
+                                    doc="engagement boost per unit of training amount")
 
 
 @dataclass(frozen=True)
@@ -316,22 +339,8 @@ class Strategy:
     interventions: list[Intervention] = _f(factory=list, doc="the interventions")
 
 
-#: Intervention types and the kind of target each needs ('' = none).
-INTERVENTION_TARGETS: dict[str, str] = {
-    "train": "team",
-    "hire": "team",
-    "add_touchpoint": "touchpoint",
-    "improve_touchpoint": "touchpoint",
-    "partner_sla": "partner",
-    "personalisation": "segment?",
-    "omnichannel": "",
-    "knowledge_base": "",
-    "service_recovery": "segment?",
-    "loyalty_programme": "segment?",
-    "it_resilience": "system",
-    "price_change": "segment?",
-    "demand_surge": "segment?",
-}
+#: Intervention types and the kind of target each needs (declared in cxsim.interventions)
+INTERVENTION_TARGETS = _INTERVENTION_TARGETS
 
 
 @dataclass(frozen=True)

@@ -3,33 +3,9 @@
 An intervention has a start tick (ticks run from 1; start 0 means from the first tick), an
 optional end (its effect is withdrawn after it; skills learned in training stay) and ramp (the
 effect grows linearly to full over ``ramp`` ticks), a target and a cost (one-off at the start,
-plus per tick while active).  Its ``amount`` is in the unit of its type:
-
-==================  ============  =========================================================
-type                target        effect of ``amount`` at full strength
-==================  ============  =========================================================
-train               team          skill +amount for the team's staff; engagement +amount/2
-hire                team          head count +round(amount) (new hires, wages counted);
-                                  with an ``end``, temporary staff who leave after it
-                                  (and are not replaced if they quit early)
-add_touchpoint      touchpoint    opens a touchpoint declared with ``enabled = false``
-improve_touchpoint  touchpoint    quality +amount, resolution +amount, effort −amount
-partner_sla         partner       reliability +amount and quality +amount (capped at 1)
-personalisation     segment/all   performance +amount at every touchpoint for the segment
-omnichannel         —             omnichannel integration level +amount
-knowledge_base      —             knowledge-base quality +amount
-service_recovery    segment/all   each tick, share ``amount`` of customers who end an
-                                  episode as detractors get proactive outreach that closes
-                                  ``behaviour.recovery_effect`` of their satisfaction gap
-loyalty_programme   segment/all   switching cost +amount (churn log-odds via
-                                  ``behaviour.switching_cost_effect``)
-it_resilience       system        outage probability x (1 − amount)
-price_change        segment/all   revenue per customer x (1 + amount); churn log-odds
-                                  + ``behaviour.price_churn_effect`` x price sensitivity x
-                                  amount
-demand_surge        segment/all   needs per day x (1 + amount): a launch, a campaign, a
-                                  season (amount > −1)
-==================  ============  =========================================================
+plus per tick while active).  What each type does, and the unit of its ``amount``, is
+declared once beside its handler in :mod:`cxsim.interventions` (``documentation()`` prints
+the table).
 
 Strategies compose: ``resolve(scenario, ["train_contact_centre", "fix_courier"])`` is one
 strategy with both sets of interventions.
@@ -40,7 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from .interventions import cost_at, delivery, first_tick, level
 from .scenario import Intervention, Scenario, ScenarioError, Strategy
+
+__all__ = ["BASELINE", "StrategyLike", "cost_at", "delivery", "first_tick", "level", "resolve",
+           "starts"]
 
 BASELINE = "baseline"
 
@@ -86,33 +66,3 @@ def resolve(scenario: Scenario, strategy: StrategyLike) -> Strategy:
 def starts(scenario: Scenario, strategy: StrategyLike) -> list[int]:
     """Start ticks of a strategy's interventions (sorted, unique), for marking plots."""
     return sorted({iv.start for iv in resolve(scenario, strategy).interventions})
-
-
-def first_tick(iv: Intervention) -> int:
-    """The first tick an intervention acts on: ticks run from 1, so start 0 means tick 1."""
-    return max(iv.start, 1)
-
-
-def delivery(iv: Intervention, tick: int) -> float:
-    """Share of the intervention delivered by ``tick`` (ramp progress; never withdrawn)."""
-    start = first_tick(iv)
-    if tick < start:
-        return 0.0
-    if iv.ramp <= 0:
-        return 1.0
-    return min(1.0, (tick - start + 1) / iv.ramp)
-
-
-def level(iv: Intervention, tick: int) -> float:
-    """Strength of an intervention at ``tick``: 0 before start, ramping to 1, 0 after end."""
-    if iv.end != -1 and tick > iv.end:
-        return 0.0
-    return delivery(iv, tick)
-
-
-def cost_at(iv: Intervention, tick: int) -> float:
-    """Money an intervention costs at ``tick``: one-off at start plus per tick while active."""
-    start = first_tick(iv)
-    if tick < start or (iv.end != -1 and tick > iv.end):
-        return 0.0
-    return iv.cost_per_tick + (iv.cost if tick == start else 0.0)

@@ -590,7 +590,7 @@ def test_churn_logit_calibration():
     assert (h1 / (1 - h1)) / (h / (1 - h)) == pytest.approx(1.8, rel=1e-12)
     # the model converts the segment's monthly rate per tick (daily ticks)
     model = cxsim.CXModel(churn_scenario(1000, h, 0.0, ticks=1, tick_days=1.0), rng=0)
-    assert model.tables.beh[K.B_TICKS_PER_MONTH] == pytest.approx(MONTH_DAYS)
+    assert model.behaviour.ticks_per_month == pytest.approx(MONTH_DAYS)
     logits = model.arrays.churn_logit[model.arrays.status == K.CUSTOMER]
     np.testing.assert_allclose(logits, K.logit(K.per_tick_probability(h, MONTH_DAYS)),
                                rtol=1e-6)

@@ -451,12 +451,12 @@ def test_draw_need_distribution_matches_rates():
         needs={"buy": {"entry": ["web"]}, "support": {"entry": ["web", "phone"]},
                "account": {"entry": ["web"]}})
     m = cxsim.CXModel(sc, rng=3)
-    tb = m.tables
+    seg = m.segments
     names = m.need_names
     total = sum(rates.values())
-    p_need = tb.seg[0, K.S_P_NEED]
+    p_need = seg.p_need[0]
     assert p_need == pytest.approx(1 - math.exp(-total))  # Poisson: P(at least one) per day
-    cum = tb.seg_need_cum[0]
+    cum = seg.need_cum[0]
     assert cum[-1] == pytest.approx(1.0)
     assert np.diff(np.concatenate([[0.0], cum])) == pytest.approx(
         [rates[k] / total for k in names])
@@ -466,7 +466,7 @@ def test_draw_need_distribution_matches_rates():
     counts = np.zeros(len(names) + 1)
     for i in range(n):
         u_need, _ = uniform_pair(key, i, 1, 0)
-        k = draw_need(u_need, p_need, tb.seg_need_cum, 0)
+        k = draw_need(u_need, p_need, seg.need_cum, 0)
         counts[k + 1 if k >= 0 else 0] += 1
     expected = n * np.array([1 - p_need] + [p_need * rates[k] / total for k in names])
     assert stats.chisquare(counts, expected).pvalue > 1e-4

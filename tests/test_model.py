@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 import cxsim
 from cxsim import kernels as K
 from cxsim.agents import Customer, Employee, Partner
-from cxsim.model import CONTRACT_METRICS, CustomerArrays
+from cxsim.kernels import Customers
+from cxsim.model import CONTRACT_METRICS
 from cxsim.queueing import erlang_a, erlang_c_stats
 from cxsim.runner import resize
 from cxsim.scenario import MONTH_DAYS, NETWORKS
@@ -46,11 +47,10 @@ def test_population_structure(small_default):
     a = m.arrays
     n = sc.market.size
     assert m.n == n == 5000
-    for f in dataclasses.fields(CustomerArrays):
-        assert getattr(a, f.name).shape == (n,)
+    for name in Customers._fields:
+        assert getattr(a, name).shape == (n,)
     assert a.status.dtype == np.uint8 and a.satisfaction.dtype == np.float32
-    assert a.nbytes_per_customer == sum(getattr(a, f.name).itemsize
-                                        for f in dataclasses.fields(CustomerArrays))
+    assert a.nbytes_per_customer == sum(getattr(a, name).itemsize for name in Customers._fields)
     # tick 0: customers and prospects only, exactly the initial customers
     assert set(np.unique(a.status)) <= {K.PROSPECT, K.CUSTOMER}
     assert (a.status == K.CUSTOMER).sum() == sc.market.initial_customers
@@ -184,11 +184,11 @@ def test_touchpoint_space_has_one_cell_per_touchpoint(small_default):
         for j, name in enumerate(m.touchpoint_names):
             assert space.G.nodes[j]["channel"] == sc.touchpoints[name].channel
             assert space.G.nodes[j]["stage"] == sc.touchpoints[name].stage
-        pairs = {(m._tp_index[p.from_], m._tp_index[p.to]) for p in sc.pathways}
+        pairs = {(m.touchpoint_index[p.from_], m.touchpoint_index[p.to]) for p in sc.pathways}
         assert set(space.G.edges) == pairs
     # default scenario: the web shop hands off to delivery, a neighbouring cell
-    ws = m._tp_index["web_shop"]
-    assert m._tp_index["delivery"] in {c.coordinate for c in space[ws].neighborhood}
+    ws = m.touchpoint_index["web_shop"]
+    assert m.touchpoint_index["delivery"] in {c.coordinate for c in space[ws].neighborhood}
     assert space.G.nodes[ws]["name"] == "web_shop"
 
 

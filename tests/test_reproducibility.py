@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import cxsim
 from cxsim.runner import resize
 
-ARRAY_FIELDS = [f.name for f in dataclasses.fields(cxsim.model.CustomerArrays)]
+ARRAY_FIELDS = list(cxsim.kernels.Customers._fields)
 
 
 def assert_arrays_equal(a, b) -> None:
@@ -116,8 +116,8 @@ _THREAD_SCRIPT = textwrap.dedent("""
     sc = resize(cxsim.default_scenario(), customers=5000, days=20)  # 3 chunks of 2048
     m = cxsim.CXModel(sc, rng=2024).run()
     h = hashlib.sha256()
-    for f in dataclasses.fields(m.arrays):
-        h.update(getattr(m.arrays, f.name).tobytes())
+    for a in m.arrays:
+        h.update(a.tobytes())
     print(json.dumps({
         "threads": numba.get_num_threads(),
         "metrics": hashlib.sha256(m.metrics.to_csv().encode()).hexdigest(),

@@ -28,13 +28,30 @@ from pandas.testing import assert_frame_equal
 
 import cxsim
 from cxsim import kernels as K
-from cxsim.model import CustomerArrays
+from cxsim.kernels import Customers, Segments, Touchpoints
 from cxsim.runner import resize, run
 from cxsim.scenario import Intervention, Scenario, ScenarioError, Strategy
 from cxsim.strategies import cost_at, level, resolve, starts
 
 SEEDS = tuple(range(6))
-ARRAYS = tuple(f.name for f in dataclasses.fields(CustomerArrays))
+ARRAYS = Customers._fields
+
+# the touchpoint and segment groups as [rows, fields] matrices, columns named as below
+T_OPEN, T_QUALITY, T_RESOLUTION, T_EFFORT, T_P_FAIL = (
+    Touchpoints._fields.index(f) for f in ("open", "quality", "resolution", "effort", "p_fail"))
+SEG_FIELDS = tuple(f for f in Segments._fields if f not in ("need_cum", "channel_pref"))
+S_P_NEED, S_EXTRA_LOGIT, S_PERF_BONUS = (
+    SEG_FIELDS.index(f) for f in ("p_need", "extra_logit", "perf_bonus"))
+
+
+def tp_matrix(tp: Touchpoints) -> np.ndarray:
+    """A touchpoint group as one float matrix ``[T, fields]``."""
+    return np.column_stack([np.asarray(a, dtype=float) for a in tp])
+
+
+def seg_matrix(seg: Segments) -> np.ndarray:
+    """A segment group's per-segment fields as one matrix ``[S, fields]``."""
+    return np.column_stack([getattr(seg, f) for f in SEG_FIELDS])
 
 
 # ============================================================================================
@@ -401,8 +418,8 @@ def test_nothing_changes_before_start_and_something_after(rich_sc, kind):
         if t == START - 1:
             seen["arrays"] = (snapshot(base), snapshot(var))
             seen["staff"] = (base.employee_table, var.employee_table)
-            seen["tp"] = (base.tables.tp.copy(), var.tables.tp.copy())
-            seen["seg"] = (base.tables.seg.copy(), var.tables.seg.copy())
+            seen["tp"] = (tp_matrix(base.touchpoints).copy(), tp_matrix(var.touchpoints).copy())
+            seen["seg"] = (seg_matrix(base.segments).copy(), seg_matrix(var.segments).copy())
 
     base, var = paired(rich_sc, strat(ONE_OF_EACH[kind]), seed=3, ticks=25, hook=hook)
     a, b = seen["arrays"]
@@ -540,10 +557,11 @@ def test_add_touchpoint_opens_a_disabled_touchpoint(rich_sc):
     j = rich_sc_index(rich_sc, "chat")
 
     def hook(t, base, var):
-        assert base.tables.tp[j, K.T_OPEN] == 0.0
-        assert var.tables.tp[j, K.T_OPEN] == level(x, t)
-        others = np.arange(base.tables.tp.shape[0]) != j
-        np.testing.assert_array_equal(var._tp_now[others], base._tp_now[others])
+        assert tp_matrix(base.touchpoints)[j, T_OPEN] == 0.0
+        assert tp_matrix(var.touchpoints)[j, T_OPEN] == level(x, t)
+        others = np.arange(tp_matrix(base.touchpoints).shape[0]) != j
+        np.testing.assert_array_equal(tp_matrix(var.touchpoints_planned)[others],
+                                      tp_matrix(base.touchpoints_planned)[others])
 
     base, var = paired(rich_sc, strat(x), seed=5, ticks=20, hook=hook)
     tb, tv = base.touchpoint_metrics, var.touchpoint_metrics
@@ -568,12 +586,13 @@ def test_improve_touchpoint_sets_todays_base_of_that_touchpoint_only(rich_sc, ta
     others = np.arange(len(rich_sc.touchpoints)) != j
 
     def hook(t, base, var):
-        np.testing.assert_array_equal(var._tp_now[others], base._tp_now[others])
-        b, v = base._tp_now[j], var._tp_now[j]
+        np.testing.assert_array_equal(tp_matrix(var.touchpoints_planned)[others],
+                                      tp_matrix(base.touchpoints_planned)[others])
+        b, v = tp_matrix(base.touchpoints_planned)[j], tp_matrix(var.touchpoints_planned)[j]
         d = 0.1 if t >= 6 else 0.0
-        assert v[K.T_QUALITY] == pytest.approx(min(1.0, b[K.T_QUALITY] + d))
-        assert v[K.T_RESOLUTION] == pytest.approx(min(1.0, b[K.T_RESOLUTION] + d))
-        assert v[K.T_EFFORT] == pytest.approx(max(0.0, b[K.T_EFFORT] - d))
+        assert v[T_QUALITY] == pytest.approx(min(1.0, b[T_QUALITY] + d))
+        assert v[T_RESOLUTION] == pytest.approx(min(1.0, b[T_RESOLUTION] + d))
+        assert v[T_EFFORT] == pytest.approx(max(0.0, b[T_EFFORT] - d))
 
     paired(rich_sc, strat(x), seed=1, ticks=10, hook=hook)
 
@@ -585,9 +604,9 @@ def test_improve_staffed_touchpoint_reaches_the_customers_quality_and_resolution
 
     def hook(t, base, var):
         if t == 6:
-            d = var.tables.tp[j] - base.tables.tp[j]
-            assert d[K.T_QUALITY] == pytest.approx(0.1)
-            assert d[K.T_RESOLUTION] == pytest.approx(0.1)
+            d = tp_matrix(var.touchpoints)[j] - tp_matrix(base.touchpoints)[j]
+            assert d[T_QUALITY] == pytest.approx(0.1)
+            assert d[T_RESOLUTION] == pytest.approx(0.1)
 
     paired(rich_sc, strat(x), seed=1, ticks=6, hook=hook)
 
@@ -600,13 +619,14 @@ def test_improve_touchpoint_reaches_the_kernels_table(rich_sc, target):
 
     def hook(t, base, var):
         if t == 6:
-            seen["b"], seen["v"] = base.tables.tp[j].copy(), var.tables.tp[j].copy()
+            seen["b"] = tp_matrix(base.touchpoints)[j]
+            seen["v"] = tp_matrix(var.touchpoints)[j]
 
     paired(rich_sc, strat(x), seed=1, ticks=6, hook=hook)
     b, v = seen["b"], seen["v"]
-    assert v[K.T_QUALITY] == pytest.approx(min(1.0, b[K.T_QUALITY] + 0.1))
-    assert v[K.T_RESOLUTION] == pytest.approx(min(1.0, b[K.T_RESOLUTION] + 0.1))
-    assert v[K.T_EFFORT] == pytest.approx(max(0.0, b[K.T_EFFORT] - 0.1))
+    assert v[T_QUALITY] == pytest.approx(min(1.0, b[T_QUALITY] + 0.1))
+    assert v[T_RESOLUTION] == pytest.approx(min(1.0, b[T_RESOLUTION] + 0.1))
+    assert v[T_EFFORT] == pytest.approx(max(0.0, b[T_EFFORT] - 0.1))
 
 
 def test_improve_staffed_touchpoint_raises_experience_there(rich_sc):
@@ -634,11 +654,13 @@ def test_partner_sla_raises_reliability_and_quality(rich_sc):
         on = t >= 5
         assert p.reliability == pytest.approx(0.95 if on else 0.8)
         assert p.quality == pytest.approx(0.9 if on else 0.75)
-        assert var.tables.tp[j, K.T_P_FAIL] == pytest.approx(0.05 if on else 0.2)
-        assert var.tables.tp[j, K.T_QUALITY] - base.tables.tp[j, K.T_QUALITY] == pytest.approx(
+        assert tp_matrix(var.touchpoints)[j, T_P_FAIL] == pytest.approx(0.05 if on else 0.2)
+        dq = tp_matrix(var.touchpoints)[j, T_QUALITY] - tp_matrix(base.touchpoints)[j, T_QUALITY]
+        assert dq == pytest.approx(
             w * 0.15 if on else 0.0)
-        others = np.arange(base.tables.tp.shape[0]) != j
-        np.testing.assert_array_equal(var._tp_now[others], base._tp_now[others])
+        others = np.arange(tp_matrix(base.touchpoints).shape[0]) != j
+        np.testing.assert_array_equal(tp_matrix(var.touchpoints_planned)[others],
+                                      tp_matrix(base.touchpoints_planned)[others])
 
     base, var = paired(rich_sc, strat(x), seed=1, ticks=12, hook=hook)
     pm = var.partner_metrics.set_index("tick")["effective_reliability"]
@@ -668,11 +690,12 @@ def test_personalisation_sets_the_bonus_for_the_target_segment(rich_sc):
     allseg = iv("personalisation", start=5, amount=0.05)
 
     def hook(t, base, var):
-        bonus = var.tables.seg[:, K.S_PERF_BONUS]
+        bonus = seg_matrix(var.segments)[:, S_PERF_BONUS]
         assert bonus[0] == pytest.approx(0.1 * level(x, t) + 0.05 * level(allseg, t))
         assert bonus[1] == pytest.approx(0.05 * level(allseg, t))
-        cols = [c for c in range(K.N_SEG) if c != K.S_PERF_BONUS]
-        np.testing.assert_array_equal(var.tables.seg[:, cols], base.tables.seg[:, cols])
+        cols = [c for c in range(len(SEG_FIELDS)) if c != S_PERF_BONUS]
+        np.testing.assert_array_equal(seg_matrix(var.segments)[:, cols],
+                                      seg_matrix(base.segments)[:, cols])
 
     paired(rich_sc, strat(x, allseg), seed=1, ticks=8, hook=hook)
 
@@ -699,14 +722,12 @@ def test_omnichannel_raises_integration_capped_at_one(rich_sc):
     big = iv("omnichannel", start=7, amount=1.0)
 
     def hook(t, base, var):
-        assert base.tables.beh[K.B_OMNICHANNEL] == 0.3
+        assert base.environment.omnichannel == 0.3
         want = min(1.0, 0.3 + 0.4 * level(x, t) + 1.0 * level(big, t))
-        assert var.tables.beh[K.B_OMNICHANNEL] == pytest.approx(want)
-        others = np.arange(K.N_BEH) != K.B_OMNICHANNEL
-        if t < 5:
-            np.testing.assert_array_equal(var.tables.beh, base.tables.beh)
-        elif t == 5:  # same history: everything else in the table is still equal
-            np.testing.assert_array_equal(var.tables.beh[others], base.tables.beh[others])
+        assert var.environment.omnichannel == pytest.approx(want)
+        assert var.behaviour == base.behaviour  # parameters never change
+        if t <= 5:  # same history: every other scalar of today is still equal
+            assert var._today()[:-1] == base._today()[:-1]
 
     paired(rich_sc, strat(x, big), seed=1, ticks=9, hook=hook)
 
@@ -736,12 +757,14 @@ def test_knowledge_base_raises_resolution_of_staffed_and_support_touchpoints(ric
         assert base.knowledge_base == 0.5
         assert var.knowledge_base == pytest.approx(0.9 if t >= 6 else 0.5)
         if t == 6:  # staff identical on the first day: the difference is the knowledge base
-            d = var.tables.tp[:, K.T_RESOLUTION] - base.tables.tp[:, K.T_RESOLUTION]
+            d = (tp_matrix(var.touchpoints)[:, T_RESOLUTION]
+                 - tp_matrix(base.touchpoints)[:, T_RESOLUTION])
             want = {"phone": shift, "store": shift, "help": shift, "chat": shift,
                     "web": 0.0, "delivery": 0.0}
             for j, name in enumerate(names):
                 assert d[j] == pytest.approx(want[name], abs=1e-12), name
-            np.testing.assert_array_equal(var._tp_now, base._tp_now)
+            np.testing.assert_array_equal(tp_matrix(var.touchpoints_planned),
+                                          tp_matrix(base.touchpoints_planned))
 
     paired(rich_sc, strat(x), seed=1, ticks=6, hook=hook)
 
@@ -823,7 +846,7 @@ def test_loyalty_programme_lowers_churn_log_odds_and_churn():
     eff = sc.behaviour.switching_cost_effect
 
     def hook(t, base, var):
-        extra = var.tables.seg[:, K.S_EXTRA_LOGIT]
+        extra = seg_matrix(var.segments)[:, S_EXTRA_LOGIT]
         assert extra[1] == pytest.approx(eff * 0.5 if t >= 5 else 0.0)
         assert extra[1] <= 0.0 and extra[0] == 0.0
 
@@ -849,7 +872,7 @@ def test_it_resilience_stops_outages_after_start():
     def hook(t, base, var):
         assert base.systems_down == ["platform"]
         assert var.systems_down == ([] if t >= 8 else ["platform"])
-        assert var.tables.tp[j, K.T_OPEN] == (1.0 if t >= 8 else 0.0)
+        assert tp_matrix(var.touchpoints)[j, T_OPEN] == (1.0 if t >= 8 else 0.0)
 
     base, var = paired(sc, strat(x), seed=1, ticks=15, hook=hook)
     assert (base.metrics["systems_down"] == 1).all()
@@ -882,7 +905,7 @@ def test_price_change_scales_revenue_of_the_target_segment():
         for t, row in m.metrics.set_index("tick").iterrows():
             want = seg.loc[t, "a"] * rpd["a"] * factor(t) + seg.loc[t, "b"] * rpd["b"]
             assert row["revenue"] == pytest.approx(want, rel=1e-12)
-    extra = var.tables.seg[:, K.S_EXTRA_LOGIT]
+    extra = seg_matrix(var.segments)[:, S_EXTRA_LOGIT]
     assert extra[0] == pytest.approx(sc.behaviour.price_churn_effect * 0.8 * 0.2)
     assert extra[1] == 0.0
 
@@ -925,22 +948,26 @@ def test_end_withdraws_every_lever_back_to_the_base(rich_sc):
 
     def hook(t, base, var):
         if 4 <= t <= END:
-            assert var._tp_now[j, K.T_QUALITY] == pytest.approx(q + 0.09 * min(1, (t - 3) / 3))
-            assert not np.array_equal(var.tables.seg, base.tables.seg)
+            assert tp_matrix(var.touchpoints_planned)[j, T_QUALITY] == pytest.approx(
+                q + 0.09 * min(1, (t - 3) / 3))
+            assert not np.array_equal(seg_matrix(var.segments), seg_matrix(base.segments))
             assert var.knowledge_base != base.knowledge_base
         if t > END:
-            np.testing.assert_array_equal(var._tp_now, var._tp_base)
-            np.testing.assert_array_equal(var.tables.seg, base.tables.seg)
-            np.testing.assert_array_equal(var.tables.seg, var._seg_base)
-            assert var.tables.beh[K.B_OMNICHANNEL] == base.tables.beh[K.B_OMNICHANNEL]
+            np.testing.assert_array_equal(tp_matrix(var.touchpoints_planned),
+                                          tp_matrix(var.touchpoints_base))
+            np.testing.assert_array_equal(seg_matrix(var.segments), seg_matrix(base.segments))
+            np.testing.assert_array_equal(seg_matrix(var.segments), seg_matrix(var.segments_base))
+            assert var.environment.omnichannel == base.environment.omnichannel
             assert var.knowledge_base == base.knowledge_base
             p = var.partners["courier"]
             assert (p.reliability, p.quality) == (0.8, 0.75)
-            assert (var._revenue_factor == 1.0).all() and (var._outage_factor == 1.0).all()
+            assert (var.interventions.revenue_factor == 1.0).all()
+            assert (var.environment.outage_factor == 1.0).all()
             assert all(e.engagement_boost == 0.0 for st in var.teams.values() for e in st)
             # phone's quality back to (about) the baseline's; the staff may differ a little
-            assert abs(var.tables.tp[j, K.T_QUALITY] - base.tables.tp[j, K.T_QUALITY]) < 0.01
-            assert var.tables.tp[rich_sc_index(rich_sc, "chat"), K.T_OPEN] == 0.0
+            d = tp_matrix(var.touchpoints) - tp_matrix(base.touchpoints)
+            assert abs(d[j, T_QUALITY]) < 0.01
+            assert tp_matrix(var.touchpoints)[rich_sc_index(rich_sc, "chat"), T_OPEN] == 0.0
 
     base, var = paired(rich_sc, strat(*ivs), seed=2, ticks=14, hook=hook)
     rec = var.metrics.set_index("tick")["recoveries"]
@@ -1071,7 +1098,8 @@ def test_one_customer_on_a_network_with_social_effects_off():
 
     def check(k, i0, sb, sv, model):
         assert set(np.flatnonzero(differing(sb, sv, rest)).tolist()) <= {i0}
-        nbrs = set(model.indices[model.indptr[i0]:model.indptr[i0 + 1]].tolist())
+        so = model.social
+        nbrs = set(so.indices[so.indptr[i0]:so.indptr[i0 + 1]].tolist())
         assert set(np.flatnonzero(differing(sb, sv, counters)).tolist()) <= nbrs | {i0}
 
     for seed in (1, 2):
@@ -1101,7 +1129,7 @@ def test_one_customer_change_spreads_only_along_the_network_one_hop_per_tick():
     reach = []
 
     def check(k, i0, sb, sv, model):
-        dist = hops_from(model.indptr, model.indices, i0)
+        dist = hops_from(model.social.indptr, model.social.indices, i0)
         changed = np.flatnonzero(differing(sb, sv))
         far = changed[(dist[changed] > k) | (dist[changed] < 0)]
         assert far.size == 0, (f"{k} ticks after the change, agents {far[:10]} at distance "
@@ -1307,7 +1335,7 @@ def test_demand_surge_multiplies_needs_in_its_window():
     assert_frame_equal(before(var.metrics, 10), before(base.metrics, 10))
     ratio = v.loc[12:19, "episodes"].sum() / b.loc[12:19, "episodes"].sum()
     # twice the need rate: P(need) = 1 - (1 - p)^2, so slightly under 2x the episodes
-    p = base.tables.seg[:, K.S_P_NEED].mean()
+    p = seg_matrix(base.segments)[:, S_P_NEED].mean()
     assert ratio == pytest.approx((1 - (1 - p) ** 2) / p, rel=0.08)
     after = v.loc[25:40, "episodes"].sum() / b.loc[25:40, "episodes"].sum()
     assert after == pytest.approx(1.0, abs=0.1)  # withdrawn after its end
@@ -1316,8 +1344,8 @@ def test_demand_surge_multiplies_needs_in_its_window():
 def test_demand_surge_of_one_segment():
     sc = isolated()
     base, var = paired(sc, strat(iv("demand_surge", "a", amount=2.0, start=0)))
-    p = var.tables.seg[:, K.S_P_NEED]
-    p0 = base.tables.seg[:, K.S_P_NEED]
+    p = seg_matrix(var.segments)[:, S_P_NEED]
+    p0 = seg_matrix(base.segments)[:, S_P_NEED]
     names = var.segment_names
     assert p[names.index("a")] == pytest.approx(1 - (1 - p0[names.index("a")]) ** 3)
     assert p[names.index("b")] == p0[names.index("b")]
@@ -1327,9 +1355,9 @@ def test_surges_compound():
     sc = isolated()
     model = cxsim.CXModel(sc, rng=1, strategy=strat(iv("demand_surge", amount=1.0, start=0),
                                                     iv("demand_surge", amount=0.5, start=0)))
-    p0 = cxsim.CXModel(sc, rng=1).tables.seg[:, K.S_P_NEED]
+    p0 = seg_matrix(cxsim.CXModel(sc, rng=1).segments)[:, S_P_NEED]
     model.step()
-    assert model.tables.seg[:, K.S_P_NEED] == pytest.approx(1 - (1 - p0) ** 3)
+    assert seg_matrix(model.segments)[:, S_P_NEED] == pytest.approx(1 - (1 - p0) ** 3)
 
 
 @pytest.mark.parametrize("amount, words", [(-1.0, "above -1"), (-3.0, "above -1")])

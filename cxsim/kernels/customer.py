@@ -1,0 +1,725 @@
+"""The customer kernel: every customer's tick, as pure functions over arrays and scalars.
+
+The per-customer maths are small ``@njit`` scalar functions (:func:`experience_value`,
+:func:`peak_end`, :func:`update_satisfaction`, :func:`churn_hazard`, :func:`walk_episode`, ...)
+composed into one per-customer step, :func:`advance_customer`, which both engines run: the
+parallel kernel :func:`advance_customers` for every customer at once, and the Mesa reference
+engine (:meth:`cxsim.agents.Customer.step`) one agent at a time.  Inputs are grouped and named
+(:mod:`cxsim.kernels.inputs`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import beta, normal, uniform, uniform_pair
+from .inputs import (
+    ACC_ABANDONED,
+    ACC_ACTIVE,
+    ACC_ACTIVE_START,
+    ACC_CES_SUM,
+    ACC_CHURNED,
+    ACC_COHORT,
+    ACC_CSAT_SUM,
+    ACC_DETRACTORS,
+    ACC_EFFORT_SUM,
+    ACC_EPISODES,
+    ACC_ESCALATIONS,
+    ACC_EVENTS,
+    ACC_FAILURE_DEMAND,
+    ACC_FCR,
+    ACC_LOST,
+    ACC_NEW,
+    ACC_PROMOTERS,
+    ACC_PROSPECTS,
+    ACC_RECOVERIES,
+    ACC_REFERRERS,
+    ACC_RESOLVED,
+    ACC_SAT_SUM,
+    ACC_SURVEY_DET,
+    ACC_SURVEY_N,
+    ACC_SURVEY_PROM,
+    ACC_WOM_N,
+    ACC_WOM_SAT_SUM,
+    ACC_WON_BACK,
+    CHURNED,
+    CUSTOMER,
+    EV_CHURN,
+    EV_JOIN,
+    EV_REF_DOWN,
+    EV_REF_UP,
+    EV_WOM,
+    K_ACQUIRE,
+    K_DAILY,
+    K_EPISODE,
+    K_FRAILTY,
+    K_START,
+    K_SURVEY,
+    OUT_DEAD_END,
+    OUT_FAILED,
+    OUT_GAVE_UP,
+    OUT_NO_CHANNEL,
+    OUT_RESOLVED,
+    OUT_STEP_LIMIT,
+    PROSPECT,
+    SGA_ACTIVE,
+    SGA_CHURNED,
+    SGA_COHORT,
+    SGA_NEW,
+    TPA_ENDED_BAD,
+    TPA_ENDED_HERE,
+    TPA_FAILURES,
+    TPA_FLOW,
+    TPA_PERF_SUM,
+    TPA_QUEUE_ABANDON,
+    TPA_QUEUED,
+    TPA_RESOLVED,
+    TPA_VISITS,
+    TPA_WAIT_SUM,
+)
+
+# slots of the 'episode' stream: step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242
+_SLOT_SCORES = 240
+
+
+# =============================================================================================
+# scalar functions: the per-customer maths
+# =============================================================================================
+
+
+@njit(cache=True, inline="always")
+def experience_value(d, loss_aversion, alpha):
+    """Value of a disconfirmation ``d`` (Tversky & Kahneman 1992): d**a, or -l*(-d)**a."""
+    if d >= 0.0:
+        return d**alpha
+    return -loss_aversion * (-d) ** alpha
+
+
+@njit(cache=True, inline="always")
+def peak_end(peak, end, mean, peak_weight, end_weight):
+    """Remembered value of an episode from its most intense, last and mean moments."""
+    return peak_weight * peak + end_weight * end + (1.0 - peak_weight - end_weight) * mean
+
+
+@njit(cache=True)
+def memory_weight(half_life):
+    """Weight of the newest experience in a recency-weighted average: 1 - 2**(-1/h)."""
+    return 1.0 - 2.0 ** (-1.0 / half_life)
+
+
+@njit(cache=True, inline="always")
+def update_satisfaction(satisfaction, episode_satisfaction, weight):
+    """Recency-weighted cumulative satisfaction after one more episode."""
+    return satisfaction + weight * (episode_satisfaction - satisfaction)
+
+
+@njit(cache=True, inline="always")
+def clip01(x):
+    """Clip to [0, 1]."""
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+@njit(cache=True, inline="always")
+def logistic(z):
+    """Numerically safe logistic function."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    ez = math.exp(z)
+    return ez / (1.0 + ez)
+
+
+@njit(cache=True, inline="always")
+def logit(p):
+    """Log-odds of a probability, clipped away from 0 and 1."""
+    p = min(max(p, 1e-12), 1.0 - 1e-12)
+    return math.log(p / (1.0 - p))
+
+
+@njit(cache=True)
+def per_tick_probability(p_period, ticks_per_period):
+    """Probability per tick equivalent to ``p_period`` per period (constant hazard)."""
+    return 1.0 - (1.0 - p_period) ** (1.0 / ticks_per_period)
+
+
+@njit(cache=True, inline="always")
+def churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
+                 tenure_effect, extra_logit, exposure, log_contagion):
+    """Churn probability this tick: logistic in satisfaction, tenure and contagion.
+
+    ``log(odds) = base + b_s (s - s_ref) + b_t log(1 + tenure) + extra + log(m) * exposure``;
+    with small hazards each unit of exposure multiplies the hazard by about ``m``
+    (Nitzan & Libai 2011).
+    """
+    z = (base_logit + sat_effect * (satisfaction - sat_reference)
+         + tenure_effect * math.log1p(max(tenure_years, 0.0)) + extra_logit
+         + log_contagion * exposure)
+    return logistic(z)
+
+
+#: Churn screen (exact): logistic(-4) = 0.018 < 0.02, so a draw u >= 0.02 against log-odds
+#: below -4 never churns.  With daily churn hazards near 1e-3 (log-odds near -7) this skips
+#: ``exp`` and ``log1p`` for about 98 % of customer-ticks.
+_SCREEN_Z = -4.0
+_SCREEN_U = 0.02
+
+
+@njit(cache=True, inline="always")
+def churns(u, base_logit, satisfaction, sat_reference, sat_effect, tenure_years, tenure_effect,
+           extra_logit, exposure, log_contagion):
+    """Whether a draw ``u`` churns: exactly ``u < churn_hazard(...)``, decided more cheaply.
+
+    When the tenure term cannot be positive (``tenure_effect <= 0``), dropping it bounds the
+    log-odds from above, term by term as :func:`churn_hazard` sums them (rounded addition is
+    monotone), so a bound below ``_SCREEN_Z`` with ``u >= _SCREEN_U`` proves ``u >= h``.
+    """
+    if u >= _SCREEN_U and tenure_effect <= 0.0:
+        z_ub = (base_logit + sat_effect * (satisfaction - sat_reference) + extra_logit
+                + log_contagion * exposure)
+        if z_ub < _SCREEN_Z:
+            return False
+    return u < churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
+                            tenure_effect, extra_logit, exposure, log_contagion)
+
+
+@njit(cache=True, inline="always")
+def latent_score(satisfaction, nps_bias):
+    """Latent 0-10 likelihood-to-recommend: 10 * satisfaction + response style."""
+    return 10.0 * satisfaction + nps_bias
+
+
+@njit(cache=True, inline="always")
+def nps_score(latent):
+    """Answer on the 0-10 scale: the latent score rounded half up, clipped."""
+    return min(max(math.floor(latent + 0.5), 0.0), 10.0)
+
+
+@njit(cache=True, inline="always")
+def nps_category(satisfaction, nps_bias):
+    """+1 promoter (9-10), 0 passive (7-8), -1 detractor (0-6).
+
+    The band of ``nps_score(latent)`` without rounding: with ``y = latent + 0.5``,
+    ``floor(y) >= 9`` exactly when ``y >= 9`` and ``floor(y) <= 6`` exactly when ``y < 7``,
+    and clipping to 0-10 moves no score across 6|7 or 8|9.  (``floor`` is a library call in
+    the compiled kernel, and this runs for every customer every tick.)
+    """
+    y = latent_score(satisfaction, nps_bias) + 0.5
+    if y >= 9.0:
+        return 1
+    if y < 7.0:
+        return -1
+    return 0
+
+
+@njit(cache=True, inline="always")
+def is_referrer(status, satisfaction, nps_bias, promoters_only):
+    """Whether an agent currently refers prospects (a customer, and a promoter if required)."""
+    if status != CUSTOMER:
+        return False
+    if promoters_only:
+        return nps_category(satisfaction, nps_bias) == 1
+    return True
+
+
+@njit(cache=True)
+def service_recovery(key, i, t, satisfaction, expectation, share, effect):
+    """Proactive outreach to a customer who just ended an episode as a detractor.
+
+    With probability ``share`` (stream ``episode``, slot 242) the customer is contacted and
+    ``effect`` of the gap between satisfaction and expectation closes (the service-recovery
+    effect; Smith & Bolton 1998).  Returns ``(new_satisfaction, contacted)``.
+    """
+    sat = np.float64(satisfaction)  # float64 maths whatever the caller's dtype (both engines)
+    exp_ = np.float64(expectation)
+    if share <= 0.0 or uniform(key, i, t, 242) >= share:
+        return sat, False
+    if exp_ > sat:
+        sat = sat + effect * (exp_ - sat)
+    return sat, True
+
+
+@njit(cache=True, inline="always")
+def acquisition_probability(p_tick, q_tick, referral_fraction):
+    """Bass adoption probability of a prospect this tick: (p + q a) dt, capped at 1."""
+    return min(1.0, p_tick + q_tick * referral_fraction)
+
+
+@njit(cache=True)
+def csat_answer(episode_satisfaction, z, noise):
+    """CSAT answer on 1-5 from an episode's satisfaction in [0, 1]."""
+    return min(max(math.floor(1.0 + 4.0 * episode_satisfaction + noise * z + 0.5), 1.0), 5.0)
+
+
+@njit(cache=True)
+def ces_answer(effort, patience, z, noise):
+    """CES 2.0 answer on 1-7 ("the company made it easy"; 7 = very easy)."""
+    strain = min(effort / patience, 1.0)
+    return min(max(math.floor(7.0 - 6.0 * strain + noise * z + 0.5), 1.0), 7.0)
+
+
+@njit(cache=True, inline="always")
+def contract_logit(tenure_ticks, contract_ticks, ticks_per_month, effect):
+    """Churn log-odds shift from a contract: ``effect`` inside a term, 0 in its last month."""
+    if contract_ticks <= 0.0:
+        return 0.0
+    into_term = tenure_ticks - contract_ticks * math.floor(tenure_ticks / contract_ticks)
+    if into_term < contract_ticks - ticks_per_month:
+        return effect
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
+    """Add one moment of performance ``perf`` to an episode's running memory.
+
+    Returns the updated ``(peak, end, value_sum, performance_sum, moments)``: the peak is the
+    most intense value so far (ties go to the later one), the end is this moment's value.
+    """
+    v = experience_value(perf - expectation, loss, alpha)
+    if abs(v) >= abs(peak):
+        peak = v
+    return peak, v, vsum + v, psum + perf, moments + 1
+
+
+@njit(cache=True)
+def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open):
+    """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
+
+    Weighted by existence, or by today's availability (outages) when ``only_open``.
+    """
+    target = u * weights_total
+    acc = 0.0
+    last = -1
+    for k in range(lo, hi):
+        j = jr.need_tp[k]
+        w = seg.channel_pref[s, tp.channel[j]] * (tp.open[j] if only_open else tp.exists[j])
+        if w > 0.0:
+            acc += w
+            last = j
+            if target < acc:
+                return j
+    return last
+
+
+@njit(cache=True)
+def _escalate(u, j, need_bit, tp, jr):
+    """Next touchpoint along ``j``'s open escalation pathways for this need, or -1."""
+    tot = 0.0
+    for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
+        if jr.path_kind[k] == 0 and (jr.path_mask[k] & need_bit) != 0:
+            tot += jr.path_w[k] * tp.open[jr.path_to[k]]
+    if tot <= 0.0:
+        return -1
+    target = u * tot
+    acc = 0.0
+    nxt = -1
+    for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
+        if jr.path_kind[k] == 0 and (jr.path_mask[k] & need_bit) != 0:
+            w = jr.path_w[k] * tp.open[jr.path_to[k]]
+            if w > 0.0:
+                acc += w
+                nxt = jr.path_to[k]
+                if target < acc:
+                    break
+    return nxt
+
+
+@njit(cache=True)
+def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc):
+    """Walk one service episode through the touchpoint graph and return how it went.
+
+    The customer enters at one of the need's entry touchpoints (channel preference x
+    availability), may queue (staffed touchpoints: wait drawn from the tick's queue state,
+    hanging up when it exceeds an exponential patience), experiences performance
+    ``quality + noise - effort_weight * (effort + waiting)`` (minus a penalty if the operating
+    partner fails), and is resolved with the touchpoint's probability.  Resolved needs may be
+    handed off (e.g. web order -> delivery); unresolved ones escalate along pathways until the
+    accumulated effort exceeds the customer's patience, a dead end, or the step limit.
+
+    ``key`` is the customer's ``episode`` stream key, ``s`` the segment, ``expectation`` the
+    customer's current expectation; ``beh`` :class:`Behaviour`, ``today`` :class:`Today`,
+    ``seg`` :class:`Segments`, ``tp`` :class:`Touchpoints`, ``jr`` :class:`Journeys`.
+    ``tpacc`` (float64[T, N_TPA + T]) receives per-touchpoint counts and the moves between
+    touchpoints (column ``TPA_FLOW + k``: moves to touchpoint ``k``).
+
+    Returns ``(value, mean_performance, effort, outcome, first_contact, escalations, queued)``
+    where ``value`` is the peak-end remembered value of the episode's moments.
+    """
+    loss = beh.loss_aversion
+    alpha = beh.value_exponent
+    effort_w = beh.effort_weight
+    max_steps = beh.max_steps
+    patience = seg.patience[s]
+    queue_patience = seg.queue_patience[s]
+    bonus = seg.perf_bonus[s]
+    lo, hi = jr.need_ptr[need], jr.need_ptr[need + 1]
+    total = 0.0
+    total_all = 0.0
+    for k in range(lo, hi):
+        j = jr.need_tp[k]
+        w = seg.channel_pref[s, tp.channel[j]]
+        total_all += w * tp.exists[j]
+        total += w * tp.open[j]
+    need_bit = np.int64(1) << np.int64(need)
+    # the customer heads for a preferred channel; if it is closed (an outage) they re-route,
+    # at extra effort: to another open entry point, else where that touchpoint escalates to
+    u_entry, u_reroute = uniform_pair(key, i, t, 0)
+    if total_all <= 0.0:  # none of the need's entry points exists
+        perf = beh.unresolved
+        v = experience_value(perf - expectation, loss, alpha)
+        return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
+    j = _pick(u_entry, total_all, lo, hi, s, seg, tp, jr, False)
+    carried_effort = 0.0
+    if tp.open[j] <= 0.0:
+        carried_effort = beh.reroute_effort
+        if total > 0.0:
+            j = _pick(u_reroute, total, lo, hi, s, seg, tp, jr, True)
+        else:
+            j = _escalate(u_reroute, j, need_bit, tp, jr)
+            if j < 0:
+                perf = beh.unresolved
+                v = experience_value(perf - expectation, loss, alpha)
+                return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
+    peak = 0.0
+    end = 0.0
+    vsum = 0.0
+    psum = 0.0
+    moments = 0
+    effort = 0.0
+    escalations = 0
+    queued = False
+    outcome = OUT_STEP_LIMIT
+    for step in range(max_steps):
+        slot = 1 + 8 * step
+        tpacc[j, TPA_VISITS] += 1.0
+        wait = 0.0
+        hung_up = False
+        if tp.p_wait[j] > 0.0:
+            u_wait, u_len = uniform_pair(key, i, t, slot)
+            if u_wait < tp.p_wait[j]:
+                queued = True
+                tpacc[j, TPA_QUEUED] += 1.0
+                mean_wait = tp.wait_mean[j]
+                wait = -mean_wait * math.log(u_len) if mean_wait < np.inf else np.inf
+                give_up = -queue_patience * math.log(uniform(key, i, t, slot + 1))
+                if wait > give_up:
+                    wait = give_up
+                    hung_up = True
+                    tpacc[j, TPA_QUEUE_ABANDON] += 1.0
+                tpacc[j, TPA_WAIT_SUM] += wait
+        step_effort = tp.effort[j] + wait * beh.wait_effort + carried_effort
+        carried_effort = 0.0
+        effort += step_effort
+        failed = False
+        if hung_up:
+            perf = beh.unresolved - effort_w * step_effort
+        else:
+            perf = (tp.quality[j] + bonus + tp.variability[j] * normal(key, i, t, slot + 2)
+                    - effort_w * step_effort)
+            if tp.p_fail[j] > 0.0 and uniform(key, i, t, slot + 3) < tp.p_fail[j]:
+                failed = True
+                perf -= beh.failure_penalty
+                tpacc[j, TPA_FAILURES] += 1.0
+        perf = clip01(perf)
+        tpacc[j, TPA_PERF_SUM] += perf
+        peak, end, vsum, psum, moments = remember_moment(
+            perf, expectation, loss, alpha, peak, vsum, psum, moments)
+        if failed:
+            outcome = OUT_FAILED
+            break
+        u_res, u_route = uniform_pair(key, i, t, slot + 4)
+        if not hung_up and u_res < tp.resolution[j]:
+            tpacc[j, TPA_RESOLVED] += 1.0
+            outcome = OUT_RESOLVED
+            # hand-off: a resolved need may continue (web order -> delivery)
+            nxt = -1
+            acc = 0.0
+            for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
+                if jr.path_kind[k] == 1 and (jr.path_mask[k] & need_bit) != 0:
+                    to = jr.path_to[k]
+                    if tp.open[to] > 0.0:
+                        acc += jr.path_w[k]
+                        if u_route < acc:
+                            nxt = to
+                            break
+            if nxt < 0 or step == max_steps - 1:
+                break
+            tpacc[j, TPA_FLOW + nxt] += 1.0
+            j = nxt
+            continue
+        if effort > patience:
+            outcome = OUT_GAVE_UP
+            break
+        if step == max_steps - 1:
+            break  # step limit: the episode ends here, unresolved
+        nxt = _escalate(u_route, j, need_bit, tp, jr)
+        if nxt < 0:
+            outcome = OUT_DEAD_END
+            break
+        escalations += 1
+        if tp.channel[nxt] != tp.channel[j]:
+            # switching channel: repeating oneself, less so with omnichannel integration
+            carried_effort = beh.repeat_effort * (1.0 - today.omnichannel)
+        tpacc[j, TPA_FLOW + nxt] += 1.0
+        j = nxt
+    tpacc[j, TPA_ENDED_HERE] += 1.0
+    if outcome != OUT_RESOLVED:
+        tpacc[j, TPA_ENDED_BAD] += 1.0
+        # the unmet need is itself a (bad) final moment
+        peak, end, vsum, psum, moments = remember_moment(
+            beh.unresolved, expectation, loss, alpha, peak, vsum, psum, moments)
+    value = peak_end(peak, end, vsum / moments, beh.peak_weight, beh.end_weight)
+    first_contact = outcome == OUT_RESOLVED and escalations == 0
+    return value, psum / moments, effort, outcome, first_contact, escalations, queued
+
+
+@njit(cache=True, inline="always")
+def draw_need(u_need, p_need, need_cum, s):
+    """Need type this tick (index into the need list) or -1; reuses ``u_need`` for the type.
+
+    ``need_cum`` is the float64[S, K] table of cumulative need-type shares; ``s`` the segment.
+    """
+    if u_need >= p_need:
+        return -1
+    r = u_need / p_need
+    n = need_cum.shape[1]
+    for k in range(n):
+        if r < need_cum[s, k]:
+            return k
+    return n - 1
+
+
+@njit(cache=True)
+def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months):
+    """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.
+
+    Satisfaction and expectation start near the segment's values.  The individual churn
+    propensity is Beta-distributed around the segment's base rate when heterogeneity is on
+    (shifted-beta-geometric, Fader & Hardie 2007); for a customer who has already stayed
+    ``tenure_months`` it is drawn from the survivors' Beta(a, b + tenure) instead.  Status is
+    left to the caller.
+    """
+    spread = beh.initial_spread
+    z1 = normal(key_start, i, t, 0)
+    z2 = normal(key_start, i, t, 1)
+    cu.satisfaction[i] = clip01(seg.initial_satisfaction[s] + spread * z1)
+    cu.expectation[i] = clip01(seg.initial_expectation[s] + spread * z2)
+    cu.join_tick[i] = t - int(round(tenure_months * beh.ticks_per_month))
+    kappa = seg.concentration[s]
+    h0 = seg.base_churn_month[s]
+    if kappa > 0.0:
+        a = max(h0 * kappa, 1e-6)
+        b = max((1.0 - h0) * kappa, 1e-6) + tenure_months
+        theta_month = beta(key_frailty, i, t, 0, a, b)
+    else:
+        theta_month = h0
+    cu.churn_logit[i] = logit(per_tick_probability(theta_month, beh.ticks_per_month))
+
+
+# =============================================================================================
+# one customer's tick (both engines) and the parallel kernel
+# =============================================================================================
+
+
+@njit(cache=True, inline="always")
+def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
+    """Advance customer ``i`` by one tick: the one per-customer step of both engines.
+
+    The numba engine calls it for every customer from :func:`advance_customers`; the mesa
+    engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
+
+    In order: churn exposure decays; a prospect may join (Bass: marketing ``p`` plus ``q`` x
+    the referring share of its contacts) and a churned agent may be won back; a customer's
+    expectation is pulled by yesterday's word of mouth (full mixing), a need (or a pending
+    failure demand) may start an episode (:func:`live_episode`), a detractor may be reached
+    by service recovery, and the churn draw decides whether they leave; finally the agent is
+    counted into the tick's census and NPS survey.
+
+    Arguments: ``keys uint64[len(STREAMS)]`` stream keys; ``cu`` :class:`Customers`;
+    ``beh`` :class:`Behaviour`; ``today`` :class:`Today`; ``seg`` :class:`Segments`; ``tp``
+    :class:`Touchpoints`; ``jr`` :class:`Journeys`; ``indptr int64[N+1]`` the social network's
+    row pointers (degrees); ``acc float64[N_ACC]``, ``tpacc float64[T, N_TPA + T]``,
+    ``segacc float64[S, N_SGA]`` this chunk's accumulators.
+    """
+    st = cu.status[i]
+    s = cu.segment[i]
+    ev = 0
+    cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
+    promoters_only = beh.referral_promoters
+    # state read once into locals: every store to an accumulator could alias the state arrays
+    # for the compiler, which would otherwise reload them after each one
+    expo = np.float32(cu.exposure[i] * beh.exposure_decay)
+    cu.exposure[i] = expo
+    sat = cu.satisfaction[i]
+    if st == PROSPECT or st == CHURNED:
+        if st == PROSPECT:
+            if beh.full_mixing:
+                frac = today.referral_fraction
+            else:
+                deg = indptr[i + 1] - indptr[i]
+                frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
+            p_join = acquisition_probability(beh.p_tick, beh.q_tick, frac)
+            joined = uniform(keys[K_ACQUIRE], i, t, 0) < p_join
+        else:
+            joined = (beh.win_back_tick > 0.0
+                      and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
+        if joined:
+            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0)
+            cu.status[i] = CUSTOMER
+            cu.exposure[i] = 0.0
+            ev |= EV_JOIN
+            if st == PROSPECT:
+                acc[ACC_NEW] += 1.0
+                segacc[s, SGA_NEW] += 1.0
+            else:
+                acc[ACC_WON_BACK] += 1.0
+            sat = cu.satisfaction[i]
+            cat = nps_category(sat, cu.nps_bias[i])
+            if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
+                ev |= EV_REF_UP
+    else:
+        acc[ACC_ACTIVE_START] += 1.0
+        if today.wom_rate > 0.0 and today.wom_target < cu.expectation[i]:
+            cu.expectation[i] = cu.expectation[i] + today.wom_rate * (today.wom_target
+                                                                      - cu.expectation[i])
+        cat = nps_category(sat, cu.nps_bias[i])
+        ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
+        u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
+        need = -1
+        if cu.pending[i] > 0:
+            need = cu.pending[i] - 1
+            cu.pending[i] = 0
+            acc[ACC_FAILURE_DEMAND] += 1.0
+        else:
+            need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
+        if need >= 0:
+            live_episode(i, t, keys[K_EPISODE], need, s, cu, beh, today, seg, tp, jr, acc,
+                         tpacc)
+            if seg.recovery_share[s] > 0.0 and nps_category(cu.satisfaction[i],
+                                                            cu.nps_bias[i]) == -1:
+                sat_new, contacted = service_recovery(keys[K_EPISODE], i, t, cu.satisfaction[i],
+                                                      cu.expectation[i], seg.recovery_share[s],
+                                                      beh.recovery_effect)
+                if contacted:
+                    cu.satisfaction[i] = sat_new
+                    acc[ACC_RECOVERIES] += 1.0
+            sat = cu.satisfaction[i]  # the episode moved it
+            cat = nps_category(sat, cu.nps_bias[i])
+            if cat == -1:
+                ev |= EV_WOM
+                acc[ACC_WOM_N] += 1.0
+                acc[ACC_WOM_SAT_SUM] += sat
+        tenure = t - cu.join_tick[i]
+        if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
+                  tenure * beh.years_per_tick, beh.tenure_effect,
+                  seg.extra_logit[s]
+                  + contract_logit(tenure, seg.contract_ticks[s], beh.ticks_per_month,
+                                   beh.contract_effect),
+                  expo + today.global_exposure, beh.log_contagion):
+            cu.status[i] = CHURNED
+            cu.pending[i] = 0
+            ev |= EV_CHURN
+            acc[ACC_CHURNED] += 1.0
+            segacc[s, SGA_CHURNED] += 1.0
+        ref1 = cu.status[i] == CUSTOMER and (not promoters_only or cat == 1)  # is_referrer
+        if ref1 and not ref0:
+            ev |= EV_REF_UP
+        elif ref0 and not ref1:
+            ev |= EV_REF_DOWN
+    census(i, t, keys[K_SURVEY], cu.status[i], s, sat, cat, cu.join_tick[i],
+           promoters_only, beh, acc, segacc)
+    cu.events[i] = ev
+    if ev != 0:
+        acc[ACC_EVENTS] += 1.0
+
+
+@njit(cache=True)
+def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc):
+    """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey."""
+    value, mean_perf, effort, outcome, first, escalations, queued = walk_episode(
+        key, i, t, need, s, cu.expectation[i], beh, today, seg, tp, jr, tpacc)
+    episode_sat = clip01(cu.expectation[i] + value)
+    cu.satisfaction[i] = update_satisfaction(cu.satisfaction[i], episode_sat, beh.memory_weight)
+    cu.expectation[i] = cu.expectation[i] + beh.adaptation * (mean_perf - cu.expectation[i])
+    z1 = normal(key, i, t, _SLOT_SCORES)
+    z2 = normal(key, i, t, _SLOT_SCORES + 1)
+    acc[ACC_EPISODES] += 1.0
+    acc[ACC_CSAT_SUM] += csat_answer(episode_sat, z1, beh.survey_noise)
+    acc[ACC_CES_SUM] += ces_answer(effort, seg.patience[s], z2, beh.survey_noise)
+    acc[ACC_EFFORT_SUM] += effort
+    acc[ACC_ESCALATIONS] += escalations
+    if outcome == OUT_RESOLVED:
+        acc[ACC_RESOLVED] += 1.0
+        if first:
+            acc[ACC_FCR] += 1.0
+    else:
+        acc[ACC_ABANDONED] += 1.0
+        if outcome == OUT_FAILED and beh.failure_need >= 0:
+            # failure demand: the partner's failure becomes a support need next tick
+            cu.pending[i] = 1 + beh.failure_need
+    return outcome
+
+
+@njit(cache=True, inline="always")
+def census(i, t, key_survey, st, s, sat, cat, joined, promoters_only, beh, acc, segacc):
+    """Count agent ``i`` into this tick's stock figures and the relationship NPS survey.
+
+    ``cat`` is :func:`nps_category` of the agent's satisfaction now (ignored unless a customer).
+    """
+    if st == PROSPECT:
+        acc[ACC_PROSPECTS] += 1.0
+        return
+    if st == CHURNED:
+        acc[ACC_LOST] += 1.0
+        return
+    acc[ACC_ACTIVE] += 1.0
+    segacc[s, SGA_ACTIVE] += 1.0
+    acc[ACC_SAT_SUM] += sat
+    if joined <= 0:
+        acc[ACC_COHORT] += 1.0
+        segacc[s, SGA_COHORT] += 1.0
+    if cat == 1:
+        acc[ACC_PROMOTERS] += 1.0
+    elif cat == -1:
+        acc[ACC_DETRACTORS] += 1.0
+    if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
+        acc[ACC_REFERRERS] += 1.0
+    rate = beh.nps_sample
+    if rate >= 1.0 or uniform(key_survey, i, t, 0) < rate:
+        acc[ACC_SURVEY_N] += 1.0
+        if cat == 1:
+            acc[ACC_SURVEY_PROM] += 1.0
+        elif cat == -1:
+            acc[ACC_SURVEY_DET] += 1.0
+
+
+@njit(cache=True)
+def advance_chunk(lo, hi, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
+    """Advance customers ``lo .. hi-1`` by one tick into one chunk's accumulators.
+
+    A separate compiled function, not inlined into the parallel loop: see the numba pitfall
+    in :mod:`cxsim.kernels.inputs`.
+    """
+    acc[:] = 0.0
+    tpacc[:, :] = 0.0
+    segacc[:, :] = 0.0
+    for i in range(lo, hi):
+        advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc)
+
+
+@njit(parallel=True, cache=True)
+def advance_customers(t, chunk, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
+    """Advance every customer by one tick, in parallel over fixed-size chunks.
+
+    Shapes: customer arrays ``[N]``; ``acc float64[C, N_ACC]``, ``tpacc float64[C, T, N_TPA + T]``,
+    ``segacc float64[C, S, N_SGA]`` with ``C = ceil(N / chunk)``, zeroed here.  Customers only
+    read their own state and the previous tick's neighbour counts, so the result does not
+    depend on scheduling; accumulators are per chunk and summed by the caller in order.
+    """
+    n = cu.status.shape[0]
+    for c in prange(acc.shape[0]):
+        lo = c * chunk
+        advance_chunk(lo, min(n, lo + chunk), t, keys, cu, beh, today, seg, tp, jr, indptr,
+                      acc[c], tpacc[c], segacc[c])

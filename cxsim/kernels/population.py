@@ -1,0 +1,96 @@
+"""Set-up kernels: the market at tick 0 (segments, response styles, the initial customers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import normal, uniform
+from .customer import is_referrer, start_customer
+from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE
+
+
+@njit(cache=True)
+def uniforms(key, n, slot):
+    """``float64[n]``: draw ``slot`` of agents ``0 .. n-1`` at tick 0 of stream ``key``."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = uniform(key, i, 0, slot)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
+    """Give every agent a segment (``cum_shares float64[S]``) and a response style.
+
+    Writes ``segment uint8[N]`` and ``nps_bias float32[N]`` (``nps_sd`` x a standard normal).
+    """
+    n = segment.shape[0]
+    last = cum_shares.shape[0] - 1
+    for i in prange(n):
+        u = uniform(keys[K_SEGMENT], i, 0, 0)
+        s = 0
+        while s < last and u >= cum_shares[s]:
+            s += 1
+        segment[i] = s
+        nps_bias[i] = nps_sd * normal(keys[K_STYLE], i, 0, 0)
+
+
+@njit(cache=True)
+def _start_initial(lo, hi, keys, chosen, tenure_mean, seg, beh, cu):
+    """Start ``chosen[lo:hi]`` as customers (a compiled call per chunk; see inputs' pitfall)."""
+    for k in range(lo, hi):
+        i = chosen[k]
+        tenure = 0.0
+        if tenure_mean > 0.0:
+            tenure = min(-tenure_mean * math.log(uniform(keys[K_INITIAL], i, 0, 1)),
+                         beh.tenure_cap_months)
+        start_customer(keys[K_START], keys[K_FRAILTY], i, 0, cu.segment[i], seg, beh, cu,
+                       tenure)
+        cu.status[i] = CUSTOMER
+
+
+@njit(parallel=True, cache=True)
+def start_initial_customers(keys, chosen, tenure_mean, seg, beh, cu, chunk):
+    """Make the ``chosen int64[k]`` agents customers with exponential tenure (months).
+
+    The mean is ``tenure_mean``; tenures are capped at ``beh.tenure_cap_months``.
+    """
+    m = chosen.shape[0]
+    for c in prange((m + chunk - 1) // chunk):
+        lo = c * chunk
+        _start_initial(lo, min(m, lo + chunk), keys, chosen, tenure_mean, seg, beh, cu)
+
+
+@njit(parallel=True, cache=True)
+def referrers(status, satisfaction, nps_bias, promoters_only):
+    """``bool[N]``: which agents refer prospects now (:func:`is_referrer`)."""
+    n = status.shape[0]
+    out = np.zeros(n, np.bool_)
+    for i in prange(n):
+        out[i] = is_referrer(status[i], satisfaction[i], nps_bias[i], promoters_only)
+    return out
+
+
+@njit(cache=True)
+def fill_csr(n, src, dst):
+    """Build a symmetric CSR adjacency from an undirected edge list (self-loops skipped)."""
+    deg = np.zeros(n + 1, dtype=np.int64)
+    for k in range(src.shape[0]):
+        a, b = src[k], dst[k]
+        if a != b:
+            deg[a + 1] += 1
+            deg[b + 1] += 1
+    indptr = np.cumsum(deg)
+    pos = indptr[:-1].copy()
+    indices = np.empty(indptr[n], dtype=np.int32)
+    for k in range(src.shape[0]):
+        a, b = src[k], dst[k]
+        if a != b:
+            indices[pos[a]] = b
+            pos[a] += 1
+            indices[pos[b]] = a
+            pos[b] += 1
+    return indptr, indices

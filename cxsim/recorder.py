@@ -1,0 +1,230 @@
+"""The recorder: each tick's figures, kept as rows, and the result tables built from them.
+
+In the spirit of Mesa's ``DataCollector``: the model hands the recorder the tick's summed
+accumulators and the company side's figures; the recorder computes the metric row
+(:data:`CONTRACT_METRICS` first, then extras) and keeps the per-touchpoint, per-segment,
+per-team and per-partner tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import kernels as K
+from .scenario import Scenario
+
+#: the metric columns of the contract (docs/architecture.md), in order
+CONTRACT_METRICS = (
+    "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
+    "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
+    "attrition", "partner_on_time", "revenue", "cost", "profit",
+)
+
+
+def ordered_sum(x: np.ndarray) -> np.ndarray:
+    """Sum over the chunk axis strictly in chunk order (reproducible floating point)."""
+    return K.sum_chunks(x.reshape(x.shape[0], -1)).reshape(x.shape[1:])
+
+
+def nps(promoters: float, detractors: float, n: float) -> tuple[float, float]:
+    """NPS and its standard error, 100 * sqrt((P + D - (P - D)**2) / n)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p, d = promoters / n, detractors / n
+    return 100.0 * (p - d), 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else float("nan")
+
+
+class Recorder:
+    """Rows of every tick: metrics, touchpoints, segments, queues (teams) and partners."""
+
+    def __init__(self, scenario: Scenario, touchpoint_names: list[str],
+                 segment_names: list[str], segment_initial: np.ndarray):
+        self.spec = scenario
+        self.touchpoint_names = touchpoint_names
+        self.segment_names = segment_names
+        self.segment_initial = segment_initial
+        self.rows: list[dict] = []
+        self.tp_rows: list[np.ndarray] = []
+        self.seg_rows: list[np.ndarray] = []
+        self.queue_rows: list[dict] = []
+        self.partner_rows: list[dict] = []
+
+    def record(self, t: int, tot: np.ndarray, tpt: np.ndarray, sgt: np.ndarray, day: dict,
+               partners: dict, company: dict) -> None:
+        """Record tick ``t``.
+
+        ``tot``, ``tpt``, ``sgt`` are the tick's summed accumulators (``ACC_*``, ``[T, TPA_*]``,
+        ``[S, SGA_*]``); ``day`` the queues' day (volume-weighted sums and per-team rows);
+        ``partners`` the per-partner rows; ``company`` the company side's figures: staff
+        (employee agents), attrition, initial customers, revenue factors, intervention cost
+        and the names of systems down.
+        """
+        sc = self.spec
+        dt = sc.simulation.tick_days
+        active = tot[K.ACC_ACTIVE]
+        episodes = tot[K.ACC_EPISODES]
+        revenue = float(sum(sgt[s, K.SGA_ACTIVE] * sp.revenue_per_day * dt
+                            * company["revenue_factor"][s]
+                            for s, sp in enumerate(sc.segments.values())))
+        tps = list(sc.touchpoints.values())
+        contact_cost = float(sum(tpt[j, K.TPA_VISITS] * tp.cost_per_contact
+                                 for j, tp in enumerate(tps)))
+        staff_cost = float(sum(len(company["teams"][n]) * t_.wage_per_day * dt
+                               for n, t_ in sc.teams.items()))
+        partner_jobs = sum(r["jobs"] for r in partners.values())
+        partner_fail = sum(r["failures"] for r in partners.values())
+        partner_cost = sum(r["cost"] for r in partners.values())
+        intervention_cost = company["intervention_cost"]
+        cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
+                + sc.economics.acquisition_cost * tot[K.ACC_NEW] + intervention_cost)
+        staffed = company["staffed_tps"]
+        queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
+        q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
+        q_abandon = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in staffed))
+        n_survey = tot[K.ACC_SURVEY_N]
+        nps_sample, nps_se = nps(tot[K.ACC_SURVEY_PROM], tot[K.ACC_SURVEY_DET], n_survey)
+        nps_pop, _ = nps(tot[K.ACC_PROMOTERS], tot[K.ACC_DETRACTORS], active)
+        staff = company["staff"]
+        off = day["offered"]
+        initial = company["initial_customers"]
+        nan = float("nan")
+        row = {
+            "tick": t,
+            "active": int(active),
+            "new": int(tot[K.ACC_NEW]),
+            "churned": int(tot[K.ACC_CHURNED]),
+            "churn_rate": _ratio(tot[K.ACC_CHURNED], tot[K.ACC_ACTIVE_START]),
+            "retention": tot[K.ACC_COHORT] / initial if initial > 0 else nan,
+            "nps": nps_sample,
+            "csat": _ratio(tot[K.ACC_CSAT_SUM], episodes),
+            "ces": _ratio(tot[K.ACC_CES_SUM], episodes),
+            "satisfaction": _ratio(tot[K.ACC_SAT_SUM], active),
+            "fcr": _ratio(tot[K.ACC_FCR], episodes),
+            "service_level": _ratio(day["sl"], off),
+            "asa": _ratio(day["asa"], off),
+            "abandonment": _ratio(q_abandon, q_arrivals),
+            "occupancy": _ratio(day["occ"], off),
+            "engagement": (float(np.mean([e.engagement for e in staff])) if staff else nan),
+            "attrition": company["attrition"],
+            "partner_on_time": 1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
+            "revenue": revenue,
+            "cost": cost,
+            "profit": revenue - cost,
+            "nps_se": nps_se,
+            "nps_population": nps_pop,
+            "nps_respondents": int(n_survey),
+            "prospects": int(tot[K.ACC_PROSPECTS]),
+            "lost": int(tot[K.ACC_LOST]),
+            "won_back": int(tot[K.ACC_WON_BACK]),
+            "episodes": int(episodes),
+            "resolved": int(tot[K.ACC_RESOLVED]),
+            "abandoned": int(tot[K.ACC_ABANDONED]),
+            "escalations": int(tot[K.ACC_ESCALATIONS]),
+            "failure_demand": int(tot[K.ACC_FAILURE_DEMAND]),
+            "effort": _ratio(tot[K.ACC_EFFORT_SUM], episodes),
+            "promoters": int(tot[K.ACC_PROMOTERS]),
+            "detractors": int(tot[K.ACC_DETRACTORS]),
+            "referrers": int(tot[K.ACC_REFERRERS]),
+            "queued": int(queued),
+            "contact_cost": contact_cost,
+            "staff_cost": staff_cost,
+            "partner_cost": partner_cost,
+            "intervention_cost": intervention_cost,
+            "recoveries": int(tot[K.ACC_RECOVERIES]),
+            "systems_down": len(company["systems_down"]),
+        }
+        self.rows.append(row)
+        self.tp_rows.append(tpt)
+        self.seg_rows.append(sgt)
+        self.queue_rows.append(day["teams"])
+        self.partner_rows.append(partners)
+
+    # ---- tables ----------------------------------------------------------------------------
+    def metrics(self) -> pd.DataFrame:
+        """One row per tick; the contract's metric columns first, then extras."""
+        df = pd.DataFrame(self.rows)
+        if df.empty:
+            return pd.DataFrame(columns=list(CONTRACT_METRICS))
+        extras = [c for c in df.columns if c not in CONTRACT_METRICS]
+        return df[list(CONTRACT_METRICS) + extras]
+
+    def touchpoints(self) -> pd.DataFrame:
+        """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits."""
+        rows = []
+        spec = self.spec.touchpoints
+        for t, tpt in enumerate(self.tp_rows, start=1):
+            for j, name in enumerate(self.touchpoint_names):
+                v = tpt[j]
+                visits = v[K.TPA_VISITS]
+                rows.append({
+                    "tick": t, "touchpoint": name,
+                    "channel": spec[name].channel, "stage": spec[name].stage,
+                    "volume": int(visits),
+                    "experience": v[K.TPA_PERF_SUM] / visits if visits else float("nan"),
+                    "resolved": int(v[K.TPA_RESOLVED]), "failures": int(v[K.TPA_FAILURES]),
+                    "queued": int(v[K.TPA_QUEUED]),
+                    "queue_abandoned": int(v[K.TPA_QUEUE_ABANDON]),
+                    "mean_wait": v[K.TPA_WAIT_SUM] / v[K.TPA_QUEUED] if v[K.TPA_QUEUED]
+                    else 0.0,
+                    "episodes_ended": int(v[K.TPA_ENDED_HERE]),
+                    "episodes_ended_unresolved": int(v[K.TPA_ENDED_BAD]),
+                })
+        return pd.DataFrame(rows)
+
+    def flows(self) -> pd.DataFrame:
+        """How episodes moved, summed over the run: one row per ``source, target, episodes``.
+
+        ``source`` is ``"need"`` (an episode entering at ``target``) or a touchpoint;
+        ``target`` is a touchpoint (an escalation or hand-off), ``"resolved"`` or
+        ``"unresolved"`` (where episodes ended).  Rows with no episodes are left out.
+        """
+        names = self.touchpoint_names
+        n = len(names)
+        total = (np.sum(self.tp_rows, axis=0) if self.tp_rows
+                 else np.zeros((n, K.N_TPA + n)))
+        moves = total[:, K.TPA_FLOW:K.TPA_FLOW + n]
+        visits = total[:, K.TPA_VISITS]
+        entries = visits - moves.sum(axis=0)
+        ended = total[:, K.TPA_ENDED_HERE]
+        bad = total[:, K.TPA_ENDED_BAD]
+        rows = [("need", names[j], entries[j]) for j in range(n)]
+        rows += [(names[a], names[b], moves[a, b]) for a in range(n) for b in range(n)]
+        rows += [(names[j], "resolved", ended[j] - bad[j]) for j in range(n)]
+        rows += [(names[j], "unresolved", bad[j]) for j in range(n)]
+        df = pd.DataFrame([r for r in rows if r[2] > 0], columns=["source", "target",
+                                                                   "episodes"])
+        df["episodes"] = df["episodes"].round().astype(np.int64)
+        return df
+
+    def segments(self) -> pd.DataFrame:
+        """Per tick and segment: active, new, churned and initial-cohort retention."""
+        rows = []
+        initial = self.segment_initial
+        for t, sgt in enumerate(self.seg_rows, start=1):
+            for s, name in enumerate(self.segment_names):
+                v = sgt[s]
+                rows.append({
+                    "tick": t, "segment": name, "active": int(v[K.SGA_ACTIVE]),
+                    "new": int(v[K.SGA_NEW]), "churned": int(v[K.SGA_CHURNED]),
+                    "retention": v[K.SGA_COHORT] / initial[s] if initial[s] else float("nan"),
+                })
+        return pd.DataFrame(rows)
+
+    def queues(self) -> pd.DataFrame:
+        """Per tick and team: offered contacts, agents, traffic, P(wait), SL, ASA (s), occupancy."""
+        return pd.DataFrame([{"tick": t, "team": name, **vals}
+                             for t, teams in enumerate(self.queue_rows, start=1)
+                             for name, vals in teams.items()])
+
+    def partners(self) -> pd.DataFrame:
+        """Per tick and partner: jobs, failures, on-time rate, effective reliability, cost."""
+        return pd.DataFrame([{"tick": t, "partner": name, **vals}
+                             for t, partners in enumerate(self.partner_rows, start=1)
+                             for name, vals in partners.items()])

@@ -1,0 +1,122 @@
+"""The kernels' parameters, built once from a validated scenario.
+
+Rates in the scenario are per day, per month or per year; here they become per tick, so the
+kernels never see the tick length.  Groups are the named tuples of :mod:`cxsim.kernels.inputs`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .kernels import Behaviour, Journeys, Segments, Touchpoints, memory_weight
+from .kernels.customer import per_tick_probability
+from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
+
+
+def behaviour(sc: Scenario) -> Behaviour:
+    """Customer behaviour parameters of a run, per tick."""
+    b = sc.behaviour
+    dt_days = sc.simulation.tick_days
+    years = dt_days / YEAR_DAYS
+    needs = sc.need_types
+    return Behaviour(
+        loss_aversion=float(b.loss_aversion), value_exponent=float(b.value_exponent),
+        peak_weight=float(b.peak_weight), end_weight=float(b.end_weight),
+        memory_weight=float(memory_weight(b.memory_half_life)),
+        adaptation=float(b.expectation_adaptation), effort_weight=float(b.effort_weight),
+        wait_effort=float(b.wait_effort_per_minute), failure_penalty=float(b.failure_penalty),
+        unresolved=float(b.unresolved_performance), max_steps=int(b.max_steps),
+        sat_effect=float(b.satisfaction_effect), sat_reference=float(b.satisfaction_reference),
+        tenure_effect=float(b.tenure_effect), log_contagion=math.log(b.contagion),
+        exposure_decay=2.0 ** (-dt_days / b.contagion_half_life),
+        survey_noise=float(b.survey_noise),
+        referral_promoters=sc.market.referral_from == "promoters",
+        p_tick=sc.market.p * years, q_tick=sc.market.q * years,
+        win_back_tick=(float(per_tick_probability(sc.market.win_back, 1.0 / years))
+                       if sc.market.win_back > 0 else 0.0),
+        years_per_tick=years, full_mixing=sc.market.network == "full",
+        nps_sample=float(sc.survey.nps_sample_rate), initial_spread=float(b.initial_spread),
+        contract_effect=float(b.contract_effect), ticks_per_month=MONTH_DAYS / dt_days,
+        failure_need=needs.index(b.failure_need) if b.failure_need in needs else -1,
+        repeat_effort=float(b.repeat_effort), reroute_effort=float(b.reroute_effort),
+        recovery_effect=float(b.recovery_effect),
+        tenure_cap_months=float(sc.market.initial_tenure_cap_months),
+    )
+
+
+def base_churn_month(sc: Scenario) -> np.ndarray:
+    """Each segment's monthly base churn."""
+    return np.array([sp.base_churn for sp in sc.segments.values()], dtype=np.float64)
+
+
+def segments(sc: Scenario) -> Segments:
+    """Per-segment parameters (float64[S]; need shares [S, K], channel preferences [S, C])."""
+    dt_days = sc.simulation.tick_days
+    ticks_per_month = MONTH_DAYS / dt_days
+    needs = sc.need_types
+    channels = sc.channels
+    segs = list(sc.segments.values())
+    n = len(segs)
+    need_cum = np.zeros((n, len(needs)))
+    pref = np.ones((n, len(channels)))
+    p_need = np.zeros(n)
+    for s, sp in enumerate(segs):
+        rates = np.array([sp.need_rates.get(k, 0.0) for k in needs])
+        total = rates.sum()
+        p_need[s] = 1.0 - math.exp(-total * dt_days)
+        need_cum[s] = np.cumsum(rates) / total if total > 0 else 1.0
+        for c, ch in enumerate(channels):
+            pref[s, c] = sp.channel_preference.get(ch, 1.0)
+
+    def col(attr: str, scale: float = 1.0) -> np.ndarray:
+        return np.array([getattr(sp, attr) * scale for sp in segs], dtype=np.float64)
+
+    return Segments(
+        p_need=p_need, patience=col("patience"), queue_patience=col("queue_patience"),
+        extra_logit=np.zeros(n), contract_ticks=col("contract_months", ticks_per_month),
+        initial_satisfaction=col("initial_satisfaction"),
+        initial_expectation=col("initial_expectation"), base_churn_month=base_churn_month(sc),
+        concentration=col("churn_concentration"), perf_bonus=np.zeros(n),
+        recovery_share=np.zeros(n), need_cum=need_cum, channel_pref=pref)
+
+
+def touchpoints(sc: Scenario) -> Touchpoints:
+    """Per-touchpoint parameters as declared (queues, partners and outages come per tick)."""
+    tps = list(sc.touchpoints.values())
+    n = len(tps)
+    enabled = np.array([1.0 if t.enabled else 0.0 for t in tps])
+    return Touchpoints(
+        channel=np.array([sc.channels.index(t.channel) for t in tps], dtype=np.int64),
+        quality=np.array([t.quality for t in tps], dtype=np.float64),
+        variability=np.array([t.variability for t in tps], dtype=np.float64),
+        effort=np.array([t.effort for t in tps], dtype=np.float64),
+        resolution=np.array([t.resolution for t in tps], dtype=np.float64),
+        open=enabled.copy(), exists=enabled, p_wait=np.zeros(n), wait_mean=np.zeros(n),
+        p_fail=np.zeros(n))
+
+
+def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:
+    """The touchpoint graph: each need's entry points, and pathways sorted by source (CSR)."""
+    needs = sc.need_types
+    need_ptr = np.zeros(len(needs) + 1, np.int64)
+    need_tp: list[int] = []
+    for k, name in enumerate(needs):
+        need_tp.extend(tp_index[x] for x in sc.needs[name].entry)
+        need_ptr[k + 1] = len(need_tp)
+    order = sorted(range(len(sc.pathways)), key=lambda e: tp_index[sc.pathways[e].from_])
+    path_ptr = np.zeros(len(sc.touchpoints) + 1, np.int64)
+    path_to, path_w, path_kind, path_mask = [], [], [], []
+    all_needs = (1 << len(needs)) - 1
+    for e in order:
+        pw = sc.pathways[e]
+        path_ptr[tp_index[pw.from_] + 1] += 1
+        path_to.append(tp_index[pw.to])
+        path_w.append(pw.weight)
+        path_kind.append(1 if pw.kind == "handoff" else 0)
+        path_mask.append(sum(1 << needs.index(x) for x in pw.needs) if pw.needs else all_needs)
+    return Journeys(
+        need_ptr=need_ptr, need_tp=np.array(need_tp, np.int64), path_ptr=np.cumsum(path_ptr),
+        path_to=np.array(path_to, np.int64), path_w=np.array(path_w, np.float64),
+        path_kind=np.array(path_kind, np.int64), path_mask=np.array(path_mask, np.int64))

@@ -1,0 +1,136 @@
+"""Teams of employees: who is on staff, how load wears them, who quits and who is hired.
+
+The service-profit chain (Heskett et al. 1994) on the company side: each employee is a Mesa
+agent (:class:`~cxsim.agents.Employee`); a team's mean skill and engagement set the quality,
+resolution and handle time of the touchpoints it staffs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .agents import Employee
+from .kernels import Touchpoints
+from .rng import numpy_generator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import CXModel
+
+
+def mean_of(agents: list, attr: str, default: float) -> float:
+    """Mean of ``attr`` over ``agents`` (``default`` when there are none)."""
+    return float(np.mean([getattr(a, attr) for a in agents])) if agents else default
+
+
+class Workforce:
+    """Every team's staff, vacancies and today's events; sets staffed touchpoints' state.
+
+    ``teams[name]`` is the list of :class:`Employee` agents on staff; ``handle_time[name]``
+    today's mean handle time (minutes); ``events[name]`` today's head count at the start,
+    leavers, hires and open vacancies.
+    """
+
+    def __init__(self, model: CXModel, tp_index: dict[str, int]):
+        sc = model.spec
+        self.model = model
+        self.spec = sc
+        self.team_tps = {n: [tp_index[r] for r in t.touchpoints] for n, t in sc.teams.items()}
+        staffed = {j for js in self.team_tps.values() for j in js}
+        #: support touchpoints nobody staffs: the knowledge base serves them directly
+        self.self_service_tps = [tp_index[n] for n, t in sc.touchpoints.items()
+                                 if t.stage == "support" and tp_index[n] not in staffed]
+        self.serials = 0
+        self.vacancies: dict[str, list[int]] = {name: [] for name in sc.teams}
+        self.events: dict[str, dict[str, float]] = {}
+        self.handle_time = {name: t.handle_time for name, t in sc.teams.items()}
+        self.teams: dict[str, list[Employee]] = {}
+        wf = sc.workforce
+        gen = numpy_generator(model.keys, "workforce")
+        for name, team in sc.teams.items():
+            # individual differences around the team's means, centred so that the team
+            # starts exactly at its stated skill and engagement whatever its size
+            n = team.headcount
+            dz = gen.standard_normal((n, 2)) * wf.skill_spread
+            dz -= dz.mean(axis=0) if n else 0.0
+            tenure = gen.exponential(wf.initial_tenure_days, n)
+            self.teams[name] = [
+                self.new_employee(name, float(np.clip(team.skill + dz[k, 0], 0, 1)),
+                                  float(np.clip(team.engagement + dz[k, 1], 0, 1)),
+                                  float(tenure[k]))
+                for k in range(n)]
+
+    def new_employee(self, team: str, skill: float, engagement: float,
+                     tenure: float = 0.0) -> Employee:
+        """A new :class:`Employee` agent with the next serial number (not yet on a team)."""
+        self.serials += 1
+        return Employee(self.model, team, self.serials, skill, engagement, tenure)
+
+    def reset_boosts(self) -> None:
+        """Withdraw yesterday's engagement boosts (interventions grant today's anew)."""
+        for staff in self.teams.values():
+            for e in staff:
+                e.engagement_boost = 0.0
+
+    @property
+    def staff(self) -> list[Employee]:
+        """Everyone on staff, team by team."""
+        return [e for team in self.teams.values() for e in team]
+
+    def step(self, t: int, yesterday: dict, knowledge_base: float, tp: Touchpoints,
+             planned: Touchpoints) -> None:
+        """Employees step on yesterday's occupancy and contacts; quits, hires; touchpoints.
+
+        ``yesterday`` maps each team to its settled queue row of the previous tick (empty on
+        the first); ``planned`` holds the touchpoints after today's interventions, onto which
+        today's team effects are added in ``tp``.
+        """
+        sc = self.spec
+        dt = sc.simulation.tick_days
+        wf = sc.workforce
+        w_staff = sc.behaviour.staff_quality_effect
+        kb_shift = sc.operations.knowledge_base_effect * (
+            knowledge_base - sc.operations.knowledge_base)
+        skill0, eng0 = wf.reference_skill, wf.reference_engagement
+        for name, team in sc.teams.items():
+            staff = self.teams[name]
+            q = yesterday.get(name)
+            occupancy = q["occupancy_actual"] if q else None
+            contacts = q["served"] / len(staff) if q and staff else 0.0
+            for e in staff:
+                e.step(occupancy, contacts)
+            # attrition, then replacements whose hiring lag has passed
+            before = len(staff)
+            leavers = [e for e in staff if e.quits(team.annual_attrition)]
+            for e in leavers:
+                staff.remove(e)
+                e.remove()
+                if not e.temporary:  # temporary staff who quit are not replaced
+                    self.vacancies[name].append(t + max(1, math.ceil(team.hiring_lag_days / dt)))
+            due = [v for v in self.vacancies[name] if v <= t]
+            self.vacancies[name] = [v for v in self.vacancies[name] if v > t]
+            for _ in due:
+                staff.append(self.new_employee(name, team.new_hire_skill, team.engagement))
+            self.events[name] = {"headcount_start": before, "leavers": len(leavers),
+                                 "hires": len(due), "vacancies": len(self.vacancies[name])}
+            skill = mean_of(staff, "skill", skill0)
+            eng = mean_of(staff, "engagement", eng0)
+            self.handle_time[name] = team.handle_time * max(
+                wf.handle_time_floor, 1.0 + wf.handle_time_skill_effect * (skill0 - skill))
+            shift = w_staff * ((skill - skill0) + (eng - eng0)) / 2.0
+            res_shift = wf.resolution_skill_effect * (skill - skill0) + kb_shift
+            for j in self.team_tps[name]:
+                tp.quality[j] = min(max(planned.quality[j] + shift, 0.0), 1.0)
+                tp.resolution[j] = min(max(planned.resolution[j] + res_shift, 0.0), 1.0)
+        # the knowledge base also serves self-service support touchpoints
+        for j in self.self_service_tps:
+            tp.resolution[j] = min(max(planned.resolution[j] + kb_shift, 0.0), 1.0)
+
+    def attrition(self) -> float:
+        """Today's leavers over the head count at the start of the day (NaN before tick 1)."""
+        if not self.events:
+            return float("nan")
+        return (sum(ev["leavers"] for ev in self.events.values())
+                / max(1, sum(ev["headcount_start"] for ev in self.events.values())))
