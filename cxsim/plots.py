@@ -11,17 +11,24 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-#: (column, title, unit, scale) of the KPI dashboard's small multiples
-KPI_PANELS = (
-    ("active", "Active customers", "customers", 1.0),
-    ("churn_rate", "Churn rate", "% of customers per tick", 100.0),
-    ("nps", "Net Promoter Score", "NPS (−100 to +100)", 1.0),
-    ("csat", "Customer satisfaction (CSAT)", "mean answer, 1–5", 1.0),
-    ("ces", "Customer effort (CES)", "mean answer, 1–7 (7 = easy)", 1.0),
-    ("service_level", "Contact-centre service level", "% answered within target", 100.0),
-    ("profit", "Profit per tick", "currency per tick", 1.0),
-    ("satisfaction", "Mean satisfaction", "0–1", 1.0),
-)
+from .vocabulary import BY_NAME, SUM, Metric
+
+#: the metrics of the KPI dashboard's small multiples (titles and units: the vocabulary)
+KPI_PANELS: tuple[str, ...] = ("active", "churn_rate", "nps", "csat", "ces", "service_level",
+                               "profit", "satisfaction")
+
+
+def _declared(name: str) -> Metric:
+    """The vocabulary's metric, or a plain stand-in for an undeclared column."""
+    m = BY_NAME.get(name)
+    if m is None:
+        m = Metric(name, name, name, name, "stock", SUM, "number", 3)
+    return m
+
+
+def _thousands_wanted(name: str) -> bool:
+    m = BY_NAME.get(name)
+    return m is not None and m.thousands
 
 
 def kpi_dashboard(metrics: pd.DataFrame, title: str = "KPI dashboard",
@@ -32,7 +39,9 @@ def kpi_dashboard(metrics: pd.DataFrame, title: str = "KPI dashboard",
     """
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), constrained_layout=True)
     days = metrics["tick"] * tick_days
-    for ax, (col, name, unit, scale) in zip(axes.flat, KPI_PANELS, strict=True):
+    for ax, col in zip(axes.flat, KPI_PANELS, strict=True):
+        m = _declared(col)
+        name, unit, scale = m.tick_title(), m.tick_unit(), m.scale
         y = metrics[col].astype(float) * scale if col in metrics else None
         if y is None or y.isna().all():
             ax.text(0.5, 0.5, "not measured", ha="center", va="center",
@@ -60,58 +69,35 @@ def save(fig: Figure, path) -> None:
 # Strategy comparisons (results of cxsim.compare)
 # --------------------------------------------------------------------------------------------
 
-#: per-tick panels of comparison_bands: column -> (title, unit, scale, transform)
-#: transforms: "raw"; "cumsum" (running total per replicate); "roll7"/"roll30" (trailing
-#: mean over 7/30 ticks); "nps30" (NPS pooled over the respondents of the last 30 ticks)
-BAND_PANELS: dict[str, tuple[str, str, float, str]] = {
-    "active": ("Active customers", "customers", 1.0, "raw"),
-    "new": ("New customers per tick", "customers per tick", 1.0, "roll7"),
-    "churned": ("Churned customers per tick", "customers per tick (7-tick mean)", 1.0,
-                "roll7"),
-    "churn_rate": ("Churn rate", "% of customers per tick (30-tick mean)", 100.0, "roll30"),
-    "retention": ("Retention of the starting base", "% still active", 100.0, "raw"),
-    "nps": ("Net Promoter Score", "NPS, last 30 ticks pooled (−100 to +100)", 1.0, "nps30"),
-    "csat": ("Customer satisfaction (CSAT)", "mean answer, 1–5 (7-tick mean)", 1.0, "roll7"),
-    "ces": ("Customer effort (CES)", "mean answer, 1–7, 7 = easy (7-tick mean)", 1.0, "roll7"),
-    "satisfaction": ("Mean satisfaction", "latent satisfaction, 0–1", 1.0, "raw"),
-    "fcr": ("First-contact resolution", "% of episodes (7-tick mean)", 100.0, "roll7"),
-    "service_level": ("Contact-centre service level", "% answered in target (7-tick mean)",
-                      100.0, "roll7"),
-    "asa": ("Average speed of answer", "seconds (7-tick mean)", 1.0, "roll7"),
-    "abandonment": ("Queue abandonment", "% of contacts (7-tick mean)", 100.0, "roll7"),
-    "occupancy": ("Agent occupancy", "% (7-tick mean)", 100.0, "roll7"),
-    "partner_on_time": ("Partner on-time rate", "% of jobs (7-tick mean)", 100.0, "roll7"),
-    "revenue": ("Cumulative revenue", "currency", 1.0, "cumsum"),
-    "cost": ("Cumulative cost", "currency", 1.0, "cumsum"),
-    "profit": ("Cumulative profit", "currency", 1.0, "cumsum"),
-    "intervention_cost": ("Cumulative intervention cost", "currency", 1.0, "cumsum"),
-}
+#: per-tick smoothing of comparison_bands that differs from the rule in :func:`band_panel`
+BAND_SMOOTHING = {"churn_rate": 30}
 
-#: forest-plot panels: summary metric -> (title, unit of the difference, scale)
-FOREST_PANELS: dict[str, tuple[str, str, float]] = {
-    "active": ("Active customers at the end", "customers", 1.0),
-    "new": ("New customers (total)", "customers", 1.0),
-    "churned": ("Churned customers (total)", "customers", 1.0),
-    "churn_rate": ("Churn rate per tick", "percentage points", 100.0),
-    "monthly_churn": ("Monthly churn", "percentage points", 100.0),
-    "annual_retention": ("Annual retention", "percentage points", 100.0),
-    "retention": ("Retention of the starting base", "percentage points", 100.0),
-    "nps": ("NPS (last 30 days)", "NPS points", 1.0),
-    "csat": ("CSAT (1–5)", "CSAT points", 1.0),
-    "ces": ("CES (1–7, 7 = easy)", "CES points", 1.0),
-    "satisfaction": ("Satisfaction at the end (0–1)", "satisfaction", 1.0),
-    "fcr": ("First-contact resolution", "percentage points", 100.0),
-    "service_level": ("Service level", "percentage points", 100.0),
-    "asa": ("Average speed of answer", "seconds", 1.0),
-    "abandonment": ("Queue abandonment", "percentage points", 100.0),
-    "occupancy": ("Agent occupancy", "percentage points", 100.0),
-    "engagement": ("Employee engagement at the end", "engagement (0–1)", 1.0),
-    "partner_on_time": ("Partner on-time rate", "percentage points", 100.0),
-    "revenue": ("Revenue (total)", "currency", 1.0),
-    "cost": ("Cost incl. interventions (total)", "currency", 1.0),
-    "profit": ("Profit, net of intervention cost (total)", "currency", 1.0),
-    "intervention_cost": ("Intervention cost (total)", "currency", 1.0),
-}
+
+def band_panel(column: str) -> tuple[str, str, float, str]:
+    """``(title, unit, scale, transform)`` of a per-tick metric in :func:`comparison_bands`.
+
+    From the vocabulary: money flows are cumulative (``"cumsum"``); a ratio pooled over a
+    trailing window (NPS) is pooled over the last 30 ticks (``"nps30"``); stocks are drawn
+    as they are (``"raw"``); other flows and ratios as trailing means over 7 ticks
+    (``"roll7"``; churn rate over 30, :data:`BAND_SMOOTHING`).
+    """
+    m = _declared(column)
+    agg = m.aggregation
+    if m.kind == "flow" and m.fmt == "currency":
+        return f"Cumulative {m.label[0].lower()}{m.label[1:]}", m.unit, m.scale, "cumsum"
+    if agg.rule == "weighted" and agg.window_days:
+        return m.tick_title(), f"{m.unit}, pooled over the last 30 ticks", m.scale, "nps30"
+    if m.kind == "stock" and agg.rule == "final":
+        return m.tick_title(), m.unit, m.scale, "raw"
+    n = BAND_SMOOTHING.get(column, 7)
+    return m.tick_title(), f"{m.tick_unit()} ({n}-tick mean)", m.scale, f"roll{n}"
+
+
+def forest_panel(metric: str) -> tuple[str, str, float]:
+    """``(title, unit of the difference, scale)`` of a run figure in :func:`forest_plot`."""
+    m = _declared(metric)
+    return m.summary_title(), m.difference_unit(), m.scale
+
 
 _BASELINE_COLOUR = "#333333"
 
@@ -145,8 +131,8 @@ def _band_values(ticks: pd.DataFrame, strategy: str, column: str, transform: str
     wide = sub.pivot(index="tick", columns="replicate", values=column).astype(float)
     if transform == "cumsum":
         return wide.cumsum()
-    if transform in ("roll7", "roll30"):
-        return wide.rolling(7 if transform == "roll7" else 30, min_periods=1).mean()
+    if transform.startswith("roll"):
+        return wide.rolling(int(transform[4:]), min_periods=1).mean()
     if transform == "nps30" and "nps_respondents" in sub:
         resp = sub.pivot(index="tick", columns="replicate",
                          values="nps_respondents").astype(float)
@@ -181,7 +167,7 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
                      title: str | None = None) -> Figure:
     """Per strategy, the median over replications and a 10–90 % band, against day.
 
-    One panel per metric of ``result.ticks`` (see :data:`BAND_PANELS`: profit, revenue and
+    One panel per metric of ``result.ticks`` (see :func:`band_panel`: profit, revenue and
     costs are cumulative; noisy survey metrics are trailing means); dashed vertical lines
     mark each strategy's intervention starts in the strategy's colour.  Metrics in
     ``relative`` are drawn as the paired difference from the baseline (same replicate): a
@@ -202,7 +188,7 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
     colours = strategy_colours(result.strategies)
     dt = result.tick_days
     for ax, column in zip(axes.flat, metrics, strict=False):
-        title, unit, scale, transform = BAND_PANELS.get(column, (column, column, 1.0, "raw"))
+        title, unit, scale, transform = band_panel(column)
         rel = column in relative
         if rel:
             title = f"{title} vs baseline"
@@ -237,7 +223,7 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
         ax.set_xlabel("day", fontsize=12)
         ax.tick_params(labelsize=11)
         ax.grid(alpha=0.3)
-        if unit.endswith("currency") or column in ("active",):
+        if _thousands_wanted(column):
             _thousands(ax)
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
@@ -272,7 +258,7 @@ def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "ser
     colours = strategy_colours(result.strategies)
     ypos = {name: len(names) - 1 - k for k, name in enumerate(names)}
     for ax, metric in zip(axes.flat, metrics, strict=False):
-        title, unit, scale = FOREST_PANELS.get(metric, (metric, metric, 1.0))
+        title, unit, scale = forest_panel(metric)
         for name in names:
             row = table[(table["strategy"] == name) & (table["metric"] == metric)]
             if row.empty:
@@ -294,7 +280,7 @@ def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "ser
         ax.tick_params(labelsize=11)
         ax.grid(axis="x", alpha=0.3)
         ax.margins(x=0.12)
-        if unit == "currency" or metric in ("active", "new", "churned"):
+        if _thousands_wanted(metric):
             _thousands(ax, "x")
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
@@ -310,40 +296,14 @@ def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "ser
 # Sweeps (results of cxsim.sweep)
 # --------------------------------------------------------------------------------------------
 
-#: sweep outcomes: summary metric -> (title, unit, scale)
-OUTCOME_LABELS: dict[str, tuple[str, str, float]] = {
-    "active": ("Active customers at the end", "customers", 1.0),
-    "new": ("New customers (total)", "customers", 1.0),
-    "churned": ("Churned customers (total)", "customers", 1.0),
-    "churn_rate": ("Churn rate per tick", "% of customers per tick", 100.0),
-    "monthly_churn": ("Monthly churn", "% of customers per month", 100.0),
-    "annual_retention": ("Annual retention", "% of customers per year", 100.0),
-    "retention": ("Retention of the starting base", "% still active", 100.0),
-    "nps": ("NPS (last 30 days)", "NPS (−100 to +100)", 1.0),
-    "csat": ("CSAT", "mean answer, 1–5", 1.0),
-    "ces": ("CES", "mean answer, 1–7 (7 = easy)", 1.0),
-    "satisfaction": ("Satisfaction at the end", "latent satisfaction, 0–1", 1.0),
-    "fcr": ("First-contact resolution", "% of episodes", 100.0),
-    "service_level": ("Service level", "% answered within target", 100.0),
-    "asa": ("Average speed of answer", "seconds", 1.0),
-    "abandonment": ("Queue abandonment", "% of contacts", 100.0),
-    "occupancy": ("Agent occupancy", "% of staffed time", 100.0),
-    "engagement": ("Employee engagement at the end", "engagement, 0–1", 1.0),
-    "attrition": ("Staff attrition", "annualised rate", 1.0),
-    "partner_on_time": ("Partner on-time rate", "% of jobs", 100.0),
-    "revenue": ("Revenue (total)", "currency", 1.0),
-    "cost": ("Cost incl. interventions (total)", "currency", 1.0),
-    "profit": ("Profit, net of intervention cost (total)", "currency", 1.0),
-    "intervention_cost": ("Intervention cost (total)", "currency", 1.0),
-}
+def outcome_label(outcome: str) -> tuple[str, str, float]:
+    """``(title, unit, scale)`` of a run figure (a sweep outcome) from the vocabulary."""
+    m = _declared(outcome)
+    return m.summary_title(), m.unit, m.scale
 
 
-def _outcome_label(outcome: str) -> tuple[str, str, float]:
-    return OUTCOME_LABELS.get(outcome, (outcome, outcome, 1.0))
-
-
-def _value_text(v: float, unit: str) -> str:
-    if unit in ("currency", "customers") or abs(v) >= 1000:
+def _value_text(v: float, outcome: str) -> str:
+    if _thousands_wanted(outcome) or abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
 
@@ -374,7 +334,7 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
                              constrained_layout=True, squeeze=False)
     per_cell = ok.groupby([y, x]).size()
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
-        name, unit, scale = _outcome_label(outcome)
+        name, unit, scale = outcome_label(outcome)
         grid = (ok.groupby([y, x])[outcome].mean().unstack(x)
                   .reindex(index=ys, columns=xs) * scale)
         values = grid.to_numpy(dtype=float)
@@ -385,7 +345,7 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
             for j in range(len(xs)):
                 v = values[i, j]
                 if pd.notna(v):
-                    ax.text(j, i, _value_text(v, unit), ha="center", va="center", fontsize=10,
+                    ax.text(j, i, _value_text(v, outcome), ha="center", va="center", fontsize=10,
                             color="white" if v < mid else "black")
         ax.set_xticks(range(len(xs)), [_level_text(v) for v in xs], fontsize=11)
         ax.set_yticks(range(len(ys)), [_level_text(v) for v in ys], fontsize=11)
@@ -394,7 +354,7 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
         ax.set_title(name, fontsize=13, fontweight="bold")
         cbar = fig.colorbar(im, ax=ax, shrink=0.9)
         cbar.set_label(unit, fontsize=11)
-        if unit in ("currency", "customers"):
+        if _thousands_wanted(outcome):
             cbar.formatter = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
             cbar.update_ticks()
     lo, hi = (int(per_cell.min()), int(per_cell.max())) if len(per_cell) else (0, 0)
@@ -431,7 +391,7 @@ def sweep_lines(runs: pd.DataFrame, x: str, outcomes=("monthly_churn", "nps", "p
     levels = sorted(ok[x].unique(), key=_sort_key)
     pos = {v: (float(v) if numeric else k) for k, v in enumerate(levels)}
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
-        name, unit, scale = _outcome_label(outcome)
+        name, unit, scale = outcome_label(outcome)
         for g, sub in groups:
             xs, mids, los, his = [], [], [], []
             for v in levels:
@@ -450,7 +410,7 @@ def sweep_lines(runs: pd.DataFrame, x: str, outcomes=("monthly_churn", "nps", "p
         ax.set_xlabel(x, fontsize=11)
         ax.set_ylabel(unit, fontsize=11)
         ax.grid(alpha=0.3)
-        if unit in ("currency", "customers"):
+        if _thousands_wanted(outcome):
             _thousands(ax)
     handles = [Line2D([], [], color=colours[str(g)] if g is not None else "#1f77b4", lw=2.2,
                       marker="o", label=str(g) if g is not None else "mean over runs")
@@ -472,7 +432,7 @@ def sweep_scatter(runs: pd.DataFrame, params, outcome: str = "monthly_churn",
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.3 * nrows + 0.6),
                              constrained_layout=True, squeeze=False, sharey=True)
-    name, unit, scale = _outcome_label(outcome)
+    name, unit, scale = outcome_label(outcome)
     for ax, p in zip(axes.flat, params, strict=False):
         ax.scatter(ok[p], ok[outcome] * scale, s=18, alpha=0.6, color="#1f77b4")
         ax.set_xlabel(p, fontsize=11)
@@ -507,7 +467,7 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "") -> Fig
                              constrained_layout=True, squeeze=False, sharey=True)
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
         sub = table[table["outcome"] == outcome].set_index("parameter").reindex(params)
-        name, unit, scale = _outcome_label(outcome)
+        name, unit, scale = outcome_label(outcome)
         y = list(range(len(params)))[::-1]
         if sub[("ST" if sobol else "mu_star")].isna().all():
             note = sub["note"].dropna().iloc[0] if "note" in sub and sub["note"].notna().any() \

@@ -37,8 +37,9 @@ from mesa import Model
 
 import cxsim
 from cxsim.params import ParamError, check_param, get_value, parse_param
+from cxsim.runner import build_scenario
 from cxsim.scenario import STAGES, ScenarioError, default_scenario, load_scenario
-from cxsim.sweep import build_scenario
+from cxsim.vocabulary import BY_NAME
 
 # Mesa 3.3's ComponentsView calls a hook after an early return; Solara's hook check warns
 # about it when mesa.visualization is imported
@@ -57,15 +58,12 @@ EXPERIENCE_RANGE = (0.5, 1.0)
 #: the lever keywords of WorkshopModel, in slider order
 LEVER_KEYS = ("headcount", "quality", "reliability")
 
-#: KPIs shown as text (and as data-testid/data-value attributes for tests)
-KPIS = (
-    ("active", "Active customers", "{:,.0f}"),
-    ("nps", "NPS", "{:.1f}"),
-    ("service_level", "Service level", "{:.1%}"),
-    ("csat", "CSAT", "{:.2f}"),
-    ("churned", "Churned today", "{:,.0f}"),
-    ("profit", "Profit today", "{:,.0f}"),
-)
+#: KPIs shown as text (and as data-testid/data-value attributes for tests); their labels
+#: and formats come from the metric vocabulary
+KPIS = ("active", "nps", "service_level", "csat", "churned", "profit")
+
+#: the metrics plotted against day
+PLOTTED = ("active", "nps", "service_level")
 
 
 def _load_base():
@@ -206,11 +204,12 @@ def KpiPanel(model):
         with solara.Row():
             solara.v.Html(tag="b", children=["Day "])
             _value_span("tick", float(model.time_tick), str(model.time_tick))
-        for key, label, fmt in KPIS:
+        for key in KPIS:
+            m = BY_NAME[key]
             value = None if last is None else float(last[key])
             with solara.Row():
-                solara.Text(f"{label}: ")
-                _value_span(key, value, "–" if value is None else fmt.format(value))
+                solara.Text(f"{m.tick_title()}: ")
+                _value_span(key, value, "–" if value is None else m.format(value))
         p = model.params
         parts = []
         for key, (path, label) in LEVERS.items():
@@ -236,11 +235,11 @@ def KpiPlots(model):
     fig = Figure(figsize=(6, 5.5), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     df = model.metrics if not model.problems else None
-    for ax, (col, label) in zip(axes, (("active", "active customers"), ("nps", "NPS"),
-                                        ("service_level", "service level")), strict=True):
+    for ax, col in zip(axes, PLOTTED, strict=True):
+        m = BY_NAME[col]
         if df is not None and len(df):
-            ax.plot(df["tick"], df[col], color="C0")
-        ax.set_ylabel(label)
+            ax.plot(df["tick"], df[col] * m.scale, color="C0")
+        ax.set_ylabel(m.short)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("day")
     solara.FigureMatplotlib(fig, format="png", dpi=80)
