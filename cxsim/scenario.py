@@ -100,10 +100,12 @@ class Segment:
     patience: float = _f(1.5, gt=0, doc="effort a customer bears in one episode before giving up")
     queue_patience: float = _f(5.0, gt=0, doc="mean minutes a customer waits in a queue")
     switching_cost: float = _f(
-        0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1; base_churn already reflects it, "
+        0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1: shifts churn log-odds by "
+                             "behaviour.switching_cost_effect per unit above the reference; "
                              "a loyalty programme raises it")
     base_churn: float = _f(0.015, lo=0, hi=1,
-                           doc="monthly churn at reference satisfaction and tenure")
+                           doc="monthly churn at reference satisfaction, tenure and switching "
+                               "cost (behaviour.switching_cost_reference)")
     churn_concentration: float = _f(
         0.0, lo=0, doc="heterogeneity of churn propensity: Beta(a+b) concentration; 0 = none")
     price_sensitivity: float = _f(0.5, lo=0, hi=1, doc="response of churn to price changes")
@@ -299,6 +301,10 @@ class Behaviour:
                                        doc="satisfaction at which churn is the base rate")
     tenure_effect: float = _f(0.0, doc="churn log-odds per log(1 + tenure in years)")
     switching_cost_effect: float = _f(-2.0, doc="churn log-odds per unit of switching cost")
+    # Assumption: the default segment's switching cost, so a scenario that never sets one
+    # keeps its base_churn as stated.
+    switching_cost_reference: float = _f(
+        0.3, lo=0, hi=1, doc="switching cost at which segments' base_churn is quoted")
     contract_effect: float = _f(-1.5, doc="churn log-odds while in contract (not renewal month)")
     # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (VALIDATION.md).
     nps_sd: float = _f(1.5, gt=0, doc="spread of individual response style on 0-10")

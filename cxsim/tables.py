@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .kernels import Behaviour, Journeys, Segments, Touchpoints, memory_weight
-from .kernels.customer import per_tick_probability
+from .kernels.customer import logistic, logit, per_tick_probability
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
 
 
@@ -47,8 +47,19 @@ def behaviour(sc: Scenario) -> Behaviour:
 
 
 def base_churn_month(sc: Scenario) -> np.ndarray:
-    """Each segment's monthly base churn."""
-    return np.array([sp.base_churn for sp in sc.segments.values()], dtype=np.float64)
+    """Each segment's monthly base churn at its own switching cost.
+
+    A segment's ``base_churn`` is quoted at ``behaviour.switching_cost_reference``; its own
+    ``switching_cost`` shifts the log-odds by ``switching_cost_effect`` per unit above the
+    reference (a higher cost of leaving, fewer leave).  Heterogeneous propensities are then
+    drawn around this rate.
+    """
+    b = sc.behaviour
+    out = np.empty(len(sc.segments))
+    for s, sp in enumerate(sc.segments.values()):
+        shift = b.switching_cost_effect * (sp.switching_cost - b.switching_cost_reference)
+        out[s] = sp.base_churn if shift == 0.0 else logistic(logit(sp.base_churn) + shift)
+    return out
 
 
 def segments(sc: Scenario) -> Segments:
