@@ -306,7 +306,7 @@ class Behaviour:
     switching_cost_reference: float = _f(
         0.3, lo=0, hi=1, doc="switching cost at which segments' base_churn is quoted")
     contract_effect: float = _f(-1.5, doc="churn log-odds while in contract (not renewal month)")
-    # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (VALIDATION.md).
+    # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (docs/validation.md).
     nps_sd: float = _f(1.5, gt=0, doc="spread of individual response style on 0-10")
     survey_noise: float = _f(0.5, lo=0, doc="answer noise on CSAT and CES scales")
     initial_spread: float = _f(0.05, lo=0, hi=0.5,

@@ -397,7 +397,7 @@ def annual_attrition() -> tuple[np.ndarray, cxsim.Scenario]:
 def test_annual_attrition_in_contact_centre_range(annual_attrition):
     est, _ = annual_attrition
     m, se = mean_se(est)
-    # VALIDATION.md: contact-centre attrition runs 30-45 % a year
+    # docs/validation.md: contact-centre attrition runs 30-45 % a year
     assert 0.30 - K_SE * se <= m <= 0.45 + K_SE * se, (
         f"annual attrition {m:.3f} ± {se:.3f} (SE over {len(est)} seeds of {BIG_TEAM} staff)")
 

@@ -1,8 +1,8 @@
-"""Statistical docking tests: cxsim against the closed forms of VALIDATION.md.
+"""Statistical docking tests: cxsim against the closed forms of docs/validation.md.
 
 "Science is tested by docking" (Rand & Rust 2011): every reference below is computed *inside
 the test* from its formula (Bass map and ODE, shifted-beta-geometric survival, normal-CDF NPS,
-logit calibration, prospect-theory value, peak-end), the quoted VALIDATION.md figures are only
+logit calibration, prospect-theory value, peak-end), the quoted docs/validation.md figures are only
 spot checks of those reference implementations, and every stochastic tolerance is derived from
 the sampling spread:
 
