@@ -27,7 +27,7 @@ FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out
          "outcomes": "--outcomes", "fmt": "--format", "resume": "--resume",
          "scheduler": "--scheduler", "customers": "--customers", "days": "--days",
          "strategy": "--strategy", "replications": "--reps", "seed": "--seed",
-         "workers": "--workers", "executor": "--scheduler"}
+         "workers": "--workers"}
 
 #: the flags that take no value
 SWITCHES = ("resume",)
