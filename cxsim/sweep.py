@@ -271,16 +271,8 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
 def _scaling_notes(sc: Scenario, params: Sequence[Param], customers: int | None
                    ) -> list[str]:
     """Notes on swept values that will not act as a user may expect."""
-    notes = [note for p in params
-             if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
-    for p in params:
-        parts = p.path.split(".")
-        if len(parts) == 3 and parts[0] == "segments" and parts[2] == "switching_cost":
-            notes.append(Message(f"note: {p.path} does not change churn: a segment's "
-                                 "base_churn already reflects its switching cost (a "
-                                 "loyalty_programme intervention adds to it); sweep "
-                                 "base_churn or the intervention"))
-    return notes
+    return [note for p in params
+            if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
 
 
 def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,

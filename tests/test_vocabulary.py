@@ -86,7 +86,7 @@ def test_aggregate_over_the_run_is_the_summary(small_run):
     for name in V.SUMMARY_METRICS:
         if V.BY_NAME[name].aggregation.window_days:
             continue
-        got = aggregate(m, name, tick_days=dt, initial_customers=model._initial_customers)
+        got = aggregate(m, name, tick_days=dt, initial_customers=s["initial_customers"])
         assert got == pytest.approx(s[name], rel=0, abs=0, nan_ok=True) or (
             s[name] is None and math.isnan(got)), name
     last = int(m["tick"].max() * dt)
