@@ -19,8 +19,16 @@ from cxsim.runner import resize
 
 from _common import count, record, run_main
 
-PHASES = ("interventions", "environment", "company", "queues", "customers", "social",
-          "metrics")
+#: each phase of a tick: the part that owns it and the method ``CXModel.step`` calls
+PHASES = {
+    "interventions": (None, "_phase_interventions"),
+    "environment": ("environment", "step"),
+    "company": (None, "_phase_company"),
+    "queues": (None, "_phase_queues"),
+    "customers": (None, "_phase_customers"),
+    "social": ("social", "spread"),
+    "metrics": (None, "_phase_metrics"),
+}
 
 
 def main() -> None:
@@ -34,8 +42,9 @@ def main() -> None:
     for _ in range(3):  # warm-up
         model.step()
     spent: dict[str, list[float]] = {name: [] for name in (*PHASES, "kernel")}
-    for name in PHASES:
-        method = getattr(model, f"_phase_{name}")
+    for name, (part, attr) in PHASES.items():
+        owner = model if part is None else getattr(model, part)
+        method = getattr(owner, attr)
 
         def timed(*args, _method=method, _name=name, **kw):
             t0 = time.perf_counter()
@@ -43,7 +52,7 @@ def main() -> None:
             spent[_name].append(time.perf_counter() - t0)
             return out
 
-        setattr(model, f"_phase_{name}", timed)  # an instance attribute: this model only
+        setattr(owner, attr, timed)  # an instance attribute: this model only
     kernel = K.advance_customers
 
     def timed_kernel(*args, **kw):
