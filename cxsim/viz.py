@@ -150,7 +150,6 @@ class WorkshopModel(cxsim.CXModel):
             # a placeholder: a plain mesa.Model (steps, running, rng) and empty results
             Model.__init__(self, rng=seed)
             self.spec = None
-            self._rows, self._tp_rows = [], []
             self.time_tick = 0
             self.running = False
             return
@@ -249,8 +248,9 @@ def KpiPlots(model):
 def TouchpointNetwork(model):
     """The touchpoint graph by journey stage, coloured by mean experience over the last 7 days.
 
-    Grey: no visits in that window.  Reads the per-tick accumulators (``model._tp_rows``)
-    rather than ``model.touchpoint_metrics``, which rebuilds a table of every tick.
+    Grey: no visits in that window.  Reads the per-tick accumulators of the model's recorder
+    (``model.recorder.tp_rows``) rather than ``model.touchpoint_metrics``, which rebuilds a
+    table of every tick.
     """
     update_counter.get()
     fig = Figure(figsize=(7, 5), layout="constrained")
@@ -268,7 +268,7 @@ def TouchpointNetwork(model):
         layers.add_nodes_from((j, {"layer": -order[d["stage"]]}) for j, d in g.nodes(data=True))
         pos = model._viz_pos = nx.multipartite_layout(layers, subset_key="layer",
                                                       align="horizontal")
-    rows = model._tp_rows[-7:]
+    rows = model.recorder.tp_rows[-7:]
     names = model.touchpoint_names
     exp = np.full(len(names), np.nan)
     if rows:
