@@ -102,7 +102,7 @@ def child(size: int, ticks: int) -> dict:
     tick = statistics.median(times)
     best = min(batch_medians)
     fl = statistics.median(ftimes)
-    net_bytes = model.indptr.nbytes + model.indices.nbytes
+    net_bytes = model.social.indptr.nbytes + model.social.indices.nbytes
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     return {"customers": size, "threads": numba.get_num_threads(), "ticks": ticks,
             "build_s": round(build_s, 3), "tick_ms": round(tick * 1e3, 3),
