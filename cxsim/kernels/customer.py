@@ -283,7 +283,7 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
     return peak, v, vsum + v, psum + perf, moments + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open):
     """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
 
@@ -303,7 +303,7 @@ def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open):
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _escalate(u, j, need_bit, tp, jr):
     """Next touchpoint along ``j``'s open escalation pathways for this need, or -1."""
     tot = 0.0
@@ -326,7 +326,7 @@ def _escalate(u, j, need_bit, tp, jr):
     return nxt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc):
     """Walk one service episode through the touchpoint graph and return how it went.
 
@@ -491,7 +491,7 @@ def draw_need(u_need, p_need, need_cum, s):
     return n - 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.
 
@@ -635,7 +635,7 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         acc[ACC_EVENTS] += 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc):
     """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey."""
     value, mean_perf, effort, outcome, first, escalations, queued = walk_episode(
@@ -695,7 +695,7 @@ def census(i, t, key_survey, st, s, sat, cat, joined, promoters_only, beh, acc, 
             acc[ACC_SURVEY_DET] += 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
 def advance_chunk(lo, hi, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
     """Advance customers ``lo .. hi-1`` by one tick into one chunk's accumulators.
 
