@@ -29,6 +29,7 @@ import warnings
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import solara
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -39,7 +40,7 @@ import cxsim
 from cxsim.params import ParamError, check_param, get_value, parse_param
 from cxsim.runner import build_scenario
 from cxsim.scenario import STAGES, ScenarioError, default_scenario, load_scenario
-from cxsim.vocabulary import BY_NAME
+from cxsim.vocabulary import BY_NAME, CONTRACT_COLUMNS
 
 # Mesa 3.3's ComponentsView calls a hook after an early return; Solara's hook check warns
 # about it when mesa.visualization is imported
@@ -155,6 +156,13 @@ class WorkshopModel(cxsim.CXModel):
             return
         super().__init__(scenario, rng=seed,
                          strategy=None if strategy in (None, "", "baseline") else strategy)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The per-tick metrics so far; an empty table (the contract columns) when invalid."""
+        if self.problems:
+            return pd.DataFrame(columns=list(CONTRACT_COLUMNS))
+        return super().metrics
 
     def step(self) -> None:
         """One tick; stops (``running = False``) at the scenario's horizon."""
