@@ -86,7 +86,7 @@ class Customer(mesa.Agent):
         m = self.model
         c = self.index // m.market.chunk
         K.advance_customer(self.index, m.time_tick, m.keys, m.market.customers, m.behaviour,
-                           m._today_inputs, m.segments, m.touchpoints, m.journeys,
+                           m.today, m.segments, m.touchpoints, m.journeys,
                            m.social.indptr, m.market.acc[c], m.market.tpacc[c],
                            m.market.segacc[c])
 

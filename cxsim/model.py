@@ -31,7 +31,7 @@ from .interventions import Interventions
 from .kernels import Today, clone, copy_into
 from .market import CHUNK, Market
 from .partners import Partners
-from .queues import Queues
+from .queues import QueueDay, Queues
 from .recorder import CONTRACT_METRICS, Recorder, ordered_sum
 from .rng import SeedLike, seed_value, stream_keys
 from .scenario import Scenario
@@ -115,6 +115,8 @@ class CXModel(mesa.Model):
                                  self.market.segment_initial)
         self.staffed_tps = [j for js in self.workforce.team_tps.values() for j in js]
         self._last_visits: np.ndarray | None = None
+        #: today's scalar inputs of the customer step (set before the customer phase)
+        self.today: Today | None = None
         self._customer_agents: list[Customer] = []
         if engine == "mesa":
             self._customer_agents = [Customer(self, i) for i in range(self.n)]
@@ -205,7 +207,7 @@ class CXModel(mesa.Model):
                             self.touchpoints, self.touchpoints_planned)
         self.partnership.step(self._last_visits, self.touchpoints, self.touchpoints_planned)
 
-    def _phase_queues(self) -> dict:
+    def _phase_queues(self) -> QueueDay:
         offered = (self._last_visits if self._last_visits is not None
                    else self.market.expected_entry_volume(self.segments, self.touchpoints,
                                                           self.journeys))
@@ -229,29 +231,27 @@ class CXModel(mesa.Model):
                      omnichannel=float(self.environment.omnichannel))
 
     def _phase_customers(self, t: int) -> None:
-        today = self._today()
+        self.today = today = self._today()
         if self.engine == "numba":
             self.market.advance(t, self.behaviour, today, self.segments, self.touchpoints,
                                 self.journeys, self.social.indptr)
             return
         self.market.clear()
-        self._today_inputs = today
         for agent in self._customer_agents:
             agent.step()
 
-    def _phase_metrics(self, t: int, tot: np.ndarray, day: dict, cost: float) -> None:
+    def _phase_metrics(self, t: int, tot: np.ndarray, day: QueueDay, cost: float) -> None:
         tpt = ordered_sum(self.market.tpacc)
         sgt = ordered_sum(self.market.segacc)
         self._last_visits = tpt[:, K.TPA_VISITS].copy()
         self.queues.settle(tpt, day)
         partners = self.partnership.settle(tpt, self.spec.simulation.tick_days)
-        company = {
-            "teams": self.workforce.teams, "staff": self.workforce.staff,
-            "attrition": self.workforce.attrition(),
-            "initial_customers": self.market.initial_customers,
-            "revenue_factor": self.interventions.revenue_factor, "intervention_cost": cost,
-            "staffed_tps": self.staffed_tps, "systems_down": self.environment.systems_down}
-        self.recorder.record(t, tot, tpt, sgt, day, partners, company)
+        self.recorder.record(
+            t, tot, tpt, sgt, day, partners, staff=self.workforce.staff,
+            staffed_tps=self.staffed_tps, attrition=self.workforce.attrition(),
+            initial_customers=self.market.initial_customers,
+            revenue_factor=self.interventions.revenue_factor, intervention_cost=cost,
+            systems_down=self.environment.systems_down)
 
     # =========================================================================================
     # views and results

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .agents import Partner
-from .kernels import Touchpoints
+from .kernels import TPA_FAILURES, TPA_VISITS, Touchpoints
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import CXModel
@@ -53,8 +53,6 @@ class Partners:
 
         ``tpt`` is the tick's per-touchpoint accumulator table (``[T, N_TPA + T]``).
         """
-        from .kernels import TPA_FAILURES, TPA_VISITS
-
         rows = {}
         for name, p in self.agents.items():
             refs = self.tps[name]

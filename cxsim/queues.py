@@ -7,6 +7,7 @@ team's backlog and today's agents, handle time and open minutes).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +15,23 @@ from .kernels import TPA_QUEUE_ABANDON, TPA_VISITS, Touchpoints
 from .queueing import erlang_a
 from .scenario import Scenario
 from .workforce import Workforce, mean_of
+
+
+@dataclass
+class QueueDay:
+    """One day of every team's queue: volume-weighted sums and a row per team.
+
+    ``offered`` is the contacts offered to all teams; ``sl_sum``, ``asa_sum`` and
+    ``occupancy_sum`` the service level, speed of answer (seconds) and occupancy weighted by
+    each team's offered contacts (divide by ``offered`` for the day's figure); ``teams`` one
+    row per team (the ``queues.csv`` columns), completed by :meth:`Queues.settle`.
+    """
+
+    offered: float = 0.0
+    sl_sum: float = 0.0
+    asa_sum: float = 0.0
+    occupancy_sum: float = 0.0
+    teams: dict[str, dict] = field(default_factory=dict)
 
 
 class Queues:
@@ -30,7 +48,7 @@ class Queues:
         self.state: dict[str, dict] = {}
 
     def open_day(self, offered_all: np.ndarray, patience: float, workforce: Workforce,
-                 tp: Touchpoints) -> dict:
+                 tp: Touchpoints) -> QueueDay:
         """Solve every team's queue for today (Erlang A); return volume-weighted figures.
 
         ``offered_all`` is the contacts per touchpoint the day is planned for (the previous
@@ -43,7 +61,7 @@ class Queues:
         """
         sc = self.spec
         theta = 1.0 / patience
-        out = {"offered": 0.0, "sl": 0.0, "asa": 0.0, "occ": 0.0, "teams": {}}
+        out = QueueDay()
         for name, team in sc.teams.items():
             refs = self.team_tps[name]
             staff = workforce.teams[name]
@@ -63,7 +81,7 @@ class Queues:
                 tp.p_wait[j] = q.p_wait if offered > 0 else 0.0
                 tp.wait_mean[j] = mean_virtual
             self.state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
-            out["teams"][name] = {
+            out.teams[name] = {
                 **workforce.events.get(name, {}), "headcount": present,
                 "skill": mean_of(staff, "skill", float("nan")),
                 "engagement": mean_of(staff, "engagement", float("nan")),
@@ -73,17 +91,17 @@ class Queues:
                 "service_level": q.service_level, "asa": q.mean_wait * 60.0,
                 "occupancy": q.occupancy}
             if offered > 0:  # volume weights: an idle team adds nothing
-                out["offered"] += offered
-                out["sl"] += offered * q.service_level
-                out["asa"] += offered * (q.mean_wait * 60.0)
-                out["occ"] += offered * q.occupancy
+                out.offered += offered
+                out.sl_sum += offered * q.service_level
+                out.asa_sum += offered * (q.mean_wait * 60.0)
+                out.occupancy_sum += offered * q.occupancy
         return out
 
-    def settle(self, tpt: np.ndarray, day: dict) -> None:
+    def settle(self, tpt: np.ndarray, day: QueueDay) -> None:
         """Account today's contacts per team: served + abandoned + backlog = offered.
 
         Contacts beyond the day's capacity (agents x open minutes / handle time) are carried
-        into tomorrow's offered load as backlog, never dropped.  Completes ``day["teams"]``.
+        into tomorrow's offered load as backlog, never dropped.  Completes ``day.teams``.
         """
         for name, refs in self.team_tps.items():
             arrivals = float(sum(tpt[j, TPA_VISITS] for j in refs))
@@ -94,7 +112,7 @@ class Queues:
             served = min(offered - abandoned, capacity)
             backlog = offered - abandoned - served
             self.backlog[name] = backlog
-            day["teams"][name].update({
+            day.teams[name].update({
                 "arrivals": arrivals, "offered_actual": offered, "served": served,
                 "abandoned": abandoned, "backlog": backlog, "capacity": capacity,
                 "occupancy_actual": min(1.0, served * st["aht"] / st["minutes"] / st["agents"])

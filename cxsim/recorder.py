@@ -9,19 +9,21 @@ per-team and per-partner tables.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import kernels as K
 from .scenario import Scenario
+from .vocabulary import CONTRACT_COLUMNS
 
-#: the metric columns of the contract (docs/architecture.md), in order
-CONTRACT_METRICS = (
-    "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
-    "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
-    "attrition", "partner_on_time", "revenue", "cost", "profit",
-)
+if TYPE_CHECKING:  # pragma: no cover
+    from .agents import Employee
+    from .queues import QueueDay
+
+#: the metric columns of the contract, in order (declared in :mod:`cxsim.vocabulary`)
+CONTRACT_METRICS = CONTRACT_COLUMNS
 
 
 def ordered_sum(x: np.ndarray) -> np.ndarray:
@@ -56,44 +58,47 @@ class Recorder:
         self.queue_rows: list[dict] = []
         self.partner_rows: list[dict] = []
 
-    def record(self, t: int, tot: np.ndarray, tpt: np.ndarray, sgt: np.ndarray, day: dict,
-               partners: dict, company: dict) -> None:
+    def record(self, t: int, tot: np.ndarray, tpt: np.ndarray, sgt: np.ndarray,
+               day: QueueDay, partners: dict[str, dict], *, staff: list[Employee],
+               staffed_tps: list[int], attrition: float, initial_customers: int,
+               revenue_factor: np.ndarray, intervention_cost: float,
+               systems_down: list[str]) -> None:
         """Record tick ``t``.
 
         ``tot``, ``tpt``, ``sgt`` are the tick's summed accumulators (``ACC_*``, ``[T, TPA_*]``,
-        ``[S, SGA_*]``); ``day`` the queues' day (volume-weighted sums and per-team rows);
-        ``partners`` the per-partner rows; ``company`` the company side's figures: staff
-        (employee agents), attrition, initial customers, revenue factors, intervention cost
-        and the names of systems down.
+        ``[S, SGA_*]``); ``day`` the queues' settled day; ``partners`` the per-partner rows;
+        then the company side: everyone on staff, the staffed touchpoints, today's attrition,
+        the initial customers, each segment's price factor, today's intervention cost and the
+        systems down.
         """
         sc = self.spec
         dt = sc.simulation.tick_days
         active = tot[K.ACC_ACTIVE]
         episodes = tot[K.ACC_EPISODES]
         revenue = float(sum(sgt[s, K.SGA_ACTIVE] * sp.revenue_per_day * dt
-                            * company["revenue_factor"][s]
+                            * revenue_factor[s]
                             for s, sp in enumerate(sc.segments.values())))
         tps = list(sc.touchpoints.values())
         contact_cost = float(sum(tpt[j, K.TPA_VISITS] * tp.cost_per_contact
                                  for j, tp in enumerate(tps)))
-        staff_cost = float(sum(len(company["teams"][n]) * t_.wage_per_day * dt
-                               for n, t_ in sc.teams.items()))
+        on_staff = {name: 0 for name in sc.teams}
+        for e in staff:
+            on_staff[e.team] += 1
+        staff_cost = float(sum(on_staff[n] * t_.wage_per_day * dt for n, t_ in sc.teams.items()))
         partner_jobs = sum(r["jobs"] for r in partners.values())
         partner_fail = sum(r["failures"] for r in partners.values())
         partner_cost = sum(r["cost"] for r in partners.values())
-        intervention_cost = company["intervention_cost"]
         cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
                 + sc.economics.acquisition_cost * tot[K.ACC_NEW] + intervention_cost)
-        staffed = company["staffed_tps"]
+        staffed = staffed_tps
         queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
         q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
         q_abandon = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in staffed))
         n_survey = tot[K.ACC_SURVEY_N]
         nps_sample, nps_se = nps(tot[K.ACC_SURVEY_PROM], tot[K.ACC_SURVEY_DET], n_survey)
         nps_pop, _ = nps(tot[K.ACC_PROMOTERS], tot[K.ACC_DETRACTORS], active)
-        staff = company["staff"]
-        off = day["offered"]
-        initial = company["initial_customers"]
+        off = day.offered
+        initial = initial_customers
         nan = float("nan")
         row = {
             "tick": t,
@@ -107,12 +112,12 @@ class Recorder:
             "ces": _ratio(tot[K.ACC_CES_SUM], episodes),
             "satisfaction": _ratio(tot[K.ACC_SAT_SUM], active),
             "fcr": _ratio(tot[K.ACC_FCR], episodes),
-            "service_level": _ratio(day["sl"], off),
-            "asa": _ratio(day["asa"], off),
+            "service_level": _ratio(day.sl_sum, off),
+            "asa": _ratio(day.asa_sum, off),
             "abandonment": _ratio(q_abandon, q_arrivals),
-            "occupancy": _ratio(day["occ"], off),
+            "occupancy": _ratio(day.occupancy_sum, off),
             "engagement": (float(np.mean([e.engagement for e in staff])) if staff else nan),
-            "attrition": company["attrition"],
+            "attrition": attrition,
             "partner_on_time": 1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
             "revenue": revenue,
             "cost": cost,
@@ -138,12 +143,12 @@ class Recorder:
             "partner_cost": partner_cost,
             "intervention_cost": intervention_cost,
             "recoveries": int(tot[K.ACC_RECOVERIES]),
-            "systems_down": len(company["systems_down"]),
+            "systems_down": len(systems_down),
         }
         self.rows.append(row)
         self.tp_rows.append(tpt)
         self.seg_rows.append(sgt)
-        self.queue_rows.append(day["teams"])
+        self.queue_rows.append(day.teams)
         self.partner_rows.append(partners)
 
     # ---- tables ----------------------------------------------------------------------------
