@@ -81,6 +81,15 @@ from .inputs import (
     TPA_WAIT_SUM,
 )
 
+__all__ = [
+    "acquisition_probability", "advance_chunk", "advance_customer", "advance_customers", "census",
+    "ces_answer", "churn_hazard", "churns", "clip01", "contract_logit", "csat_answer", "draw_need",
+    "experience_value", "is_referrer", "latent_score", "live_episode", "logistic", "logit",
+    "memory_weight", "nps_category", "nps_score", "peak_end", "per_tick_probability",
+    "remember_moment", "service_recovery", "start_customer", "update_satisfaction", "walk_episode",
+]
+
+
 # slots of the 'episode' stream: step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242
 _SLOT_SCORES = 240
 

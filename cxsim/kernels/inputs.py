@@ -42,6 +42,23 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "ACC_ABANDONED", "ACC_ACTIVE", "ACC_ACTIVE_START", "ACC_CES_SUM", "ACC_CHURNED", "ACC_COHORT",
+    "ACC_CSAT_SUM", "ACC_DETRACTORS", "ACC_EFFORT_SUM", "ACC_EPISODES", "ACC_ESCALATIONS",
+    "ACC_EVENTS", "ACC_FAILURE_DEMAND", "ACC_FCR", "ACC_LOST", "ACC_NEW", "ACC_PROMOTERS",
+    "ACC_PROSPECTS", "ACC_RECOVERIES", "ACC_REFERRERS", "ACC_RESOLVED", "ACC_SAT_SUM",
+    "ACC_SURVEY_DET", "ACC_SURVEY_N", "ACC_SURVEY_PROM", "ACC_WOM_N", "ACC_WOM_SAT_SUM",
+    "ACC_WON_BACK", "Behaviour", "CHURNED", "CUSTOMER", "Customers", "EV_CHURN", "EV_JOIN",
+    "EV_REF_DOWN", "EV_REF_UP", "EV_WOM", "Journeys", "K_ACQUIRE", "K_DAILY", "K_EPISODE",
+    "K_FRAILTY", "K_INITIAL", "K_SEGMENT", "K_START", "K_STYLE", "K_SURVEY", "N_ACC", "N_SGA",
+    "N_TPA", "OUT_DEAD_END", "OUT_FAILED", "OUT_GAVE_UP", "OUT_NO_CHANNEL", "OUT_RESOLVED",
+    "OUT_STEP_LIMIT", "PROSPECT", "SGA_ACTIVE", "SGA_CHURNED", "SGA_COHORT", "SGA_NEW", "Segments",
+    "TPA_ENDED_BAD", "TPA_ENDED_HERE", "TPA_FAILURES", "TPA_FLOW", "TPA_PERF_SUM", "TPA_QUEUED",
+    "TPA_QUEUE_ABANDON", "TPA_RESOLVED", "TPA_VISITS", "TPA_WAIT_SUM", "Today", "Touchpoints",
+    "clone", "copy_into",
+]
+
+
 PROSPECT, CUSTOMER, CHURNED = 0, 1, 2
 
 # event flags (read by spread_social_effects after the customer phase)

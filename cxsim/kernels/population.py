@@ -11,6 +11,11 @@ from ..rng import normal, uniform
 from .customer import is_referrer, start_customer
 from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE
 
+__all__ = [
+    "assign_segments", "fill_csr", "referrers", "start_initial_customers", "uniforms",
+]
+
+
 
 @njit(cache=True)
 def uniforms(key, n, slot):

@@ -10,6 +10,11 @@ from numba.extending import intrinsic
 
 from .inputs import EV_CHURN, EV_REF_DOWN, EV_REF_UP, EV_WOM
 
+__all__ = [
+    "prefetch", "spread_social_effects", "sum_chunks",
+]
+
+
 
 @njit(parallel=True, cache=True)
 def _senders(chunk, chunk_events, events):
