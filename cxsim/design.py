@@ -41,6 +41,11 @@ SAMPLED = ("lhs", "sobol", "morris")
 #: default ``samples`` per sampling design (points, base samples N, trajectories r)
 DEFAULT_SAMPLES = {"lhs": 50, "sobol": 64, "morris": 10}
 
+#: design points a sweep may have, and ``samples`` a sampling design may be asked for
+#: (both checked before a design is built)
+MAX_POINTS = 100_000
+MAX_SAMPLES = 100_000
+
 #: Morris grid levels (SALib's default and the usual choice; Saltelli et al. 2008, ch. 3)
 MORRIS_LEVELS = 4
 
@@ -123,6 +128,12 @@ def make_design(params: Sequence[Param], kind: str = "grid", samples: int | None
                 raise ParamError(Arg("params", f"{p.path}={p.spec}"), ": a grid needs values "
                                  "(a list a,b,c or a range a:b:n), not a distribution; use ",
                                  Arg("design"), " lhs, sobol or morris")
+        size = math.prod(len(p.values) for p in params)
+        if size > MAX_POINTS:
+            raise ParamError(Arg("design"), f": the grid has {size:,} points "
+                             f"({' × '.join(str(len(p.values)) for p in params)} values); a "
+                             f"sweep takes at most {MAX_POINTS:,} (fewer values per ",
+                             Arg("params"), ")")
         combos = itertools.product(*[p.values for p in params])
         points = [dict(zip(paths, combo, strict=True)) for combo in combos]
         return Design(kind, params, points, None, None, seed)
@@ -133,7 +144,14 @@ def make_design(params: Sequence[Param], kind: str = "grid", samples: int | None
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise ParamError(Arg("samples"), f" must be a whole number of at least 2, got {n!r}")
     n = int(n)
+    if n > MAX_SAMPLES:
+        raise ParamError(Arg("samples"), f" must be at most {MAX_SAMPLES:,}, got {n:,}")
     d = len(varied)
+    size = expected_size(kind, n, d)
+    if size > MAX_POINTS:
+        raise ParamError(Arg("design"), f": the {kind} design of ", Arg("samples", f"{n:,}"),
+                         f" over {d} parameters has {size:,} points; a sweep takes at most "
+                         f"{MAX_POINTS:,} (fewer ", Arg("samples"), ")")
     rng = design_generator(seed)
     if kind == "lhs":
         from scipy.stats import qmc

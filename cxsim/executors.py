@@ -43,11 +43,55 @@ from .errors import Arg, InputError
 #: seconds to wait for a Dask scheduler before giving up
 CONNECT_TIMEOUT = 10.0
 
+#: replications of one design point or strategy (``--reps``)
+MAX_REPLICATIONS = 10_000
+
+#: runs of one experiment (a sweep's points × replications, a comparison's strategies ×
+#: replications)
+MAX_RUNS = 100_000
+
+#: per-tick rows an experiment keeps in memory (runs × ticks: a comparison's ``ticks.csv``,
+#: a sweep's ``ticks.parquet``); about 150 bytes a row
+MAX_TICK_ROWS = 5_000_000
+
+#: worker processes per core of this machine, and at most in all (``--workers``)
+WORKERS_PER_CORE = 4
+MAX_WORKERS = 256
+
+#: bytes a Dask scheduler's first message may announce (its handshake is about 60)
+_HANDSHAKE_LIMIT = 2**20
+
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 
 
 class ExecutorError(InputError):
     """An executor cannot be set up (missing extra, unreachable scheduler); one line."""
+
+
+def max_workers() -> int:
+    """The most worker processes a pool or a local cluster may start on this machine.
+
+    :data:`WORKERS_PER_CORE` per core, at most :data:`MAX_WORKERS`: more processes than
+    that only share the same cores and each holds its own copy of the model's memory.
+    """
+    return min(MAX_WORKERS, WORKERS_PER_CORE * (os.cpu_count() or 1))
+
+
+def check_workers(workers: Any, arg: str = "workers") -> int | None:
+    """``workers`` as a whole number in 1..:func:`max_workers` (``None`` passes through)."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int) and not hasattr(
+            workers, "__index__"):
+        raise InputError(Arg(arg), f" must be a whole number, got {workers!r}")
+    n = int(workers)
+    if n < 1:
+        raise InputError(Arg(arg), f" must be at least 1, got {n}")
+    most = max_workers()
+    if n > most:
+        raise InputError(Arg(arg), f" must be at most {most} ({WORKERS_PER_CORE} per core "
+                         f"of this machine), got {n}")
+    return n
 
 
 def one_thread() -> None:
@@ -271,6 +315,8 @@ def run_many(specs: Sequence[RunSpec], on_record: Callable[[dict], None] | None 
     records that finished were handed over.
     """
     specs = list(specs)
+    if not isinstance(executor, Executor):
+        check_workers(workers)
     n = workers or os.cpu_count() or 1
     done: dict[int, dict] = {}
 
@@ -337,6 +383,59 @@ def _map(specs: list[RunSpec], hand_over: Callable[[int, dict], None], ex: Execu
         raise
 
 
+def _probe(address: str, timeout: float) -> None:
+    """Check that ``tcp://HOST:PORT`` speaks first as a Dask scheduler does; else refuse.
+
+    A Dask scheduler greets every connection with a short handshake (an 8-byte frame length
+    and a msgpack message naming its pickle protocol).  Anything else (a web server, a
+    database, silence) is refused here with one line, before Dask's client would read a
+    stranger's bytes as the length of a message to allocate.
+    """
+    import socket
+
+    hostport = address[len("tcp://"):].split("/", 1)[0]
+    host, _, port_text = hostport.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ExecutorError(Arg("scheduler"), " must be 'local' or an address like "
+                            f"tcp://HOST:PORT, got {address!r}")
+
+    def refuse(reason: str) -> ExecutorError:
+        return ExecutorError(Arg("scheduler"), f": cannot reach {address} ({reason})")
+
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, int(port_text)), timeout=timeout)
+    except TimeoutError:
+        raise refuse(f"no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc) or type(exc).__name__) from None
+    data = b""
+    try:
+        with sock:
+            while len(data) < 64 and b"pickle-protocol" not in data:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(left)
+                try:
+                    chunk = sock.recv(256)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc) or type(exc).__name__) from None
+    if not data:
+        raise ExecutorError(Arg("scheduler"), f": {address} said nothing within "
+                            f"{timeout:g} s; it is not a Dask scheduler")
+    size = int.from_bytes(data[:8].ljust(8, b"\0"), "little")
+    if len(data) < 8 or not 0 < size <= _HANDSHAKE_LIMIT or b"pickle-protocol" not in data:
+        raise ExecutorError(Arg("scheduler"), f": {address} does not answer as a Dask "
+                            "scheduler")
+
+
 @contextmanager
 def dask_executor(scheduler: str, workers: int | None = None,
                   timeout: float | None = None) -> Iterator[tuple[Executor, int]]:
@@ -353,21 +452,31 @@ def dask_executor(scheduler: str, workers: int | None = None,
         raise ExecutorError(Arg("scheduler"), " needs Dask: pip install 'cxsim[dask]' (or "
                             "pip install 'dask[distributed]')") from None
     cluster = None
+    wait_s = CONNECT_TIMEOUT if timeout is None else timeout
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+        try:
+            n = check_workers(workers) or os.cpu_count() or 1
+        except InputError as exc:
+            raise ExecutorError(*exc.parts) from None
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1,
                                processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
-        if not _ADDRESS.match(scheduler):
+        if not isinstance(scheduler, str) or not _ADDRESS.match(scheduler):
             raise ExecutorError(Arg("scheduler"), " must be 'local' or an address like "
                                 f"tcp://HOST:PORT, got {scheduler!r}")
+        if scheduler.startswith("tcp://"):
+            _probe(scheduler, wait_s)
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT if timeout is None else timeout)
+            client = Client(scheduler, timeout=wait_s)
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ExecutorError(Arg("scheduler"), f": cannot reach {scheduler} ({reason})"
                                 ) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: something else answered
+            raise ExecutorError(Arg("scheduler"), f": {scheduler} does not answer as a Dask "
+                                f"scheduler ({type(exc).__name__})") from None
     try:
         slots = sum(client.nthreads().values()) or 1
         yield client.get_executor(pure=False), slots

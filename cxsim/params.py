@@ -35,6 +35,12 @@ STRATEGY = "strategy"
 
 DISTRIBUTIONS = ("uniform", "loguniform", "int")
 
+#: values one parameter may take: items of a list, or the count of a range
+MAX_VALUES = 10_000
+
+#: parameters of one sweep (``--param`` given this many times at most)
+MAX_PARAMS = 100
+
 _INT = re.compile(r"^[+-]?\d+$")
 _CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)$", re.S)
 
@@ -49,7 +55,7 @@ class ParamError(InputError):
 
 def _at(path: str, spec: Any = None) -> Arg:
     """A reference to one parameter (``PATH=SPEC``) of the ``params`` argument."""
-    return Arg("params", path if spec is None else f"{path}={spec}")
+    return Arg("params", _short(path if spec is None else f"{path}={spec}"))
 
 
 @dataclass(frozen=True)
@@ -101,38 +107,43 @@ class Param:
 # --------------------------------------------------------------------------------------------
 
 
+def _short(text: str, most: int = 120) -> str:
+    """``text`` as a message shows it: a very long one by its start and end."""
+    return text if len(text) <= most else text[:80] + "..." + text[-20:]
+
+
 def _walk(data: Any, path: str) -> tuple[Any, Any]:
     """Return (container, key) of ``path`` in ``data``; raise ParamError naming the problem."""
     if not path or any(not part for part in path.split(".")):
-        raise ParamError(f"parameter path {path!r} is malformed (expected e.g. "
+        raise ParamError(f"parameter path {_short(path)!r} is malformed (expected e.g. "
                          "teams.contact_centre.headcount)")
     parts = path.split(".")
-    node, done = data, []
+    node = data
+    shown = _short(path)
     for i, part in enumerate(parts):
-        where = ".".join(done) or "the scenario"
+        where = ".".join(parts[:i]) or "the scenario"
         if isinstance(node, dict):
             if part not in node:
                 known = ", ".join(sorted(map(str, node))[:12]) or "nothing"
-                raise ParamError(f"unknown parameter path '{path}': {where} has no "
-                                 f"'{part}' (it has {known})")
+                raise ParamError(f"unknown parameter path '{shown}': {_short(where)} has no "
+                                 f"'{_short(part, 60)}' (it has {known})")
             key = part
         elif isinstance(node, list):
-            if not _INT.match(part) or not 0 <= int(part) < len(node):
-                raise ParamError(f"unknown parameter path '{path}': {where} is a list of "
-                                 f"{len(node)}; use a position 0..{len(node) - 1}, "
-                                 f"got '{part}'")
+            if not _INT.match(part) or len(part) > 12 or not 0 <= int(part) < len(node):
+                raise ParamError(f"unknown parameter path '{shown}': {_short(where)} is a "
+                                 f"list of {len(node)}; use a position 0..{len(node) - 1}, "
+                                 f"got '{_short(part, 60)}'")
             key = int(part)
         else:
-            raise ParamError(f"unknown parameter path '{path}': {where} is a value, "
+            raise ParamError(f"unknown parameter path '{shown}': {_short(where)} is a value, "
                              f"not a table")
         if i == len(parts) - 1:
             target = node[key]
             if isinstance(target, dict | list):
                 kind = "table" if isinstance(target, dict) else "list"
-                raise ParamError(f"parameter path '{path}' is a {kind}, not a single value")
+                raise ParamError(f"parameter path '{shown}' is a {kind}, not a single value")
             return node, key
         node = node[key]
-        done.append(part)
     raise AssertionError("unreachable")
 
 
@@ -203,6 +214,9 @@ def parse_spec(path: str, spec: Any) -> Param:
     if isinstance(spec, Param):
         return spec
     if isinstance(spec, list | tuple | np.ndarray):
+        if len(spec) > MAX_VALUES:
+            raise ParamError(_at(path), f": {len(spec):,} values; a parameter takes at most "
+                             f"{MAX_VALUES:,}")
         values = tuple(v.item() if isinstance(v, np.generic) else v for v in spec)
         if not values:
             raise ParamError(_at(path), ": no values given")
@@ -246,16 +260,28 @@ def parse_spec(path: str, spec: Any) -> Param:
                              "0.5:0.9:5")
         start = _number(parts[0], path, text, "the range start")
         stop = _number(parts[1], path, text, "the range stop")
-        if not _INT.match(parts[2].strip()) or int(parts[2]) < 2:
+        count = parts[2].strip()
+        n = math.nan
+        if _INT.match(count):  # a whole number of any length (no int() of a huge text)
+            digits = count.lstrip("+-").lstrip("0")
+            n = (int(count) if len(digits) <= 18
+                 else -math.inf if count.startswith("-") else math.inf)
+        if not n >= 2:
             raise ParamError(_at(path, text), ": the range count must be a whole number "
-                             f"of at least 2, got {parts[2].strip()!r}")
+                             f"of at least 2, got {count[:40]!r}")
+        if n > MAX_VALUES:
+            raise ParamError(_at(path, text), f": the range count must be at most "
+                             f"{MAX_VALUES:,}, got {count[:40]}")
         if stop == start:
             raise ParamError(_at(path, text), ": the range start and stop are equal")
-        raw = np.linspace(start, stop, int(parts[2]))
+        raw = np.linspace(start, stop, int(n))
         values = tuple(int(round(v)) if float(_clean(v)).is_integer() and
                        _INT.match(parts[0].strip()) and _INT.match(parts[1].strip())
                        else _clean(float(v)) for v in raw)
         return Param(path, text, values=values)
+    if text.count(",") >= MAX_VALUES:
+        raise ParamError(_at(path, text), f": {text.count(',') + 1:,} values; a "
+                         f"parameter takes at most {MAX_VALUES:,}")
     items = text.split(",")
     if any(not item.strip() for item in items):
         raise ParamError(_at(path, text), ": empty item in the list")
