@@ -18,25 +18,40 @@ On disk (``out``):
 - ``journal.jsonl`` — one line per finished run, appended and flushed as each run ends (a
   torn last line from a killed process is discarded on resume);
 - ``runs.parquet`` (``runs.csv`` without pyarrow) — the runs table sorted by ``run_id``,
-  rewritten atomically every few seconds while the sweep runs and at its end;
+  rewritten atomically every few seconds while the sweep runs; at its end the final tables
+  and ``sweep.json`` (status ``complete``) are written into a new folder beside ``out``,
+  with the journal linked in, and swapped in whole (:class:`cxsim.io.Stage`);
 - ``ticks.parquet``/``ticks.csv`` — per-tick metrics of every run (``ticks=True``);
 - ``sensitivity.csv`` — Sobol' indices or Morris μ*/σ per outcome (sobol/morris designs).
 
 A run that raises is recorded as failed with its error and the sweep goes on.  An
 interrupted sweep (Ctrl-C, or the process killed) continues with ``resume=True`` (``cxsim
 sweep --resume``): finished runs are kept, unfinished and failed ones run (again), and the
-result has exactly the rows an uninterrupted sweep would have.
+result has exactly the rows an uninterrupted sweep would have.  A full disk (or any other
+failure to write ``out``) stops the sweep the same way, with status ``stopped`` when
+``sweep.json`` can still be written.  A sweep, new or resumed, holds a lock on its folder
+(:func:`cxsim.io.folder_lock`): a second one there is refused.
+
+Everything read back from a results folder is checked before use (:func:`read_provenance`,
+:meth:`Journal.load`, :func:`read_runs`): sizes, types, run ids within the plan, the design
+points the plan implies.  A damaged journal line is dropped with a warning
+(:class:`JournalWarning`; that run runs again); a damaged ``sweep.json`` or runs table, or
+two different records of one finished run, are refused with one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
 import platform
+import stat
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -48,9 +63,34 @@ import pandas as pd
 
 from .design import DESIGNS, SAMPLED, Design, make_design, sensitivity
 from .errors import Arg, Message, Worded
-from .executors import ExecutorBroken, ExecutorError, RunSpec, dask_executor, run_many
-from .io import atomic_path, read_csv_text, write_atomic
-from .params import STRATEGY, Param, ParamError, check_param, parse_spec
+from .executors import (
+    MAX_REPLICATIONS,
+    MAX_RUNS,
+    MAX_TICK_ROWS,
+    ExecutorBroken,
+    ExecutorError,
+    RunSpec,
+    check_workers,
+    dask_executor,
+    run_many,
+)
+from .io import (
+    MAX_SWEEP_JSON_BYTES,
+    SWEEP_FILES,
+    FolderError,
+    Stage,
+    atomic_path,
+    check_columns,
+    check_contents,
+    check_target,
+    folder_lock,
+    open_regular,
+    read_json,
+    read_table,
+    shown,
+    write_atomic,
+)
+from .params import DISTRIBUTIONS, MAX_PARAMS, STRATEGY, Param, ParamError, check_param, parse_spec
 from .params import strategy_of as _strategy_arg
 from .rng import replicate_seeds
 from .runner import resize
@@ -72,8 +112,18 @@ TICK_COLUMNS: tuple[str, ...] = RUN_TICK_COLUMNS
 #: columns every runs table starts with
 ID_COLUMNS = ("run_id", "point", "replicate", "seed")
 
-FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parquet",
-         "ticks.csv", "sensitivity.csv")
+FILES = SWEEP_FILES
+
+#: the journal's file name
+JOURNAL = "journal.jsonl"
+
+#: bytes of one journal line without per-tick metrics (a record is about 2 KB), and per
+#: tick and column with them
+LINE_BYTES = 1 * 2**20
+TICK_VALUE_BYTES = 40
+
+#: characters of a failed run's error kept in the journal
+MAX_ERROR = 10_000
 
 #: seconds between rewrites of the runs table while a sweep runs
 FLUSH_SECONDS = 5.0
@@ -93,6 +143,17 @@ class SweepAborted(Worded, RuntimeError):
     def __init__(self, *parts: str | Arg):
         self._set_parts(parts)
         super().__init__(self.render())
+
+
+class SweepStopped(FolderError):
+    """A sweep stopped because its folder could not be written (a full disk, ...).
+
+    What finished is in the journal; ``resume=True`` continues once the cause is gone.
+    """
+
+
+class JournalWarning(UserWarning):
+    """Damaged lines of a journal were dropped (their runs run again)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,12 +241,33 @@ class Plan:
                        tick_columns=TICK_COLUMNS if self.ticks else ())
 
 
-def _count(name: str, value: Any, least: int) -> int:
+def _count(name: str, value: Any, least: int, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ParamError(f"{name} must be a whole number, got {value!r}")
+        raise ParamError(Arg(name), f" must be a whole number, got {value!r}")
     if value < least:
-        raise ParamError(f"{name} must be at least {least}, got {value}")
+        raise ParamError(Arg(name), f" must be at least {least}, got {value}")
+    if most is not None and value > most:
+        raise ParamError(Arg(name), f" must be at most {most:,}, got {value:,}")
     return int(value)
+
+
+def _max_ticks(sc: Scenario, params: Sequence[Param], days: float | None) -> int:
+    """The longest horizon (ticks) a run of the sweep can have."""
+    def largest(p: Param) -> float:
+        return float(p.high) if p.is_distribution else max(float(v) for v in p.values)
+
+    def smallest(p: Param) -> float:
+        return float(p.low) if p.is_distribution else min(float(v) for v in p.values)
+
+    by_path = {p.path: p for p in params}
+    tick_days = sc.simulation.tick_days
+    if "simulation.tick_days" in by_path:
+        tick_days = max(smallest(by_path["simulation.tick_days"]), 1e-9)
+    if days is not None:
+        return max(1, math.ceil(days / tick_days - 1e-9))
+    if "simulation.ticks" in by_path:
+        return int(largest(by_path["simulation.ticks"]))
+    return sc.simulation.ticks
 
 
 def _pyarrow_available() -> bool:
@@ -207,7 +289,7 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     ``params`` maps paths to specs (text as on the command line, a list of values, or one
     value), or is a sequence of :class:`~cxsim.params.Param`.
     """
-    replications = _count("replications", replications, 1)
+    replications = _count("replications", replications, 1, MAX_REPLICATIONS)
     seed = _count("seed", seed, 0)
     if customers is not None:
         customers = _count("customers", customers, 1)
@@ -226,6 +308,9 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     base = sc.to_dict()
     items = (list(params.items()) if isinstance(params, Mapping)
              else [(p.path, p) for p in params])
+    if len(items) > MAX_PARAMS:
+        raise ParamError(Arg("params"), f": {len(items)} parameters; a sweep takes at most "
+                         f"{MAX_PARAMS}")
     checked = [check_param(parse_spec(path, spec), base, list(sc.strategies))
                for path, spec in items]
     paths = {p.path for p in checked}
@@ -251,6 +336,17 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     if customers is not None or days is not None:
         resize(sc, customers=customers, days=days).validated()  # e.g. too small a market
     d = make_design(checked, design, samples, seed)
+    n_runs = len(d) * replications
+    if n_runs > MAX_RUNS:
+        raise ParamError(Arg("replications"), f": {len(d):,} points × {replications:,} "
+                         f"replications = {n_runs:,} runs; a sweep takes at most "
+                         f"{MAX_RUNS:,}")
+    if ticks:
+        rows = n_runs * _max_ticks(sc, checked, days)
+        if rows > MAX_TICK_ROWS:
+            raise ParamError(Arg("ticks", "True"), f": {n_runs:,} runs × up to "
+                             f"{rows // n_runs:,} ticks = {rows:,} per-tick rows; at most "
+                             f"{MAX_TICK_ROWS:,} (fewer runs or a shorter horizon)")
     # the strategies a sweep applies must start within its horizon: check before running
     horizon = resize(sc, days=days) if days is not None else sc
     names = {strategy} if strategy is not None else set()
@@ -314,44 +410,183 @@ def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
 
 
 class Journal:
-    """Append-only record of finished runs, one JSON line each, flushed per line."""
+    """Append-only record of finished runs, one JSON line each, written through per line.
+
+    The file is opened without following symbolic links and must be a regular file.
+    :meth:`load` checks every line against the sweep's plan before it is used.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        self._fh = None
+        self._fd: int | None = None
+        #: why lines were dropped by the last :meth:`load` (line number, reason)
+        self.dropped: list[tuple[int, str]] = []
 
-    def load(self) -> dict[int, dict]:
-        """Read every complete line (the last record of a run wins); cut a torn tail."""
+    def load(self, plan: Plan | None = None) -> dict[int, dict]:
+        """The valid records by run id; cut a torn last line; drop damaged lines.
+
+        Each line must be a record as :func:`sweep_record` writes it, with ``run_id`` a
+        whole number of the plan (``0 .. plan.n_runs - 1``); a line that is not is dropped
+        and listed in :attr:`dropped` (its run runs again).  A later record of a failed run
+        replaces it (a resumed sweep ran it again); two different records of a finished
+        run are refused with :class:`~cxsim.io.FolderError`.
+        """
+        self.dropped = []
         records: dict[int, dict] = {}
-        if not self.path.exists():
+        where: dict[int, int] = {}
+        limit = _line_limit(plan)
+        try:
+            fd = open_regular(self.path, 2**62, os.O_RDWR)
+        except FileNotFoundError:
             return records
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].splitlines():
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                records[int(rec["run_id"])] = rec
-            except (ValueError, KeyError, TypeError):
-                continue  # a damaged line: that run simply runs again
-        if end < len(data):
-            with open(self.path, "r+b") as fh:  # drop the torn tail before appending
-                fh.truncate(end)
+        with os.fdopen(fd, "r+b") as fh:
+            good_end, lineno = 0, 0
+            while True:
+                line = fh.readline(limit + 1)
+                if not line:
+                    break
+                lineno += 1
+                if not line.endswith(b"\n"):
+                    if len(line) <= limit:
+                        break  # a torn last line (a killed process): cut below
+                    while line and not line.endswith(b"\n"):  # an over-long line
+                        line = fh.readline(2**20)
+                    if not line:
+                        break
+                    good_end = fh.tell()
+                    self.dropped.append((lineno, f"longer than {limit:,} bytes"))
+                    continue
+                good_end = fh.tell()
+                if not line.strip():
+                    continue
+                rec, why = _valid_record(line, plan)
+                if rec is None:
+                    self.dropped.append((lineno, why))
+                    continue
+                rid = rec["run_id"]
+                prev = records.get(rid)
+                if prev is not None and prev["status"] == "done" and prev != rec:
+                    raise FolderError(f"{shown(self.path)}: run {rid} is recorded twice with "
+                                      f"different results (lines {where[rid]} and {lineno}); "
+                                      "remove the wrong line")
+                if prev is not None and prev["status"] == "done":
+                    self.dropped.append((lineno, f"run {rid} is recorded again"))
+                    continue
+                records[rid] = rec
+                where[rid] = lineno
+            if good_end < os.fstat(fh.fileno()).st_size:
+                fh.truncate(good_end)  # drop the torn tail before appending
         return records
 
+    def warning(self) -> str | None:
+        """One line about the lines :meth:`load` dropped, or ``None``."""
+        if not self.dropped:
+            return None
+        n = len(self.dropped)
+        first = "; ".join(f"line {k}: {why}" for k, why in self.dropped[:2])
+        return (f"{shown(self.path)}: dropped {n} damaged line{'s' if n != 1 else ''} "
+                f"({first}{'; ...' if n > 2 else ''}); those runs run again")
+
     def append(self, record: dict) -> None:
-        """Write one record and flush it to the operating system (survives a killed process)."""
-        if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")
-        self._fh.write(json.dumps(record) + "\n")
-        self._fh.flush()
+        """Write one record through to the operating system (survives a killed process).
+
+        If the write fails (a full disk), what was written of the line is cut off again.
+        """
+        if self._fd is None:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise FolderError(f"{shown(self.path)}: is a symbolic link; cxsim does "
+                                      "not follow links in a results folder") from None
+                raise
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise FolderError(f"{shown(self.path)}: not a regular file")
+            self._fd = fd
+        data = (json.dumps(record) + "\n").encode()
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
 
     def close(self) -> None:
         """Close the file."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+
+def _line_limit(plan: Plan | None) -> int:
+    """The longest journal line a run of ``plan`` can write."""
+    if plan is None or not plan.ticks:
+        return LINE_BYTES
+    ticks = _max_ticks(plan.scenario, plan.design.params, plan.days)
+    return LINE_BYTES + (ticks + 1) * len(TICK_COLUMNS) * TICK_VALUE_BYTES
+
+
+_RECORD_KEYS = {"run_id", "status", "error", "outcomes", "ticks"}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _valid_record(line: bytes, plan: Plan | None) -> tuple[dict | None, str]:
+    """``(record, "")`` for a valid journal line, else ``(None, why)``."""
+    try:
+        rec = json.loads(line)
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(rec, dict) or set(rec) != _RECORD_KEYS:
+        return None, "not a run record"
+    rid = rec["run_id"]
+    n = plan.n_runs if plan is not None else None
+    if not isinstance(rid, int) or isinstance(rid, bool) or rid < 0 or (n is not None
+                                                                          and rid >= n):
+        within = f" in 0..{n - 1}" if n is not None else ""
+        return None, f"run_id must be a whole number{within}, got {str(rid)[:40]!r}"
+    status, error, outcomes, ticks = rec["status"], rec["error"], rec["outcomes"], rec["ticks"]
+    if status not in ("done", "failed"):
+        return None, f"run {rid}: status must be done or failed"
+    if not isinstance(error, str) or len(error) > MAX_ERROR:
+        return None, f"run {rid}: the error is not a line of text"
+    if not isinstance(outcomes, dict):
+        return None, f"run {rid}: outcomes are not a table"
+    if status == "failed":
+        if outcomes or ticks is not None or not error:
+            return None, f"run {rid}: a failed run with results"
+        return rec, ""
+    if error:
+        return None, f"run {rid}: a finished run with an error"
+    missing = [k for k in OUTCOMES if k not in outcomes]
+    if missing:
+        return None, f"run {rid}: outcome '{missing[0]}' is missing"
+    if len(outcomes) > 4 * len(OUTCOMES) + 100 or not all(
+            isinstance(k, str) and len(k) <= 100 and (v is None or _is_number(v))
+            for k, v in outcomes.items()):
+        return None, f"run {rid}: an outcome is not a number"
+    want_ticks = plan.ticks if plan is not None else ticks is not None
+    if not want_ticks:
+        if ticks is not None:
+            return None, f"run {rid}: per-tick metrics the sweep does not keep"
+        return rec, ""
+    if not isinstance(ticks, dict) or not ticks or not set(ticks) <= set(TICK_COLUMNS):
+        return None, f"run {rid}: per-tick metrics missing or of unknown columns"
+    lengths = {len(v) if isinstance(v, list) else -1 for v in ticks.values()}
+    if len(lengths) != 1 or -1 in lengths or not all(
+            v is None or _is_number(v) for col in ticks.values() for v in col):
+        return None, f"run {rid}: per-tick metrics are not columns of numbers"
+    return rec, ""
 
 
 def _environment() -> dict:
@@ -385,30 +620,105 @@ def _provenance(plan: Plan, status: str, done: int, failed: int, wall: float,
 
 
 def read_provenance(out: Path | str) -> dict:
-    """Read ``sweep.json`` of a results folder; ParamError if there is none or it is damaged."""
+    """Read and check ``sweep.json`` of a results folder.
+
+    Raises :class:`~cxsim.params.ParamError` if there is none or it is of another format,
+    :class:`~cxsim.io.FolderError` if it is damaged (not a regular file, too large, nested
+    too deeply, keys missing or of the wrong type).
+    """
     path = Path(out) / "sweep.json"
-    if not path.exists():
-        raise ParamError(f"{out}: holds no sweep (no sweep.json)")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ParamError(f"{path}: cannot be read ({exc})") from None
+    if not os.path.lexists(path):
+        raise ParamError(f"{shown(out)}: holds no sweep (no sweep.json)")
+    meta = read_json(path, MAX_SWEEP_JSON_BYTES)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "fingerprint" not in meta:
-        raise ParamError(f"{path}: not a sweep of this cxsim version's format "
+        raise ParamError(f"{shown(path)}: not a sweep of this cxsim version's format "
                          f"(format {meta.get('format') if isinstance(meta, dict) else '?'}, "
                          f"expected {FORMAT})")
+    _check_provenance(meta, path)
     return meta
 
 
+def _check_provenance(meta: dict, path: Path) -> None:
+    """Refuse a ``sweep.json`` whose entries are missing or of the wrong type."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise FolderError(f"{shown(path)}: {what} (the file is damaged)")
+
+    def whole(v: Any, least: int = 0) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    fp = meta["fingerprint"]
+    need(isinstance(fp, dict), "fingerprint is not a table")
+    for key in ("design", "samples", "replications", "seed", "params", "strategy",
+                "customers", "days", "ticks", "outcomes", "format_runs", "scenario_hash"):
+        need(key in fp, f"fingerprint lacks '{key}'")
+    need(fp["design"] in DESIGNS, "fingerprint.design is not a design")
+    need(fp["samples"] is None or whole(fp["samples"], 2), "fingerprint.samples is not a count")
+    need(whole(fp["replications"], 1) and fp["replications"] <= MAX_REPLICATIONS,
+         f"fingerprint.replications is not a count of 1..{MAX_REPLICATIONS:,}")
+    need(whole(fp["seed"]), "fingerprint.seed is not a seed")
+    need(fp["strategy"] is None or isinstance(fp["strategy"], str),
+         "fingerprint.strategy is not a name")
+    need(fp["customers"] is None or whole(fp["customers"], 1),
+         "fingerprint.customers is not a count")
+    need(fp["days"] is None or (_is_number(fp["days"]) and math.isfinite(fp["days"])
+                                and fp["days"] > 0), "fingerprint.days is not a number")
+    need(isinstance(fp["ticks"], bool), "fingerprint.ticks is not true/false")
+    need(isinstance(fp["outcomes"], list) and len(fp["outcomes"]) <= len(OUTCOMES)
+         and all(isinstance(o, str) for o in fp["outcomes"]), "fingerprint.outcomes is not "
+         "a list of names")
+    need(fp["format_runs"] in ("csv", "parquet"), "fingerprint.format_runs is not csv or "
+         "parquet")
+    specs = meta.get("params")
+    need(isinstance(specs, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                         for k, v in specs.items()),
+         "params is not a table of specs")
+    params = fp["params"]
+    need(isinstance(params, list) and 0 < len(params) <= MAX_PARAMS,
+         "fingerprint.params is not a list of parameters")
+    for c in params:
+        need(isinstance(c, list) and len(c) >= 3 and isinstance(c[0], str) and c[0] in specs,
+             "a parameter of fingerprint.params is damaged")
+        if c[1] == "values":
+            need(len(c) == 3 and isinstance(c[2], list) and c[2], f"the values of {c[0]} are "
+                 "damaged")
+        else:
+            need(c[1] in DISTRIBUTIONS and len(c) == 4 and all(_is_number(b) and math.isfinite(b)
+                                                              for b in c[2:]),
+                 f"the distribution of {c[0]} is damaged")
+    need(isinstance(meta.get("scenario"), dict), "scenario is not a table")
+    need(isinstance(meta.get("seeds"), list) and all(whole(x) for x in meta["seeds"]),
+         "seeds is not a list of seeds")
+    need(isinstance(meta.get("design_points"), list)
+         and all(isinstance(pt, dict) for pt in meta["design_points"]),
+         "design_points is not a list of points")
+    need(meta.get("design_unit") is None or isinstance(meta["design_unit"], list),
+         "design_unit is not a list")
+    need(isinstance(meta.get("created", ""), str), "created is not a time")
+    need(meta.get("wall_seconds") is None or _is_number(meta["wall_seconds"]),
+         "wall_seconds is not a number")
+
+
 def stored_settings(meta: dict) -> dict:
-    """The arguments of :func:`plan_sweep` that made the sweep described by ``meta``."""
+    """The arguments of :func:`plan_sweep` that made the sweep described by ``meta``.
+
+    ``meta`` is a checked ``sweep.json`` (:func:`read_provenance`).
+    """
+    from .scenario import ScenarioError
+
     fp = meta["fingerprint"]
     params = []
     for c in fp["params"]:
         path, kind, spec = c[0], c[1], meta["params"][c[0]]
         params.append(Param(path, spec, values=tuple(c[2])) if kind == "values"
                       else Param(path, spec, dist=kind, low=c[2], high=c[3]))
-    return {"scenario": Scenario.from_dict(meta["scenario"], check_horizon=False),
+    try:
+        scenario = Scenario.from_dict(meta["scenario"], check_horizon=False)
+    except ScenarioError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise FolderError(f"sweep.json: the stored scenario cannot be read ({exc})") from None
+    return {"scenario": scenario,
             "params": params, "design": fp["design"], "samples": fp["samples"],
             "replications": fp["replications"], "seed": fp["seed"],
             "strategy": fp["strategy"], "customers": fp["customers"], "days": fp["days"],
@@ -416,15 +726,72 @@ def stored_settings(meta: dict) -> dict:
 
 
 def stored_plan(out: Path | str) -> Plan:
-    """Rebuild the plan of the sweep in ``out`` (its scenario, design and settings)."""
+    """Rebuild the plan of the sweep in ``out`` (its scenario, design and settings).
+
+    The stored design points and seeds must be the ones the stored settings make (the same
+    number of points, each with a value of every parameter within its spec); else
+    :class:`~cxsim.io.FolderError`.
+    """
     meta = read_provenance(out)
-    return _with_stored_design(plan_sweep(**stored_settings(meta)), meta)
+    return _with_stored_design(plan_sweep(**stored_settings(meta)), meta,
+                               Path(out) / "sweep.json")
 
 
-def _with_stored_design(plan: Plan, meta: dict) -> Plan:
-    """Use the design points stored in ``sweep.json`` (independent of library versions)."""
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as a value of a parameter (a number read back as another number type is)."""
+    if isinstance(b, bool) or isinstance(a, bool | np.bool_):
+        return isinstance(a, bool | np.bool_) and isinstance(b, bool) and bool(a) == b
+    if _is_number(b) or isinstance(b, np.integer | np.floating):
+        if isinstance(a, bool | np.bool_) or not isinstance(a, int | float | np.integer
+                                                            | np.floating):
+            return False
+        return float(a) == float(b) or (math.isnan(float(a)) and math.isnan(float(b)))
+    return isinstance(a, str) and a == b
+
+
+def _fits(p: Param, v: Any) -> bool:
+    """``v`` is a value parameter ``p`` can take."""
+    if p.is_distribution:
+        if not _is_number(v) or not p.low <= v <= p.high:
+            return False
+        return p.dist != "int" or float(v).is_integer()
+    return any(_same_value(v, x) and type(v) is type(x) for x in p.values)
+
+
+def _with_stored_design(plan: Plan, meta: dict, path: Path | str = "sweep.json") -> Plan:
+    """Use the design points stored in ``sweep.json`` (independent of library versions).
+
+    They must be the points ``plan`` implies: as many, each with a value within the spec of
+    every parameter (for a grid: exactly the grid's points), and the seeds must be the
+    replicate seeds of the plan; else :class:`~cxsim.io.FolderError`.
+    """
+    def damaged(what: str) -> FolderError:
+        return FolderError(f"{shown(path)}: {what} (the file is damaged)")
+
+    points, d = meta["design_points"], plan.design
+    if len(points) != len(d):
+        raise damaged(f"{len(points):,} design points stored, the design has {len(d):,}")
+    if list(meta["seeds"]) != list(plan.seeds):
+        raise damaged("the replicate seeds are not the root seed's")
+    if d.kind == "grid":
+        if points != d.points:
+            raise damaged("the design points are not the grid's")
+        return plan
+    paths = {p.path for p in d.params}
+    by_path = {p.path: p for p in d.params}
+    for k, point in enumerate(points):
+        if set(point) != paths or not all(_fits(by_path[q], v) for q, v in point.items()):
+            raise damaged(f"design point {k} is not a point of the design")
     unit = meta.get("design_unit")
-    d = dataclasses.replace(plan.design, points=[dict(p) for p in meta["design_points"]],
+    varied = len(d.varied)
+    if unit is not None:
+        if (len(unit) != len(points) or not all(
+                isinstance(row, list) and len(row) == varied
+                and all(_is_number(u) and 0.0 <= u <= 1.0 for u in row) for row in unit)):
+            raise damaged("design_unit does not match the design points")
+    elif d.kind in SAMPLED:
+        raise damaged("design_unit is missing")
+    d = dataclasses.replace(d, points=[dict(p) for p in points],
                             unit=None if unit is None else np.asarray(unit, dtype=float))
     return dataclasses.replace(plan, design=d)
 
@@ -450,22 +817,69 @@ def runs_file(out: Path | str) -> Path | None:
     """The runs table of a results folder (Parquet or CSV), or ``None``."""
     for name in ("runs.parquet", "runs.csv"):
         p = Path(out) / name
-        if p.exists():
+        if os.path.lexists(p):
             return p
     return None
 
 
-def read_runs(out: Path | str) -> pd.DataFrame:
-    """Read the runs table of a results folder."""
+def read_runs(out: Path | str, plan: Plan | None = None) -> pd.DataFrame:
+    """Read the runs table of a results folder, checked against the sweep's plan.
+
+    At most one row per run of the plan (checked in a Parquet file's metadata before it is
+    read); ``run_id`` whole numbers of the plan, each once, with the point, replicate, seed,
+    parameter values and strategy the plan gives them; ``status`` done or failed; outcomes
+    numbers.  ``plan`` defaults to :func:`stored_plan` of ``out``.  Raises
+    :class:`~cxsim.io.FolderError` (one line) for a damaged table.
+    """
     p = runs_file(out)
     if p is None:
-        raise ParamError(f"{out}: no runs.parquet or runs.csv")
-    if p.suffix == ".parquet":
-        if not _pyarrow_available():
-            raise ParamError(f"{p}: reading Parquet needs pyarrow: pip install "
-                             "'cxsim[parquet]'")
-        return pd.read_parquet(p)
-    return read_csv_text(p, ("error",))  # an empty error means "no error", not NaN
+        raise ParamError(f"{shown(out)}: no runs.parquet or runs.csv")
+    if plan is None:
+        plan = stored_plan(out)
+    runs = read_table(p, plan.n_runs, ("error", "status", STRATEGY))
+    _check_runs(runs, plan, p)
+    return runs
+
+
+def _check_runs(runs: pd.DataFrame, plan: Plan, path: Path) -> None:
+    params = [q.path for q in plan.design.params]
+    fixed = [*ID_COLUMNS, *params, STRATEGY, "status", "error"]
+    check_columns(runs, path, needed=fixed, text=("status",))
+    outcome_cols = [c for c in runs.columns if c not in fixed]
+    check_columns(runs, path, numeric=[*ID_COLUMNS, *outcome_cols])
+
+    def damaged(what: str) -> FolderError:
+        return FolderError(f"{shown(path)}: {what} (the table is damaged)")
+
+    ids = runs["run_id"].to_numpy(dtype=float)
+    if len(ids) and (np.isnan(ids).any() or (ids != np.floor(ids)).any()
+                     or ids.min() < 0 or ids.max() >= plan.n_runs):
+        raise damaged(f"run_id must be whole numbers in 0..{plan.n_runs - 1}")
+    if len(set(ids.tolist())) != len(ids):
+        raise damaged("a run_id appears twice")
+    rid = ids.astype(np.int64)
+    reps = plan.replications
+    for col, want in (("point", rid // reps), ("replicate", rid % reps),
+                      ("seed", np.asarray(plan.seeds, dtype=np.int64)[rid % reps]
+                       if len(rid) else rid)):
+        if not np.array_equal(runs[col].to_numpy(dtype=float), want.astype(float)):
+            raise damaged(f"column '{col}' does not match run_id")
+    if not runs["status"].isin(["done", "failed"]).all():
+        raise damaged("status must be done or failed")
+    points = plan.design.points
+    default = plan.strategy or "baseline"
+    for k, r in enumerate(rid.tolist()):
+        point = points[r // reps]
+        for q in params:
+            if not _same_value(_scalar(runs[q].iat[k]), point[q]):
+                raise damaged(f"run {r}: {q} is not the design's value")
+        if STRATEGY not in params and str(runs[STRATEGY].iat[k]) != default:
+            raise damaged(f"run {r}: strategy is not the sweep's")
+    runs["run_id"] = rid
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _write_table(df: pd.DataFrame, path: Path, fmt: str, meta: dict | None = None) -> None:
@@ -581,14 +995,28 @@ class SweepResult:
 
 
 def load_sweep(out: Path | str) -> SweepResult:
-    """The :class:`SweepResult` of a results folder (runs table, sensitivity, plan)."""
+    """The :class:`SweepResult` of a results folder (runs table, sensitivity, plan).
+
+    Every file is checked before use (:func:`read_provenance`, :func:`stored_plan`,
+    :func:`read_runs`, and ``sensitivity.csv``'s columns); a damaged one raises
+    :class:`~cxsim.io.FolderError`.
+    """
     meta = read_provenance(out)
-    plan = stored_plan(out)
-    runs = read_runs(out)
+    plan = _with_stored_design(plan_sweep(**stored_settings(meta)), meta,
+                               Path(out) / "sweep.json")
+    runs = read_runs(out, plan)
     sens_path = Path(out) / "sensitivity.csv"
-    sens = read_csv_text(sens_path, ("note",)) if sens_path.exists() else None
+    sens = None
+    if os.path.lexists(sens_path):
+        rows = max(1, len(plan.outcomes) * len(plan.design.varied))
+        sens = read_table(sens_path, rows, ("note", "outcome", "parameter"))
+        key = ("S1", "S1_ci_low", "S1_ci_high", "ST", "ST_ci_low", "ST_ci_high")
+        if "mu_star" in sens.columns:
+            key = ("mu", "mu_star", "mu_star_ci_low", "mu_star_ci_high", "sigma")
+        check_columns(sens, sens_path, needed=("outcome", "parameter", *key), numeric=key,
+                      text=("outcome", "parameter"))
     return SweepResult(runs=runs, ticks=None, sensitivity=sens, plan=plan, provenance=meta,
-                       out=Path(out), ran=0, wall_seconds=float(meta.get("wall_seconds", 0.0)))
+                       out=Path(out), ran=0, wall_seconds=float(meta.get("wall_seconds") or 0.0))
 
 
 def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
@@ -610,19 +1038,23 @@ def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
 
 
 def _check_folder(out: Path, resume: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ParamError(Arg("out"), f": {out} exists and is not a folder")
-    has_sweep = (out / "sweep.json").exists()
+    """Refuse a folder a sweep (new, or resumed) may not use; nothing is written."""
+    check_target(out, "out")
+    has_sweep = os.path.lexists(out / "sweep.json")
     if resume:
         if not has_sweep:
-            raise ParamError(Arg("resume"), f": {out} holds no sweep to resume (no sweep.json)")
+            raise ParamError(Arg("resume"), f": {shown(out)} holds no sweep to resume (no "
+                             "sweep.json)")
+        check_contents(out, "sweep")
         return
     if has_sweep:
-        raise ParamError(Arg("out"), f": {out} already holds a sweep; add ",
+        raise ParamError(Arg("out"), f": {shown(out)} already holds a sweep; add ",
                          Arg("resume", "True"), " to continue it or choose another folder")
-    clash = [name for name in FILES if (out / name).exists()]
+    clash = [name for name in FILES if os.path.lexists(out / name)]
     if clash:
-        raise ParamError(Arg("out"), f": {out} already holds {clash[0]}; choose another folder")
+        raise ParamError(Arg("out"), f": {shown(out)} already holds {clash[0]}; choose "
+                         "another folder")
+    check_contents(out, "sweep")
 
 
 def check_resumable(out: Path | str, plan: Plan) -> dict:
@@ -634,8 +1066,16 @@ def check_resumable(out: Path | str, plan: Plan) -> dict:
     meta = read_provenance(out)
     diff = _differences(meta["fingerprint"], plan.fingerprint())
     if diff:
-        raise ParamError(Arg("resume"), f": {out} holds a different sweep ({diff})")
+        raise ParamError(Arg("resume"), f": {shown(out)} holds a different sweep ({diff})")
     return meta
+
+
+class _WriteFailed(Exception):
+    """Writing the sweep's folder failed while runs were going on (carries the OSError)."""
+
+    def __init__(self, error: OSError | FolderError):
+        super().__init__(str(error))
+        self.error = error
 
 
 def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
@@ -708,56 +1148,104 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         plan = plan_sweep(scenario, params, design, samples, replications, seed,
                           strategy=strategy, customers=customers, days=days, ticks=ticks,
                           outcomes=outcomes, fmt=fmt)
-    if workers is not None:
-        workers = _count("workers", workers, 1)
+    if workers is not None and not isinstance(executor, Executor):
+        workers = check_workers(workers)
     if scheduler is not None and isinstance(executor, Executor):
         raise ParamError("give either an executor or a scheduler, not both")
+    if out is None and resume:
+        raise ParamError("resume needs the results folder (out=...)")
+    with contextlib.ExitStack() as held:
+        return _sweep(plan, executor, None if out is None else Path(out), workers, scheduler,
+                      resume, progress, held)
+
+
+def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
+           workers: int | None, scheduler: str | None, resume: bool, progress: bool,
+           held: contextlib.ExitStack) -> SweepResult:
+    """:func:`sweep` once its arguments are checked; ``held`` keeps the folder's lock."""
     records: dict[int, dict] = {}
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    out_path = Path(out) if out is not None else None
     journal = None
     if out_path is not None:
         _check_folder(out_path, resume)
         if resume:
+            held.enter_context(folder_lock(out_path))
             meta = check_resumable(out_path, plan)
-            plan = _with_stored_design(plan, meta)
-            created = meta.get("created", created)
-        journal = Journal(out_path / "journal.jsonl")
+            plan = _with_stored_design(plan, meta, out_path / "sweep.json")
+            created = meta.get("created") or created
+        journal = Journal(out_path / JOURNAL)
         if resume:
-            records = {rid: rec for rid, rec in journal.load().items() if rid < plan.n_runs}
+            records = journal.load(plan)
+            note = journal.warning()
+            if note:
+                warnings.warn(note, JournalWarning, stacklevel=4)
         # probe the executor before writing anything: an unreachable scheduler leaves the
         # folder as it was
-    elif resume:
-        raise ParamError("resume needs the results folder (out=...)")
     todo = [rid for rid in range(plan.n_runs)
             if records.get(rid, {}).get("status") != "done"]
     t0 = time.perf_counter()
     bar = None
-    state: dict[str, Any] = {"last_flush": time.monotonic(), "ran": 0, "first": None}
+    state: dict[str, Any] = {"last_flush": time.monotonic(), "ran": 0, "first": None,
+                             "started": False}
 
-    def flush(status: str) -> None:
-        if out_path is None:
-            return
+    def status(name: str) -> dict:
         runs = runs_table(plan, records)
         done = int((runs["status"] == "done").sum()) if len(runs) else 0
-        meta = _provenance(plan, status, done, len(runs) - done,
-                           time.perf_counter() - t0, created)
-        _write_table(runs, out_path / f"runs.{plan.fmt}", plan.fmt, meta)
+        return _provenance(plan, name, done, len(runs) - done, time.perf_counter() - t0,
+                           created)
+
+    def flush(name: str) -> None:
+        if out_path is None:
+            return
+        meta = status(name)
+        _write_table(runs_table(plan, records), out_path / f"runs.{plan.fmt}", plan.fmt, meta)
         write_atomic(out_path / "sweep.json", json.dumps(meta, indent=1) + "\n")
 
     def on_record(record: dict) -> None:
         record = _canonical(sweep_record(record))
         records[record["run_id"]] = record
-        if journal is not None:
-            journal.append(record)
-        state["ran"] += 1
-        if state["first"] is None:
-            state["first"] = time.perf_counter() - t0
-        if bar is not None:
-            bar.update()
-        if time.monotonic() - state["last_flush"] > FLUSH_SECONDS:
+        try:
+            if journal is not None:
+                journal.append(record)
+            state["ran"] += 1
+            if state["first"] is None:
+                state["first"] = time.perf_counter() - t0
+            if bar is not None:
+                bar.update()
+            if time.monotonic() - state["last_flush"] > FLUSH_SECONDS:
+                flush("running")
+                state["last_flush"] = time.monotonic()
+        except (OSError, FolderError) as exc:  # a full disk: stop, keep what is journalled
+            raise _WriteFailed(exc) from None
+
+    def prepare() -> None:
+        if out_path is None:
+            return
+        made = not os.path.lexists(out_path)
+        try:
+            out_path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FolderError(Arg("out"), f": cannot create {shown(out_path)} "
+                              f"({exc.strerror or exc}); nothing ran", errno_=exc.errno
+                              ) from None
+        if not resume:
+            held.enter_context(folder_lock(out_path))
+            _check_folder(out_path, resume=False)  # another sweep may have come first
+        try:
             flush("running")
-            state["last_flush"] = time.monotonic()
+        except OSError as exc:
+            if made:  # the folder is this sweep's (it holds the lock): leave nothing behind
+                import shutil
+
+                shutil.rmtree(out_path, ignore_errors=True)
+            raise FolderError(Arg("out"), f": cannot write {shown(out_path)} "
+                              f"({exc.strerror or exc}); nothing ran", errno_=exc.errno
+                              ) from None
+        state["started"] = True
+
+    def saved() -> str:
+        n_done = sum(1 for r in records.values() if r["status"] == "done")
+        return f"{n_done} of {plan.n_runs} runs finished and saved; continue with "
 
     label = "none"
     specs = [plan.spec(rid) for rid in todo]
@@ -765,12 +1253,12 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         if scheduler is not None and todo:
             # connect (or fail) before the folder is touched
             with dask_executor(scheduler, workers) as (ex, slots):
-                _prepare_folder(out_path, plan, created, flush)
+                prepare()
                 bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
                 run_many(specs, on_record, executor=ex, window=2 * slots)
                 label = "dask-local" if scheduler == "local" else "dask"
         else:
-            _prepare_folder(out_path, plan, created, flush)
+            prepare()
             bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
             if todo:
                 n = workers or os.cpu_count() or 1
@@ -782,12 +1270,16 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
             bar = None
         if journal is not None:
             journal.close()
-        flush("interrupted")
-        n_done = sum(1 for r in records.values() if r["status"] == "done")
-        saved = f"{n_done} of {plan.n_runs} runs finished and saved; continue with "
+        if state["started"]:
+            with contextlib.suppress(OSError):  # a full disk: the journal has the runs
+                flush("interrupted")
         if isinstance(exc, ExecutorBroken):
-            raise SweepAborted(f"{exc}: {saved}", Arg("resume", "True")) from None
-        raise SweepInterrupted(f"interrupted: {saved}", Arg("resume", "True")) from None
+            raise SweepAborted(f"{exc}: {saved()}", Arg("resume", "True")) from None
+        raise SweepInterrupted(f"interrupted: {saved()}", Arg("resume", "True")) from None
+    except _WriteFailed as exc:
+        if journal is not None:
+            journal.close()
+        raise _stopped(out_path, exc.error, saved(), status) from None
     finally:
         if bar is not None:
             bar.close()
@@ -807,25 +1299,50 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     meta["first_result_seconds"] = (None if state["first"] is None
                                     else round(state["first"], 3))
     if out_path is not None:
-        if tick_table is not None:
-            _write_table(tick_table, out_path / f"ticks.{plan.fmt}", plan.fmt)
-        if sens is not None:
-            write_atomic(out_path / "sensitivity.csv", sens.to_csv(index=False))
-        _write_table(runs, out_path / f"runs.{plan.fmt}", plan.fmt, meta)
-        write_atomic(out_path / "sweep.json", json.dumps(meta, indent=1) + "\n")
+        try:
+            _write_final(out_path, plan, runs, tick_table, sens, meta)
+        except FolderError as exc:
+            raise _stopped(out_path, exc, saved(), status) from None
     return SweepResult(runs=runs, ticks=tick_table, sensitivity=sens, plan=plan,
                        provenance=meta, out=out_path, ran=state["ran"], wall_seconds=wall)
 
 
-def _prepare_folder(out: Path | None, plan: Plan, created: str,
-                    flush: Callable[[str], None]) -> None:
-    if out is None:
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParamError(Arg("out"), f": cannot create {out} ({exc.strerror or exc})") from None
-    flush("running")
+def _write_final(out: Path, plan: Plan, runs: pd.DataFrame, tick_table: pd.DataFrame | None,
+                 sens: pd.DataFrame | None, meta: dict) -> None:
+    """Write the final tables and ``sweep.json`` into a new folder and swap it in whole.
+
+    The journal is carried into the new folder (a hard link, no copy); every other file of
+    the running sweep (the runs table rewritten as it went, figures of an earlier ``plot``)
+    is replaced, so the folder holds exactly the finished sweep.
+    """
+    with Stage(out, "sweep", keep=lambda name: name == JOURNAL) as stage, \
+            stage.writing() as folder:
+        if tick_table is not None:
+            _write_table(tick_table, folder / f"ticks.{plan.fmt}", plan.fmt)
+        if sens is not None:
+            write_atomic(folder / "sensitivity.csv", sens.to_csv(index=False))
+        _write_table(runs, folder / f"runs.{plan.fmt}", plan.fmt, meta)
+        write_atomic(folder / "sweep.json", json.dumps(meta, indent=1) + "\n")
+        stage.commit()
+
+
+def _stopped(out: Path | None, error: OSError | FolderError, saved: str,
+             status: Callable[[str], dict]) -> SweepStopped:
+    """The error of a sweep whose folder could not be written; mark it stopped if possible.
+
+    ``sweep.json`` is set to ``stopped`` when it can be written (on a full disk it may not
+    be: it then keeps ``running``, and a resume works all the same).
+    """
+    if out is not None:
+        with contextlib.suppress(OSError, FolderError):
+            write_atomic(out / "sweep.json", json.dumps(status("stopped"), indent=1) + "\n")
+    if isinstance(error, FolderError) and error.errno is None:
+        return SweepStopped(*error.parts, f"; {saved}", Arg("resume", "True"))
+    code = error.errno
+    reason = (error.strerror if isinstance(error, OSError) else None) or (
+        os.strerror(code) if code else str(error))
+    return SweepStopped(Arg("out"), f": cannot write {shown(out)} ({reason}): {saved}",
+                        Arg("resume", "True"), errno_=code)
 
 
 def _bar(progress: bool, total: int, initial: int):
@@ -837,8 +1354,9 @@ def _bar(progress: bool, total: int, initial: int):
                 file=sys.stderr, smoothing=0.1)
 
 
-__all__ = ["DEFAULT_OUTCOMES", "FILES", "SAMPLED", "ExecutorError", "Journal", "Plan",
-           "SweepAborted", "SweepInterrupted", "SweepResult", "check_resumable",
+__all__ = ["DEFAULT_OUTCOMES", "FILES", "SAMPLED", "ExecutorError", "Journal", "JournalWarning",
+           "Plan", "SweepAborted", "SweepInterrupted", "SweepResult", "SweepStopped",
+           "check_resumable",
            "format_failures", "load_sweep", "plan_sweep", "point_means", "read_provenance",
            "read_runs", "runs_table", "stored_plan", "stored_settings", "sweep",
            "sweep_record", "ticks_table"]
