@@ -36,8 +36,27 @@ import numpy as np
 import pandas as pd
 
 from . import rng
-from .executors import RunsFailed, RunSpec, run_many
-from .io import atomic_path, write_atomic
+from .errors import Arg, InputError
+from .executors import (
+    MAX_REPLICATIONS,
+    MAX_RUNS,
+    MAX_TICK_ROWS,
+    RunsFailed,
+    RunSpec,
+    check_workers,
+    run_many,
+)
+from .io import (
+    COMPARE_FILES,
+    FolderError,
+    Stage,
+    atomic_path,
+    check_columns,
+    read_json,
+    read_table,
+    shown,
+    write_atomic,
+)
 from .runner import resize
 from .scenario import YEAR_DAYS, Scenario, ScenarioError, Strategy
 from .strategies import BASELINE, resolve, starts
@@ -236,11 +255,14 @@ def _normalise(scenario: Scenario, strategies: Any) -> dict[str, Any]:
     return out
 
 
-def _check_count(name: str, value: Any, least: int, why: str = "") -> int:
+def _check_count(name: str, value: Any, least: int, why: str = "",
+                 most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise InputError(Arg(name), f" must be a whole number, got {value!r}")
     if value < least:
-        raise ValueError(f"{name} must be at least {least}{why}, got {value}")
+        raise InputError(Arg(name), f" must be at least {least}{why}, got {value}")
+    if most is not None and value > most:
+        raise InputError(Arg(name), f" must be at most {most:,}, got {value:,}")
     return int(value)
 
 
@@ -252,13 +274,17 @@ def prepare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
 
     Returns the scenario as it will run (resized, validated), ``{name: strategy}`` with the
     baseline first, and each strategy's start ticks.  Raises :class:`ValueError` for bad
-    counts and :class:`~cxsim.ScenarioError` (one line) for unknown strategies or
+    counts (:class:`~cxsim.errors.InputError`: at most
+    :data:`~cxsim.executors.MAX_REPLICATIONS` replications, :data:`~cxsim.executors.MAX_RUNS`
+    runs and :data:`~cxsim.executors.MAX_TICK_ROWS` per-tick rows, which a comparison keeps
+    in memory) and :class:`~cxsim.ScenarioError` (one line) for unknown strategies or
     interventions at or beyond the horizon.
     """
-    _check_count("replications", replications, 2, " (intervals need two replications)")
+    _check_count("replications", replications, 2, " (intervals need two replications)",
+                 most=MAX_REPLICATIONS)
     _check_count("seed", seed, 0)
     if workers is not None:
-        _check_count("workers", workers, 1)
+        check_workers(workers)
     if ticks is not None:
         _check_count("ticks", ticks, 1)
     if customers is not None:
@@ -269,6 +295,17 @@ def prepare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
                                                                     ticks=int(ticks)))
     sc = sc.validated()
     named = {BASELINE: None, **_normalise(sc, strategies)}
+    runs = len(named) * int(replications)
+    if runs > MAX_RUNS:
+        raise InputError(Arg("replications"), f": {len(named)} strategies × {replications:,} "
+                         f"replications = {runs:,} runs; a comparison takes at most "
+                         f"{MAX_RUNS:,}")
+    rows = runs * sc.simulation.ticks
+    if rows > MAX_TICK_ROWS:
+        raise InputError(Arg("replications"), f": {len(named)} strategies × {replications:,} "
+                         f"replications × {sc.simulation.ticks:,} ticks = {rows:,} per-tick "
+                         f"rows; a comparison keeps at most {MAX_TICK_ROWS:,} (fewer "
+                         "replications or a shorter horizon)")
     for spec in named.values():
         resolve(sc, spec)  # unknown names, horizon: ScenarioError with one line
     start_ticks = {name: starts(sc, spec) for name, spec in named.items()}
@@ -601,7 +638,7 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
     return "\n".join(lines)
 
 
-OUTPUT_FILES = ("comparison.csv", "runs.csv", "ticks.csv", "roi.csv", "compare.json")
+OUTPUT_FILES = tuple(name for name in COMPARE_FILES if name != "runs.parquet")
 
 
 def settings(result: ComparisonResult) -> dict:
@@ -629,9 +666,13 @@ def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "
     """Write a comparison's tables and ``compare.json``, which :func:`read_comparison` reads.
 
     ``comparison.csv``, ``runs.csv`` (or ``runs.parquet``), ``ticks.csv``, ``roi.csv`` and
-    ``compare.json`` (the settings, :func:`settings`).  Every file is written atomically
-    (temporary file, then ``os.replace``).  ``fmt="parquet"`` writes the runs table as
-    Parquet and needs pyarrow.  Returns the paths written.
+    ``compare.json`` (the settings, :func:`settings`).  The folder is written whole into a
+    temporary sibling and swapped in (:class:`cxsim.io.Stage`): ``out_dir`` afterwards holds
+    this comparison and nothing of an earlier one, and a failure (a full disk) leaves it as
+    it was and raises :class:`~cxsim.io.FolderError`.  ``out_dir`` must be new, empty or
+    hold an earlier comparison (and figures); anything else is refused before writing.
+    ``fmt="parquet"`` writes the runs table as Parquet and needs pyarrow.  Returns the
+    paths written.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
@@ -640,8 +681,18 @@ def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "
             import pyarrow  # noqa: F401
         except ImportError:
             raise ValueError("fmt='parquet' needs pyarrow (pip install pyarrow)") from None
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with Stage(out_dir, "compare") as stage, stage.writing() as folder:
+        names = write_files(result, folder, fmt)
+        stage.commit()
+    return [Path(out_dir) / name for name in names]
+
+
+def write_files(result: ComparisonResult, folder: Path, fmt: str = "csv") -> list[str]:
+    """Write a comparison's files into ``folder`` (one by one); return their names.
+
+    :func:`write_comparison` calls it on a staged folder; the command line also adds its
+    figures there before swapping the folder in.
+    """
     texts = {"comparison.csv": result.table.to_csv(index=False),
              "ticks.csv": result.ticks.to_csv(index=False),
              "roi.csv": result.roi.to_csv(index=False)}
@@ -650,15 +701,52 @@ def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "
     written = []
     for name in ("comparison.csv", "runs.csv", "ticks.csv", "roi.csv"):
         if name in texts:
-            write_atomic(out / name, texts[name])
-            written.append(out / name)
+            write_atomic(folder / name, texts[name])
+            written.append(name)
     if fmt == "parquet":
-        with atomic_path(out / "runs.parquet") as tmp:
+        with atomic_path(folder / "runs.parquet") as tmp:
             result.runs.to_parquet(tmp, index=False)
-        written.insert(1, out / "runs.parquet")
-    write_atomic(out / "compare.json", json.dumps(settings(result), indent=2) + "\n")
-    written.append(out / "compare.json")
+        written.insert(1, "runs.parquet")
+    write_atomic(folder / "compare.json", json.dumps(settings(result), indent=2) + "\n")
+    written.append("compare.json")
     return written
+
+
+def _check_settings(meta: dict, path: Path) -> None:
+    """Refuse a ``compare.json`` whose entries are missing or of the wrong type."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise FolderError(f"{shown(path)}: {what} (the file is damaged)")
+
+    def whole(v: Any, least: int = 0) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    for key in ("scenario", "strategies", "starts", "replications", "seed", "ticks",
+                "tick_days"):
+        need(key in meta, f"lacks '{key}'")
+    need(isinstance(meta["scenario"], str), "scenario is not a name")
+    names = meta["strategies"]
+    need(isinstance(names, list) and 2 <= len(names) <= MAX_RUNS // 2
+         and all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+         and BASELINE in names, "strategies is not a list of names with the baseline")
+    need(isinstance(meta["starts"], dict) and all(
+        k in names and isinstance(v, list) and all(whole(t) for t in v)
+        for k, v in meta["starts"].items()), "starts is not a table of start ticks")
+    need(whole(meta["replications"], 2) and meta["replications"] <= MAX_REPLICATIONS,
+         f"replications is not a count of 2..{MAX_REPLICATIONS:,}")
+    need(whole(meta["seed"]), "seed is not a seed")
+    need(whole(meta["ticks"]) and meta["ticks"] <= 10_000_000, "ticks is not a count")
+    need(number(meta["tick_days"]) and meta["tick_days"] > 0, "tick_days is not positive")
+    need(meta.get("discount_rate") is None or number(meta["discount_rate"]),
+         "discount_rate is not a number")
+    need(meta.get("workers") is None or whole(meta["workers"]), "workers is not a count")
+    need(meta.get("executor") is None or isinstance(meta["executor"], str),
+         "executor is not a name")
+    need(meta.get("wall_seconds") is None or number(meta["wall_seconds"]),
+         "wall_seconds is not a number")
 
 
 def read_comparison(out_dir: Path | str) -> ComparisonResult:
@@ -666,48 +754,103 @@ def read_comparison(out_dir: Path | str) -> ComparisonResult:
 
     Needs ``compare.json`` (this results format), ``comparison.csv``, ``runs.csv`` (or
     ``runs.parquet``), ``ticks.csv`` and ``roi.csv``; raises :class:`ValueError` (one line)
-    naming what is missing or of another format.
+    naming what is missing or of another format.  Every file is checked before use: a
+    regular file within its size cap, ``compare.json``'s entries and types, each table's
+    columns, row counts within what the settings allow (strategies × replications runs),
+    strategies the settings name, no run or tick twice (:class:`~cxsim.io.FolderError`).
     """
     from .io import RESULTS_FORMAT
 
     out = Path(out_dir)
-    try:
-        meta = json.loads((out / "compare.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{out}: no compare.json") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{out / 'compare.json'}: cannot be read ({exc})") from None
+    path = out / "compare.json"
+    if not os.path.lexists(path):
+        raise ValueError(f"{out}: no compare.json")
+    meta = read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != RESULTS_FORMAT:
         found = meta.get("format", "none") if isinstance(meta, dict) else "none"
         raise ValueError(f"{out}: results from an older cxsim format (format {found}, "
                          f"expected {RESULTS_FORMAT}); run cxsim compare again")
+    _check_settings(meta, path)
+    names = list(meta["strategies"])
+    reps = int(meta["replications"])
+    n_runs = len(names) * reps
+    limits = {"comparison": len(names) * len(METRICS), "ticks": n_runs * (meta["ticks"] + 1),
+              "roi": len(names), "runs": n_runs}
     tables = {}
     for name in ("comparison", "ticks", "roi"):
-        path = out / f"{name}.csv"
-        if not path.exists():
+        p = out / f"{name}.csv"
+        if not os.path.lexists(p):
             raise ValueError(f"{out}: {name}.csv is missing")
-        tables[name] = pd.read_csv(path)
-    if (out / "runs.parquet").exists():
-        tables["runs"] = pd.read_parquet(out / "runs.parquet")
-    elif (out / "runs.csv").exists():
-        tables["runs"] = pd.read_csv(out / "runs.csv")
+        tables[name] = read_table(p, limits[name], ("strategy", "metric"))
+    if os.path.lexists(out / "runs.parquet"):
+        tables["runs"] = read_table(out / "runs.parquet", n_runs)
+    elif os.path.lexists(out / "runs.csv"):
+        tables["runs"] = read_table(out / "runs.csv", n_runs, ("strategy", "scenario",
+                                                               "engine"))
     else:
         raise ValueError(f"{out}: runs.csv is missing")
-    tables["roi"]["payback_tick"] = tables["roi"]["payback_tick"].astype("Int64")
+    _check_tables(tables, out, names, reps)
+    try:
+        tables["roi"]["payback_tick"] = tables["roi"]["payback_tick"].astype("Int64")
+    except (TypeError, ValueError):
+        raise FolderError(f"{shown(out / 'roi.csv')}: payback_tick holds something other "
+                          "than whole numbers") from None
     return ComparisonResult(table=tables["comparison"], runs=tables["runs"],
                             ticks=tables["ticks"], roi=tables["roi"],
                             starts={k: list(v) for k, v in meta["starts"].items()},
-                            scenario=meta["scenario"], replications=meta["replications"],
-                            seed=meta["seed"], strategies=tuple(meta["strategies"]),
-                            tick_days=meta["tick_days"],
+                            scenario=meta["scenario"], replications=reps,
+                            seed=meta["seed"], strategies=tuple(names),
+                            tick_days=float(meta["tick_days"]),
                             discount_rate=float(meta.get("discount_rate") or 0.0),
                             workers=meta.get("workers"), executor=meta.get("executor"),
                             wall_seconds=meta.get("wall_seconds"))
+
+
+#: columns of ``roi.csv`` (:func:`roi_table`)
+ROI_COLUMNS = ("strategy", "intervention_cost", "incremental_profit",
+               "incremental_profit_ci_low", "incremental_profit_ci_high", "roi", "npv",
+               "npv_ci_low", "npv_ci_high", "discounted_roi", "payback_tick", "first_start",
+               "n")
+
+
+def _check_tables(tables: dict[str, pd.DataFrame], out: Path, names: list[str],
+                  reps: int) -> None:
+    """Columns, types, strategies and keys of a comparison's tables read from ``out``."""
+    numbers = [*TABLE_COLUMNS[2:], "n", "se", "diff_n", "diff_se"]
+    check_columns(tables["comparison"], out / "comparison.csv",
+                  needed=TABLE_COLUMNS, numeric=numbers, text=("strategy", "metric"))
+    check_columns(tables["roi"], out / "roi.csv", needed=ROI_COLUMNS,
+                  numeric=ROI_COLUMNS[1:], text=("strategy",))
+    runs_name = "runs.parquet" if os.path.lexists(out / "runs.parquet") else "runs.csv"
+    runs = tables["runs"]
+    check_columns(runs, out / runs_name, needed=("strategy", "replicate", "seed"),
+                  numeric=["replicate", "seed", *(m for m in METRICS if m in runs)],
+                  text=("strategy",))
+    ticks = tables["ticks"]
+    check_columns(ticks, out / "ticks.csv", needed=("strategy", "replicate", "tick"),
+                  numeric=[c for c in ticks.columns if c != "strategy"], text=("strategy",))
+    for file, table, keys in (("comparison.csv", tables["comparison"], ["strategy", "metric"]),
+                              ("roi.csv", tables["roi"], ["strategy"]),
+                              (runs_name, runs, ["strategy", "replicate"]),
+                              ("ticks.csv", ticks, ["strategy", "replicate", "tick"])):
+        where = shown(out / file)
+        unknown = set(table["strategy"].dropna()) - set(names)
+        if unknown or table["strategy"].isna().any():
+            which = sorted(map(str, unknown))[0] if unknown else ""
+            raise FolderError(f"{where}: strategy '{which}' is not one of compare.json's "
+                              "strategies")
+        if table.duplicated(subset=keys).any():
+            raise FolderError(f"{where}: a row ({', '.join(keys)}) appears twice")
+        if "replicate" in keys:
+            r = table["replicate"].to_numpy(dtype=float)
+            if len(r) and (np.isnan(r).any() or (r != np.floor(r)).any() or r.min() < 0
+                           or r.max() >= reps):
+                raise FolderError(f"{where}: replicate must be whole numbers in 0..{reps - 1}")
 
 
 __all__ = [
     "ComparisonResult", "METRICS", "TABLE_COLUMNS", "compare", "comparison_table",
     "discount_factors", "format_comparison", "mean_interval", "paired_interval",
     "paired_vs_independent", "payback_tick", "prepare", "read_comparison", "replicate_seeds",
-    "roi_table", "settings", "welch_interval", "write_comparison",
+    "roi_table", "settings", "welch_interval", "write_comparison", "write_files",
 ]
