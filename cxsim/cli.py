@@ -7,18 +7,28 @@ traceback; 1 anything else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from .errors import Worded, flag_words
-from .executors import ExecutorError, RunsFailed
-from .io import RESULTS_FORMAT, atomic_path
+from .design import MAX_POINTS, MAX_SAMPLES
+from .errors import InputError, Worded, flag_words
+from .executors import (
+    MAX_REPLICATIONS,
+    MAX_RUNS,
+    MAX_TICK_ROWS,
+    WORKERS_PER_CORE,
+    RunsFailed,
+    max_workers,
+)
+from .io import RESULTS_FORMAT, Stage, atomic_path, folder_lock
 from .io import write_atomic as _write_atomic
-from .params import ParamError
+from .params import MAX_PARAMS, MAX_VALUES
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
 from .vocabulary import BY_NAME, HEADLINE
 
@@ -27,10 +37,22 @@ FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out
          "outcomes": "--outcomes", "fmt": "--format", "resume": "--resume",
          "scheduler": "--scheduler", "customers": "--customers", "days": "--days",
          "strategy": "--strategy", "replications": "--reps", "seed": "--seed",
-         "workers": "--workers"}
+         "workers": "--workers", "ticks": "--ticks"}
 
 #: the flags that take no value
-SWITCHES = ("resume",)
+SWITCHES = ("resume", "ticks")
+
+#: limits of the command line's numbers and lists (each flag's --help states its own)
+MAX_CUSTOMERS = 50_000_000   # the scenario schema's largest market.size
+MAX_DAYS = 36_500            # a hundred years
+MAX_SETS = 1_000             # --set given this many times at most
+MAX_NAMES = 100              # names in --strategies or --outcomes
+
+#: lines of a list of problems printed before "... and N more" (a screenful)
+SCREENFUL = 20
+
+#: the addresses ``cxsim viz --host`` serves only this machine on
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def in_flags(text) -> str:
@@ -49,34 +71,70 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}"):
-    """Argparse type: a whole number of at least ``least``; ``below`` words the refusal."""
+def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}",
+           most: int | None = None, why: str = ""):
+    """Argparse type: a whole number in ``least..most``; ``below`` words the refusal."""
     def conv(text: str) -> int:
+        t = text.strip()
+        digits = t.lstrip("+-").lstrip("0")
+        if len(digits) > 30:  # no int() of a huge text; far beyond any limit either way
+            t = ("-" if t.startswith("-") else "") + "9" * 31
         try:
-            value = int(text)
+            value = int(t)
         except ValueError:
-            msg = f"{name} must be a whole number, got {text!r}"
+            msg = f"{name} must be a whole number, got {_short(text)!r}"
             raise argparse.ArgumentTypeError(msg) from None
         if value < least:
-            raise argparse.ArgumentTypeError(below.format(name=name, least=least, value=value))
+            raise argparse.ArgumentTypeError(below.format(name=name, least=least,
+                                                          value=_short(text)))
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {most:,}{why}, got "
+                                             f"{_short(text)}")
         return value
     return conv
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:30] + "..." + text[-6:]
+
+
 _seed = _whole("--seed", 0, "--seed must be non-negative, got {value}")
-_reps = _whole("--reps", 2, "--reps must be at least 2 (intervals need two replications)")
+_reps = _whole("--reps", 2, "--reps must be at least 2 (intervals need two replications)",
+               most=MAX_REPLICATIONS)
 
 
-def _positive_float(name: str):
+def _workers(text: str) -> int:
+    most = max_workers()
+    return _whole("--workers", 1, most=most,
+                  why=f" ({WORKERS_PER_CORE} per core of this machine)")(text)
+
+
+def _positive_float(name: str, most: float | None = None, why: str = ""):
     def conv(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got "
+                                             f"{_short(text)!r}") from None
         if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {text}")
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {_short(text)}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {most:,}{why}, got "
+                                             f"{_short(text)}")
         return value
     return conv
+
+
+_days = _positive_float("--days", MAX_DAYS, " (a hundred years)")
+_customers = _whole("--customers", 1, most=MAX_CUSTOMERS)
+_DAYS_HELP = f"days to simulate (at most {MAX_DAYS:,})"
+_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (at most "
+                   f"{MAX_CUSTOMERS:,})")
+
+
+def _workers_help() -> str:
+    return (f"worker processes (default: all cores; 1 = in this process; at most "
+            f"{WORKERS_PER_CORE} per core, {max_workers()} here)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,9 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "DIR/summary.json.")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
                    f"{DEFAULT_SCENARIO})")
-    r.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
-    r.add_argument("--customers", type=_whole("--customers", 1),
-                   help="market size: prospects, customers and churned together")
+    r.add_argument("--days", type=_days, help=_DAYS_HELP)
+    r.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     r.add_argument("--strategy", metavar="NAME",
                    help="apply one of the scenario's strategies (default: baseline, no "
@@ -103,14 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_whole("--threads", 1),
                    help="numba threads (default: all cores)")
     r.add_argument("--out", default="cxsim-results", help="output folder (default "
-                   "./cxsim-results)")
+                   "./cxsim-results), written whole: new, empty or an earlier run's")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="set one scenario value by path, e.g. "
-                        "teams.contact_centre.headcount=14 (repeatable)")
+                        f"teams.contact_centre.headcount=14 (repeatable, at most {MAX_SETS:,} "
+                        "times)")
     r.add_argument("--replay", metavar="SWEEP_DIR",
                    help="re-run one row of a sweep (with --run-id) and check its outcomes")
     r.add_argument("--run-id", type=_whole("--run-id", 0), metavar="N",
-                   help="the run_id of the sweep row to replay")
+                   help="the run_id of the sweep row to replay (with --replay)")
     r.add_argument("--plot", action="store_true",
                    help="also write the run's figures (KPI dashboard, journey map, flows, "
                         "NPS split, retention curves, employees and partners) as PNG")
@@ -130,18 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
                    f"{DEFAULT_SCENARIO})")
     c.add_argument("--strategies", metavar="A,B",
-                   help="comma-separated strategy names (default: all of the scenario's)")
+                   help="comma-separated strategy names (default: all of the scenario's; at "
+                        f"most {MAX_NAMES})")
     c.add_argument("--reps", type=_reps, default=10,
-                   help="paired replications per strategy, at least 2 (default 10)")
-    c.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
-    c.add_argument("--customers", type=_whole("--customers", 1),
-                   help="market size: prospects, customers and churned together")
+                   help=f"paired replications per strategy, 2 to {MAX_REPLICATIONS:,} "
+                        "(default 10); strategies × reps × ticks at most 5,000,000")
+    c.add_argument("--days", type=_days, help=_DAYS_HELP)
+    c.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
     c.add_argument("--seed", type=_seed, default=0,
                    help="root seed; replicate seeds are spawned from it (default 0)")
-    c.add_argument("--workers", type=_whole("--workers", 1),
-                   help="worker processes (default: all cores; 1 = in this process)")
+    c.add_argument("--workers", type=_workers, help=_workers_help())
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
-                   "./cxsim-compare)")
+                   "./cxsim-compare), written whole: new, empty or an earlier comparison's")
     c.add_argument("--plot", action="store_true",
                    help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -167,34 +225,39 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
                    f"{DEFAULT_SCENARIO}; with --resume: the sweep's own)")
     w.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
-                   help="a parameter and its values (repeatable)")
+                   help=f"a parameter and its values (repeatable, at most {MAX_PARAMS} "
+                        f"parameters of at most {MAX_VALUES:,} values each)")
     w.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"),
                    help="grid (default): every combination; lhs: Latin hypercube; sobol: "
-                        "Saltelli design, N(D+2) points; morris: r trajectories, r(D+1) points")
-    w.add_argument("--samples", type=_whole("--samples", 2), metavar="N",
+                        "Saltelli design, N(D+2) points; morris: r trajectories, r(D+1) "
+                        f"points; at most {MAX_POINTS:,} points")
+    w.add_argument("--samples", type=_whole("--samples", 2, most=MAX_SAMPLES), metavar="N",
                    help="lhs points, sobol base samples N, or morris trajectories r "
-                        "(defaults 50, 64, 10)")
-    w.add_argument("--reps", type=_whole("--reps", 1), help="replications per design point "
-                   "(default 1); replicate r uses the same seed at every point")
+                        f"(defaults 50, 64, 10; at most {MAX_SAMPLES:,})")
+    w.add_argument("--reps", type=_whole("--reps", 1, most=MAX_REPLICATIONS),
+                   help="replications per design point (default 1; at most "
+                        f"{MAX_REPLICATIONS:,}); replicate r uses the same seed at every "
+                        f"point; points × reps at most {MAX_RUNS:,} runs")
     w.add_argument("--seed", type=_seed, help="root seed (default 0)")
     w.add_argument("--strategy", metavar="NAME", help="a strategy every run applies")
-    w.add_argument("--days", type=_positive_float("--days"), help="days to simulate")
-    w.add_argument("--customers", type=_whole("--customers", 1),
-                   help="market size of every run (the business scales with it)")
+    w.add_argument("--days", type=_days, help=_DAYS_HELP)
+    w.add_argument("--customers", type=_customers,
+                   help="market size of every run (the business scales with it; at most "
+                        f"{MAX_CUSTOMERS:,})")
     w.add_argument("--outcomes", metavar="A,B",
                    help="outcomes to analyse for sobol/morris (default: "
                         f"{', '.join(HEADLINE)})")
     w.add_argument("--ticks", action="store_true", default=None,
-                   help="also write DIR/ticks.parquet: per-tick metrics of every run")
+                   help="also write DIR/ticks.parquet: per-tick metrics of every run (runs × "
+                        f"ticks at most {MAX_TICK_ROWS:,})")
     w.add_argument("--format", choices=("parquet", "csv"), dest="fmt",
                    help="runs table format (default: parquet if pyarrow is installed)")
-    w.add_argument("--workers", type=_whole("--workers", 1),
-                   help="worker processes (default: all cores; 1 = in this process)")
+    w.add_argument("--workers", type=_workers, help=_workers_help())
     w.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
                         "running scheduler (needs the dask extra)")
     w.add_argument("--out", default="cxsim-sweep", help="output folder (default "
-                   "./cxsim-sweep)")
+                   "./cxsim-sweep): new or empty, or the sweep to --resume")
     w.add_argument("--resume", action="store_true",
                    help="continue the interrupted sweep in --out (options not given are "
                         "taken from it; options given must match it)")
@@ -220,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--port", type=_port, default=8765,
                    help="port (default 8765; 0 = any free port)")
     z.add_argument("--host", default="localhost", help="address to serve on (default "
-                   "localhost; 0.0.0.0 lets others in the room connect)")
+                   "localhost; 0.0.0.0 lets others in the room connect, with a warning: "
+                   "anyone who can reach this machine can then run simulations on it)")
     z.add_argument("--open", action="store_true", help="open a web browser when ready")
     z.set_defaults(func=cmd_viz)
 
@@ -244,38 +308,6 @@ def _load(path: str | None) -> Scenario:
     return load_scenario(path)
 
 
-def _check_out(out: str) -> Path:
-    """Check that ``out`` is, or can be made, a writable folder; raise UsageError if not."""
-    path = Path(out)
-    try:
-        if path.exists():
-            if not path.is_dir():
-                raise UsageError(f"--out: {out} exists and is not a folder")
-            if not os.access(path, os.W_OK):
-                raise UsageError(f"--out: {out} is not writable")
-            return path
-        ancestor = path.absolute().parent
-        while not ancestor.exists():
-            ancestor = ancestor.parent
-        if not ancestor.is_dir():
-            raise UsageError(f"--out: cannot create {out}: {ancestor} is not a folder")
-        if not os.access(ancestor, os.W_OK):
-            raise UsageError(f"--out: cannot create {out} (no write permission)")
-    except OSError as exc:
-        raise UsageError(f"--out: {exc.strerror or exc}") from None
-    return path
-
-
-def _make_out(out: str) -> Path:
-    """Check ``out`` and create it now: a bad folder fails before any run, not after."""
-    path = _check_out(out)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot create {out} ({exc.strerror or exc})") from None
-    return path
-
-
 def _set_threads(threads: int | None) -> int:
     import numba
 
@@ -289,9 +321,12 @@ def _set_threads(threads: int | None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``cxsim run``: one run, written to ``--out``."""
+    """``cxsim run``: one run, written to ``--out`` (a new folder swapped in whole)."""
     from .runner import run
 
+    if args.run_id is not None and args.replay is None:
+        raise UsageError("--run-id needs --replay SWEEP_DIR (it picks the row of a sweep to "
+                         "re-run)")
     replay = _replay_target(args) if args.replay is not None else None
     if replay is not None:
         scenario, args.seed, args.strategy, recorded = replay
@@ -303,32 +338,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
     threads = _set_threads(args.threads)
-    out = _make_out(args.out)
-    t0 = time.perf_counter()
-    result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
-                 progress=not args.quiet and sys.stderr.isatty())
-    wall = time.perf_counter() - t0
-    out.mkdir(parents=True, exist_ok=True)
     from . import __version__
 
-    summary = {**result.summary, "seed": args.seed, "strategy": args.strategy or "baseline",
-               "engine": args.engine, "threads": threads,
-               "scenario_hash": scenario.content_hash(), "cxsim_version": __version__,
-               "tick_days": scenario.simulation.tick_days, "format": RESULTS_FORMAT,
-               "wall_seconds": round(wall, 3)}
-    tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
-              "flows": result.flows, "segments": result.segments, "queues": result.queues,
-              "partners": result.partners, "employees": result.employees}
-    for name, table in tables.items():
-        _write_atomic(out / f"{name}.csv", table.to_csv(index=False))
-    _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    written = ["metrics.csv", "summary.json", *(f"{n}.csv" for n in tables if n != "metrics")]
-    if args.plot:
-        written += _save_figures(_run_figures(tables, scenario.name,
-                                              scenario.simulation.tick_days), out)
+    with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
+        t0 = time.perf_counter()
+        result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
+                     progress=not args.quiet and sys.stderr.isatty())
+        wall = time.perf_counter() - t0
+        summary = {**result.summary, "seed": args.seed,
+                   "strategy": args.strategy or "baseline", "engine": args.engine,
+                   "threads": threads, "scenario_hash": scenario.content_hash(),
+                   "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
+                   "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3)}
+        tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
+                  "flows": result.flows, "segments": result.segments, "queues": result.queues,
+                  "partners": result.partners, "employees": result.employees}
+        written = ["metrics.csv", "summary.json",
+                   *(f"{n}.csv" for n in tables if n != "metrics")]
+        figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days)
+                   if args.plot else [])
+        with stage.writing() as folder:
+            for name, table in tables.items():
+                _write_atomic(folder / f"{name}.csv", table.to_csv(index=False))
+            _write_atomic(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+            written += _save_figures(figures, folder)
+            stage.commit()
     if not args.quiet:
         print(format_summary(summary))
-        print(f"wrote {out}/: {', '.join(written)}")
+        print(f"wrote {args.out}/: {', '.join(written)}")
     if recorded is not None:
         return _check_replay(args, recorded, result.summary)
     return 0
@@ -341,6 +378,8 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     from .runner import build_scenario
     from .sweep import scaled_headcount_note
 
+    if len(sets) > MAX_SETS:
+        raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
     point, notes = {}, []
@@ -424,8 +463,14 @@ def _run_figures(tables: dict, title: str, tick_days: float) -> list:
 
 def _save_figures(figures: list, out: Path) -> list[str]:
     """Write ``(name, figure)`` pairs as PNG into ``out``; return the names."""
-    for name, fig in figures:
-        _save_png(fig, out / name)
+    try:
+        for name, fig in figures:
+            _save_png(fig, out / name)
+    finally:
+        from . import plots
+
+        for _, fig in figures:
+            plots.plt.close(fig)
     return [name for name, _ in figures]
 
 
@@ -440,9 +485,30 @@ def _save_png(fig, path: Path) -> None:
         plots.plt.close(fig)
 
 
+def _add_figures(folder: Path, figures: list, arg: str | None = "out",
+                 locked: bool = False) -> list[str]:
+    """Put ``figures`` into a results folder, all at once: a new folder swapped in whole.
+
+    The folder's other files are carried over (hard links); figures of the same names are
+    replaced.  Holds the folder's lock unless the caller does (``locked``).
+    """
+    if not figures:
+        return []
+    names = [name for name, _ in figures]
+    with contextlib.ExitStack() as held:
+        if not locked:
+            held.enter_context(folder_lock(folder, arg))
+        stage = held.enter_context(Stage(folder, None, arg=arg, what="figures",
+                                         keep=lambda name: name not in names))
+        with stage.writing() as tmp:
+            _save_figures(figures, tmp)
+            stage.commit()
+    return names
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``cxsim compare``: strategies vs baseline, written to ``--out``."""
-    from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_comparison
+    """``cxsim compare``: strategies vs baseline, written to ``--out`` whole."""
+    from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_files
     from .runner import resize
 
     scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
@@ -451,33 +517,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
     workers = args.workers or os.cpu_count() or 1
     # everything is checked (strategy names, horizon, counts) before anything runs
     try:
-        prepare(scenario, strategies, args.reps, args.seed, workers=workers)
+        prepare(scenario, strategies, args.reps, args.seed, workers=args.workers)
     except ValueError as exc:
-        if isinstance(exc, ScenarioError):
+        if isinstance(exc, ScenarioError | InputError):
             raise
         raise UsageError(str(exc)) from None
-    out = _make_out(args.out)
-    t0 = time.perf_counter()
-    result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
-                     progress=not args.quiet and sys.stderr.isatty())
-    wall = time.perf_counter() - t0
-    write_comparison(result, out)
-    written = list(OUTPUT_FILES)
-    if args.plot:
-        written += _save_figures(_compare_figures(result), out)
+    with Stage(args.out, "compare") as stage:  # --out checked and made before running
+        t0 = time.perf_counter()
+        result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
+                         progress=not args.quiet and sys.stderr.isatty())
+        wall = time.perf_counter() - t0
+        figures = _compare_figures(result) if args.plot else []
+        with stage.writing() as folder:
+            write_files(result, folder)
+            written = list(OUTPUT_FILES) + _save_figures(figures, folder)
+            stage.commit()
     if not args.quiet:
         print(format_comparison(result))
         print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
               f"worker(s)")
-        print(f"wrote {out}/: {', '.join(written)}")
+        print(f"wrote {args.out}/: {', '.join(written)}")
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``cxsim sweep``: a parameter sweep, streamed to ``--out``."""
     from .design import is_power_of_two
+    from .io import check_target
     from .params import parse_param
     from .sweep import (
+        JournalWarning,
         check_resumable,
         format_failures,
         plan_sweep,
@@ -486,7 +555,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sweep,
     )
 
-    out = _check_out(args.out)
+    out = check_target(args.out, "out")
+    if len(args.param) > MAX_PARAMS:
+        raise UsageError(f"--param is given {len(args.param):,} times; a sweep takes at most "
+                         f"{MAX_PARAMS}")
     given = {"design": args.design, "samples": args.samples, "replications": args.reps,
              "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
@@ -522,9 +594,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"note: --samples {d.samples} is not a power of two; Sobol' estimates "
                   "converge best at 2^k", file=sys.stderr)
     t0 = time.perf_counter()
-    result = sweep(plan.scenario, plan.design.params, plan=plan, out=out, workers=workers,
-                   scheduler=args.scheduler, resume=args.resume,
-                   progress=not args.quiet and sys.stderr.isatty())
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", JournalWarning)
+        warnings.showwarning = _warn_line  # a damaged journal line: one line, as it happens
+        result = sweep(plan.scenario, plan.design.params, plan=plan, out=out, workers=workers,
+                       scheduler=args.scheduler, resume=args.resume,
+                       progress=not args.quiet and sys.stderr.isatty())
     wall = time.perf_counter() - t0
     written = [f"runs.{plan.fmt}", "sweep.json", "journal.jsonl"]
     if result.ticks is not None:
@@ -552,6 +627,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line (``warnings.showwarning`` while a sweep runs)."""
+    text = str(message).strip().splitlines()
+    print(f"warning: {text[0] if text else category.__name__}", file=sys.stderr)
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
@@ -563,6 +644,8 @@ def _names(text: str | None, flag: str, what: str) -> list[str] | None:
     names = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     if not names:
         raise UsageError(f"{flag}: no {what} names given")
+    if len(names) > MAX_NAMES:
+        raise UsageError(f"{flag}: {len(names):,} {what} names; at most {MAX_NAMES}")
     return names
 
 
@@ -599,65 +682,55 @@ def _plot_sweep(result, out: Path) -> list[str]:
     matplotlib.use("Agg")
     from . import plots
 
-    return _save_figures(plots.sweep_figures(result), out)
-
-
-#: what each kind of results folder holds: (marker file, kind)
-_RESULT_KINDS = (("summary.json", "run"), ("compare.json", "compare"), ("sweep.json", "sweep"))
+    return _add_figures(out, plots.sweep_figures(result))
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``cxsim plot DIR``: every figure that fits the results in DIR."""
-    from .io import read_csv_text
+    """``cxsim plot DIR``: every figure that fits the results in DIR.
+
+    Every file is read as untrusted input (checked before use); a damaged folder is refused
+    with one line.  The figures are added to the folder all at once (a new folder swapped in
+    whole, the results carried over), holding the folder's lock.
+    """
+    import stat
+
+    from .io import kinds_in
 
     folder = Path(args.folder)
-    if not folder.is_dir():
-        raise UsageError(f"{args.folder}: no such folder" if not folder.exists()
-                         else f"{args.folder}: is a file, not a results folder")
-    kinds = [kind for marker, kind in _RESULT_KINDS if (folder / marker).exists()]
+    if not str(args.folder).strip():
+        raise UsageError("cxsim plot: give a results folder, got an empty path")
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        raise UsageError(f"{args.folder}: no such folder") from None
+    except OSError as exc:
+        raise UsageError(f"{args.folder}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"{args.folder}: is a symbolic link; give the results folder itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{args.folder}: is a file, not a results folder")
+    kinds = kinds_in(folder)
     if not kinds:
         raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
                          "cxsim run, compare.json from cxsim compare or sweep.json from cxsim "
                          "sweep)")
-    figures: list = []
-    for kind in kinds:
-        if kind == "run":
-            summary = _read_json(folder / "summary.json")
-            if summary.get("format") != RESULTS_FORMAT:
-                raise UsageError(f"{args.folder}: results from an older cxsim format (format "
-                                 f"{summary.get('format', 'none')}, expected "
-                                 f"{RESULTS_FORMAT}); run cxsim run again")
-            tables = {}
-            for name in ("metrics", "touchpoints", "flows", "segments", "queues", "partners"):
-                path = folder / f"{name}.csv"
-                if path.exists():
-                    tables[name] = read_csv_text(path, ("touchpoint", "channel", "stage",
-                                                        "segment", "team", "partner",
-                                                        "source", "target"))
-            if "metrics" not in tables:
-                raise UsageError(f"{args.folder}: summary.json without metrics.csv")
-            _check_columns(tables, args.folder)
-            figures += _run_figures(tables, str(summary.get("scenario", "")),
-                                    float(summary.get("tick_days", 1.0)))
-        elif kind == "compare":
-            from .compare import read_comparison
+    with folder_lock(folder, None):
+        figures: list = []
+        try:
+            for kind in kinds:
+                figures += _folder_figures(kind, folder, args.folder)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            if isinstance(exc, InputError | ScenarioError):
+                raise
+            for _, fig in figures:
+                from . import plots
 
-            try:
-                figures += _compare_figures(read_comparison(folder))
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-        else:
-            import matplotlib
-
-            from .sweep import load_sweep
-
-            matplotlib.use("Agg")
-            from . import plots
-
-            figures += plots.sweep_figures(load_sweep(folder))
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{args.folder}: not writable")
-    names = _save_figures(figures, folder)
+                plots.plt.close(fig)
+            text = str(exc).strip().splitlines()
+            raise UsageError(f"{args.folder}: the results cannot be drawn, the folder looks "
+                             f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
+                             ) from None
+        names = _add_figures(folder, figures, arg=None, locked=True)
     if not args.quiet:
         print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
     return 0
@@ -675,23 +748,68 @@ _NEEDED = {
     "partners": ("tick", "partner", "on_time"),
 }
 
+#: text columns of the run tables
+_RUN_TEXT = ("touchpoint", "channel", "stage", "segment", "team", "partner", "source", "target")
 
-def _check_columns(tables: dict, folder: str) -> None:
-    for name, table in tables.items():
-        missing = [c for c in _NEEDED.get(name, ()) if c not in table.columns]
-        if missing and len(table.columns):
-            raise UsageError(f"{folder}: {name}.csv lacks column '{missing[0]}' (results from "
-                             "an older cxsim format?); run cxsim run again")
+#: rows a run table may have per tick (touchpoints, segments, teams, partners of a scenario)
+_ROWS_PER_TICK = 10_000
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: not a cxsim summary")
-    return data
+def _folder_figures(kind: str, folder: Path, given: str) -> list:
+    """The figures of one kind of results in ``folder``, read and checked first."""
+    if kind == "run":
+        from .io import check_columns, read_json, read_table
+
+        summary = read_json(folder / "summary.json")
+        if not isinstance(summary, dict):
+            raise UsageError(f"{folder / 'summary.json'}: not a cxsim summary")
+        if summary.get("format") != RESULTS_FORMAT:
+            raise UsageError(f"{given}: results from an older cxsim format (format "
+                             f"{summary.get('format', 'none')}, expected "
+                             f"{RESULTS_FORMAT}); run cxsim run again")
+        tick_days, title = summary.get("tick_days", 1.0), summary.get("scenario", "")
+        n_ticks = summary.get("ticks")
+        if not (isinstance(tick_days, int | float) and not isinstance(tick_days, bool)
+                and math.isfinite(tick_days) and tick_days > 0):
+            raise UsageError(f"{folder / 'summary.json'}: tick_days is not a positive number")
+        if not isinstance(title, str):
+            raise UsageError(f"{folder / 'summary.json'}: scenario is not a name")
+        if not (isinstance(n_ticks, int) and not isinstance(n_ticks, bool)
+                and 0 <= n_ticks <= 10_000_000):
+            raise UsageError(f"{folder / 'summary.json'}: ticks is not a count of ticks")
+        tables = {}
+        for name in ("metrics", "touchpoints", "flows", "segments", "queues", "partners"):
+            path = folder / f"{name}.csv"
+            if not os.path.lexists(path):
+                continue
+            rows = n_ticks + 1 if name == "metrics" else (n_ticks + 1) * _ROWS_PER_TICK
+            table = read_table(path, rows, _RUN_TEXT)
+            if len(table.columns):
+                needed = _NEEDED.get(name, ())
+                check_columns(table, path, needed=needed,
+                              numeric=[c for c in needed if c not in _RUN_TEXT],
+                              text=[c for c in _RUN_TEXT if c in needed])
+            tables[name] = table
+        if "metrics" not in tables:
+            raise UsageError(f"{given}: summary.json without metrics.csv")
+        return _run_figures(tables, title[:200], float(tick_days))
+    if kind == "compare":
+        from .compare import read_comparison
+
+        try:
+            return _compare_figures(read_comparison(folder))
+        except ValueError as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise UsageError(str(exc)) from None
+    import matplotlib
+
+    from .sweep import load_sweep
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    return plots.sweep_figures(load_sweep(folder))
 
 
 def _port(text: str) -> int:
@@ -730,6 +848,10 @@ def cmd_viz(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--port: cannot serve on {args.host}:{args.port} "
                          f"({exc.strerror or exc})") from None
+    if args.host not in LOCAL_HOSTS:
+        print(f"warning: --host {args.host or repr(args.host)} serves the app to every machine "
+              "that can reach this one; anyone who opens it can run simulations here",
+              file=sys.stderr, flush=True)
     url = f"http://{args.host}:{port}/"
     # no usage telemetry; figures without a display; and quiet about a hook-order warning
     # Solara raises about Mesa 3.3's own SolaraViz code
@@ -817,6 +939,25 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def screenful(lines: list[str], most: int = SCREENFUL) -> list[str]:
+    """At most ``most`` lines of a list of problems, the last saying how many more there are.
+
+    A list that already ends with such a line (``... and N more``) keeps its count.
+    """
+    lines = list(lines)
+    if len(lines) <= most:
+        return lines
+    extra = 0
+    tail = lines[-1]
+    if tail.startswith("... and ") and tail.endswith(" more"):
+        try:
+            extra = int(tail[len("... and "):-len(" more")].replace(",", "")) - 1
+        except ValueError:
+            extra = 0
+    shown = lines[:most - 1]
+    return [*shown, f"... and {len(lines) - len(shown) + extra:,} more"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cxsim`` command; returns the exit code."""
     parser = build_parser()
@@ -830,10 +971,10 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except ScenarioError as exc:
-        for line in exc.problems:
+        for line in screenful(exc.problems):
             print(line, file=sys.stderr)
         return 2
-    except (ParamError, ExecutorError) as exc:
+    except InputError as exc:  # parameters, executors, results folders (disk full, ...)
         print(in_flags(exc), file=sys.stderr)
         return 2
     except RunsFailed as exc:  # a run of a comparison failed: bad input (2) or a bug (1)
