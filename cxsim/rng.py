@@ -196,11 +196,37 @@ def gamma(key, agent, tick, slot0, shape):
 
 
 @njit(cache=True)
+def log_gamma_deviate(key, agent, tick, slot0, shape):
+    """The logarithm of :func:`gamma`'s deviate for the same slots, without underflow.
+
+    For tiny shapes ``U**(1/a)`` underflows to 0 (a shape of 1e-4 needs ``exp(-10^4)``); in
+    logs it is ``log(U) / a``, always finite.
+    """
+    a = shape
+    log_boost = 0.0
+    if a < 1.0:
+        log_boost = math.log(uniform(key, agent, tick, slot0)) / a
+        a += 1.0
+    return log_boost + math.log(gamma(key, agent, tick, slot0, a))
+
+
+@njit(cache=True)
 def beta(key, agent, tick, slot0, a, b):
-    """Return a Beta(a, b) deviate from two gamma deviates (slots ``slot0`` .. ``slot0+255``)."""
+    """Return a Beta(a, b) deviate from two gamma deviates (slots ``slot0`` .. ``slot0+255``).
+
+    When both gamma deviates underflow (shapes far below 1), the ratio is taken in logs from
+    the same draws, so the result is still the Beta deviate (0 or 1 to double precision).
+    """
     x = gamma(key, agent, tick, slot0, a)
     y = gamma(key, agent, tick, slot0 + 128, b)
-    return x / (x + y)
+    total = x + y
+    if total > 0.0 and total < math.inf:
+        return x / total
+    d = log_gamma_deviate(key, agent, tick, slot0 + 128, b) - log_gamma_deviate(
+        key, agent, tick, slot0, a)
+    if d > 700.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(d))
 
 
 #: spawn key of the stream that samples experimental designs: no replicate uses it
