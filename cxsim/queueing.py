@@ -188,6 +188,10 @@ def _positive(name: str, value: object, *, allow_inf: bool = False) -> float:
     return x
 
 
+#: most agents a queue formula takes (memory grows with the count)
+MAX_AGENTS = 10_000_000
+
+
 def _agents(value: object) -> int:
     """Validate a number of agents: a non-negative integer (integral floats accepted)."""
     if isinstance(value, bool):
@@ -203,6 +207,9 @@ def _agents(value: object) -> int:
         raise TypeError(f"agents must be an integer, got {type(value).__name__}")
     if c < 0:
         raise ValueError(f"agents must be non-negative, got {c}")
+    if c > MAX_AGENTS:
+        raise ValueError(f"agents must be at most {MAX_AGENTS:,} (the formulas hold a term "
+                         f"per agent), got {c:,}")
     return c
 
 

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -32,11 +33,23 @@ YEAR_DAYS = 365.0
 MONTH_DAYS = YEAR_DAYS / 12.0
 
 
+#: problems listed at most (a screenful); the rest are counted in one more line
+MAX_PROBLEMS = 20
+
+
 class ScenarioError(ValueError):
-    """A scenario failed validation; ``problems`` holds one message per problem."""
+    """A scenario failed validation.
+
+    ``all_problems`` holds one message per problem; ``problems`` the first
+    :data:`MAX_PROBLEMS` of them, and then one line saying how many more there are.
+    """
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
+        self.all_problems = list(problems)
+        self.problems = self.all_problems[:MAX_PROBLEMS]
+        if len(self.all_problems) > MAX_PROBLEMS:
+            more = len(self.all_problems) - MAX_PROBLEMS
+            self.problems.append(f"... and {more} more problem{'s' if more > 1 else ''}")
         super().__init__("\n".join(self.problems))
 
 
@@ -60,7 +73,8 @@ class Simulation:
     """Length of a run."""
 
     ticks: int = _f(365, lo=1, hi=100_000, doc="number of ticks simulated")
-    tick_days: float = _f(1.0, gt=0, hi=366, doc="length of one tick in days")
+    # a quarter of an hour is the shortest tick: a year is then 35,040 ticks, within ``ticks``
+    tick_days: float = _f(1.0, lo=0.01, hi=366, doc="length of one tick in days")
 
 
 @dataclass(frozen=True)
@@ -78,10 +92,10 @@ class Market:
     initial_tenure_cap_months: float = _f(240.0, gt=0, hi=1200,
                                           doc="longest tenure drawn for an initial customer")
     network: str = _f("small_world", choices=NETWORKS, doc="social network kind")
-    mean_degree: float = _f(10.0, gt=0, doc="mean number of social contacts")
+    mean_degree: float = _f(10.0, gt=0, hi=1000, doc="mean number of social contacts")
     rewiring: float = _f(0.1, lo=0, hi=1, doc="small-world rewiring probability")
     p: float = _f(0.01, lo=0, hi=1, doc="Bass external influence (marketing), per year")
-    q: float = _f(0.3, lo=0, doc="Bass internal influence (referrals), per year")
+    q: float = _f(0.3, lo=0, hi=100, doc="Bass internal influence (referrals), per year")
     referral_from: str = _f("promoters", choices=REFERRAL_MODES,
                             doc="who refers prospects: promoters only, or every customer")
     win_back: float = _f(0.0, lo=0, hi=1,
@@ -93,12 +107,14 @@ class Segment:
     """A customer segment: value, channel habits, needs, patience and loyalty."""
 
     share: float = _f(lo=0, hi=1, doc="share of the market in this segment")
-    revenue_per_day: float = _f(1.0, lo=0, doc="revenue per active customer per day")
+    revenue_per_day: float = _f(1.0, lo=0, hi=1e6, doc="revenue per active customer per day")
     channel_preference: dict[str, float] = _f(
-        factory=dict, lo=0, doc="relative preference weight per channel (missing = 1)")
-    need_rates: dict[str, float] = _f(factory=dict, lo=0, doc="expected needs per day by type")
-    patience: float = _f(1.5, gt=0, doc="effort a customer bears in one episode before giving up")
-    queue_patience: float = _f(5.0, gt=0, doc="mean minutes a customer waits in a queue")
+        factory=dict, lo=0, hi=1000, doc="relative preference weight per channel (missing = 1)")
+    need_rates: dict[str, float] = _f(factory=dict, lo=0, hi=100,
+                                      doc="expected needs per day by type")
+    patience: float = _f(1.5, gt=0, hi=1000,
+                         doc="effort a customer bears in one episode before giving up")
+    queue_patience: float = _f(5.0, gt=0, hi=10_000, doc="mean minutes a customer waits in a queue")
     switching_cost: float = _f(
         0.3, lo=0, hi=1, doc="perceived cost of leaving, 0-1: shifts churn log-odds by "
                              "behaviour.switching_cost_effect per unit above the reference; "
@@ -107,7 +123,8 @@ class Segment:
                            doc="monthly churn at reference satisfaction, tenure and switching "
                                "cost (behaviour.switching_cost_reference)")
     churn_concentration: float = _f(
-        0.0, lo=0, doc="heterogeneity of churn propensity: Beta(a+b) concentration; 0 = none")
+        0.0, lo=0, hi=1e6,
+        doc="heterogeneity of churn propensity: Beta(a+b) concentration; 0 = none")
     price_sensitivity: float = _f(0.5, lo=0, hi=1, doc="response of churn to price changes")
     contract_months: int = _f(0, lo=0, hi=1200, doc="contract length; 0 = no contract")
     initial_satisfaction: float = _f(0.75, lo=0, hi=1, doc="mean satisfaction at tick 0")
@@ -124,7 +141,7 @@ class Touchpoint:
     variability: float = _f(0.1, lo=0, hi=1, doc="standard deviation of the experience")
     effort: float = _f(0.2, lo=0, hi=1, doc="customer effort of one contact, 0-1")
     resolution: float = _f(0.8, lo=0, hi=1, doc="probability a contact resolves the need")
-    cost_per_contact: float = _f(0.0, lo=0, doc="cost to the company of one contact")
+    cost_per_contact: float = _f(0.0, lo=0, hi=1e6, doc="cost to the company of one contact")
     enabled: bool = _f(True, doc="false: exists only once a strategy adds it")
 
 
@@ -134,7 +151,7 @@ class Pathway:
 
     from_: str = _f(doc="touchpoint the customer leaves")
     to: str = _f(doc="touchpoint the customer goes to")
-    weight: float = _f(1.0, gt=0, doc="escalation: relative weight; handoff: probability")
+    weight: float = _f(1.0, gt=0, hi=1e6, doc="escalation: relative weight; handoff: probability")
     kind: str = _f("escalation", choices=("escalation", "handoff"),
                    doc="escalation (need unresolved) or handoff (journey continues)")
     needs: list[str] = _f(factory=list, doc="need types it applies to (empty = all)")
@@ -152,18 +169,20 @@ class Team:
     """Employees staffing touchpoints (a contact centre, store staff, ...)."""
 
     touchpoints: list[str] = _f(factory=list, doc="staffed touchpoints")
-    headcount: int = _f(10, lo=0, hi=1_000_000, doc="employees in the team")
+    headcount: int = _f(10, lo=0, hi=100_000, doc="employees in the team")
     shift_hours: float = _f(8.0, gt=0, hi=24, doc="hours each employee works per day")
     open_hours: float = _f(12.0, gt=0, hi=24, doc="hours per day the touchpoints are open")
-    handle_time: float = _f(6.0, gt=0, doc="mean handle time of one contact, minutes")
-    service_target: float = _f(20.0, lo=0, doc="service-level target answer time, seconds")
+    handle_time: float = _f(6.0, gt=0, hi=1440, doc="mean handle time of one contact, minutes")
+    service_target: float = _f(20.0, lo=0, hi=86_400,
+                               doc="service-level target answer time, seconds")
     skill: float = _f(0.6, lo=0, hi=1, doc="mean skill of the team at tick 0")
     engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
-    wage_per_day: float = _f(150.0, lo=0, doc="cost per employee per day")
+    wage_per_day: float = _f(150.0, lo=0, hi=1e6, doc="cost per employee per day")
     annual_attrition: float = _f(0.35, lo=0, hi=1,
                                  doc="leavers per average head count per year, at the "
                                      "reference engagement")
-    hiring_lag_days: float = _f(30.0, lo=0, doc="days from a leaver to the replacement's start")
+    hiring_lag_days: float = _f(30.0, lo=0, hi=3650,
+                                doc="days from a leaver to the replacement's start")
     new_hire_skill: float = _f(0.35, lo=0, hi=1, doc="skill of a new hire")
 
 
@@ -174,8 +193,8 @@ class PartnerSpec:
     touchpoints: list[str] = _f(factory=list, doc="touchpoints the partner operates")
     reliability: float = _f(0.95, lo=0, hi=1, doc="probability a job is done right and on time")
     quality: float = _f(0.75, lo=0, hi=1, doc="quality of the partner's work")
-    capacity: float = _f(10_000.0, gt=0, doc="jobs per day before overload")
-    cost_per_job: float = _f(0.0, lo=0, doc="fee per job")
+    capacity: float = _f(10_000.0, gt=0, hi=1e9, doc="jobs per day before overload")
+    cost_per_job: float = _f(0.0, lo=0, hi=1e6, doc="fee per job")
 
 
 @dataclass(frozen=True)
@@ -184,7 +203,7 @@ class System:
 
     touchpoints: list[str] = _f(factory=list, doc="dependent touchpoints")
     outage_probability: float = _f(0.0, lo=0, hi=1, doc="probability per day an outage starts")
-    outage_days: float = _f(1.0, gt=0, doc="mean outage duration in days")
+    outage_days: float = _f(1.0, gt=0, hi=3650, doc="mean outage duration in days")
     scheduled_outages: list[list[int]] = _f(
         factory=list, lo=1, doc="[first, last] ticks of planned or staged outages")
 
@@ -201,22 +220,23 @@ class Workforce:
     reference_engagement: float = _f(
         0.7, lo=0, hi=1, doc="engagement at which touchpoints perform as given and attrition "
                              "is the team's annual_attrition")
-    burnout_gain: float = _f(0.08, lo=0, doc="burnout per day per unit of excess occupancy")
-    burnout_recovery: float = _f(0.03, lo=0, doc="recovery per day per unit of slack below it")
-    engagement_burnout_effect: float = _f(0.5, lo=0,
+    burnout_gain: float = _f(0.08, lo=0, hi=100, doc="burnout per day per unit of excess occupancy")
+    burnout_recovery: float = _f(0.03, lo=0, hi=100,
+                                 doc="recovery per day per unit of slack below it")
+    engagement_burnout_effect: float = _f(0.5, lo=0, hi=10,
                                           doc="engagement lost per unit of burnout")
     engagement_speed: float = _f(0.05, lo=0, hi=1,
                                  doc="share of the gap to its target engagement closes per day")
     attrition_engagement_effect: float = _f(
-        4.0, lo=0, doc="quit log-odds per unit of engagement below the reference")
+        4.0, lo=0, hi=100, doc="quit log-odds per unit of engagement below the reference")
     # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
     # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
     # steady mean skill near 0.6 at ~16k contacts per agent-year
-    learning_contacts: float = _f(75_000.0, gt=0,
+    learning_contacts: float = _f(75_000.0, gt=0, hi=1e9,
                                   doc="contacts that close 63 % of a person's skill gap")
     handle_time_skill_effect: float = _f(
-        0.6, lo=0, doc="relative handle-time change per unit of skill below the reference")
-    resolution_skill_effect: float = _f(0.25, lo=0,
+        0.6, lo=0, hi=10, doc="relative handle-time change per unit of skill below the reference")
+    resolution_skill_effect: float = _f(0.25, lo=0, hi=10,
                                         doc="resolution change per unit of skill change")
     # Assumption: shorter than a day's contacts would make the handle time meaningless; a
     # novice is at most ~3x slower than a reference agent (floor 0.3 of the stated time for
@@ -244,15 +264,15 @@ class Operations:
                             doc="context carried across channels: 0 none .. 1 seamless")
     knowledge_base: float = _f(0.5, lo=0, hi=1, doc="quality of the knowledge base, 0-1")
     knowledge_base_effect: float = _f(
-        0.2, lo=0, doc="resolution change per unit of knowledge-base quality change")
+        0.2, lo=0, hi=10, doc="resolution change per unit of knowledge-base quality change")
 
 
 @dataclass(frozen=True)
 class Economics:
     """Money that is not per contact or per employee."""
 
-    fixed_cost_per_day: float = _f(0.0, lo=0, doc="overheads per day")
-    acquisition_cost: float = _f(0.0, lo=0, doc="cost per newly acquired customer")
+    fixed_cost_per_day: float = _f(0.0, lo=0, hi=1e9, doc="overheads per day")
+    acquisition_cost: float = _f(0.0, lo=0, hi=1e6, doc="cost per newly acquired customer")
     discount_rate: float = _f(0.10, lo=0, hi=1, doc="yearly discount rate for CLV and ROI")
 
 
@@ -261,18 +281,18 @@ class Behaviour:
     """How customers turn experiences into satisfaction, talk and churn."""
 
     # Tversky & Kahneman (1992), cumulative prospect theory: lambda = 2.25, alpha = 0.88.
-    loss_aversion: float = _f(2.25, lo=1, doc="weight of losses relative to gains")
+    loss_aversion: float = _f(2.25, lo=1, hi=100, doc="weight of losses relative to gains")
     value_exponent: float = _f(0.88, gt=0, hi=1, doc="curvature of the value function")
     # Kahneman et al. (1993); Redelmeier & Kahneman (1996): peak-end rule.
     peak_weight: float = _f(0.5, lo=0, hi=1, doc="weight of the most intense moment")
     end_weight: float = _f(0.5, lo=0, hi=1, doc="weight of the last moment")
     memory_half_life: float = _f(
-        3.0, gt=0, doc="episodes after which an experience weighs half in satisfaction")
+        3.0, gt=0, hi=1e6, doc="episodes after which an experience weighs half in satisfaction")
     # Oliver (1980) expectancy-disconfirmation; adaptation-level theory (Helson 1964).
     expectation_adaptation: float = _f(0.1, lo=0, hi=1,
                                        doc="share of the gap closed per episode")
-    effort_weight: float = _f(0.3, lo=0, doc="performance lost per unit of effort")
-    wait_effort_per_minute: float = _f(0.05, lo=0, doc="effort of one minute of waiting")
+    effort_weight: float = _f(0.3, lo=0, hi=100, doc="performance lost per unit of effort")
+    wait_effort_per_minute: float = _f(0.05, lo=0, hi=100, doc="effort of one minute of waiting")
     failure_penalty: float = _f(0.4, lo=0, hi=1, doc="performance lost when a partner fails")
     unresolved_performance: float = _f(
         0.1, lo=0, hi=1, doc="performance of the moment an episode ends unresolved")
@@ -285,7 +305,7 @@ class Behaviour:
     recovery_effect: float = _f(0.5, lo=0, hi=1,
                                 doc="share of the satisfaction gap a proactive outreach closes")
     # Churn response to price: log-odds per unit of relative price change at sensitivity 1.
-    price_churn_effect: float = _f(3.0, lo=0, doc="churn log-odds per +100 % price x "
+    price_churn_effect: float = _f(3.0, lo=0, hi=100, doc="churn log-odds per +100 % price x "
                                                   "price sensitivity")
     reroute_effort: float = _f(0.2, lo=0, hi=1,
                                doc="extra effort when the preferred entry channel is closed")
@@ -294,25 +314,32 @@ class Behaviour:
     wom_strength: float = _f(0.02, lo=0, hi=1,
                              doc="pull of a detractor's episode on each contact's expectation")
     # Nitzan & Libai (2011): a defecting neighbour multiplies the hazard by about 1.8.
-    contagion: float = _f(1.8, gt=0, doc="hazard multiplier per recently churned contact")
-    contagion_half_life: float = _f(14.0, gt=0, doc="days for a churn exposure to halve")
-    satisfaction_effect: float = _f(-6.0, doc="churn log-odds per unit of satisfaction")
+    contagion: float = _f(1.8, gt=0, hi=100, doc="hazard multiplier per recently churned contact")
+    contagion_half_life: float = _f(14.0, gt=0, hi=100_000,
+                                    doc="days for a churn exposure to halve")
+    satisfaction_effect: float = _f(-6.0, lo=-100, hi=100,
+                                    doc="churn log-odds per unit of satisfaction")
     satisfaction_reference: float = _f(0.75, lo=0, hi=1,
                                        doc="satisfaction at which churn is the base rate")
-    tenure_effect: float = _f(0.0, doc="churn log-odds per log(1 + tenure in years)")
-    switching_cost_effect: float = _f(-2.0, doc="churn log-odds per unit of switching cost")
+    tenure_effect: float = _f(0.0, lo=-100, hi=100,
+                              doc="churn log-odds per log(1 + tenure in years)")
+    switching_cost_effect: float = _f(-2.0, lo=-100, hi=100,
+                                      doc="churn log-odds per unit of switching cost")
     # Assumption: the default segment's switching cost, so a scenario that never sets one
     # keeps its base_churn as stated.
     switching_cost_reference: float = _f(
         0.3, lo=0, hi=1, doc="switching cost at which segments' base_churn is quoted")
-    contract_effect: float = _f(-1.5, doc="churn log-odds while in contract (not renewal month)")
+    contract_effect: float = _f(-1.5, lo=-100, hi=100,
+                                doc="churn log-odds while in contract (not renewal month)")
     # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (docs/validation.md).
-    nps_sd: float = _f(1.5, gt=0, doc="spread of individual response style on 0-10")
-    survey_noise: float = _f(0.5, lo=0, doc="answer noise on CSAT and CES scales")
+    nps_sd: float = _f(1.5, gt=0, hi=10, doc="spread of individual response style on 0-10")
+    survey_noise: float = _f(0.5, lo=0, hi=10, doc="answer noise on CSAT and CES scales")
     initial_spread: float = _f(0.05, lo=0, hi=0.5,
                                doc="spread of initial satisfaction and expectation")
-    staff_quality_effect: float = _f(0.3, lo=0, doc="quality per unit of skill/engagement change")
-    partner_quality_effect: float = _f(0.5, lo=0, doc="quality per unit of partner quality change")
+    staff_quality_effect: float = _f(0.3, lo=0, hi=10,
+                                     doc="quality per unit of skill/engagement change")
+    partner_quality_effect: float = _f(0.5, lo=0, hi=10,
+                                       doc="quality per unit of partner quality change")
 
 
 @dataclass(frozen=True)
@@ -332,9 +359,9 @@ class Intervention:
     start: int = _f(0, lo=0, hi=100_000, doc="tick it starts")
     end: int = _f(-1, lo=-1, hi=100_000, doc="tick it ends (-1 = never)")
     ramp: int = _f(0, lo=0, hi=100_000, doc="ticks to reach full effect")
-    cost: float = _f(0.0, lo=0, doc="one-off cost at start")
-    cost_per_tick: float = _f(0.0, lo=0, doc="running cost per tick while active")
-    amount: float = _f(0.0, doc="size of the change, in the type's unit")
+    cost: float = _f(0.0, lo=0, hi=1e12, doc="one-off cost at start")
+    cost_per_tick: float = _f(0.0, lo=0, hi=1e9, doc="running cost per tick while active")
+    amount: float = _f(0.0, lo=-1e6, hi=1e6, doc="size of the change, in the type's unit")
 
 
 @dataclass(frozen=True)
@@ -379,13 +406,28 @@ class Scenario:
         ``check_horizon=False`` skips checking that every strategy starts within the horizon
         (for a run shortened on purpose, where those strategies are simply not used).
         """
+        if not isinstance(data, dict):
+            raise ScenarioError([f"scenario must be a table, got {_fmt(data)}"])
+        problem = _shape_problem(data)
+        if problem:
+            raise ScenarioError([problem])
         errors: list[str] = []
         scn = _build(cls, data, "", errors)
+        # the horizon is only checked against a valid number of ticks (no follow-on errors)
+        ticks = data.get("simulation", {}).get("ticks", Simulation.ticks) \
+            if isinstance(data.get("simulation", {}), dict) else None
+        if not (isinstance(ticks, int) and not isinstance(ticks, bool) and 1 <= ticks):
+            check_horizon = False
         # references are checked even when some fields are bad (every problem at once), by the
         # names the data declares, so a dropped invalid item causes no follow-on errors
         known = {sec: set(v) for sec in ("touchpoints", "needs", "teams", "partners",
                                          "segments", "systems")
                  if isinstance(v := data.get(sec, {}), dict)}
+        # channels named by any declared touchpoint, even one dropped for another problem
+        tps = data.get("touchpoints", {})
+        known["channels"] = {t["channel"] for t in tps.values()
+                             if isinstance(t, dict) and isinstance(t.get("channel"), str)
+                             } if isinstance(tps, dict) else set()
         errors.extend(_cross_check(scn, check_horizon, fields_ok=not errors, known=known))
         if errors:
             raise ScenarioError(errors)
@@ -420,8 +462,23 @@ class Scenario:
         return list(self.needs)
 
 
+#: largest scenario file read (the shipped ones are under 20 KB)
+MAX_SCENARIO_BYTES = 1_000_000
+#: deepest nesting of tables and lists in a scenario (the schema needs 4)
+MAX_DEPTH = 12
+#: most keys, list items and values in a scenario, all levels together
+MAX_ENTRIES = 50_000
+#: longest name of a key (a segment, touchpoint, strategy, ...)
+MAX_KEY_LENGTH = 100
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file; raise :class:`ScenarioError` on any problem."""
+    """Read and validate a scenario TOML file; raise :class:`ScenarioError` on any problem.
+
+    Only regular files up to :data:`MAX_SCENARIO_BYTES` are read (not a folder, a device
+    such as ``/dev/zero`` or a named pipe, which could block); nesting deeper than
+    :data:`MAX_DEPTH` or more than :data:`MAX_ENTRIES` entries are refused before validation.
+    """
     p = Path(path)
     shown = str(p) if len(str(p)) <= 200 else str(p)[:100] + "..." + str(p)[-60:]
     try:
@@ -429,18 +486,68 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError([f"{shown}: no such file"])
         if p.is_dir():
             raise ScenarioError([f"{shown}: is a folder, not a scenario file"])
-        text = p.read_text(encoding="utf-8")
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise ScenarioError([f"{shown}: not a regular file (a device, pipe or socket)"])
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+        if len(raw) > MAX_SCENARIO_BYTES:
+            raise ScenarioError([f"{shown}: larger than {MAX_SCENARIO_BYTES:,} bytes; a "
+                                 f"scenario file is at most that"])
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ScenarioError([f"{shown}: cannot read ({exc.strerror or exc})"]) from None
     except UnicodeDecodeError:
         raise ScenarioError([f"{shown}: not a text file"]) from None
+    deep = _deep_dotted_key(text)
+    if deep:
+        raise ScenarioError([f"{shown}: line {deep}: a key nested deeper than {MAX_DEPTH} "
+                             f"levels"])
     try:
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise ScenarioError([f"{shown}: not a text file"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{shown}: not valid TOML ({exc})"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{shown}: nested deeper than {MAX_DEPTH} levels"]) from None
     return Scenario.from_dict(data)
+
+
+def _deep_dotted_key(text: str) -> int:
+    """Line number of a key or table header with more dots than :data:`MAX_DEPTH`, or 0.
+
+    Checked on the text because the TOML parser itself takes seconds and gigabytes on a
+    key of tens of thousands of dotted parts.  Only the part before ``=`` counts (values may
+    hold dots freely); a quoted key with dots may be refused, which no scenario needs.
+    """
+    for n, line in enumerate(text.splitlines(), start=1):
+        key = line.split("=", 1)[0] if "=" in line else line
+        if key.count(".") > MAX_DEPTH:
+            return n
+    return 0
+
+
+def _shape_problem(data: Any) -> str | None:
+    """A one-line problem if ``data`` is nested too deeply or too big, else ``None``."""
+    entries = 0
+    stack = [(data, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{path or 'scenario'}: nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            entries += len(value)
+            for k, v in value.items():
+                if len(str(k)) > MAX_KEY_LENGTH:
+                    return (f"{_join(path, str(k)[:40])}...: a name longer than "
+                            f"{MAX_KEY_LENGTH} characters")
+                stack.append((v, depth + 1, _join(path, str(k))))
+        elif isinstance(value, list):
+            entries += len(value)
+            stack.extend((v, depth + 1, f"{path}[{i}]") for i, v in enumerate(value))
+        if entries > MAX_ENTRIES:
+            return f"scenario: more than {MAX_ENTRIES:,} keys and values; a scenario has fewer"
+    return None
 
 
 def scenario_dir() -> Path:
@@ -628,11 +735,22 @@ def _cross_check(s: Scenario, check_horizon: bool = True, fields_ok: bool = True
     the data declares), so invalid items cause no follow-on errors.
     """
     known = known or {}
-    errs = _check_references(s, {sec: known.get(sec, set(getattr(s, sec))) for sec in (
-        "touchpoints", "needs", "teams", "partners", "segments", "systems")}, check_horizon)
+    names = {sec: known.get(sec, set(getattr(s, sec))) for sec in (
+        "touchpoints", "needs", "teams", "partners", "segments", "systems")}
+    names["channels"] = known.get("channels", set(s.channels)) | set(s.channels)
+    errs = _check_references(s, names, check_horizon)
     if fields_ok:
         errs = _check_values(s) + errs
     return errs
+
+
+#: most items per section: each costs memory per tick (touchpoints squared, for the flows)
+MAX_ITEMS = {"touchpoints": 100, "pathways": 1000, "teams": 50, "partners": 50,
+             "systems": 50, "strategies": 100}
+#: most interventions in one strategy
+MAX_INTERVENTIONS = 50
+#: most employees in all (each is a Mesa agent, stepped in Python every tick)
+MAX_STAFF = 100_000
 
 
 def _check_values(s: Scenario) -> list[str]:
@@ -660,6 +778,11 @@ def _check_values(s: Scenario) -> list[str]:
     if b.peak_weight + b.end_weight > 1 + 1e-12:
         errs.append(f"behaviour: peak_weight + end_weight must be at most 1, got "
                     f"{b.peak_weight + b.end_weight:g}")
+    for name, team in s.teams.items():
+        if team.shift_hours > team.open_hours:
+            errs.append(f"teams.{name}.shift_hours must be at most open_hours "
+                        f"({_num(team.open_hours)}): nobody works while the touchpoints are "
+                        f"closed, got {_num(team.shift_hours)}")
     handoff: dict[str, float] = {}
     for pw in s.pathways:
         if pw.kind == "handoff":
@@ -670,6 +793,24 @@ def _check_values(s: Scenario) -> list[str]:
                         f"sum to at most 1, got {total:g}")
     if len(s.needs) > 62:
         errs.append("needs: at most 62 need types are supported")
+    for section, most in MAX_ITEMS.items():
+        n = len(getattr(s, section))
+        if n > most:
+            errs.append(f"{section}: at most {most} are supported, got {n}")
+    for name, system in s.systems.items():
+        if len(system.scheduled_outages) > MAX_ITEMS["pathways"]:
+            errs.append(f"systems.{name}.scheduled_outages: at most {MAX_ITEMS['pathways']} "
+                        f"windows, got {len(system.scheduled_outages)}")
+    for name, strat in s.strategies.items():
+        if len(strat.interventions) > MAX_INTERVENTIONS:
+            errs.append(f"strategies.{name}.interventions: at most {MAX_INTERVENTIONS}, got "
+                        f"{len(strat.interventions)}")
+    staff = sum(t.headcount for t in s.teams.values())
+    hires = max((sum(iv.amount for iv in st.interventions if iv.type == "hire")
+                 for st in s.strategies.values()), default=0.0)
+    if staff + hires > MAX_STAFF:
+        errs.append(f"teams: at most {MAX_STAFF:,} employees in all (head counts plus a "
+                    f"strategy's hires), got {staff + hires:,.0f}")
     for name, need in s.needs.items():
         if not need.entry:
             errs.append(f"needs.{name}.entry: at least one entry touchpoint is required")
@@ -683,7 +824,7 @@ def _check_references(s: Scenario, names: dict[str, set[str]], check_horizon: bo
     b = s.behaviour
     if s.partners and b.failure_need not in names["needs"]:
         errs.append(f"behaviour.failure_need: unknown need '{b.failure_need}'")
-    channels = set(s.channels)
+    channels = names["channels"]
     for name, seg in s.segments.items():
         for ch in seg.channel_preference:
             if ch not in channels:

@@ -300,13 +300,13 @@ def test_string_for_int_field():
 def test_negative_headcount():
     def m(d):
         d["teams"]["cc"]["headcount"] = -3
-    assert bad(m) == ["teams.cc.headcount must be in [0, 1000000], got -3"]
+    assert bad(m) == ["teams.cc.headcount must be in [0, 100000], got -3"]
 
 
 def test_patience_zero():
     def m(d):
         d["segments"]["all"]["patience"] = 0
-    assert bad(m) == ["segments.all.patience must be greater than 0, got 0"]
+    assert bad(m) == ["segments.all.patience must be in (0, 1000], got 0"]
 
 
 def test_non_finite_number():
@@ -468,7 +468,7 @@ def test_several_field_problems_reported_together():
     assert sorted(out) == sorted([
         "scenario: unknown key 'colour'",
         "segments.all: unknown key 'churnn'",
-        "segments.all.patience must be greater than 0, got 0",
+        "segments.all.patience must be in (0, 1000], got 0",
         "touchpoints.web.quality must be in [0, 1], got -0.2",
         "touchpoints.phone.quality must be in [0, 1], got 1.7",
         "touchpoints.phone.resolution must be a number, got 'often'",
@@ -673,7 +673,7 @@ def test_invalid_python_built_values_raise_from_model():
         cxsim.CXModel(sc, rng=1)
     assert sorted(info.value.problems) == sorted([
         "touchpoints.web.quality must be in [0, 1], got 1.7",
-        "teams.cc.headcount must be in [0, 1000000], got -2",
+        "teams.cc.headcount must be in [0, 100000], got -2",
     ])
 
 
