@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
 
+from . import footprint, tables
 from . import kernels as K
-from . import tables
 from .agents import Customer
 from .environment import Environment
 from .interventions import Interventions
@@ -81,6 +81,7 @@ class CXModel(mesa.Model):
         super().__init__(rng=seed)
         self.seed = seed
         self.spec = sc = scenario.validated()
+        footprint.check(sc, engine)  # refuse a run that would not fit, before allocating
         self.engine = engine
         self.keys = stream_keys(seed)
         self.time_tick = 0

@@ -53,7 +53,11 @@ class Recorder:
         self.segment_names = segment_names
         self.segment_initial = segment_initial
         self.rows: list[dict] = []
+        #: per tick, the per-touchpoint counts ``[T, N_TPA]`` (the moves between touchpoints
+        #: are only kept summed over the run, in ``tp_total``: they are ``T x T`` a tick)
         self.tp_rows: list[np.ndarray] = []
+        n_tp = len(touchpoint_names)
+        self.tp_total = np.zeros((n_tp, K.N_TPA + n_tp))
         self.seg_rows: list[np.ndarray] = []
         self.queue_rows: list[dict] = []
         self.partner_rows: list[dict] = []
@@ -146,7 +150,8 @@ class Recorder:
             "systems_down": len(systems_down),
         }
         self.rows.append(row)
-        self.tp_rows.append(tpt)
+        self.tp_rows.append(tpt[:, :K.N_TPA].copy())
+        self.tp_total += tpt
         self.seg_rows.append(sgt)
         self.queue_rows.append(day.teams)
         self.partner_rows.append(partners)
@@ -192,8 +197,7 @@ class Recorder:
         """
         names = self.touchpoint_names
         n = len(names)
-        total = (np.sum(self.tp_rows, axis=0) if self.tp_rows
-                 else np.zeros((n, K.N_TPA + n)))
+        total = self.tp_total
         moves = total[:, K.TPA_FLOW:K.TPA_FLOW + n]
         visits = total[:, K.TPA_VISITS]
         entries = visits - moves.sum(axis=0)
