@@ -17,18 +17,39 @@ if TYPE_CHECKING:  # pragma: no cover
 STATUS_NAMES = ("prospect", "customer", "churned")
 
 
+def agent_id(model: CXModel, role: str, number: int) -> int:
+    """The ``unique_id`` of an agent, the same under both engines.
+
+    Mesa numbers agents in the order they are made, and the mesa engine makes a Customer
+    agent per member of the market while the numba engine makes none, so an employee hired
+    during a run would get a different id under each.  Ids are assigned by role instead:
+    customers ``1 .. N`` (by index), partners ``N + 1 ..`` (in scenario order), employees
+    after them (by serial number, from 1).
+    """
+    n = model.spec.market.size
+    if role == "customer":
+        return number + 1
+    if role == "partner":
+        return n + 1 + number
+    return n + len(model.spec.partners) + number
+
+
 class Customer(mesa.Agent):
     """One member of the market, a view over row ``index`` of the customer arrays.
 
     Reading an attribute reads the arrays, so a view is always current.  Under
-    ``engine="mesa"`` the model calls :meth:`step` on every customer in turn: the readable
-    reference implementation of a customer's tick, built from the same scalar functions as the
-    numba kernel (:func:`cxsim.kernels.advance_customers`) and giving identical results.
+    ``engine="mesa"`` the model calls :meth:`step` on every customer in turn, which runs the
+    one per-customer step of the numba kernel on this row, so both engines agree exactly.
+
+    Agent ids are fixed by role, whatever the engine and whichever views were made: customer
+    ``i`` is ``i + 1``, then the partners, then the employees by serial number
+    (:func:`agent_id`).
     """
 
     def __init__(self, model: CXModel, index: int):
         super().__init__(model)
         self.index = int(index)
+        self.unique_id = agent_id(model, "customer", self.index)
 
     # ---- views -------------------------------------------------------------------------
     @property
@@ -109,6 +130,7 @@ class Employee(mesa.Agent):
         super().__init__(model)
         self.team = team
         self.serial = int(serial)
+        self.unique_id = agent_id(model, "employee", self.serial)
         self.skill = float(skill)
         self.engagement = float(engagement)
         self.own_engagement = float(engagement)
@@ -165,6 +187,7 @@ class Partner(mesa.Agent):
                  capacity: float, cost_per_job: float):
         super().__init__(model)
         self.name = name
+        self.unique_id = agent_id(model, "partner", list(model.spec.partners).index(name))
         self.reliability = float(reliability)
         self.quality = float(quality)
         self.capacity = float(capacity)
