@@ -37,6 +37,7 @@ from matplotlib.figure import Figure  # figures without pyplot: no backend, no g
 from mesa import Model
 
 import cxsim
+from cxsim import footprint
 from cxsim.params import ParamError, check_param, get_value, parse_param
 from cxsim.runner import build_scenario
 from cxsim.scenario import STAGES, ScenarioError, default_scenario, load_scenario
@@ -65,6 +66,42 @@ KPIS = ("active", "nps", "service_level", "csat", "churned", "profit")
 
 #: the metrics plotted against day
 PLOTTED = ("active", "nps", "service_level")
+
+#: What one participant's model may use (the app may be served to a room, every browser tab
+#: a session on one machine).  Raise them with the environment variables of the same name.
+SESSION_LIMITS = {
+    "CXSIM_VIZ_MAX_CUSTOMERS": 500_000,  # market size
+    "CXSIM_VIZ_MAX_TICKS": 3_650,  # ten years of days
+    "CXSIM_VIZ_MAX_STAFF": 5_000,  # employees in all, hires included
+    "CXSIM_VIZ_MAX_MIB": 1_024,  # predicted memory of the run beyond the app's own
+}
+
+
+def session_limits() -> dict[str, int]:
+    """:data:`SESSION_LIMITS`, each overridden by its environment variable if set."""
+    out = {}
+    for name, default in SESSION_LIMITS.items():
+        try:
+            out[name] = int(os.environ.get(name, default))
+        except ValueError:
+            out[name] = default
+    return out
+
+
+def session_problems(scenario) -> list[str]:
+    """Why a scenario is too big for one session of the app (empty when it fits)."""
+    lim = session_limits()
+    staff = sum(t.headcount for t in scenario.teams.values()) + max(
+        (sum(max(iv.amount, 0.0) for iv in st.interventions if iv.type == "hire")
+         for st in scenario.strategies.values()), default=0.0)
+    mib = (footprint.estimate_bytes(scenario) - footprint.BASE) / 2**20  # the app's own aside
+    checks = [("market size", scenario.market.size, "CXSIM_VIZ_MAX_CUSTOMERS"),
+              ("ticks", scenario.simulation.ticks, "CXSIM_VIZ_MAX_TICKS"),
+              ("employees", staff, "CXSIM_VIZ_MAX_STAFF"),
+              ("memory (MiB)", mib, "CXSIM_VIZ_MAX_MIB")]
+    return [f"{what} {value:,.0f} is more than this app allows one participant "
+            f"({lim[env]:,}; {env} raises it)" for what, value, env in checks
+            if value > lim[env]]
 
 
 def _load_base():
@@ -142,6 +179,9 @@ class WorkshopModel(cxsim.CXModel):
             point.update(_parse_extra(extra))
             if not problems:
                 scenario = build_scenario(BASE_DATA, point, customers=customers)
+                problems.extend(session_problems(scenario))
+                if problems:
+                    scenario = None
         except ScenarioError as exc:
             problems.extend(exc.problems)
         except ParamError as exc:

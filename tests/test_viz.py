@@ -84,6 +84,25 @@ def test_an_invalid_setting_is_reported_not_raised(kwargs, words):
     assert m.time_tick == 0 and len(m.metrics) == 0
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"customers": 10_000_000}, "market size 10,000,000 is more than this app allows"),
+    ({"extra": "simulation.ticks=20000"}, "ticks 20,000 is more than this app allows"),
+    ({"extra": "teams.contact_centre.headcount=90000"}, "employees 90,000 is more than"),
+])
+def test_one_participant_cannot_exhaust_the_machine(kwargs, words):
+    """Settings typed into the page obey per-session limits, checked before building."""
+    m = viz.WorkshopModel(**{**viz.initial_params(), **kwargs})
+    assert any(words in p for p in m.problems), m.problems
+    assert not m.running and m.time_tick == 0
+
+
+def test_session_limits_can_be_raised(monkeypatch):
+    monkeypatch.setenv("CXSIM_VIZ_MAX_CUSTOMERS", "20000000")
+    assert viz.session_limits()["CXSIM_VIZ_MAX_CUSTOMERS"] == 20_000_000
+    monkeypatch.setenv("CXSIM_VIZ_MAX_CUSTOMERS", "lots")
+    assert viz.session_limits()["CXSIM_VIZ_MAX_CUSTOMERS"] == 500_000
+
+
 def test_the_scenario_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(viz.SCENARIO_ENV, str(scenario_dir() / "telco.toml"))
     try:
