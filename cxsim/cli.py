@@ -357,7 +357,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                    *(f"{n}.csv" for n in tables if n != "metrics")]
         figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days)
                    if args.plot else [])
-        with stage.writing() as folder:
+        with _closing(figures), stage.writing() as folder:
             for name, table in tables.items():
                 _write_atomic(folder / f"{name}.csv", table.to_csv(index=False))
             _write_atomic(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -419,7 +419,7 @@ def _replay_target(args: argparse.Namespace):
     seed = plan.seeds[args.run_id % plan.replications]
     strategy = strategy_of(point.get("strategy", plan.strategy))
     scenario = build_scenario(plan.base, point, plan.customers, plan.days).validated()
-    runs = read_runs(args.replay)
+    runs = read_runs(args.replay, plan)
     row = runs[runs["run_id"] == args.run_id]
     recorded = row.iloc[0].to_dict() if len(row) else {}
     if isinstance(strategy, list):
@@ -461,16 +461,24 @@ def _run_figures(tables: dict, title: str, tick_days: float) -> list:
     return plots.run_figures(tables, title, tick_days)
 
 
+@contextlib.contextmanager
+def _closing(figures: list):
+    """Close ``(name, figure)`` pairs on the way out, written or not."""
+    try:
+        yield figures
+    finally:
+        if figures:
+            from . import plots
+
+            for _, fig in figures:
+                plots.plt.close(fig)
+
+
 def _save_figures(figures: list, out: Path) -> list[str]:
     """Write ``(name, figure)`` pairs as PNG into ``out``; return the names."""
-    try:
+    with _closing(figures):
         for name, fig in figures:
             _save_png(fig, out / name)
-    finally:
-        from . import plots
-
-        for _, fig in figures:
-            plots.plt.close(fig)
     return [name for name, _ in figures]
 
 
@@ -496,6 +504,7 @@ def _add_figures(folder: Path, figures: list, arg: str | None = "out",
         return []
     names = [name for name, _ in figures]
     with contextlib.ExitStack() as held:
+        held.enter_context(_closing(figures))
         if not locked:
             held.enter_context(folder_lock(folder, arg))
         stage = held.enter_context(Stage(folder, None, arg=arg, what="figures",
@@ -528,7 +537,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                          progress=not args.quiet and sys.stderr.isatty())
         wall = time.perf_counter() - t0
         figures = _compare_figures(result) if args.plot else []
-        with stage.writing() as folder:
+        with _closing(figures), stage.writing() as folder:
             write_files(result, folder)
             written = list(OUTPUT_FILES) + _save_figures(figures, folder)
             stage.commit()
@@ -588,8 +597,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                  "this process" if workers == 1 else f"{workers} worker processes")
         print(f"{plan.scenario.name}: {d.kind} design, {_n(len(d), 'point')} × "
               f"{_n(plan.replications, 'replication')} = {_n(plan.n_runs, 'run')} on {where}")
-        for note in plan.notes:
-            print(in_flags(note), file=sys.stderr)
+        for line in screenful([in_flags(note) for note in plan.notes]):
+            print(line, file=sys.stderr)
         if d.kind == "sobol" and not is_power_of_two(d.samples):
             print(f"note: --samples {d.samples} is not a power of two; Sobol' estimates "
                   "converge best at 2^k", file=sys.stderr)
@@ -694,8 +703,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """
     import stat
 
-    from .io import kinds_in
-
     folder = Path(args.folder)
     if not str(args.folder).strip():
         raise UsageError("cxsim plot: give a results folder, got an empty path")
@@ -709,23 +716,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.folder}: is a symbolic link; give the results folder itself")
     if not stat.S_ISDIR(st.st_mode):
         raise UsageError(f"{args.folder}: is a file, not a results folder")
-    kinds = kinds_in(folder)
+    kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
     if not kinds:
         raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
                          "cxsim run, compare.json from cxsim compare or sweep.json from cxsim "
                          "sweep)")
-    with folder_lock(folder, None):
-        figures: list = []
+    figures: list = []
+    with folder_lock(folder, None), _closing(figures):
         try:
             for kind in kinds:
                 figures += _folder_figures(kind, folder, args.folder)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             if isinstance(exc, InputError | ScenarioError):
                 raise
-            for _, fig in figures:
-                from . import plots
-
-                plots.plt.close(fig)
             text = str(exc).strip().splitlines()
             raise UsageError(f"{args.folder}: the results cannot be drawn, the folder looks "
                              f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
@@ -735,6 +738,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
     return 0
 
+
+#: what each kind of results folder holds: (marker file, kind)
+_RESULT_KINDS = (("summary.json", "run"), ("compare.json", "compare"), ("sweep.json", "sweep"))
 
 #: columns each run table needs for its figures (a table without them is of another format)
 _NEEDED = {

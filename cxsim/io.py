@@ -43,6 +43,7 @@ figures, so a second process is refused at once instead of interleaving with the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -453,7 +454,13 @@ class Stage:
         if self.existed:
             check_contents(self.target, kind, arg, extra)
             if not os.access(self.target, os.W_OK):
-                raise FolderError(*_prefix(arg), f"{shown(out)} is not writable")
+                why = "no write permission"
+                with contextlib.suppress(OSError):
+                    if os.statvfs(self.target).f_flag & os.ST_RDONLY:
+                        why = "Read-only file system"
+                raise FolderError(*_prefix(arg), f"{shown(out)} is not writable ({why}); it "
+                                  "is as it was", errno_=errno.EROFS if why[0] == "R"
+                                  else errno.EACCES)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             path = self.target.parent / _stage_name(self.target.name, "new")
@@ -624,7 +631,10 @@ def open_regular(path: Path | str, limit: int, flags: int = os.O_RDONLY) -> int:
 
 def read_bytes(path: Path | str, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
-    fd = open_regular(path, limit)
+    try:
+        fd = open_regular(path, limit)
+    except FileNotFoundError:
+        raise FolderError(f"{shown(path)}: is missing") from None
     try:
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(limit + 1)
@@ -724,7 +734,7 @@ def read_table(path: Path | str, max_rows: int, text: tuple[str, ...] = (),
     except FolderError:
         raise
     except pd.errors.EmptyDataError:
-        raise FolderError(f"{name}: cannot be read (empty)") from None
+        return pd.DataFrame()  # a table without columns (e.g. no partners)
     except (ValueError, TypeError, IndexError, KeyError, OverflowError,
             MemoryError) as exc:  # ParserError, bad UTF-8, ...
         raise FolderError(f"{name}: cannot be read ({_first_line(exc)})") from None

@@ -436,10 +436,10 @@ class Journal:
         where: dict[int, int] = {}
         limit = _line_limit(plan)
         try:
-            fd = open_regular(self.path, 2**62, os.O_RDWR)
+            fd = open_regular(self.path, 2**62)
         except FileNotFoundError:
             return records
-        with os.fdopen(fd, "r+b") as fh:
+        with os.fdopen(fd, "rb") as fh:
             good_end, lineno = 0, 0
             while True:
                 line = fh.readline(limit + 1)
@@ -475,8 +475,24 @@ class Journal:
                 records[rid] = rec
                 where[rid] = lineno
             if good_end < os.fstat(fh.fileno()).st_size:
-                fh.truncate(good_end)  # drop the torn tail before appending
+                self._cut(good_end)  # drop the torn tail before appending
         return records
+
+    def _cut(self, size: int) -> None:
+        """Cut the journal to ``size`` bytes (its torn tail), without following links."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise FolderError(f"{shown(self.path)}: cannot cut its torn last line "
+                              f"({exc.strerror or exc})", errno_=exc.errno) from None
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.ftruncate(fd, size)
+        except OSError as exc:
+            raise FolderError(f"{shown(self.path)}: cannot cut its torn last line "
+                              f"({exc.strerror or exc})", errno_=exc.errno) from None
+        finally:
+            os.close(fd)
 
     def warning(self) -> str | None:
         """One line about the lines :meth:`load` dropped, or ``None``."""
@@ -1050,11 +1066,11 @@ def _check_folder(out: Path, resume: bool) -> None:
     if has_sweep:
         raise ParamError(Arg("out"), f": {shown(out)} already holds a sweep; add ",
                          Arg("resume", "True"), " to continue it or choose another folder")
+    check_contents(out, "sweep")  # links, subfolders, other results
     clash = [name for name in FILES if os.path.lexists(out / name)]
     if clash:
         raise ParamError(Arg("out"), f": {shown(out)} already holds {clash[0]}; choose "
                          "another folder")
-    check_contents(out, "sweep")
 
 
 def check_resumable(out: Path | str, plan: Plan) -> dict:
@@ -1330,12 +1346,22 @@ def _stopped(out: Path | None, error: OSError | FolderError, saved: str,
              status: Callable[[str], dict]) -> SweepStopped:
     """The error of a sweep whose folder could not be written; mark it stopped if possible.
 
-    ``sweep.json`` is set to ``stopped`` when it can be written (on a full disk it may not
-    be: it then keeps ``running``, and a resume works all the same).
+    ``sweep.json`` is set to ``stopped`` when it can be written.  On a full disk the runs
+    table the sweep rewrote as it went (derived from the journal, rebuilt by a resume) is
+    removed to make room for it; if even then it cannot be written, it keeps ``running``
+    and a resume works all the same.
     """
     if out is not None:
-        with contextlib.suppress(OSError, FolderError):
-            write_atomic(out / "sweep.json", json.dumps(status("stopped"), indent=1) + "\n")
+        text = json.dumps(status("stopped"), indent=1) + "\n"
+        try:
+            write_atomic(out / "sweep.json", text)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                with contextlib.suppress(OSError):
+                    for name in ("runs.parquet", "runs.csv"):
+                        if os.path.isfile(out / name) and not os.path.islink(out / name):
+                            os.unlink(out / name)
+                    write_atomic(out / "sweep.json", text)
     if isinstance(error, FolderError) and error.errno is None:
         return SweepStopped(*error.parts, f"; {saved}", Arg("resume", "True"))
     code = error.errno
