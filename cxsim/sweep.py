@@ -419,8 +419,10 @@ class Journal:
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None
-        #: why lines were dropped by the last :meth:`load` (line number, reason)
+        #: why lines were dropped by the last :meth:`load` (line number, reason): the first
+        #: few, and how many in all
         self.dropped: list[tuple[int, str]] = []
+        self.n_dropped = 0
 
     def load(self, plan: Plan | None = None) -> dict[int, dict]:
         """The valid records by run id; cut a torn last line; drop damaged lines.
@@ -431,7 +433,7 @@ class Journal:
         replaces it (a resumed sweep ran it again); two different records of a finished
         run are refused with :class:`~cxsim.io.FolderError`.
         """
-        self.dropped = []
+        self.dropped, self.n_dropped = [], 0
         records: dict[int, dict] = {}
         where: dict[int, int] = {}
         limit = _line_limit(plan)
@@ -454,14 +456,14 @@ class Journal:
                     if not line:
                         break
                     good_end = fh.tell()
-                    self.dropped.append((lineno, f"longer than {limit:,} bytes"))
+                    self._drop(lineno, f"longer than {limit:,} bytes")
                     continue
                 good_end = fh.tell()
                 if not line.strip():
                     continue
                 rec, why = _valid_record(line, plan)
                 if rec is None:
-                    self.dropped.append((lineno, why))
+                    self._drop(lineno, why)
                     continue
                 rid = rec["run_id"]
                 prev = records.get(rid)
@@ -470,7 +472,7 @@ class Journal:
                                       f"different results (lines {where[rid]} and {lineno}); "
                                       "remove the wrong line")
                 if prev is not None and prev["status"] == "done":
-                    self.dropped.append((lineno, f"run {rid} is recorded again"))
+                    self._drop(lineno, f"run {rid} is recorded again")
                     continue
                 records[rid] = rec
                 where[rid] = lineno
@@ -494,13 +496,18 @@ class Journal:
         finally:
             os.close(fd)
 
+    def _drop(self, lineno: int, why: str) -> None:
+        self.n_dropped += 1
+        if len(self.dropped) < 10:
+            self.dropped.append((lineno, why))
+
     def warning(self) -> str | None:
         """One line about the lines :meth:`load` dropped, or ``None``."""
-        if not self.dropped:
+        if not self.n_dropped:
             return None
-        n = len(self.dropped)
+        n = self.n_dropped
         first = "; ".join(f"line {k}: {why}" for k, why in self.dropped[:2])
-        return (f"{shown(self.path)}: dropped {n} damaged line{'s' if n != 1 else ''} "
+        return (f"{shown(self.path)}: dropped {n:,} damaged line{'s' if n != 1 else ''} "
                 f"({first}{'; ...' if n > 2 else ''}); those runs run again")
 
     def append(self, record: dict) -> None:

@@ -424,3 +424,15 @@ def test_random_corruption_of_every_file_never_exits_1(kind, folders, tmp_path):
         if code == 2:
             assert len(err.strip().splitlines()) <= 20, err
             assert "KeyError" not in err and "RecursionError" not in err, err
+
+
+def test_a_journal_of_many_damaged_lines_is_read_in_bounded_memory(folders, reference_runs,
+                                                                  tmp_path):
+    res = copy_of(folders["sweep"], tmp_path)
+    lines = (res / "journal.jsonl").read_text().splitlines(keepends=True)
+    junk = "".join(f'{{"run_id": {k}}}\n' for k in range(200_000))
+    (res / "journal.jsonl").write_text(lines[0] + junk + "".join(lines[1:]))
+    code, _, err = call(["sweep", "--out", res, "--resume", "--quiet", "--workers", "1"])
+    assert code == 0, err[-500:]
+    assert err.count("\n") == 1 and "dropped 200,000 damaged lines" in err
+    pd.testing.assert_frame_equal(pd.read_parquet(res / "runs.parquet"), reference_runs)
