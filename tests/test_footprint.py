@@ -18,7 +18,7 @@ from cxsim.runner import resize
 from cxsim.scenario import ScenarioError
 
 _PEAK = """
-import json, resource, sys
+import json, sys
 import cxsim
 from cxsim import footprint
 from cxsim.runner import resize
@@ -27,7 +27,9 @@ sc = resize(cxsim.default_scenario(), customers=n, days=days)
 m = cxsim.CXModel(sc, rng=1, engine=engine).run()
 tables = (m.metrics, m.touchpoint_metrics, m.segment_metrics, m.queue_metrics,
           m.partner_metrics, m.flow_metrics)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, this program's own peak (ru_maxrss would keep a forking parent's size across exec)
+with open("/proc/self/status") as fh:
+    peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
 print(json.dumps({"peak": peak, "estimate": footprint.estimate_bytes(sc, engine)}))
 """
 
