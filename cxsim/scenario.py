@@ -232,7 +232,7 @@ class Workforce:
     # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
     # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
     # steady mean skill near 0.6 at ~16k contacts per agent-year
-    learning_contacts: float = _f(75_000.0, gt=0, hi=1e9,
+    learning_contacts: float = _f(75_000.0, gt=0, hi=1e15,
                                   doc="contacts that close 63 % of a person's skill gap")
     handle_time_skill_effect: float = _f(
         0.6, lo=0, hi=10, doc="relative handle-time change per unit of skill below the reference")
