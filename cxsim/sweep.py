@@ -1226,10 +1226,10 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
 
     def on_record(record: dict) -> None:
         record = _canonical(sweep_record(record))
-        records[record["run_id"]] = record
         try:
             if journal is not None:
                 journal.append(record)
+            records[record["run_id"]] = record  # saved: it counts as finished
             state["ran"] += 1
             if state["first"] is None:
                 state["first"] = time.perf_counter() - t0

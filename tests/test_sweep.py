@@ -477,3 +477,46 @@ def test_ctrl_c_saves_and_resumes(uninterrupted, tmp_path):
 def test_resizing_keeps_a_valid_scenario_valid(customers, days):
     sc = resize(cxsim.default_scenario(), customers=customers, days=days)
     assert sc.validated().to_dict() == sc.to_dict()
+
+
+# ---- a folder that cannot be written ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fail_at", [0, 2, 5])
+def test_a_full_disk_stops_the_sweep_and_resume_finishes_it(grid_result, scenario, tmp_path,
+                                                            monkeypatch, fail_at):
+    import errno
+
+    real = sweep_module.Journal.append
+    calls = {"n": 0}
+
+    def append(self, record):
+        if calls["n"] == fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        calls["n"] += 1
+        real(self, record)
+
+    monkeypatch.setattr(sweep_module.Journal, "append", append)
+    out = tmp_path / "s"
+    with pytest.raises(sweep_module.SweepStopped) as err:
+        sweep(scenario, GRID, replications=2, seed=5, out=out, workers=1, ticks=True)
+    assert str(err.value) == (f"out: cannot write {out} (No space left on device): {fail_at} "
+                              "of 8 runs finished and saved; continue with resume=True")
+    assert err.value.errno == errno.ENOSPC
+    journal = out / "journal.jsonl"
+    assert (journal.read_text().count("\n") if journal.exists() else 0) == fail_at
+    assert read_provenance(out)["status"] == "stopped"
+    monkeypatch.setattr(sweep_module.Journal, "append", real)
+    res = sweep(scenario, GRID, replications=2, seed=5, out=out, workers=1, ticks=True,
+                resume=True)
+    assert res.ran == 8 - fail_at
+    same_rows(read_runs(out), grid_result.runs)
+
+
+def test_a_sweep_holds_its_folder(grid_result, scenario, tmp_path):
+    from cxsim.io import FolderError, folder_lock
+
+    folder = tmp_path / "g"
+    shutil.copytree(grid_result.out, folder)
+    with folder_lock(folder), pytest.raises(FolderError, match="in use by another cxsim"):
+        sweep(scenario, GRID, replications=2, seed=5, out=folder, ticks=True, resume=True)
