@@ -222,7 +222,10 @@ class CXModel(mesa.Model):
                   else self.market.segment_initial.astype(float))
         pat = self.segments.queue_patience
         total = float(active.sum())
-        return float((active * pat).sum() / total) if total > 0 else float(pat.mean())
+        mean = float((active * pat).sum() / total) if total > 0 else float(pat.mean())
+        # a weighted mean of positive values is at least their minimum; products of a
+        # subnormal patience with the weights can underflow to 0 otherwise
+        return max(mean, float(pat.min()))
 
     def _today(self) -> Today:
         so = self.social

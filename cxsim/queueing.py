@@ -455,7 +455,9 @@ def _queue_log_weights(lam: float, c_mu: float, theta: float) -> tuple[np.ndarra
         chunk *= 2
     j_all = np.concatenate(js)
     lw_all = np.concatenate(logs)
-    keep = lw_all >= top - _LOG_NEGLIGIBLE
+    # always keep one queued caller: with a very short patience pi_{c+1} is negligible
+    # beside pi_c, yet theta * pi_{c+1} / lam is the whole abandonment
+    keep = (lw_all >= top - _LOG_NEGLIGIBLE) | (j_all <= 1)
     return j_all[keep], lw_all[keep]
 
 
@@ -557,6 +559,14 @@ def erlang_a(
     c_mu = c * mu
 
     log_low = _log_low_weights(traffic, c)  # sum_{n<c} pi_n / pi_c
+    if math.isinf(theta) or pat * (c_mu + lam) < 1e-18:
+        # patience far shorter than any service or arrival gap: the loss system (Erlang B),
+        # exact to relative 1e-18, and no overflow of j * theta in the queue weights
+        blocked = math.exp(-float(np.logaddexp(log_low, 0.0)))  # pi_c, all of it abandons
+        return ErlangAResult(p_wait=blocked, p_abandon=blocked, mean_wait=0.0,
+                             service_level=1.0 - blocked,
+                             occupancy=_occupancy(traffic * (1.0 - blocked), c) if c else 1.0,
+                             mean_queue=0.0, carried_load=traffic * (1.0 - blocked))
     j, log_w = _queue_log_weights(lam, c_mu, theta)  # pi_{c+j} / pi_c
     log_queue = float(logsumexp(log_w))
     log_norm = float(np.logaddexp(log_low, log_queue))

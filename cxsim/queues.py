@@ -73,7 +73,7 @@ class Queues:
             offered = arrivals + self.backlog[name]
             minutes = team.open_hours * 60.0 * sc.simulation.tick_days
             aht = workforce.handle_time[name]
-            q = erlang_a(offered / minutes, aht, 1.0 / theta, agents,
+            q = erlang_a(offered / minutes, aht, patience, agents,
                          team.service_target / 60.0)
             r = q.p_abandon / q.p_wait if q.p_wait > 0 else 0.0
             mean_virtual = r / (theta * (1.0 - r)) if r < 1.0 else math.inf

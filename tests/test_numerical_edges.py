@@ -114,6 +114,37 @@ def test_every_declared_range_runs_on_both_engines_long(case):
     check_run(sc)
 
 
+SUBNORMAL = 5e-324  # the smallest positive float
+
+
+@pytest.mark.parametrize("k", [k for k, (_p, _k, tp, meta) in enumerate(FIELDS)
+                               if tp is float and (meta.get("gt") == 0 or meta.get("lo") == 0)],
+                         ids=lambda k: ".".join([*FIELDS[k][0], FIELDS[k][1]]))
+def test_the_smallest_positive_value_of_each_field_runs(k):
+    """A subnormal value is inside every `> 0` range; products with it underflow to 0
+    (a mean queue patience of 5e-324 became 0 and the queue refused it)."""
+    place, key, _tp, _meta = FIELDS[k]
+    data = minimal_dict(simulation={"ticks": 4},
+                        market={"size": 300, "initial_customers": 150, "mean_degree": 6})
+    node = data
+    for p in place:
+        node = node.setdefault(p, {})
+    node[key] = SUBNORMAL
+    try:
+        sc = Scenario.from_dict(data)
+    except ScenarioError:
+        pytest.skip("a cross-field check refuses this value on its own")
+    check_run(sc)
+
+
+def test_a_subnormal_queue_patience_with_no_base_churn_runs():
+    """The case the long property test found."""
+    data = minimal_dict(simulation={"ticks": 4},
+                        market={"size": 300, "initial_customers": 150, "mean_degree": 6})
+    data["segments"]["all"].update(switching_cost=0.0, base_churn=0.0, queue_patience=SUBNORMAL)
+    check_run(Scenario.from_dict(data))
+
+
 @pytest.mark.parametrize("kappa", [1e-9, 1e-4, 0.005, 0.01])
 def test_a_tiny_churn_concentration_runs_alike_on_both_engines(kappa):
     """Beta shapes far below 1 underflowed both gamma draws (0/0 in the mesa engine)."""

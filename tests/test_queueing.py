@@ -291,6 +291,23 @@ def test_erlang_a_very_large_patience_tends_to_erlang_c(agents):
     assert r.p_abandon < 1e-8
 
 
+@pytest.mark.parametrize("agents", [1, 2, 7, 40])
+@pytest.mark.parametrize("patience", [1e-12, 1e-17, 1e-19, 1e-100, 1e-307, 5e-324])
+def test_erlang_a_very_short_patience_tends_to_erlang_b(agents, patience):
+    """Patience -> 0 is the loss system: whoever waits abandons at once, so P(wait) and
+    P(abandon) both equal Erlang B, with no overflow at subnormal patience."""
+    lam, aht = 0.9 * agents / 6.0, 6.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = erlang_a(lam, aht, patience, agents, 20 / 60)
+    b = erlang_b(lam * aht, agents)
+    assert r.p_wait == pytest.approx(b, rel=1e-9)
+    assert r.p_abandon == pytest.approx(b, rel=1e-9)
+    assert r.service_level == pytest.approx(1 - b, rel=1e-9)
+    assert r.mean_wait <= patience * 1.000001
+    assert r.carried_load == pytest.approx(lam * aht * (1 - b), rel=1e-9)
+
+
 def ref_erlang_a_log(lam, aht, patience, agents, max_queue):
     """Large-scale Erlang A p_wait and p_abandon from a plain log-space product."""
     mu, theta = 1.0 / aht, 1.0 / patience
