@@ -45,6 +45,8 @@ class Market:
         self.initial_customers = int((cu.status == K.CUSTOMER).sum())
         self.segment_initial = np.bincount(cu.segment[cu.status == K.CUSTOMER],
                                            minlength=n_seg)
+        self._entry_key: tuple | None = None
+        self._entry_share = np.zeros(0)
 
     def advance(self, t: int, beh: Behaviour, today: Today, seg: Segments, tp: Touchpoints,
                 jr: Journeys, indptr: np.ndarray) -> None:
@@ -70,18 +72,26 @@ class Market:
         :func:`cxsim.kernels.customer.walk_episode` does.  ``failure_demand`` customers come
         back with a ``failure_need`` (yesterday's failures).
         """
-        n_seg, n_needs = seg.need_cum.shape
-        vol = np.zeros(tp.quality.shape[0])
+        key = (tp.open.tobytes(), tp.exists.tobytes(), seg.need_cum.tobytes(),
+               seg.channel_pref.tobytes())
+        if key != self._entry_key:  # changes only with outages and some interventions
+            self._entry_key = key
+            self._entry_share = self._entry_shares(seg, tp, jr)
+        share = self._entry_share  # [S, K, T]: where a need of type k starts, by segment
+        p_type = np.diff(seg.need_cum, axis=1, prepend=0.0)
+        vol = np.einsum("s,sk,skt->t", active * seg.p_need, p_type, share)
         total_active = float(active.sum())
-        for s in range(n_seg):
-            p_type = np.diff(np.concatenate([[0.0], seg.need_cum[s]]))
-            for k in range(n_needs):
-                contacts = active[s] * seg.p_need[s] * p_type[k]
-                if k == failure_need and total_active > 0:
-                    contacts += failure_demand * active[s] / total_active
-                if contacts > 0:
-                    self._enter(vol, contacts, k, s, seg, tp, jr)
+        if failure_need >= 0 and failure_demand > 0 and total_active > 0:
+            vol += failure_demand * (active / total_active) @ share[:, failure_need, :]
         return vol
+
+    def _entry_shares(self, seg: Segments, tp: Touchpoints, jr: Journeys) -> np.ndarray:
+        n_seg, n_needs = seg.need_cum.shape
+        out = np.zeros((n_seg, n_needs, tp.quality.shape[0]))
+        for s in range(n_seg):
+            for k in range(n_needs):
+                self._enter(out[s, k], 1.0, k, s, seg, tp, jr)
+        return out
 
     @staticmethod
     def _enter(vol: np.ndarray, contacts: float, k: int, s: int, seg: Segments,
