@@ -482,17 +482,33 @@ def test_draw_need_uses_only_entries_with_positive_rates():
 
 
 def test_acquisition_probability():
-    assert K.acquisition_probability(0.001, 0.002, 0.5) == pytest.approx(0.002)
+    """The exact Bass flow over one tick; to first order the linear rule (p + q a) dt."""
+    assert K.acquisition_probability(0.001, 0.002, 0.5) == pytest.approx(0.002, rel=2e-3)
     assert K.acquisition_probability(0.0, 0.0, 1.0) == 0.0
-    assert K.acquisition_probability(0.3, 0.0, 0.0) == pytest.approx(0.3)
-    # capped at 1
-    assert K.acquisition_probability(0.6, 0.8, 1.0) == 1.0
-    assert K.acquisition_probability(2.0, 0.0, 0.0) == 1.0
+    assert K.acquisition_probability(0.0, 0.5, 0.0) == 0.0  # no marketing, no referrers
+    # q = 0: a constant hazard p, so 1 - exp(-p dt)
+    assert K.acquisition_probability(0.3, 0.0, 0.0) == pytest.approx(1 - math.exp(-0.3))
+    # p = 0: logistic growth from a, (1 - S) = a (1 - e) / (a + (1 - a) e), e = exp(-q dt)
+    e = math.exp(-0.8)
+    assert K.acquisition_probability(0.0, 0.8, 0.25) == pytest.approx(
+        0.25 * (1 - e) / (0.25 + 0.75 * e))
+    # everyone refers (a = 1): the flow is a constant hazard p + q
+    assert K.acquisition_probability(0.6, 0.8, 1.0) == pytest.approx(1 - math.exp(-1.4))
+    assert K.acquisition_probability(2.0, 0.0, 0.0) == pytest.approx(1 - math.exp(-2.0))
+    assert K.acquisition_probability(1e3, 1e3, 0.5) == 1.0
 
 
 @HYP
 @given(p=unit, q=st.floats(0, 10), frac=unit)
-def test_acquisition_probability_is_bass_capped(p, q, frac):
+def test_acquisition_probability_is_the_bass_flow(p, q, frac):
     a = K.acquisition_probability(p, q, frac)
     assert 0.0 <= a <= 1.0
-    assert a == pytest.approx(min(1.0, p + q * frac))
+    # the share that stays is (1 - F(dt)) / (1 - F0) of the closed-form Bass flow from F0 = a
+    if frac < 1.0 and p + q > 0:
+        e = math.exp(-(p + q))
+        survive = (p + q) * e / (p + q * frac + q * (1.0 - frac) * e)
+        assert a == pytest.approx(1.0 - survive, rel=1e-9, abs=1e-12)
+    # short ticks: the linear rule (p + q a) dt to first order in dt
+    eps = 1e-6
+    assert K.acquisition_probability(p * eps, q * eps, frac) / eps == pytest.approx(
+        p + q * frac, rel=1e-4, abs=1e-9)
