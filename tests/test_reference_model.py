@@ -76,9 +76,14 @@ def reference(sc: Scenario, seed: int):
     active = []
     for t in range(1, sc.simulation.ticks + 1):
         referring = (status == 1).sum() / (n - 1)  # every customer refers (previous tick)
+        # the Bass flow over one tick from F0 = referring: the share of prospects that stays
+        # is S = (1 - F(dt)) / (1 - F0) = (p + q) e / (p + q F0 + q (1 - F0) e)
+        pp, qq = m.p * years, m.q * years
+        e = math.exp(-(pp + qq))
+        join = 1.0 - (pp + qq) * e / (pp + qq * referring + qq * (1.0 - referring) * e)
         for i in range(n):
             if status[i] == 0:
-                if uniform(k["acquire"], i, t, 0) < min(1.0, (m.p + m.q * referring) * years):
+                if uniform(k["acquire"], i, t, 0) < join:
                     start(i, t)
                 continue
             if status[i] == 2:
