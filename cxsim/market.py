@@ -70,5 +70,5 @@ class Market:
                 cand = jr.need_tp[jr.need_ptr[k]:jr.need_ptr[k + 1]]
                 w = np.array([seg.channel_pref[s, tp.channel[j]] * tp.open[j] for j in cand])
                 if w.sum() > 0:
-                    vol[cand] += active[s] * seg.p_need[s] * p_type[k] * w / w.sum()
+                    vol[cand] += active[s] * seg.need_mean[s] * p_type[k] * w / w.sum()
         return vol

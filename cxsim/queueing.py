@@ -578,6 +578,8 @@ def erlang_a(
     answered = float(np.dot(prob_queue, _answered_within(j, c_mu, theta, t)))
 
     p_abandon = min(theta * mean_queue / lam, 1.0)
+    if c == 0:  # no agents: every state is a queue state and every caller hangs up
+        p_wait, p_abandon = 1.0, 1.0
     carried = traffic * (1.0 - p_abandon)
     occ = _occupancy(carried, c) if c > 0 else 1.0
     return ErlangAResult(

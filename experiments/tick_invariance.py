@@ -82,15 +82,16 @@ def main() -> None:
             churn.append(1 - (m["active"].iloc[-1] / 20_000) ** (1 / 12))
         print(f"tick_days {dt:6.2f}: monthly churn (no contagion) {np.mean(churn):.5f}"
               f" ± {np.std(churn, ddof=1) / math.sqrt(a.reps):.5f}")
-    for network in ("full", "small_world"):
+    for network in ("full", "erdos_renyi", "small_world"):
         for dt in (1.0, 7.0, MONTH):
             extra = []
             for seed in range(a.reps):
                 _, m0 = cohort(dt, 1.0, network, seed)
                 _, m1 = cohort(dt, 1.8, network, seed)
                 extra.append((m0["active"].iloc[-1] - m1["active"].iloc[-1]) / 20_000)
+            se = 100 * np.std(extra, ddof=1) / math.sqrt(a.reps)
             print(f"{network:12s} tick_days {dt:6.2f}: extra churn from contagion over a year "
-                  f"{100 * np.mean(extra):+.2f} pp ± {100 * np.std(extra, ddof=1) / math.sqrt(a.reps):.2f}")
+                  f"{100 * np.mean(extra):+.2f} pp ± {se:.2f}")
     for dt in (1.0, 7.0, MONTH):
         model, m = cohort(dt, 1.0, "full", 0, months=3, need_rate=0.2, n=5000)
         months = len(m) * dt / MONTH

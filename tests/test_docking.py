@@ -577,10 +577,12 @@ def test_churn_logit_calibration():
     assert (1.0 - p_day) ** YEAR_DAYS == pytest.approx((1 - h) ** 12, rel=1e-12)
     # the hazard is the base rate when every covariate is neutral ...
     base = K.logit(h)
-    assert K.churn_hazard(base, 0.6, 0.6, -6.0, 2.0, 0.0, 0.0, 0.0, math.log(1.8)) == (
+    assert K.churn_hazard(base, 0.6, 0.6, -6.0, 2.0, 0.0, 0.0, 0.0) == (
         pytest.approx(h, rel=1e-12))
-    # ... and one unit of exposure multiplies the odds by the contagion factor exactly
-    h1 = K.churn_hazard(base, 0.6, 0.6, -6.0, 2.0, 0.0, 0.0, 1.0, math.log(1.8))
+    # ... and one unit of exposure held over the tick multiplies the odds by the contagion
+    # factor exactly (a tick with no decay inside: kappa -> 0, u = 1 throughout)
+    h1 = K.churn_hazard(base, 0.6, 0.6, -6.0, 2.0, 0.0, 0.0,
+                        K.contagion_shift(math.log(1.8), 1.0, 1.0, 0.0))
     assert (h1 / (1 - h1)) / (h / (1 - h)) == pytest.approx(1.8, rel=1e-12)
     # the model converts the segment's monthly rate per tick (daily ticks)
     model = cxsim.CXModel(churn_scenario(1000, h, 0.0, ticks=1, tick_days=1.0), rng=0)

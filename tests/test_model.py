@@ -269,9 +269,9 @@ def test_queue_offered_is_forecast_from_previous_volume(minimal_run):
     sc = minimal_scenario()  # what minimal_run was built from
     team = sc.teams["cc"]
     seg = sc.segments["all"]
-    # tick 1: expected entry volume (half of support needs start at the phone)
-    total = sum(seg.need_rates.values())
-    expected = (1000 * (1 - math.exp(-total)) * seg.need_rates["support"] / total * 0.5)
+    # tick 1: expected entry volume (half of support needs start at the phone); needs per
+    # tick are Poisson(rate x tick_days), so the expected count is the rate x tick_days
+    expected = 1000 * seg.need_rates["support"] * sc.simulation.tick_days * 0.5
     assert q["offered"].iloc[0] == pytest.approx(expected)
     # later ticks: yesterday's phone contacts plus the backlog they left (persistence forecast)
     assert q["offered"].to_numpy()[1:] == pytest.approx(
@@ -552,8 +552,10 @@ def test_invariants_every_tick(case):
         assert row["won_back"] == ((prev == K.CHURNED) & (cur == K.CUSTOMER)).sum()
         assert not ((prev == K.PROSPECT) & (cur == K.CHURNED)).any()
         assert not ((prev != K.PROSPECT) & (cur == K.PROSPECT)).any()
-        # at most one episode per customer who was active at the start of the tick
-        assert row["episodes"] <= (prev == K.CUSTOMER).sum()
+        # at most MAX_EPISODES needs and one failure demand per customer who was active at
+        # the start of the tick
+        assert row["episodes"] <= (prev == K.CUSTOMER).sum() * (K.MAX_EPISODES + 1)
+        assert row["failure_demand"] <= (prev == K.CUSTOMER).sum()
         assert row["nps_respondents"] <= row["active"]
         assert row["promoters"] + row["detractors"] <= row["active"]
         # stock figures recomputed from the arrays
