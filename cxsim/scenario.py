@@ -112,7 +112,8 @@ class Segment:
     channel_preference: dict[str, float] = _f(
         factory=dict, lo=0, hi=1000, doc="relative preference weight per channel (missing = 1)")
     need_rates: dict[str, float] = _f(factory=dict, lo=0, hi=100,
-                                      doc="expected needs per day by type")
+                                      doc="expected needs per day by type (a tick has "
+                                          "Poisson(rate x tick_days) needs, each an episode)")
     patience: float = _f(1.5, gt=0, hi=1000,
                          doc="effort a customer bears in one episode before giving up")
     queue_patience: float = _f(5.0, gt=0, hi=10_000, doc="mean minutes a customer waits in a queue")
@@ -315,9 +316,17 @@ class Behaviour:
     wom_strength: float = _f(0.02, lo=0, hi=1,
                              doc="pull of a detractor's episode on each contact's expectation")
     # Nitzan & Libai (2011): a defecting neighbour multiplies the hazard by about 1.8.
-    contagion: float = _f(1.8, gt=0, hi=100, doc="hazard multiplier per recently churned contact")
+    # A churn adds 1 to each contact's exposure X from the start of the next tick; X decays
+    # continuously, X(s) = X e^{-s ln 2 / half-life}, and multiplies the churn odds by m^X
+    # (averaged over each tick).  The half-life is that of the exposure, i.e. of the log of the
+    # multiplier, not of the extra hazard m^X - 1: one churn's extra hazard falls from m - 1
+    # (0.8) to m^0.5 - 1 (0.34) after one half-life, and halves per half-life once small.
+    contagion: float = _f(1.8, gt=0, hi=100,
+                          doc="churn odds multiplier per unit of exposure (one fresh churn of "
+                              "a contact)")
     contagion_half_life: float = _f(14.0, gt=0, hi=100_000,
-                                    doc="days for a churn exposure to halve")
+                                    doc="days for a churn exposure (the log of its multiplier) "
+                                        "to halve")
     satisfaction_effect: float = _f(-6.0, lo=-100, hi=100,
                                     doc="churn log-odds per unit of satisfaction")
     satisfaction_reference: float = _f(0.75, lo=0, hi=1,

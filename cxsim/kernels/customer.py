@@ -196,6 +196,13 @@ _SHIFT_PANELS = 64
 def contagion_shift(y, decay, mean_u, var_u):
     """Log of the tick-mean contagion multiplier, ``log M``, for ``y = log(m) X``.
 
+    Contagion (Nitzan & Libai 2011): a contact's churn in tick t adds 1 to the exposure X
+    from the start of tick t + 1, so ``int X dt = 1 / lambda`` per churn whatever the tick
+    length (the linear effect is tick-invariant, delayed by under a tick).  ``half-life``
+    (``behaviour.contagion_half_life``) is the half-life of X, hence of the *log* of the
+    multiplier m^X, not of the extra hazard m^X - 1 (one churn: 0.8 falls to 0.34 after one
+    half-life at m = 1.8).
+
     Within a tick the exposure decays continuously, X(s) = X e^{-lambda s} (``X`` its value at
     the start of the tick, ``lambda = ln 2 / half-life``), so the hazard multiplier
     m^{X(s)} = exp(y u) with u = e^{-lambda s} falls over the tick.  The churn log-odds take
