@@ -9,7 +9,7 @@ Runs small scenarios with ``tick_days`` 1, 7 and 30 (and 365 for Bass) and print
   contagion 1, paired seeds, fully mixed and on a small-world network;
 * episodes per customer-month with needs at 0.2 a day.
 
-    python experiments/tick_invariance.py [--reps R]
+    python experiments/tick_invariance.py [--reps R] [--customers N] [--months M]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def bass_closed_form(p, q, t):
     return (1 - e) / (1 + (q / p) * e)
 
 
-def bass(p, q, tick_days, years, n=20_000, reps=4):
+def bass(p, q, tick_days, years, n, reps):
     ticks = int(round(years * YEAR / tick_days))
     sc = cxsim.Scenario.from_dict(minimal_dict(
         simulation={"ticks": ticks, "tick_days": tick_days},
@@ -49,7 +49,7 @@ def bass(p, q, tick_days, years, n=20_000, reps=4):
     return float(np.mean(out))
 
 
-def cohort(tick_days, contagion, network, seed, months=12, n=20_000, need_rate=0.0,
+def cohort(tick_days, contagion, network, seed, months, n, need_rate=0.0,
            base_churn=0.03, degree=10):
     ticks = int(round(months * MONTH / tick_days))
     needs = {"buy": need_rate} if need_rate > 0 else {}
@@ -69,34 +69,41 @@ def cohort(tick_days, contagion, network, seed, months=12, n=20_000, need_rate=0
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=6)
+    ap.add_argument("--customers", type=int, default=20_000)
+    ap.add_argument("--months", type=int, default=12)
     a = ap.parse_args()
+    n, months = a.customers, a.months
     p, q = 0.03, 1.5
     print(f"Bass p={p} q={q}: F(2y) closed form {bass_closed_form(p, q, 2):.4f}, "
-          f"monthly ticks {bass(p, q, MONTH, 2):.4f}, daily ticks {bass(p, q, 1.0, 2):.4f}")
+          f"monthly ticks {bass(p, q, MONTH, 2, n, a.reps):.4f}, "
+          f"daily ticks {bass(p, q, 1.0, 2, n, a.reps):.4f}")
     print(f"Bass p={p} q={q}: F(4y) closed form {bass_closed_form(p, q, 4):.4f}, "
-          f"yearly ticks {bass(p, q, YEAR, 4):.4f}")
+          f"yearly ticks {bass(p, q, YEAR, 4, n, a.reps):.4f}")
     for dt in (1.0, 7.0, MONTH):
         churn = []
         for seed in range(a.reps):
-            _, m = cohort(dt, 1.0, "full", seed)
-            churn.append(1 - (m["active"].iloc[-1] / 20_000) ** (1 / 12))
+            _, m = cohort(dt, 1.0, "full", seed, months, n)
+            churn.append(1 - (m["active"].iloc[-1] / n) ** (1 / months))
         print(f"tick_days {dt:6.2f}: monthly churn (no contagion) {np.mean(churn):.5f}"
               f" ± {np.std(churn, ddof=1) / math.sqrt(a.reps):.5f}")
     for network in ("full", "erdos_renyi", "small_world"):
         for dt in (1.0, 7.0, MONTH):
             extra = []
             for seed in range(a.reps):
-                _, m0 = cohort(dt, 1.0, network, seed)
-                _, m1 = cohort(dt, 1.8, network, seed)
-                extra.append((m0["active"].iloc[-1] - m1["active"].iloc[-1]) / 20_000)
+                _, m0 = cohort(dt, 1.0, network, seed, months, n)
+                _, m1 = cohort(dt, 1.8, network, seed, months, n)
+                extra.append((m0["active"].iloc[-1] - m1["active"].iloc[-1]) / n)
             se = 100 * np.std(extra, ddof=1) / math.sqrt(a.reps)
-            print(f"{network:12s} tick_days {dt:6.2f}: extra churn from contagion over a year "
+            print(f"{network:12s} tick_days {dt:6.2f}: extra churn from contagion over "
+                  f"{months} months "
                   f"{100 * np.mean(extra):+.2f} pp ± {se:.2f}")
     for dt in (1.0, 7.0, MONTH):
-        model, m = cohort(dt, 1.0, "full", 0, months=3, need_rate=0.2, n=5000)
-        months = len(m) * dt / MONTH
-        per = m["episodes"].sum() / (m["active"].mean() * months)
-        print(f"tick_days {dt:6.2f}: episodes per customer-month {per:.3f} "
+        model, m = cohort(dt, 1.0, "full", 0, 3, max(n // 4, 2), need_rate=0.2)
+        span = len(m) * dt / MONTH
+        needs = m["episodes"].sum() - m["failure_demand"].sum()
+        per = needs / (m["active"].mean() * span)
+        print(f"tick_days {dt:6.2f}: needs (episodes less failure demand) per customer-month "
+              f"{per:.3f} "
               f"(rate x month = {0.2 * MONTH:.3f}); satisfaction at 3 months "
               f"{m['satisfaction'].iloc[-1]:.4f}")
 

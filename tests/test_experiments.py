@@ -32,6 +32,7 @@ SMALL_ARGS = {
                             "--out", "rp"],
     "launch_spike.py": ["--customers", "5000", "--days", "75", "--reps", "2", "--temps", "4",
                         "--out", "ls"],
+    "tick_invariance.py": ["--customers", "300", "--reps", "2", "--months", "1"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
