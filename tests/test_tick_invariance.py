@@ -329,3 +329,49 @@ def test_episodes_and_satisfaction_memory_are_the_same_at_every_tick_length():
     for dt in TICKS[1:]:
         tol = t_bound_two(sat[dt], sat[1.0])
         assert abs(sat[dt].mean() - sat[1.0].mean()) <= tol + 2e-3, (dt, sat)
+
+
+# =============================================================================================
+# needs per tick: Poisson, capped, and validated
+# =============================================================================================
+
+
+@pytest.mark.parametrize("mean", [0.07, 1.3, 30.0])
+def test_need_count_is_poisson(mean):
+    """need_count(u, v) with u, v uniform is Poisson(mean): none iff u >= 1 - e^{-mean}."""
+    gen = np.random.default_rng(5)
+    p_any = 1.0 - math.exp(-mean)
+    counts = np.array([K.need_count(u, v, p_any, mean)
+                       for u, v in gen.random((60_000, 2))])
+    assert abs(counts.mean() - mean) <= 4 * math.sqrt(mean / counts.shape[0])
+    ks = np.arange(0, int(mean + 6 * math.sqrt(mean) + 5))
+    pmf = stats.poisson.pmf(ks, mean)
+    seen = np.bincount(counts, minlength=ks.shape[0])[:ks.shape[0]] / counts.shape[0]
+    big = pmf > 0.01
+    assert np.all(np.abs(seen[big] - pmf[big]) <= 4 * np.sqrt(pmf[big] / counts.shape[0]))
+
+
+def test_need_count_is_capped():
+    assert K.need_count(0.0, 1.0 - 1e-16, 1.0, 2000.0) == K.MAX_EPISODES
+    assert K.need_count(0.5, 0.5, 0.0, 0.0) == 0
+
+
+def test_need_rates_that_would_pass_the_episode_cap_are_refused():
+    data = minimal_dict(simulation={"ticks": 5, "tick_days": 30.0})
+    data["segments"]["all"]["need_rates"] = {"buy": 15.0, "support": 5.0}
+    with pytest.raises(cxsim.ScenarioError) as err:
+        cxsim.Scenario.from_dict(data)
+    msg = str(err.value)
+    assert "segments.all.need_rates" in msg and "600" in msg and "512" in msg
+    # daily ticks: 20 needs a tick on average is fine; so is the schema's largest rate
+    data["simulation"]["tick_days"] = 1.0
+    cxsim.Scenario.from_dict(data)
+    data["segments"]["all"]["need_rates"] = {"buy": 100.0}
+    cxsim.Scenario.from_dict(data)
+    # a demand surge that would pass the cap is refused too, naming the intervention
+    data["segments"]["all"]["need_rates"] = {"buy": 10.0}
+    data["strategies"] = {"launch": {"interventions": [
+        {"type": "demand_surge", "start": 1, "amount": 49.0}]}}
+    with pytest.raises(cxsim.ScenarioError) as err:
+        cxsim.Scenario.from_dict(data)
+    assert "strategies.launch.interventions[0].amount" in str(err.value)
