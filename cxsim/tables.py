@@ -34,6 +34,8 @@ def behaviour(sc: Scenario) -> Behaviour:
         survey_noise=float(b.survey_noise),
         referral_promoters=sc.market.referral_from == "promoters",
         p_tick=sc.market.p * years, q_tick=sc.market.q * years,
+        bass_e=math.exp(-(sc.market.p * years + sc.market.q * years)),
+        bass_1me=-math.expm1(-(sc.market.p * years + sc.market.q * years)),
         win_back_tick=(float(per_tick_probability(sc.market.win_back, 1.0 / years))
                        if sc.market.win_back > 0 else 0.0),
         years_per_tick=years, full_mixing=sc.market.network == "full",

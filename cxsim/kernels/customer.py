@@ -82,7 +82,7 @@ from .inputs import (
 )
 
 __all__ = [
-    "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_chunk",
+    "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_chunk", "bass_join",
     "advance_customer", "advance_customers", "census", "ces_answer", "churn_hazard", "churns",
     "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
     "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
@@ -360,12 +360,34 @@ def acquisition_probability(p_tick, q_tick, referral_fraction):
     curve badly (F(2 years) = 0.107 instead of 0.1245 with monthly ticks at p = 0.03,
     q = 1.5).  p = 0 and q = 0 are handled; P + Q a = 0 gives 0.  Always in [0, 1].
     """
+    total = p_tick + q_tick
+    return bass_join(p_tick, q_tick, referral_fraction, math.exp(-total), -math.expm1(-total))
+
+
+@njit(cache=True, inline="always")
+def joins(u, p_tick, q_tick, referral_fraction, e, one_minus_e):
+    """Whether a draw ``u`` in [0, 1) joins: ``u < bass_join(...)`` without the division.
+
+    The flow's denominator is positive whenever its numerator is, so u < num / den is
+    decided as u den < num (the same rule; only a rounding tie could tell them apart).
+    """
+    rate = p_tick + q_tick * referral_fraction
+    if rate <= 0.0:
+        return False
+    return u * (rate + q_tick * (1.0 - referral_fraction) * e) < rate * one_minus_e
+
+
+@njit(cache=True, inline="always")
+def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
+    """The one-tick Bass flow with ``e = exp(-(P + Q))`` and ``1 - e`` given.
+
+    They are fixed for a run (``Behaviour.bass_e``, ``bass_1me``), so the kernel needs no
+    exponential per prospect; see :func:`acquisition_probability`.
+    """
     rate = p_tick + q_tick * referral_fraction
     if rate <= 0.0:
         return 0.0
-    total = p_tick + q_tick
-    e = math.exp(-total)
-    return min(1.0, rate * -math.expm1(-total) / (rate + q_tick * (1.0 - referral_fraction) * e))
+    return min(1.0, rate * one_minus_e / (rate + q_tick * (1.0 - referral_fraction) * e))
 
 
 @njit(cache=True)
@@ -679,7 +701,7 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months)
 # =============================================================================================
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, inline="always")  # inlined: a call passes every array of every group
 def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
     """One of the tick's episodes (block ``block`` of slots), then service recovery."""
     base = block * EPISODE_SLOTS
@@ -702,11 +724,12 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
 
     In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect may
-    join (Bass: marketing ``p`` plus ``q`` x
-    the referring share of its contacts) and a churned agent may be won back; a customer's
-    expectation is pulled by yesterday's word of mouth (full mixing), a need (or a pending
-    failure demand) may start an episode (:func:`live_episode`), a detractor may be reached
-    by service recovery, and the churn draw decides whether they leave; finally the agent is
+    join (the one-tick Bass flow from marketing ``p`` and ``q`` x the referring share of its
+    contacts) and a churned agent may be won back; a customer's expectation is pulled by
+    yesterday's word of mouth (full mixing), a pending failure demand and Poisson(rate x dt)
+    needs are lived one after another, each an episode (:func:`live_episode`) after which a
+    detractor may be reached by service recovery, and the churn draw decides whether they
+    leave (the tick-mean contagion multiplier in the hazard); finally the agent is
     counted into the tick's census and NPS survey.
 
     Arguments: ``keys uint64[len(STREAMS)]`` stream keys; ``cu`` :class:`Customers`;
@@ -720,8 +743,6 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     ev = 0
     cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
     promoters_only = beh.referral_promoters
-    # state read once into locals: every store to an accumulator could alias the state arrays
-    # for the compiler, which would otherwise reload them after each one
     # churn exposure: X at the start of the tick (churns of the previous tick added whole,
     # undecayed); the churn hazard uses its tick mean (contagion_shift), and what is left at
     # the end of the tick, X e^{-lambda dt}, is carried over (tiny values flushed to 0)
@@ -729,6 +750,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     if expo != 0.0:
         left = np.float32(expo * beh.exposure_decay)
         cu.exposure[i] = left if left > np.float32(1e-30) else np.float32(0.0)
+    # state read once into locals: every store to an accumulator could alias the state arrays
+    # for the compiler, which would otherwise reload them after each one
     sat = cu.satisfaction[i]
     if st == PROSPECT or st == CHURNED:
         if st == PROSPECT:
@@ -737,8 +760,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
             else:
                 deg = indptr[i + 1] - indptr[i]
                 frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-            p_join = acquisition_probability(beh.p_tick, beh.q_tick, frac)
-            joined = uniform(keys[K_ACQUIRE], i, t, 0) < p_join
+            joined = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
+                           beh.bass_e, beh.bass_1me)
         else:
             joined = (beh.win_back_tick > 0.0
                       and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)

@@ -150,6 +150,8 @@ class Behaviour(NamedTuple):
     referral_promoters: bool  #: only promoters refer (else every customer)
     p_tick: float  #: Bass external influence per tick
     q_tick: float  #: Bass internal influence per tick
+    bass_e: float  #: exp(-(p_tick + q_tick)), for the one-tick Bass flow
+    bass_1me: float  #: 1 - bass_e, computed without cancellation
     win_back_tick: float  #: probability per tick that a churned customer returns
     years_per_tick: float  #: tick length in years
     full_mixing: bool  #: the market is fully mixed (no network)
