@@ -99,9 +99,10 @@ def main() -> None:
                   f"{100 * np.mean(extra):+.2f} pp ± {se:.2f}")
     for dt in (1.0, 7.0, MONTH):
         model, m = cohort(dt, 1.0, "full", 0, 3, max(n // 4, 2), need_rate=0.2)
-        span = len(m) * dt / MONTH
+        # customer-months of those active at the start of each tick (who have the needs)
+        at_start = m["active"] + m["churned"] - m["new"] - m["won_back"]
         needs = m["episodes"].sum() - m["failure_demand"].sum()
-        per = needs / (m["active"].mean() * span)
+        per = needs / (at_start.sum() * dt / MONTH)
         print(f"tick_days {dt:6.2f}: needs (episodes less failure demand) per customer-month "
               f"{per:.3f} "
               f"(rate x month = {0.2 * MONTH:.3f}); satisfaction at 3 months "
