@@ -270,12 +270,19 @@ def churns(u, base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
     dropping it and bounding the own shift by ``max(contagion_y, 0)`` bounds the log-odds
     from above, term by term as :func:`churn_hazard` sums them (rounded addition is
     monotone), so a bound below ``_SCREEN_Z`` with ``u >= _SCREEN_U`` proves ``u >= h``
-    without computing the tick-mean multiplier.
+    without computing the tick-mean multiplier; so does ``u`` at or above the hazard at that
+    bound (with the tenure term).
     """
+    shift_ub = max(contagion_y, 0.0) + shared_shift
     if u >= _SCREEN_U and tenure_effect <= 0.0:
         z_ub = (base_logit + sat_effect * (satisfaction - sat_reference) + extra_logit
-                + (max(contagion_y, 0.0) + shared_shift))
+                + shift_ub)
         if z_ub < _SCREEN_Z:
+            return False
+    if contagion_y != 0.0:
+        # the hazard at the bound already rejects most draws: skip the quadrature for them
+        if u >= churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
+                             tenure_effect, extra_logit, shift_ub):
             return False
     shift = contagion_shift(contagion_y, decay, mean_u, var_u) + shared_shift
     return u < churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
@@ -631,7 +638,7 @@ def need_type(r, need_cum, s):
     return n - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def need_count(u_need, v, p_need, need_mean):
     """Needs this tick: Poisson(``need_mean``) by inversion, capped at :data:`MAX_EPISODES`.
 
