@@ -263,8 +263,9 @@ def KpiPanel(model):
             value = p[key]
             if key == "headcount":
                 team = path.split(".")[1]
-                parts.append(f"{label} {value} (scenario units; {len(model.teams[team])} "
-                             f"agents at {p['customers']:,} customers)")
+                fte = model.spec.teams[team].fte
+                parts.append(f"{label} {value} (scenario units; each {fte:.3g} of a full-time "
+                             f"employee at {p['customers']:,} customers)")
             else:
                 parts.append(f"{label} {value:.3f}")
         parts += [f"strategy {p['strategy']}", f"seed {p['rng']}"]

@@ -94,7 +94,7 @@ def test_replay_of_a_folder_without_a_sweep(tmp_path):
 
 
 def test_run_set_changes_the_scenario(tmp_path):
-    # values speak the scenario's units: 40 agents at 100,000 customers are 8 at 20,000
+    # values speak the scenario's units: 40 people, each a fifth of a full-time employee at 20,000
     big = ["--customers", "20000", "--days", "30"]
     code, _, err = call(["run", *big, "--set", "teams.contact_centre.headcount=40",
                          "--out", tmp_path / "a", "--quiet"])

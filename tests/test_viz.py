@@ -60,7 +60,10 @@ def test_sliders_and_settings_reach_the_scenario():
                           rng="7")
     sc = m.spec
     assert sc.market.size == 20_000
-    assert len(m.teams["contact_centre"]) == 4  # 20 agents at 100k -> 4 at 20k
+    # the slider speaks the scenario's units: 20 people, each a fifth of a full-time
+    # employee at a fifth of the market
+    assert len(m.teams["contact_centre"]) == 20
+    assert sc.teams["contact_centre"].fte == pytest.approx(0.2)
     assert sc.touchpoints["phone"].quality == 0.7
     assert sc.partners["courier"].reliability == 0.8
     assert sc.segments["loyal"].base_churn == 0.02
