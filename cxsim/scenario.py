@@ -329,8 +329,20 @@ class Behaviour:
     # keeps its base_churn as stated.
     switching_cost_reference: float = _f(
         0.3, lo=0, hi=1, doc="switching cost at which segments' base_churn is quoted")
+    # Contracts (docs/validation.md, "Contracts"): inside a term churn is shifted by
+    # contract_effect; in the term's renewal window (its last renewal_window_months) by
+    # renewal_effect instead; terms renew back to back.  Who chooses a long contract
+    # (selection) is each segment's own base_churn.  Defaults: a one-month window at the base
+    # rate (assumption: notice periods and end-of-term offers run about a month).
     contract_effect: float = _f(-1.5, lo=-100, hi=100,
-                                doc="churn log-odds while in contract (not renewal month)")
+                                doc="churn log-odds inside a contract term (not its renewal "
+                                    "window)")
+    renewal_window_months: float = _f(
+        1.0, lo=0, hi=1200, doc="months at the end of each contract term in which "
+                                "contract_effect is lifted and renewal_effect applies")
+    renewal_effect: float = _f(0.0, lo=-100, hi=100,
+                               doc="churn log-odds in a contract's renewal window (0 = base "
+                                   "rate; > 0: customers shop around at the end of a term)")
     # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (docs/validation.md).
     nps_sd: float = _f(1.5, gt=0, hi=10, doc="spread of individual response style on 0-10")
     survey_noise: float = _f(0.5, lo=0, hi=10, doc="answer noise on CSAT and CES scales")

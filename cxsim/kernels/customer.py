@@ -269,14 +269,19 @@ def ces_answer(effort, patience, z, noise):
 
 
 @njit(cache=True, inline="always")
-def contract_logit(tenure_ticks, contract_ticks, ticks_per_month, effect):
-    """Churn log-odds shift from a contract: ``effect`` inside a term, 0 in its last month."""
+def contract_logit(tenure_ticks, contract_ticks, window_ticks, effect, renewal_effect):
+    """Churn log-odds shift from a contract: ``effect`` inside a term, ``renewal_effect`` in
+    its renewal window (its last ``window_ticks``); terms renew back to back.
+
+    No contract (``contract_ticks <= 0``): 0.  A window at least as long as the term makes the
+    whole term a renewal window.
+    """
     if contract_ticks <= 0.0:
         return 0.0
     into_term = tenure_ticks - contract_ticks * math.floor(tenure_ticks / contract_ticks)
-    if into_term < contract_ticks - ticks_per_month:
+    if into_term < contract_ticks - window_ticks:
         return effect
-    return 0.0
+    return renewal_effect
 
 
 @njit(cache=True, inline="always")
@@ -624,8 +629,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
                   tenure * beh.years_per_tick, beh.tenure_effect,
                   seg.extra_logit[s]
-                  + contract_logit(tenure, seg.contract_ticks[s], beh.ticks_per_month,
-                                   beh.contract_effect),
+                  + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
+                                   beh.contract_effect, beh.renewal_effect),
                   expo + today.global_exposure, beh.log_contagion):
             cu.status[i] = CHURNED
             cu.pending[i] = 0
