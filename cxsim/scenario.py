@@ -175,7 +175,10 @@ class Team:
     handle_time: float = _f(6.0, gt=0, hi=1440, doc="mean handle time of one contact, minutes")
     service_target: float = _f(20.0, lo=0, hi=86_400,
                                doc="service-level target answer time, seconds")
-    skill: float = _f(0.6, lo=0, hi=1, doc="mean skill of the team at tick 0")
+    skill: float = _f(0.6, lo=0, hi=1,
+                      doc="the team's stationary mean skill: its mean at tick 0 and, when its "
+                          "staff handle the contacts it implies "
+                          "(workforce.stationary_learning), throughout")
     engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
     wage_per_day: float = _f(150.0, lo=0, hi=1e6, doc="cost per employee per day")
     annual_attrition: float = _f(0.35, lo=0, hi=1,
@@ -183,7 +186,10 @@ class Team:
                                      "reference engagement")
     hiring_lag_days: float = _f(30.0, lo=0, hi=3650,
                                 doc="days from a leaver to the replacement's start")
-    new_hire_skill: float = _f(0.35, lo=0, hi=1, doc="skill of a new hire")
+    new_hire_skill: float = _f(0.35, lo=0, hi=1,
+                               doc="skill of a new hire; with skill, attrition and "
+                                   "learning_contacts it sets the contacts per person per "
+                                   "day at which the team's skill is stationary")
 
 
 @dataclass(frozen=True)
@@ -232,6 +238,8 @@ class Workforce:
     # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
     # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
     # steady mean skill near 0.6 at ~16k contacts per agent-year
+    # Each team starts in its stationary state (workforce.stationary_learning); a team keeps
+    # its stated skill when its staff handle the contacts per day that skill implies.
     learning_contacts: float = _f(75_000.0, gt=0, hi=1e15,
                                   doc="contacts that close 63 % of a person's skill gap")
     handle_time_skill_effect: float = _f(
@@ -247,9 +255,6 @@ class Workforce:
     # deviation of a tenth of the 0-1 scale), centred so the team starts at its stated means.
     skill_spread: float = _f(0.1, lo=0, hi=0.5,
                              doc="spread of individual skill and engagement at tick 0")
-    # Contact-centre tenure is short: mean ~2 years (exponential), ICMI 2018 benchmarks.
-    initial_tenure_days: float = _f(720.0, lo=0, hi=20_000,
-                                    doc="mean tenure (days) of the staff at tick 0")
     # Assumption: a training programme lifts engagement by half its skill gain while it runs
     # (training as recognition; Harter et al. 2002 report engagement gains from development).
     training_engagement: float = _f(0.5, lo=0, hi=2,
