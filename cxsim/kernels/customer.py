@@ -270,11 +270,11 @@ def ces_answer(effort, patience, z, noise):
 
 @njit(cache=True, inline="always")
 def contract_logit(tenure_ticks, contract_ticks, window_ticks, effect, renewal_effect):
-    """Churn log-odds shift from a contract: ``effect`` inside a term, ``renewal_effect`` in
-    its renewal window (its last ``window_ticks``); terms renew back to back.
+    """Churn log-odds shift from a contract: ``effect`` in a term, else its renewal window's.
 
-    No contract (``contract_ticks <= 0``): 0.  A window at least as long as the term makes the
-    whole term a renewal window.
+    ``renewal_effect`` applies in a term's renewal window (its last ``window_ticks``); terms
+    renew back to back.  No contract (``contract_ticks <= 0``): 0.  A window at least as long
+    as the term makes the whole term a renewal window.
     """
     if contract_ticks <= 0.0:
         return 0.0
