@@ -438,6 +438,30 @@ def test_contract_logit_share_of_free_ticks():
     assert (vals == 0.5).mean() == pytest.approx(2 / 3, abs=0.01)
 
 
+def _mean_hazard(term_months, window_months, effect, renewal, h=0.02, tpm=30.0):
+    """Mean per-tick hazard over many terms at base monthly churn ``h`` (no selection)."""
+    base = K.logit(K.per_tick_probability(h, tpm))
+    ticks = range(int(24 * 10 * tpm))
+    return np.mean([K.logistic(base + K.contract_logit(t, term_months * tpm,
+                                                       window_months * tpm, effect, renewal))
+                    for t in ticks])
+
+
+def test_contract_churn_ratio_without_selection_is_at_most_two():
+    """Same propensity: a 12-month contract churns at most twice as often as a 24-month one.
+
+    It has twice the renewal windows and nothing else, so however strong the in-term
+    suppression or the renewal shift, the ratio stays below 2; the larger ratios of real
+    contract data (the IBM Telco sample's ~4) need selection (docs/validation.md).
+    """
+    for effect, renewal, window in [(-1.5, 0.0, 1), (-6.0, 0.0, 1), (-6.0, 3.0, 1),
+                                    (-3.0, 1.0, 3)]:
+        r = _mean_hazard(12, window, effect, renewal) / _mean_hazard(24, window, effect, renewal)
+        assert 1.0 < r <= 2.0 + 1e-9
+    # a longer renewal window releases more churn
+    assert _mean_hazard(12, 3, -2.0, 0.0) > _mean_hazard(12, 1, -2.0, 0.0)
+
+
 def draw_need(u_need, p_need, cum, s=0):
     """Call :func:`cxsim.kernels.draw_need` with ``cum`` one segment row or the whole table.
 
