@@ -98,8 +98,13 @@ class Market:
     q: float = _f(0.3, lo=0, hi=100, doc="Bass internal influence (referrals), per year")
     referral_from: str = _f("promoters", choices=REFERRAL_MODES,
                             doc="who refers prospects: promoters only, or every customer")
+    # A former customer is a rival's customer again: p and q reach them as they reach
+    # prospects, so a market whose churn and acquisition balance is stationary (a prospect
+    # pool that only emptied would make every scenario drift); win_back adds the company's
+    # own win-back offers.
     win_back: float = _f(0.0, lo=0, hi=1,
-                         doc="yearly probability that a churned customer returns (0 = off)")
+                         doc="yearly probability that a churned customer returns through "
+                             "win-back offers, on top of marketing and referrals (0 = off)")
 
 
 @dataclass(frozen=True)

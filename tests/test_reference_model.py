@@ -77,11 +77,9 @@ def reference(sc: Scenario, seed: int):
     for t in range(1, sc.simulation.ticks + 1):
         referring = (status == 1).sum() / (n - 1)  # every customer refers (previous tick)
         for i in range(n):
-            if status[i] == 0:
+            if status[i] != 1:  # prospects and former customers alike (win-back is off)
                 if uniform(k["acquire"], i, t, 0) < min(1.0, (m.p + m.q * referring) * years):
                     start(i, t)
-                continue
-            if status[i] == 2:
                 continue
             u_need, u_churn = uniform_pair(k["daily"], i, t, 0)
             if u_need < p_need:  # an episode at the web shop

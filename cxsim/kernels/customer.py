@@ -544,8 +544,9 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     The numba engine calls it for every customer from :func:`advance_customers`; the mesa
     engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
 
-    In order: churn exposure decays; a prospect may join (Bass: marketing ``p`` plus ``q`` x
-    the referring share of its contacts) and a churned agent may be won back; a customer's
+    In order: churn exposure decays; a prospect or a former customer may join (Bass:
+    marketing ``p`` plus ``q`` x the referring share of its contacts) and a former customer
+    not reached so may be won back; a customer's
     expectation is pulled by yesterday's word of mouth (full mixing), a need (or a pending
     failure demand) may start an episode (:func:`live_episode`), a detractor may be reached
     by service recovery, and the churn draw decides whether they leave; finally the agent is
@@ -568,18 +569,18 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     cu.exposure[i] = expo
     sat = cu.satisfaction[i]
     if st == PROSPECT or st == CHURNED:
-        if st == PROSPECT:
-            if beh.full_mixing:
-                frac = today.referral_fraction
-            else:
-                deg = indptr[i + 1] - indptr[i]
-                frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-            p_join = acquisition_probability(beh.p_tick, beh.q_tick, frac)
-            joined = uniform(keys[K_ACQUIRE], i, t, 0) < p_join
+        # a former customer is a rival's customer again: marketing and referrals reach them
+        # as they reach prospects (Bass), and win-back offers on top
+        if beh.full_mixing:
+            frac = today.referral_fraction
         else:
-            joined = (beh.win_back_tick > 0.0
-                      and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
-        if joined:
+            deg = indptr[i + 1] - indptr[i]
+            frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
+        p_join = acquisition_probability(beh.p_tick, beh.q_tick, frac)
+        acquired = uniform(keys[K_ACQUIRE], i, t, 0) < p_join
+        won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
+               and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
+        if acquired or won:
             start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0)
             cu.status[i] = CUSTOMER
             cu.exposure[i] = 0.0
@@ -587,7 +588,7 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
             if st == PROSPECT:
                 acc[ACC_NEW] += 1.0
                 segacc[s, SGA_NEW] += 1.0
-            else:
+            else:  # a former customer back, by marketing, referral or a win-back offer
                 acc[ACC_WON_BACK] += 1.0
             sat = cu.satisfaction[i]
             cat = nps_category(sat, cu.nps_bias[i])
