@@ -376,13 +376,12 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     """The scenario file (or default) with ``--set`` values applied, then resized."""
     from .params import check_param, parse_param
     from .runner import build_scenario
-    from .sweep import scaled_headcount_note
 
     if len(sets) > MAX_SETS:
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point, notes = {}, []
+    point = {}
     for text in sets:
         param = check_param(parse_param(text), data, list(base.strategies))
         if param.path == "strategy":
@@ -390,11 +389,7 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         if param.varies:
             raise UsageError(f"--set {text}: takes one value (sweeps take several)")
         point[param.path] = param.values[0]
-        notes.append(scaled_headcount_note(base, param, customers))
-    scenario = build_scenario(data, point, customers, days).validated()
-    for note in filter(None, notes):
-        print(in_flags(note), file=sys.stderr)
-    return scenario
+    return build_scenario(data, point, customers, days).validated()
 
 
 def _replay_target(args: argparse.Namespace):

@@ -112,8 +112,8 @@ def _train(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float
 
 
 @intervention("hire", "team",
-              "head count +round(amount) (new hires at the team's new-hire skill, wages "
-              "counted); with an end, temporary staff who leave after it (and are not "
+              "head count +round(amount) (new hires at the team's new-hire skill and fte, "
+              "wages counted); with an end, temporary staff who leave after it (and are not "
               "replaced if they quit early)")
 def _hire(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float) -> None:
     state = model.interventions

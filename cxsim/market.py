@@ -45,6 +45,8 @@ class Market:
         self.initial_customers = int((cu.status == K.CUSTOMER).sum())
         self.segment_initial = np.bincount(cu.segment[cu.status == K.CUSTOMER],
                                            minlength=n_seg)
+        self._entry_key: tuple | None = None
+        self._entry_share = np.zeros(0)
 
     def advance(self, t: int, beh: Behaviour, today: Today, seg: Segments, tp: Touchpoints,
                 jr: Journeys, indptr: np.ndarray) -> None:
@@ -58,17 +60,56 @@ class Market:
         self.tpacc[:] = 0.0
         self.segacc[:] = 0.0
 
-    def expected_entry_volume(self, seg: Segments, tp: Touchpoints, jr: Journeys) -> np.ndarray:
-        """Expected contacts per touchpoint on the first tick (entry points only)."""
-        cu = self.customers
-        n_seg, n_needs = seg.need_cum.shape
-        vol = np.zeros(tp.quality.shape[0])
-        active = np.bincount(cu.segment[cu.status == K.CUSTOMER], minlength=n_seg)
-        for s in range(n_seg):
-            p_type = np.diff(np.concatenate([[0.0], seg.need_cum[s]]))
-            for k in range(n_needs):
-                cand = jr.need_tp[jr.need_ptr[k]:jr.need_ptr[k + 1]]
-                w = np.array([seg.channel_pref[s, tp.channel[j]] * tp.open[j] for j in cand])
-                if w.sum() > 0:
-                    vol[cand] += active[s] * seg.p_need[s] * p_type[k] * w / w.sum()
+    def expected_entries(self, seg: Segments, tp: Touchpoints, jr: Journeys,
+                         active: np.ndarray, failure_demand: float = 0.0,
+                         failure_need: int = -1) -> np.ndarray:
+        """Expected first contacts per touchpoint today.
+
+        ``active[s]`` customers of segment ``s`` at the start of the tick meet needs at
+        today's rates (interventions included) and pick an entry point by channel
+        preference among today's open ones; when all of a need's entry points are closed (an
+        outage) they go where the one they wanted escalates to, as
+        :func:`cxsim.kernels.customer.walk_episode` does.  ``failure_demand`` customers come
+        back with a ``failure_need`` (yesterday's failures).
+        """
+        key = (tp.open.tobytes(), tp.exists.tobytes(), seg.need_cum.tobytes(),
+               seg.channel_pref.tobytes())
+        if key != self._entry_key:  # changes only with outages and some interventions
+            self._entry_key = key
+            self._entry_share = self._entry_shares(seg, tp, jr)
+        share = self._entry_share  # [S, K, T]: where a need of type k starts, by segment
+        p_type = np.diff(seg.need_cum, axis=1, prepend=0.0)
+        vol = np.einsum("s,sk,skt->t", active * seg.p_need, p_type, share)
+        total_active = float(active.sum())
+        if failure_need >= 0 and failure_demand > 0 and total_active > 0:
+            vol += failure_demand * (active / total_active) @ share[:, failure_need, :]
         return vol
+
+    def _entry_shares(self, seg: Segments, tp: Touchpoints, jr: Journeys) -> np.ndarray:
+        n_seg, n_needs = seg.need_cum.shape
+        out = np.zeros((n_seg, n_needs, tp.quality.shape[0]))
+        for s in range(n_seg):
+            for k in range(n_needs):
+                self._enter(out[s, k], 1.0, k, s, seg, tp, jr)
+        return out
+
+    @staticmethod
+    def _enter(vol: np.ndarray, contacts: float, k: int, s: int, seg: Segments,
+               tp: Touchpoints, jr: Journeys) -> None:
+        """Spread ``contacts`` first contacts of need ``k``, segment ``s``, over entry points."""
+        cand = jr.need_tp[jr.need_ptr[k]:jr.need_ptr[k + 1]]
+        pref = np.array([seg.channel_pref[s, tp.channel[j]] for j in cand])
+        w_open = pref * tp.open[cand]
+        if w_open.sum() > 0:
+            vol[cand] += contacts * w_open / w_open.sum()
+            return
+        w_all = pref * tp.exists[cand]
+        if w_all.sum() <= 0:
+            return
+        bit = 1 << k
+        for j, wj in zip(cand, w_all / w_all.sum(), strict=True):
+            lo, hi = jr.path_ptr[j], jr.path_ptr[j + 1]
+            ok = (jr.path_kind[lo:hi] == 0) & ((jr.path_mask[lo:hi] & bit) != 0)
+            w = np.where(ok, jr.path_w[lo:hi] * tp.open[jr.path_to[lo:hi]], 0.0)
+            if w.sum() > 0:
+                np.add.at(vol, jr.path_to[lo:hi], contacts * wj * w / w.sum())

@@ -116,6 +116,7 @@ class CXModel(mesa.Model):
                                  self.market.segment_initial)
         self.staffed_tps = [j for js in self.workforce.team_tps.values() for j in js]
         self._last_visits: np.ndarray | None = None
+        self._failures = 0.0  # yesterday's failures: today's failure demand
         #: today's scalar inputs of the customer step (set before the customer phase)
         self.today: Today | None = None
         self._customer_agents: list[Customer] = []
@@ -152,10 +153,12 @@ class CXModel(mesa.Model):
            quality, resolution and handle time of staffed touchpoints, the knowledge base the
            resolution of support touchpoints; partner load sets reliability, hence the
            failure probability of operated touchpoints.
-        3. **queues** (:mod:`~cxsim.queues`) — each team's offered load (the previous tick's
-           contacts plus backlog: a persistence forecast) and agents on shift give, through
-           Erlang A with the customers' patience, the probability of waiting and the waits
-           customers meet today.
+        3. **queues** (:mod:`~cxsim.queues`) — each team's offered load (today's expected
+           contacts: today's needs of the active customers at today's rates and open entry
+           points, yesterday's failures coming back, and the recent shares of moves between
+           touchpoints; plus backlog) and its full-time equivalents on shift give, through
+           Erlang A with the customers' patience, the waits customers meet today: their
+           abandonment, mean wait and service level are Erlang A's at today's volume.
         4. **customers** (:mod:`~cxsim.market`) — every agent advances through the one
            per-customer step (:func:`cxsim.kernels.advance_customer`: in the parallel kernel,
            or Mesa ``Customer.step`` one by one): prospects may join (Bass p + q x referring
@@ -209,11 +212,14 @@ class CXModel(mesa.Model):
         self.partnership.step(self._last_visits, self.touchpoints, self.touchpoints_planned)
 
     def _phase_queues(self) -> QueueDay:
-        offered = (self._last_visits if self._last_visits is not None
-                   else self.market.expected_entry_volume(self.segments, self.touchpoints,
-                                                          self.journeys))
-        return self.queues.open_day(offered, self._mean_queue_patience(), self.workforce,
-                                    self.touchpoints)
+        rows = self.recorder.seg_rows
+        active = (rows[-1][:, K.SGA_ACTIVE] if rows
+                  else self.market.segment_initial.astype(float))
+        entries = self.market.expected_entries(
+            self.segments, self.touchpoints, self.journeys, active,
+            failure_demand=self._failures, failure_need=self.behaviour.failure_need)
+        return self.queues.open_day(self.queues.forecast(entries), self._mean_queue_patience(),
+                                    self.workforce, self.touchpoints)
 
     def _mean_queue_patience(self) -> float:
         """Mean queue patience (minutes) of the active customers, by segment."""
@@ -248,6 +254,8 @@ class CXModel(mesa.Model):
         tpt = ordered_sum(self.market.tpacc)
         sgt = ordered_sum(self.market.segacc)
         self._last_visits = tpt[:, K.TPA_VISITS].copy()
+        self._failures = float(tpt[:, K.TPA_FAILURES].sum())
+        self.queues.observe(tpt)
         self.queues.settle(tpt, day)
         partners = self.partnership.settle(tpt, self.spec.simulation.tick_days)
         self.recorder.record(

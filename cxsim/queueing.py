@@ -78,7 +78,7 @@ from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import betainc, gammaln, logsumexp
+from scipy.special import betainc, gammaln
 
 __all__ = [
     "ErlangAResult",
@@ -410,13 +410,25 @@ def erlang_c_stats(traffic: float, agents: int, handle_time: float, target: floa
 # --------------------------------------------------------------------------------------------
 
 
+def _logsumexp(x: np.ndarray) -> float:
+    """``log(sum(exp(x)))`` of a non-empty array, without overflow.
+
+    SciPy's version costs tens of microseconds of array-API dispatch per call, and this runs
+    for every team every tick.
+    """
+    top = float(x.max())
+    if math.isinf(top):
+        return top
+    return top + math.log(float(np.exp(x - top).sum()))
+
+
 def _log_low_weights(traffic: float, agents: int) -> float:
     """``log sum_{n<c} pi_n / pi_c`` where ``pi_n / pi_c = c! A^(n-c) / n!`` (needs A > 0)."""
     if agents == 0:
         return -math.inf
     steps = np.log(np.arange(1, agents + 1, dtype=float)) - math.log(traffic)  # log(k / A)
     log_rel = np.cumsum(steps[::-1])[::-1]  # entry n: sum_{k=n+1..c} log(k / A)
-    return float(logsumexp(log_rel))
+    return _logsumexp(log_rel)
 
 
 def _queue_log_weights(lam: float, c_mu: float, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -554,6 +566,10 @@ def erlang_a(
             carried_load=0.0,
         )
 
+    if c == 0:  # nobody to answer: every caller waits out their patience and hangs up
+        return ErlangAResult(p_wait=1.0, p_abandon=1.0, mean_wait=pat, service_level=0.0,
+                             occupancy=1.0, mean_queue=lam * pat, carried_load=0.0)
+
     mu = 1.0 / aht
     theta = 1.0 / pat
     c_mu = c * mu
@@ -568,7 +584,7 @@ def erlang_a(
                              occupancy=_occupancy(traffic * (1.0 - blocked), c) if c else 1.0,
                              mean_queue=0.0, carried_load=traffic * (1.0 - blocked))
     j, log_w = _queue_log_weights(lam, c_mu, theta)  # pi_{c+j} / pi_c
-    log_queue = float(logsumexp(log_w))
+    log_queue = _logsumexp(log_w)
     log_norm = float(np.logaddexp(log_low, log_queue))
 
     prob_queue = np.exp(log_w - log_norm)  # pi_{c+j}
@@ -589,3 +605,98 @@ def erlang_a(
         mean_queue=mean_queue,
         carried_load=carried,
     )
+
+
+def erlang_a_shared(arrival_rate: float, handle_time: float, patience: float, agents: float,
+                    target: float) -> ErlangAResult:
+    """Erlang A for a fractional number of agents on shift, by time-sharing.
+
+    ``agents = n + f`` (``0 <= f < 1``) means ``n + 1`` agents on duty for a share ``f`` of
+    the open time and ``n`` for the rest (a part-time colleague, a supervisor who takes
+    calls, staff shared with another queue).  Arrivals are spread evenly over the day, so
+    the day's figures are the two queues' figures weighted by time; occupancy is the busy
+    agents over the agents on duty, both averaged over the day.  No capacity is rounded, so
+    a team scaled down with its market keeps its capacity per customer exactly.  Integer
+    ``agents`` give :func:`erlang_a` itself.
+    """
+    c = _real("agents", agents)
+    if c < 0.0 or math.isinf(c):
+        raise ValueError(f"agents must be a finite number 0 or more, got {agents!r}")
+    lo = math.floor(c)
+    share = c - lo
+    a = erlang_a(arrival_rate, handle_time, patience, lo, target)
+    if share == 0.0:
+        return a
+    b = erlang_a(arrival_rate, handle_time, patience, lo + 1, target)
+
+    def mix(x: float, y: float) -> float:
+        return (1.0 - share) * x + share * y
+
+    carried = mix(a.carried_load, b.carried_load)
+    return ErlangAResult(
+        p_wait=mix(a.p_wait, b.p_wait), p_abandon=mix(a.p_abandon, b.p_abandon),
+        mean_wait=mix(a.mean_wait, b.mean_wait),
+        service_level=mix(a.service_level, b.service_level),
+        occupancy=min(carried / c, 1.0), mean_queue=mix(a.mean_queue, b.mean_queue),
+        carried_load=carried)
+
+
+@dataclass(frozen=True)
+class WaitDevice:
+    """How customers draw their waits so that they meet a queue's figures exactly.
+
+    A contact waits with probability ``p_wait``; a waiting customer's virtual wait is
+    exponential with mean ``mean_virtual`` (minutes; ``inf`` allowed) and they hang up when
+    their own exponential patience runs out first.  See :func:`wait_device`.
+    """
+
+    p_wait: float
+    mean_virtual: float
+
+
+def wait_device(q: ErlangAResult, patience: float, target: float) -> WaitDevice:
+    """The per-contact wait draws that reproduce an Erlang A day's figures.
+
+    The figures are abandonment, mean wait and service level.  With ``w`` the chance to
+    wait, ``m`` the mean virtual wait and ``theta = 1/patience``:
+    abandonment is ``w theta m / (1 + theta m)``, the mean wait over all contacts
+    ``abandonment / theta`` (the identity Erlang A obeys too, so matching abandonment matches
+    the mean wait), and the share answered within ``target`` is
+    ``1 - A - (A / (theta m)) exp(-target/m - theta target)`` with ``A`` the abandonment.
+    Setting both to Erlang A's values gives ``x exp(-target x) = D / K`` for ``x = 1/m``,
+    ``D = 1 - A - SL``, ``K = (A / theta) exp(-theta target)``: solved with the Lambert W
+    function; of its two roots the one with ``w <= 1`` nearest Erlang A's own P(wait) is
+    taken, and when no root is feasible the nearest feasible device.  A single exponential
+    virtual wait cannot match all three figures then; tests measure how close it comes.
+    """
+    from scipy.special import lambertw
+
+    ab, sl, pw = q.p_abandon, q.service_level, q.p_wait
+    if not (pw > 0.0 and ab > 0.0) or math.isinf(patience):
+        # nobody waits, or nobody abandons: waits from Erlang A's own P(wait) and mean wait
+        m = q.mean_wait / pw if pw > 0.0 else 0.0
+        return WaitDevice(p_wait=pw, mean_virtual=m if math.isfinite(m) else math.inf)
+    theta = 1.0 / patience
+    if ab >= 1.0:
+        return WaitDevice(p_wait=1.0, mean_virtual=math.inf)
+    x_max = theta * (1.0 - ab) / ab  # x above it would need w > 1
+    x_erlang = theta * max(pw / ab - 1.0, 0.0)  # the device with Erlang A's own P(wait)
+    d = max(1.0 - ab - sl, 0.0)
+    k = (ab / theta) * math.exp(-theta * target)
+    roots: list[float] = []
+    if target <= 0.0:
+        roots = [d / k] if k > 0.0 else []
+    elif k > 0.0:
+        y = d / k
+        top = 1.0 / (math.e * target)  # the largest value of x exp(-target x)
+        if y >= top:
+            roots = [1.0 / target]
+        else:
+            z = -target * y
+            roots = [float(-lambertw(z, 0).real / target)]
+            if z < 0.0:
+                roots.append(float(-lambertw(z, -1).real / target))
+    feasible = [r for r in roots if 0.0 <= r <= x_max and math.isfinite(r)]
+    x = min(feasible, key=lambda r: abs(r - x_erlang)) if feasible else x_max
+    w = min(ab * (1.0 + x / theta), 1.0)
+    return WaitDevice(p_wait=w, mean_virtual=1.0 / x if x > 0.0 else math.inf)

@@ -6,15 +6,17 @@ team's backlog and today's agents, handle time and open minutes).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import TPA_QUEUE_ABANDON, TPA_VISITS, Touchpoints
-from .queueing import erlang_a
+from .kernels import TPA_FLOW, TPA_QUEUE_ABANDON, TPA_VISITS, Touchpoints
+from .queueing import erlang_a_shared, wait_device
 from .scenario import Scenario
 from .workforce import Workforce, mean_of
+
+#: half-life of the recent shares of moves between touchpoints used in the forecast (days)
+FLOW_HALF_LIFE_DAYS = 7.0
 
 
 @dataclass
@@ -46,43 +48,72 @@ class Queues:
         self.team_tps = team_tps
         self.backlog = {name: 0.0 for name in scenario.teams}
         self.state: dict[str, dict] = {}
+        n = len(scenario.touchpoints)
+        #: moves between touchpoints and visits, summed with a week's half-life
+        self.moves = np.zeros((n, n))
+        self.visits = np.zeros(n)
+        self.memory = 2.0 ** (-scenario.simulation.tick_days / FLOW_HALF_LIFE_DAYS)
+
+    def forecast(self, entries: np.ndarray) -> np.ndarray:
+        """Today's expected contacts per touchpoint from today's expected first contacts.
+
+        Episodes move on (escalations, hand-offs, reroutes after a hang-up) in the shares
+        recently seen: ``F[i, j]`` is the share of visits at ``i`` that moved to ``j``.  The
+        visits are ``V = E + F'E + F'^2 E + ...`` over at most ``behaviour.max_steps`` steps,
+        as an episode walks at most that many.  Entry volumes, the bulk of the load, are
+        today's own; only the shares of moves come from the recent past.
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(self.visits[:, None] > 0, self.moves / self.visits[:, None], 0.0)
+        total = entries.astype(float).copy()
+        term = total.copy()
+        for _ in range(self.spec.behaviour.max_steps - 1):
+            term = share.T @ term
+            total += term
+        return total
+
+    def observe(self, tpt: np.ndarray) -> None:
+        """Add today's visits and moves (``tpt``: the tick's touchpoint table)."""
+        n = self.visits.shape[0]
+        self.moves = self.memory * self.moves + tpt[:, TPA_FLOW:TPA_FLOW + n]
+        self.visits = self.memory * self.visits + tpt[:, TPA_VISITS]
 
     def open_day(self, offered_all: np.ndarray, patience: float, workforce: Workforce,
                  tp: Touchpoints) -> QueueDay:
-        """Solve every team's queue for today (Erlang A); return volume-weighted figures.
+        """Solve every team's queue for today (Erlang A); return its figures.
 
-        ``offered_all`` is the contacts per touchpoint the day is planned for (the previous
-        tick's, a persistence forecast; on tick 1 the expected entry volume); ``patience`` the
-        active customers' mean queue patience (minutes).  Customers then meet waits drawn so
-        that, per contact, abandonment and the mean wait reproduce Erlang A: a waiting
-        customer's virtual wait is exponential with mean ``m`` and they hang up when their own
-        exponential patience runs out first, with ``m = r / (theta (1 - r))``,
-        ``r = P(abandon) / P(wait)``.  Writes ``tp.p_wait`` and ``tp.wait_mean``.
+        ``offered_all`` is today's expected contacts per touchpoint (:meth:`forecast`), so a
+        spike of demand meets the queue on the day it lands; ``patience`` the active
+        customers' mean queue patience (minutes).  Agents on duty are the team's full-time
+        equivalents on shift, ``headcount x fte x shift_hours / open_hours``, not rounded: a
+        fraction is time-shared (:func:`~cxsim.queueing.erlang_a_shared`).  In a market that
+        samples a larger one (``market.represents``) the queue is solved at the larger
+        market's volume and staffing.  Customers then meet waits drawn so that abandonment,
+        mean wait and service level are Erlang A's (:func:`~cxsim.queueing.wait_device`).
+        Writes ``tp.p_wait`` and ``tp.wait_mean``.
         """
         sc = self.spec
-        theta = 1.0 / patience
+        scale = sc.market.represents / sc.market.size if sc.market.represents else 1.0
         out = QueueDay()
         for name, team in sc.teams.items():
             refs = self.team_tps[name]
             staff = workforce.teams[name]
             present = len(staff)
-            # agents on shift at once; a team with anyone in it keeps at least one on duty
-            agents = (max(1, int(round(present * team.shift_hours / team.open_hours)))
-                      if present > 0 else 0)
+            agents = present * team.fte * team.shift_hours / team.open_hours
             arrivals = float(sum(offered_all[j] for j in refs if tp.open[j] > 0))
             offered = arrivals + self.backlog[name]
             minutes = team.open_hours * 60.0 * sc.simulation.tick_days
             aht = workforce.handle_time[name]
-            q = erlang_a(offered / minutes, aht, patience, agents,
-                         team.service_target / 60.0)
-            r = q.p_abandon / q.p_wait if q.p_wait > 0 else 0.0
-            mean_virtual = r / (theta * (1.0 - r)) if r < 1.0 else math.inf
+            target = team.service_target / 60.0
+            q = erlang_a_shared(offered * scale / minutes, aht, patience, agents * scale, target)
+            dev = wait_device(q, patience, target)
             for j in refs:
-                tp.p_wait[j] = q.p_wait if offered > 0 else 0.0
-                tp.wait_mean[j] = mean_virtual
+                tp.p_wait[j] = dev.p_wait if offered > 0 else 0.0
+                tp.wait_mean[j] = dev.mean_virtual
             self.state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
             out.teams[name] = {
                 **workforce.events.get(name, {}), "headcount": present,
+                "fte": present * team.fte,
                 "skill": mean_of(staff, "skill", float("nan")),
                 "engagement": mean_of(staff, "engagement", float("nan")),
                 "burnout": mean_of(staff, "burnout", float("nan")),

@@ -88,7 +88,8 @@ class Recorder:
         on_staff = {name: 0 for name in sc.teams}
         for e in staff:
             on_staff[e.team] += 1
-        staff_cost = float(sum(on_staff[n] * t_.wage_per_day * dt for n, t_ in sc.teams.items()))
+        staff_cost = float(sum(on_staff[n] * t_.fte * t_.wage_per_day * dt
+                               for n, t_ in sc.teams.items()))
         partner_jobs = sum(r["jobs"] for r in partners.values())
         partner_fail = sum(r["failures"] for r in partners.values())
         partner_cost = sum(r["cost"] for r in partners.values())

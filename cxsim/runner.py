@@ -39,32 +39,38 @@ class RunResult:
     flows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
-def resize(scenario: Scenario, customers: int | None = None, days: float | None = None
-           ) -> Scenario:
+def resize(scenario: Scenario, customers: int | None = None, days: float | None = None,
+           *, sample: bool = False) -> Scenario:
     """Return the scenario with a new market size and/or horizon.
 
     The whole business scales with the market so that per-customer results stay comparable:
-    initial customers keep their share, and team head counts (at least 1), partner capacities,
-    fixed costs, strategy costs and hires (at least 1) scale in proportion.  ``days`` becomes
-    ``ceil(days / tick_days)`` ticks.
+    initial customers keep their share; each team keeps its employee agents, who stand for a
+    scaled number of full-time employees (``Team.fte``: capacity, contacts per person and
+    wages scale, nothing is rounded); partner capacities, fixed costs and strategy costs
+    scale in proportion, and a ``hire`` adds the same agents (each at the team's ``fte``).
+    What remains is genuine: a smaller contact centre pools less (Erlang economies of scale).
+    With ``sample=True`` even that goes: the market becomes a sample of the original one
+    (``market.represents``), whose queues are solved at the original volume and staffing —
+    the way to run a small market for speed and get the full market's answers.
+    ``days`` becomes ``ceil(days / tick_days)`` ticks.
     """
     sc = scenario
     if customers is not None:
         f = int(customers) / sc.market.size
+        represents = (sc.market.represents or sc.market.size) if sample else sc.market.represents
         market = dataclasses.replace(
-            sc.market, size=int(customers),
+            sc.market, size=int(customers), represents=represents if represents else 0,
             initial_customers=min(int(customers), int(round(sc.market.initial_customers * f))))
-        teams = {n: dataclasses.replace(t, headcount=max(1, int(round(t.headcount * f))))
-                 for n, t in sc.teams.items()}
+        if market.represents and market.represents < market.size:
+            market = dataclasses.replace(market, represents=0)  # no longer a sample
+        teams = {n: dataclasses.replace(t, fte=t.fte * f) for n, t in sc.teams.items()}
         partners = {n: dataclasses.replace(p, capacity=p.capacity * f)
                     for n, p in sc.partners.items()}
         economics = dataclasses.replace(
             sc.economics, fixed_cost_per_day=sc.economics.fixed_cost_per_day * f)
 
         def scaled(iv):
-            amount = max(1.0, round(iv.amount * f)) if iv.type == "hire" else iv.amount
-            return dataclasses.replace(iv, cost=iv.cost * f, cost_per_tick=iv.cost_per_tick * f,
-                                       amount=amount)
+            return dataclasses.replace(iv, cost=iv.cost * f, cost_per_tick=iv.cost_per_tick * f)
 
         strategies = {n: dataclasses.replace(st, interventions=[scaled(iv)
                                                                 for iv in st.interventions])

@@ -98,6 +98,9 @@ class Market:
     q: float = _f(0.3, lo=0, hi=100, doc="Bass internal influence (referrals), per year")
     referral_from: str = _f("promoters", choices=REFERRAL_MODES,
                             doc="who refers prospects: promoters only, or every customer")
+    represents: int = _f(0, lo=0, hi=50_000_000,
+                         doc="size of the market this one is a sample of (0: itself); queues "
+                             "are then solved at that market's volume and staffing")
     # A former customer is a rival's customer again: p and q reach them as they reach
     # prospects, so a market whose churn and acquisition balance is stationary (a prospect
     # pool that only emptied would make every scenario drift); win_back adds the company's
@@ -175,6 +178,12 @@ class Team:
 
     touchpoints: list[str] = _f(factory=list, doc="staffed touchpoints")
     headcount: int = _f(10, lo=0, hi=100_000, doc="employees in the team")
+    # Resizing the market (``--customers``) changes ``fte``, never the number of employee
+    # agents: the team's people, their learning, burnout and attrition are the same at every
+    # market size, and only its capacity (hence the queue) scales with the market.
+    fte: float = _f(1.0, gt=0, hi=1e6,
+                    doc="full-time employees each employee agent stands for (capacity, "
+                        "contacts per person and wages scale with it)")
     shift_hours: float = _f(8.0, gt=0, hi=24, doc="hours each employee works per day")
     open_hours: float = _f(12.0, gt=0, hi=24, doc="hours per day the touchpoints are open")
     handle_time: float = _f(6.0, gt=0, hi=1440, doc="mean handle time of one contact, minutes")
@@ -790,6 +799,9 @@ def _check_values(s: Scenario) -> list[str]:
             errs.append(f"segments: shares must sum to 1, got {total:g}")
     if len(s.segments) > 250:
         errs.append("segments: at most 250 segments are supported")
+    if 0 < s.market.represents < s.market.size:
+        errs.append(f"market.represents must be 0 or at least market.size ({s.market.size}), "
+                    f"got {s.market.represents}")
     if s.market.initial_customers > s.market.size:
         errs.append(f"market.initial_customers must be at most market.size ({s.market.size}), "
                     f"got {s.market.initial_customers}")

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .design import DESIGNS, SAMPLED, Design, make_design, sensitivity
-from .errors import Arg, Message, Worded
+from .errors import Arg, Worded
 from .executors import (
     MAX_REPLICATIONS,
     MAX_RUNS,
@@ -361,47 +361,7 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                 seeds=tuple(replicate_seeds(seed, replications)), strategy=strategy,
                 customers=customers, days=float(days) if days is not None else None,
                 ticks=bool(ticks), outcomes=chosen, fmt=fmt,
-                notes=tuple(_scaling_notes(sc, checked, customers)))
-
-
-def _scaling_notes(sc: Scenario, params: Sequence[Param], customers: int | None
-                   ) -> list[str]:
-    """Notes on swept values that will not act as a user may expect."""
-    return [note for p in params
-            if (note := scaled_headcount_note(sc, p, customers, sweep=True))]
-
-
-def scaled_headcount_note(sc: Scenario, p: Param, customers: int | None,
-                          sweep: bool = False) -> Message | None:
-    """A note when resizing to ``customers`` merges or shrinks a team head count parameter.
-
-    Parameter values speak the scenario's units and the business scales with the market
-    (:func:`cxsim.runner.build_scenario`), so at a small ``customers`` distinct head counts
-    can round to the same number of agents.  Returns ``None`` when nothing is lost.
-    """
-    parts = p.path.split(".")
-    if (customers is None or customers == sc.market.size or len(parts) != 3
-            or parts[0] != "teams" or parts[2] != "headcount"):
-        return None
-    f = customers / sc.market.size
-    if p.is_distribution:
-        given = list(range(int(p.low), int(p.high) + 1))
-    else:
-        given = sorted(int(v) for v in p.values)
-    scaled = sorted({max(1, round(v * f)) for v in given})
-    if len(scaled) == len(given) and not (len(given) == 1 and scaled[0] == 1 and f < 1):
-        return None
-
-    def span(xs: list[int]) -> str:
-        return f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}..{xs[-1]}"
-
-    agents = "agent" if scaled == [1] else "agents"
-    return Message("note: at ", Arg("customers", f"{customers:,}"),
-                   f" ({f:.1%} of the scenario's market) {p.path} {span(given)} becomes "
-                   f"{span(scaled)} {agents}; "
-                   + ("sweep staffing at a larger " if sweep
-                      else "run staffing questions at a larger "),
-                   Arg("customers", library="customers value"))
+                notes=())
 
 
 # --------------------------------------------------------------------------------------------

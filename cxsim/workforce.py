@@ -140,7 +140,8 @@ class Workforce:
             staff = self.teams[name]
             q = yesterday.get(name)
             occupancy = q["occupancy_actual"] if q else None
-            contacts = q["served"] / len(staff) if q and staff else 0.0
+            # contacts per full-time employee (an agent may stand for several, or a part)
+            contacts = q["served"] / (len(staff) * team.fte) if q and staff else 0.0
             for e in staff:
                 e.step(occupancy, contacts)
             # attrition, then replacements whose hiring lag has passed

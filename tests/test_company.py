@@ -274,7 +274,7 @@ def test_outage_closes_web_and_app_touchpoints(outage_runs):
         assert after.loc[after.touchpoint == "web_shop", "volume"].sum() > 0
 
 
-def test_outage_reroutes_purchases_to_store_and_queue_reacts_a_tick_late(outage_runs):
+def test_outage_reroutes_purchases_to_store_and_queue_reacts_the_same_day(outage_runs):
     _, runs = outage_runs
     a, b = OUTAGE
     store = [_tp_volume(m1, ["store"], a, b) - _tp_volume(m0, ["store"], a, b)
@@ -282,10 +282,10 @@ def test_outage_reroutes_purchases_to_store_and_queue_reacts_a_tick_late(outage_
     assert_up(store, "store volume during the outage")
     for m0, m1 in runs:
         q0, q1 = team_rows(m0).set_index("tick"), team_rows(m1).set_index("tick")
-        # the queue forecasts today's load from yesterday's contacts: identical runs up to
-        # tick a - 1, so the contact centre's offered load on tick a is the same
-        assert q1.loc[:a, "offered"].to_numpy() == pytest.approx(q0.loc[:a, "offered"])
-        assert not np.allclose(q1.loc[a + 1:b, "offered"], q0.loc[a + 1:b, "offered"])
+        # the queue plans for today's demand: identical runs up to tick a - 1, and the
+        # contact centre's offered load rises on the outage's first day, not a day late
+        assert q1.loc[:a - 1, "offered"].to_numpy() == pytest.approx(q0.loc[:a - 1, "offered"])
+        assert q1.loc[a, "offered"] > q0.loc[a, "offered"]
 
 
 def test_outage_raises_contact_centre_load(outage_runs):

@@ -263,33 +263,39 @@ def test_revenue_and_cost_accounting(minimal_run):
     assert df["contact_cost"].to_numpy() == pytest.approx(4.0 * phone)
 
 
-def test_queue_offered_is_forecast_from_previous_volume(minimal_run):
+def test_queue_offered_is_todays_expected_demand(minimal_run):
     m = minimal_run
     q = m.queue_metrics
     sc = minimal_scenario()  # what minimal_run was built from
     team = sc.teams["cc"]
     seg = sc.segments["all"]
-    # tick 1: expected entry volume (half of support needs start at the phone)
+    # first contacts at the phone: the active customers at the start of the day, times the
+    # chance of a support need, half of which start at the phone
     total = sum(seg.need_rates.values())
-    expected = (1000 * (1 - math.exp(-total)) * seg.need_rates["support"] / total * 0.5)
-    assert q["offered"].iloc[0] == pytest.approx(expected)
-    # later ticks: yesterday's phone contacts plus the backlog they left (persistence forecast)
-    assert q["offered"].to_numpy()[1:] == pytest.approx(
-        tp_series(m, "phone")[:-1] + q["backlog"].to_numpy()[:-1])
+    p_support = (1 - math.exp(-total)) * seg.need_rates["support"] / total
+    active = np.concatenate([[1000], m.segment_metrics["active"].to_numpy()[:-1]])
+    entries = active * p_support * 0.5
+    assert q["offered"].iloc[0] == pytest.approx(entries[0])  # no moves seen yet
+    moves = q["offered"].to_numpy()[1:] - q["backlog"].to_numpy()[:-1] - entries[1:]
+    assert (moves >= -1e-9).all()  # web -> phone escalations come on top
+    flows = m.flow_metrics.set_index(["source", "target"])["episodes"]
+    assert moves.sum() == pytest.approx(flows[("web", "phone")], rel=0.25)
+    # the forecast is unbiased: realised contacts equal it within Poisson noise
+    realised = tp_series(m, "phone").sum()
+    forecast = (q["offered"] - q["backlog"].shift(fill_value=0.0)).sum()
+    assert abs(realised - forecast) < 4 * math.sqrt(forecast)
     # every contact is accounted for: served + abandoned + backlog = offered
     assert (q["served"] + q["abandoned"] + q["backlog"]).to_numpy() == pytest.approx(
         q["offered_actual"].to_numpy())
-    # agents on shift: a fixed share of the head count (6 employees, 8 of 12 hours)
-    agents = int(q["agents"].iloc[0])
-    assert (q["agents"] == agents).all()
-    assert agents == round(team.headcount * team.shift_hours / team.open_hours)
+    # agents on shift: the head count's share of the open hours, not rounded (6 x 8 / 12)
+    assert (q["agents"] == team.headcount * team.shift_hours / team.open_hours).all()
     # handle time follows the team's skill (workforce dynamics); traffic uses today's
     traffic = q["offered"] / (team.open_hours * 60.0) * q["handle_time"]
     assert q["traffic"].to_numpy() == pytest.approx(traffic.to_numpy())
     patience = seg.queue_patience  # one segment: the contact-weighted mean patience
     for _, row in q.head(5).iterrows():
         ref = erlang_a(row.offered / (team.open_hours * 60.0), row.handle_time, patience,
-                       agents, team.service_target / 60)
+                       4, team.service_target / 60)  # 6 x 8 / 12 = 4 agents
         assert row.p_wait == pytest.approx(ref.p_wait)
         assert row.p_abandon == pytest.approx(ref.p_abandon)
         assert row.asa == pytest.approx(ref.mean_wait * 60)

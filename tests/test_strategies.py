@@ -1012,7 +1012,7 @@ def test_one_off_cost_is_booked_for_an_intervention_starting_at_zero():
     assert m.summary()["intervention_cost"] == pytest.approx(1000.0 + 10 * 1.0)
 
 
-def test_resize_scales_strategy_costs_and_hires():
+def test_resize_scales_strategy_costs_and_the_capacity_of_hires():
     d = minimal_dict(simulation={"ticks": 20}, strategies={
         "s": {"interventions": [
             {"type": "omnichannel", "start": 3, "end": 10, "cost": 100.0,
@@ -1024,10 +1024,12 @@ def test_resize_scales_strategy_costs_and_hires():
     small = resize(sc, customers=200)  # f = 0.1
     got = big.strategies["s"].interventions
     assert (got[0].cost, got[0].cost_per_tick) == pytest.approx((250.0, 12.5))
-    assert got[1].amount == 10.0 and got[2].amount == 0.1  # hires scale, skill does not
+    # a hire adds the same people, who stand for the team's scaled full-time equivalents
+    assert got[1].amount == 4.0 and got[2].amount == 0.1
+    assert big.teams["cc"].fte == pytest.approx(2.5) and small.teams["cc"].fte == pytest.approx(0.1)
     assert got[2].cost == pytest.approx(25.0)
     tiny = small.strategies["s"].interventions
-    assert tiny[1].amount == 1.0  # at least one hire
+    assert tiny[1].amount == 4.0  # nothing rounded away
     assert (tiny[0].cost, tiny[0].cost_per_tick) == pytest.approx((10.0, 0.5))
     total = sum(cost_at(x, t) for x in sc.strategies["s"].interventions for t in range(1, 21))
     assert total == pytest.approx(100 + 8 * 5 + 10)
@@ -1036,8 +1038,9 @@ def test_resize_scales_strategy_costs_and_hires():
         assert r.summary["intervention_cost"] == pytest.approx(total * f)
     hired = run(big, 1, strategy="s", ticks=6).queues
     plain = run(big, 1, ticks=6).queues
-    assert (hired[hired["tick"] == 5]["headcount"].iloc[0]
-            == plain[plain["tick"] == 5]["headcount"].iloc[0] + 10)
+    h, p = (x[x["tick"] == 5].iloc[0] for x in (hired, plain))
+    assert h["headcount"] == p["headcount"] + 4
+    assert h["fte"] == pytest.approx(p["fte"] + 10)  # 4 people at 2.5 FTE each
 
 
 # ============================================================================================

@@ -105,11 +105,18 @@ def test_run_set_changes_the_scenario(tmp_path):
     assert a["occupancy"] < b["occupancy"] and a["asa"] <= b["asa"]
 
 
-def test_run_set_warns_when_scaling_merges_head_counts(tmp_path):
-    code, _, err = call(["run", *SMALL, "--set", "teams.contact_centre.headcount=40",
-                         "--out", tmp_path / "a", "--quiet"])
-    assert code == 0
-    assert "teams.contact_centre.headcount 40 becomes 1 agent" in err
+def test_run_set_head_count_keeps_its_agents_at_any_market_size(tmp_path):
+    """A head count is never rounded away: at a small market each agent stands for a
+    fraction of a full-time employee, so 40 and 41 stay different teams."""
+    caps = []
+    for hc in (40, 41):
+        code, _, err = call(["run", *SMALL, "--set", f"teams.contact_centre.headcount={hc}",
+                             "--out", tmp_path / str(hc), "--quiet"])
+        assert code == 0, err
+        assert "becomes" not in err
+        q = pd.read_csv(tmp_path / str(hc) / "queues.csv")
+        caps.append(q["agents"].iloc[0])
+    assert caps[1] / caps[0] == pytest.approx(41 / 40)
 
 
 @pytest.mark.parametrize("value, words", [
