@@ -3,7 +3,8 @@
 Each scenario file cites benchmarks next to its numbers (churn, satisfaction against ACSI,
 NPS, contact-centre conventions).  :data:`RANGES` writes those cited ranges down as data, each
 with the source the file gives; :func:`measure` runs a scenario for two years over several
-seeds at a reduced market size, and the slow test asserts that every figure's mean across
+seeds at a reduced market size (a sample of the file's market: queues are solved at its full
+size, ``resize(sample=True)``), and the slow test asserts that every figure's mean across
 seeds lies inside its range.  ``experiments/bench/scenario_ranges.py`` prints the same table.
 
 Figures (``measure``): ``churn`` the monthly churn of the base over both years and ``churn_y2``
@@ -86,7 +87,7 @@ def measure(name: str, seed: int, customers: int = CUSTOMERS, days: int = DAYS) 
     from cxsim.runner import resize
 
     sc = resize(cxsim.load_scenario(ROOT / "scenarios" / f"{name}.toml"), customers=customers,
-                days=days)
+                days=days, sample=True)
     assert sc.simulation.tick_days == 1.0
     r = cxsim.run(sc, seed)
     m = r.metrics

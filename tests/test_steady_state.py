@@ -3,12 +3,12 @@
 A what-if comparison on a drifting baseline mixes a strategy's effect with the drift, so each
 shipped scenario starts in the stationary state of its workforce and its customers'
 expectations (docs/validation.md, "Steady state").  Here every scenario runs five simulated
-years at a market of 20,000 over four seeds; each headline metric's quarterly means are
-regressed on time, one slope per seed.  The mean slope must lie within a t-bound of zero
-derived from the spread of the slopes across seeds (99 %, three degrees of freedom), or be
-immaterial: a drift over the five years smaller than :data:`MATERIAL` (below what a
-comparison of strategies would notice).  A scenario whose file documents a trend lists it in
-:data:`TRENDS` with the reason.
+years at a market of 20,000 (a sample of the file's market) over four seeds; each headline
+metric's quarterly means are regressed on time, one slope per seed.  The mean slope must lie
+within a t-bound of zero derived from the spread of the slopes across seeds (99 %, three
+degrees of freedom), or be immaterial: a drift over the five years smaller than
+:data:`MATERIAL` (below what a comparison of strategies would notice).  A scenario whose
+file documents a trend lists it in :data:`TRENDS` with the reason.
 
 The fast tests check the construction itself: a team starts on the stationary learning curve
 of its stated numbers, centred on its stated skill.
@@ -47,7 +47,7 @@ TRENDS: dict[str, dict[str, str]] = {}
 def quarterly(name: str, seed: int) -> dict[str, np.ndarray]:
     """Quarterly means of the headline metrics of a five-year run."""
     sc = resize(cxsim.load_scenario(ROOT / "scenarios" / f"{name}.toml"),
-                customers=CUSTOMERS, days=YEARS * 365)
+                customers=CUSTOMERS, days=YEARS * 365, sample=True)
     r = cxsim.run(sc, seed)
     m = r.metrics.copy()
     start = np.concatenate([[sc.market.initial_customers], m["active"].to_numpy()[:-1]])

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def measure(name: str, customers: int = 20_000, days: int = 1095, seed: int = 11) -> dict:
     """Per team contacts per person per day; per segment mean satisfaction and expectation."""
     full = cxsim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
-    sc = resize(full, customers=customers, days=days)
+    sc = resize(full, customers=customers, days=days, sample=True)
     f = customers / full.market.size
     m = CXModel(sc, rng=seed)
     snaps = {s: [] for s in m.segment_names}
