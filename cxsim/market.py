@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels as K
+from . import tables
 from .kernels import Behaviour, Customers, Journeys, Segments, Today, Touchpoints
 from .rng import STREAM_INDEX
 from .scenario import Scenario
@@ -40,8 +41,12 @@ class Market:
         if k > 0:
             u = K.uniforms(keys[STREAM_INDEX["initial"]], n, 0)
             chosen = np.sort(np.argpartition(u, k - 1)[:k]) if k < n else np.arange(n)
+            if sc.market.initial_tenure == "stationary":
+                cdf, expo = tables.stationary_tenure(sc)
+            else:
+                cdf = expo = np.zeros((n_seg, 0))
             K.start_initial_customers(keys, chosen, float(sc.market.initial_tenure_months),
-                                      seg, beh, cu, CHUNK)
+                                      cdf, expo, seg, beh, cu, CHUNK)
         self.initial_customers = int((cu.status == K.CUSTOMER).sum())
         self.segment_initial = np.bincount(cu.segment[cu.status == K.CUSTOMER],
                                            minlength=n_seg)

@@ -84,9 +84,16 @@ class Market:
     size: int = _f(100_000, lo=2, hi=50_000_000,
                    doc="agents in the market: prospects, customers and churned together")
     initial_customers: int = _f(40_000, lo=0, hi=50_000_000, doc="customers at tick 0")
+    # "stationary": the base a steady inflow of customers leaves behind (tables.
+    # stationary_tenure; docs/validation.md, "Steady state"), so churn of the base starts at
+    # its steady level; "exponential": tenure ~ Exp(initial_tenure_months).
+    initial_tenure: str = _f("exponential", choices=("exponential", "stationary"),
+                             doc="tenure of the initial customers: exponential with mean "
+                                 "initial_tenure_months, or the stationary tenure of the base")
     initial_tenure_months: float = _f(
         24.0, lo=0, hi=1200,
-        doc="mean tenure of the initial customers (exponential); 0 = all new")
+        doc="mean tenure of the initial customers when initial_tenure is exponential; "
+            "0 = all new")
     # Assumption: 20 years bounds the exponential tail (a longer relationship is rare and
     # would barely change its survivor churn draw).
     initial_tenure_cap_months: float = _f(240.0, gt=0, hi=1200,

@@ -133,3 +133,49 @@ def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:
         need_ptr=need_ptr, need_tp=np.array(need_tp, np.int64), path_ptr=np.cumsum(path_ptr),
         path_to=np.array(path_to, np.int64), path_w=np.array(path_w, np.float64),
         path_kind=np.array(path_kind, np.int64), path_mask=np.array(path_mask, np.int64))
+
+
+def stationary_tenure(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment's stationary tenure distribution of the customer base, on whole months.
+
+    Returns ``cdf`` and ``expo``, ``float64[S, M + 1]`` over tenures 0..M months (M =
+    ``market.initial_tenure_cap_months``): the cumulative share of the base with less tenure,
+    and the survivor exposure, the months at the base rate a customer of that tenure has
+    survived.  With a steady inflow of new customers, the base's tenure density is
+    proportional to the survival of a new customer, S(τ) (a renewal argument), and a survivor's
+    propensity follows Beta(a, b + M(τ)).  Month k's relative hazard is the contract's (in-term
+    ``contract_effect``, ``renewal_effect`` in the window), the tenure effect and the
+    satisfaction effect at the segment's ``initial_satisfaction``, applied to the odds
+    (accurate for small monthly churn); M(τ) sums them, and S(τ) = B(a, b + M) / B(a, b) under
+    shifted-beta-geometric heterogeneity (Fader & Hardie 2007), (1 - h0)^M without.
+    Contagion, word of mouth and interventions are left out (at their baseline, small).
+    """
+    b_ = sc.behaviour
+    months = max(1, int(math.ceil(sc.market.initial_tenure_cap_months)))
+    h0s = base_churn_month(sc)
+    cdf = np.zeros((len(sc.segments), months + 1))
+    expo = np.zeros((len(sc.segments), months + 1))
+    k = np.arange(months)
+    for s, sp in enumerate(sc.segments.values()):
+        rel = np.full(months, math.exp(b_.satisfaction_effect
+                                       * (sp.initial_satisfaction - b_.satisfaction_reference)))
+        rel *= np.exp(b_.tenure_effect * np.log1p((k + 0.5) / 12.0))
+        if sp.contract_months > 0:
+            into = np.mod(k + 0.5, sp.contract_months)
+            window = into >= sp.contract_months - b_.renewal_window_months
+            rel *= np.where(window, math.exp(b_.renewal_effect), math.exp(b_.contract_effect))
+        m_cum = np.concatenate([[0.0], np.cumsum(rel)])
+        h0, kappa = float(h0s[s]), sp.churn_concentration
+        if kappa > 0.0:
+            a, b = max(h0 * kappa, 1e-6), max((1.0 - h0) * kappa, 1e-6)
+            log_s = np.array([math.lgamma(b + m) - math.lgamma(a + b + m) for m in m_cum])
+            log_s -= math.lgamma(b) - math.lgamma(a + b)
+        else:
+            log_s = m_cum * math.log1p(-min(h0, 1.0 - 1e-12))
+        surv = np.exp(log_s)
+        mass = 0.5 * (surv[:-1] + surv[1:])
+        total = mass.sum()
+        cdf[s, 1:] = np.cumsum(mass) / total if total > 0 else np.linspace(0, 1, months + 1)[1:]
+        cdf[s, -1] = 1.0
+        expo[s] = m_cum
+    return cdf, expo

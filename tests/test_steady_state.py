@@ -148,6 +148,45 @@ def test_stationary_tenure_and_skill_of_a_large_team():
     assert contacts == pytest.approx(learn * sc.workforce.learning_contacts)
 
 
+def test_stationary_tenure_of_a_homogeneous_segment():
+    """No heterogeneity, no contract, no tenure or satisfaction effect: tenure is geometric."""
+    from conftest import minimal_dict
+
+    from cxsim import tables
+
+    d = minimal_dict(market={"size": 20_000, "initial_customers": 20_000,
+                             "initial_tenure": "stationary"},
+                     behaviour={"tenure_effect": 0.0})
+    d["segments"]["all"].update({"base_churn": 0.05, "churn_concentration": 0.0,
+                                 "initial_satisfaction": 0.75})
+    sc = cxsim.Scenario.from_dict(d)
+    cdf, expo = tables.stationary_tenure(sc)
+    dens = np.diff(cdf[0])
+    np.testing.assert_allclose(dens[1:50] / dens[:49], 0.95, rtol=1e-9)
+    np.testing.assert_allclose(expo[0, :5], np.arange(5.0))
+    model = cxsim.CXModel(sc, rng=2)
+    a = model.arrays
+    tenure = -a.join_tick / MONTH_DAYS  # months
+    # the continuous version of the geometric: mean 1 / -log(0.95) = 19.5 months
+    assert tenure.mean() == pytest.approx(1.0 / -math.log(0.95), rel=0.03)
+
+
+def test_stationary_tenure_under_contracts_and_heterogeneity():
+    """Contract customers stay longer; survivors of more exposure have lower propensities."""
+    from cxsim import tables
+
+    sc = cxsim.load_scenario(ROOT / "scenarios" / "telco.toml")
+    cdf, expo = tables.stationary_tenure(sc)
+    names = list(sc.segments)
+    mean = {n: float((np.diff(cdf[s]) * (np.arange(cdf.shape[1] - 1) + 0.5)).sum())
+            for s, n in enumerate(names)}
+    assert mean["postpaid"] > mean["broadband"] > mean["prepaid"]
+    # in-term suppression: a year of a contract is far less than a year at the base rate
+    s_post = names.index("postpaid")
+    assert expo[s_post, 12] < 6.0
+    assert np.all(np.diff(cdf, axis=1) >= 0) and np.allclose(cdf[:, -1], 1.0)
+
+
 # --------------------------------------------------------------------------------------------
 # five years without drift (slow)
 # --------------------------------------------------------------------------------------------

@@ -506,14 +506,16 @@ def draw_need(u_need, p_need, need_cum, s):
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months):
+def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
+                   exposure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.
 
     Satisfaction and expectation start near the segment's values.  The individual churn
     propensity is Beta-distributed around the segment's base rate when heterogeneity is on
     (shifted-beta-geometric, Fader & Hardie 2007); for a customer who has already stayed
-    ``tenure_months`` it is drawn from the survivors' Beta(a, b + tenure) instead.  Status is
-    left to the caller.
+    ``tenure_months`` it is drawn from the survivors' Beta(a, b + exposure) instead, where
+    ``exposure_months`` is the tenure weighted by the customer's relative hazard over it (the
+    tenure itself when the base rate applied throughout).  Status is left to the caller.
     """
     spread = beh.initial_spread
     z1 = normal(key_start, i, t, 0)
@@ -525,7 +527,7 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months)
     h0 = seg.base_churn_month[s]
     if kappa > 0.0:
         a = max(h0 * kappa, 1e-6)
-        b = max((1.0 - h0) * kappa, 1e-6) + tenure_months
+        b = max((1.0 - h0) * kappa, 1e-6) + exposure_months
         theta_month = beta(key_frailty, i, t, 0, a, b)
     else:
         theta_month = h0
@@ -581,7 +583,7 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
                and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
         if acquired or won:
-            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0)
+            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0, 0.0)
             cu.status[i] = CUSTOMER
             cu.exposure[i] = 0.0
             ev |= EV_JOIN

@@ -14,6 +14,11 @@ A shipped scenario starts in its stationary state (docs/validation.md, "Steady s
   level they adapt to.  New customers start there too: a prospect expects what the market
   delivers (assumption).  Two passes settle the fixed point (new customers' start moves it a
   little).
+- **market**: ``initial_customers`` is set to the stationary share of the market, where the
+  day's acquisitions (new and won back) balance its churn: ``N a / (a + h)`` with ``a`` the
+  joins per non-customer and ``h`` the churn per customer per day over the second half of the
+  run; the initial customers' tenure is the base's stationary one
+  (``market.initial_tenure = "stationary"``, :func:`cxsim.tables.stationary_tenure`).
 
     python experiments/bench/steady_calibration.py telco               # measure, print
     python experiments/bench/steady_calibration.py telco --write       # and edit the file
@@ -52,6 +57,12 @@ def measure(name: str, customers: int = 20_000, days: int = 1095, seed: int = 11
                 sel = act & (cu.segment == s)
                 snaps[sn].append((float(cu.satisfaction[sel].mean()),
                                   float(cu.expectation[sel].mean())))
+    met = m.metrics
+    late = met[met.tick > days // 2]
+    non = (late["prospects"] + late["lost"]).to_numpy()
+    a = float((late["new"] + late["won_back"]).sum() / non.sum())
+    h = float(late["churned"].sum() / late["active"].sum())
+    share = a / (a + h)
     q = m.queue_metrics
     q = q[q.tick > 90]
     teams = {}
@@ -61,7 +72,7 @@ def measure(name: str, customers: int = 20_000, days: int = 1095, seed: int = 11
         per_head = float(d["served"].mean()) / (team.headcount * f)
         teams[tn] = per_head
     segs = {sn: tuple(np.mean(v, axis=0)) for sn, v in snaps.items()}
-    return {"teams": teams, "segments": segs, "scenario": full}
+    return {"teams": teams, "segments": segs, "scenario": full, "share": share}
 
 
 def new_hire_skill(team, wf, contacts: float) -> float:
@@ -76,7 +87,7 @@ def _set_in_block(text: str, header: str, key: str, value: str, after: str) -> s
     nxt = re.search(r"(?m)^\[", text[start + 1:])
     end = start + 1 + nxt.start() if nxt else len(text)
     block = text[start:end]
-    pat = re.compile(rf"(?m)^{key}\s*=\s*[-0-9.e_]+")
+    pat = re.compile(rf"(?m)^{key}\s*=\s*(\"[a-z]+\"|[-0-9.e_]+)")
     if pat.search(block):
         block = pat.sub(f"{key} = {value}", block, count=1)
     else:
@@ -116,7 +127,15 @@ def main() -> None:
                                      f"{sat:.3f}", "share")
                 text = _set_in_block(text, f"segments.{sn}", "initial_expectation",
                                      f"{exp_:.3f}", "share")
+        share = r["share"]
+        init = int(round(sc.market.size * share, -2))
+        print(f"{name} market: stationary share of customers {share:.3f}: initial_customers "
+              f"{init} (now {sc.market.initial_customers})")
         if a.write:
+            text = _set_in_block(text, "market", "initial_customers", f"{init:_}", "size")
+            if sc.market.initial_tenure != "stationary":
+                text = _set_in_block(text, "market", "initial_tenure", '"stationary"',
+                                     "initial_customers")
             path.write_text(text, encoding="utf-8")
             cxsim.load_scenario(path)  # still valid
 
