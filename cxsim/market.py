@@ -68,7 +68,7 @@ class Market:
     def expected_entries(self, seg: Segments, tp: Touchpoints, jr: Journeys,
                          active: np.ndarray, failure_demand: float = 0.0,
                          failure_need: int = -1) -> np.ndarray:
-        """Expected first contacts per touchpoint today.
+        """Expected first contacts today, by segment and touchpoint (``float64[S, T]``).
 
         ``active[s]`` customers of segment ``s`` at the start of the tick meet needs at
         today's rates (interventions included) and pick an entry point by channel
@@ -84,10 +84,10 @@ class Market:
             self._entry_share = self._entry_shares(seg, tp, jr)
         share = self._entry_share  # [S, K, T]: where a need of type k starts, by segment
         p_type = np.diff(seg.need_cum, axis=1, prepend=0.0)
-        vol = np.einsum("s,sk,skt->t", active * seg.p_need, p_type, share)
+        vol = np.einsum("s,sk,skt->st", active * seg.p_need, p_type, share)
         total_active = float(active.sum())
         if failure_need >= 0 and failure_demand > 0 and total_active > 0:
-            vol += failure_demand * (active / total_active) @ share[:, failure_need, :]
+            vol += failure_demand * (active / total_active)[:, None] * share[:, failure_need, :]
         return vol
 
     def _entry_shares(self, seg: Segments, tp: Touchpoints, jr: Journeys) -> np.ndarray:

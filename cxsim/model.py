@@ -215,23 +215,12 @@ class CXModel(mesa.Model):
         rows = self.recorder.seg_rows
         active = (rows[-1][:, K.SGA_ACTIVE] if rows
                   else self.market.segment_initial.astype(float))
-        entries = self.market.expected_entries(
+        callers = self.market.expected_entries(
             self.segments, self.touchpoints, self.journeys, active,
             failure_demand=self._failures, failure_need=self.behaviour.failure_need)
-        return self.queues.open_day(self.queues.forecast(entries), self._mean_queue_patience(),
-                                    self.workforce, self.touchpoints)
-
-    def _mean_queue_patience(self) -> float:
-        """Mean queue patience (minutes) of the active customers, by segment."""
-        rows = self.recorder.seg_rows
-        active = (rows[-1][:, K.SGA_ACTIVE] if rows
-                  else self.market.segment_initial.astype(float))
-        pat = self.segments.queue_patience
-        total = float(active.sum())
-        mean = float((active * pat).sum() / total) if total > 0 else float(pat.mean())
-        # a weighted mean of positive values is at least their minimum; products of a
-        # subnormal patience with the weights can underflow to 0 otherwise
-        return max(mean, float(pat.min()))
+        return self.queues.open_day(self.queues.forecast(callers.sum(axis=0)), callers,
+                                    self.segments.queue_patience, self.workforce,
+                                    self.touchpoints)
 
     def _today(self) -> Today:
         so = self.social

@@ -654,11 +654,12 @@ class WaitDevice:
     mean_virtual: float
 
 
-def wait_device(q: ErlangAResult, patience: float, target: float) -> WaitDevice:
+def wait_device(q: ErlangAResult, patience: float, target: float,
+                mix: tuple[np.ndarray, np.ndarray] | None = None) -> WaitDevice:
     """The per-contact wait draws that reproduce an Erlang A day's figures.
 
-    The figures are abandonment, mean wait and service level.  With ``w`` the chance to
-    wait, ``m`` the mean virtual wait and ``theta = 1/patience``:
+    The figures are abandonment and service level (and with one patience, the mean wait).
+    With ``w`` the chance to wait, ``m`` the mean virtual wait and ``theta = 1/patience``:
     abandonment is ``w theta m / (1 + theta m)``, the mean wait over all contacts
     ``abandonment / theta`` (the identity Erlang A obeys too, so matching abandonment matches
     the mean wait), and the share answered within ``target`` is
@@ -668,8 +669,16 @@ def wait_device(q: ErlangAResult, patience: float, target: float) -> WaitDevice:
     function; of its two roots the one with ``w <= 1`` nearest Erlang A's own P(wait) is
     taken, and when no root is feasible the nearest feasible device.  A single exponential
     virtual wait cannot match all three figures then; tests measure how close it comes.
+
+    ``mix = (weights, patiences)``: callers come from groups with their own mean patience
+    (segments), each hanging up on their own clock.  Abandonment and service level are then
+    matched for the mixture (``w`` from abandonment for each ``m``, ``m`` by a root search on
+    the service level), so what customers meet agrees with the reported figures.
     """
+    if mix is not None and len(mix[0]) > 1 and np.ptp(mix[1]) > 0:
+        return _mixed_device(q, np.asarray(mix[0], float), np.asarray(mix[1], float), target)
     from scipy.special import lambertw
+
 
     ab, sl, pw = q.p_abandon, q.service_level, q.p_wait
     if not (pw > 0.0 and ab > 0.0) or math.isinf(patience):
@@ -700,3 +709,51 @@ def wait_device(q: ErlangAResult, patience: float, target: float) -> WaitDevice:
     x = min(feasible, key=lambda r: abs(r - x_erlang)) if feasible else x_max
     w = min(ab * (1.0 + x / theta), 1.0)
     return WaitDevice(p_wait=w, mean_virtual=1.0 / x if x > 0.0 else math.inf)
+
+
+def _mixed_device(q: ErlangAResult, weights: np.ndarray, patiences: np.ndarray,
+                  target: float) -> WaitDevice:
+    """:func:`wait_device` for callers from groups with different mean patience."""
+    ab, sl, pw = q.p_abandon, q.service_level, q.p_wait
+    if not (pw > 0.0 and ab > 0.0):
+        m = q.mean_wait / pw if pw > 0.0 else 0.0
+        return WaitDevice(p_wait=pw, mean_virtual=m if math.isfinite(m) else math.inf)
+    if ab >= 1.0:
+        return WaitDevice(p_wait=1.0, mean_virtual=math.inf)
+    pi = weights / weights.sum()
+    theta = 1.0 / patiences
+
+    def parts(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tm = np.outer(m, theta)  # [M, groups]
+        a = (tm / (1.0 + tm)) @ pi  # P(hang up | wait)
+        within = ((1.0 - np.exp(-np.outer(1.0 / m, np.ones_like(theta)) * target
+                                - np.outer(np.ones_like(m), theta) * target))
+                  / (1.0 + tm)) @ pi  # P(answered within target | wait)
+        return a, within
+
+    scale = float(pi @ patiences)
+    grid = scale * np.logspace(-6, 6, 241)
+    a, within = parts(grid)
+    w = ab / a
+    gap = (1.0 - w + w * within) - sl
+    ok = w <= 1.0
+    roots = []
+    for k in np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(gap[:-1]) != np.sign(gap[1:]))):
+        lo, hi = grid[k], grid[k + 1]
+        for _ in range(60):  # bisection in log space
+            mid = math.sqrt(lo * hi)
+            am, wm = parts(np.array([mid]))
+            g = (1.0 - ab / am[0] + ab / am[0] * wm[0]) - sl
+            if np.sign(g) == np.sign(gap[k]):
+                lo = mid
+            else:
+                hi = mid
+        roots.append(math.sqrt(lo * hi))
+    if roots:
+        m = min(roots, key=lambda r: abs(ab / parts(np.array([r]))[0][0] - pw))
+    elif ok.any():
+        m = float(grid[ok][np.argmin(np.abs(gap[ok]))])
+    else:
+        m = float(grid[-1])
+    a_m = float(parts(np.array([m]))[0][0])
+    return WaitDevice(p_wait=min(ab / a_m, 1.0), mean_virtual=m)

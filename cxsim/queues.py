@@ -78,13 +78,16 @@ class Queues:
         self.moves = self.memory * self.moves + tpt[:, TPA_FLOW:TPA_FLOW + n]
         self.visits = self.memory * self.visits + tpt[:, TPA_VISITS]
 
-    def open_day(self, offered_all: np.ndarray, patience: float, workforce: Workforce,
-                 tp: Touchpoints) -> QueueDay:
+    def open_day(self, offered_all: np.ndarray, callers: np.ndarray, patience: np.ndarray,
+                 workforce: Workforce, tp: Touchpoints) -> QueueDay:
         """Solve every team's queue for today (Erlang A); return its figures.
 
         ``offered_all`` is today's expected contacts per touchpoint (:meth:`forecast`), so a
-        spike of demand meets the queue on the day it lands; ``patience`` the active
-        customers' mean queue patience (minutes).  Agents on duty are the team's full-time
+        spike of demand meets the queue on the day it lands; ``callers[s, j]`` the expected
+        first contacts by segment and touchpoint and ``patience[s]`` each segment's mean
+        queue patience (minutes): a team's queue is solved with its callers' mean patience,
+        and the waits are drawn so that customers, each with their segment's patience, meet
+        the reported abandonment and service level.  Agents on duty are the team's full-time
         equivalents on shift, ``headcount x fte x shift_hours / open_hours``, not rounded: a
         fraction is time-shared (:func:`~cxsim.queueing.erlang_a_shared`).  In a market that
         samples a larger one (``market.represents``) the queue is solved at the larger
@@ -105,8 +108,15 @@ class Queues:
             minutes = team.open_hours * 60.0 * sc.simulation.tick_days
             aht = workforce.handle_time[name]
             target = team.service_target / 60.0
-            q = erlang_a_shared(offered * scale / minutes, aht, patience, agents * scale, target)
-            dev = wait_device(q, patience, target)
+            weights = callers[:, refs].sum(axis=1) if refs else np.zeros(len(patience))
+            if weights.sum() <= 0:
+                weights = callers.sum(axis=1)
+            if weights.sum() <= 0:
+                weights = np.ones(len(patience))
+            mean_patience = float(weights @ patience / weights.sum())
+            q = erlang_a_shared(offered * scale / minutes, aht, mean_patience, agents * scale,
+                                target)
+            dev = wait_device(q, mean_patience, target, (weights, patience))
             for j in refs:
                 tp.p_wait[j] = dev.p_wait if offered > 0 else 0.0
                 tp.wait_mean[j] = dev.mean_virtual

@@ -56,6 +56,26 @@ def test_customers_waits_reproduce_erlang_a(case):
     assert abs(sl - q.service_level) < 4 * se(q.service_level) + 1e-12
 
 
+@pytest.mark.parametrize("lam", [0.6, 1.0, 1.2])
+def test_callers_of_mixed_patience_meet_the_reported_figures(lam):
+    """Segments hang up on their own clocks: the device is solved for the mixture, so
+    abandonment and service level over all callers are the reported Erlang A figures."""
+    patiences, weights = np.array([6.0, 4.0]), np.array([0.35, 0.65])
+    mean = float(weights @ patiences)
+    q = erlang_a(lam, 6.0, mean, 5, 1 / 3)
+    dev = wait_device(q, mean, 1 / 3, (weights, patiences))
+    n = 400_000
+    rng = np.random.default_rng(11)
+    own = patiences[rng.choice(2, n, p=weights)]
+    wait = rng.random(n) < dev.p_wait
+    v = rng.exponential(dev.mean_virtual, n)
+    g = rng.exponential(own)
+    ab = (wait & (g < v)).mean()
+    sl = (~wait | (wait & (v <= 1 / 3) & (v < g))).mean()
+    assert abs(ab - q.p_abandon) < 4 * math.sqrt(q.p_abandon * (1 - q.p_abandon) / n)
+    assert abs(sl - q.service_level) < 4 * math.sqrt(q.service_level * (1 - q.service_level) / n)
+
+
 def test_an_overloaded_queue_is_met_as_closely_as_one_exponential_wait_can():
     """Far beyond capacity nearly everyone waits and Erlang A's service level falls below
     what any single exponential virtual wait gives with P(wait) <= 1; abandonment and the
