@@ -40,10 +40,10 @@ RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
     "telco": {
         "churn": (0.012, 0.018, "blended postpaid/broadband/prepaid, 1.2-1.8 % a month"),
         "churn_y2": (0.012, 0.018, "same, in the second year"),
-        "nps": (0.0, 25.0, "NICE Satmetrix 2018: telecoms ~+24, ISPs ~-1"),
+        "nps": (-1.0, 25.0, "NICE Satmetrix 2018 US: ISPs -1, telecoms +24"),
         "satisfaction": (0.68, 0.76, "ACSI 2024: ISPs 71 (non-fibre 68), wireless 76"),
         "abandonment": (0.02, 0.08, "telecom care abandonment of a few per cent"),
-        "service_level": (0.70, 0.95, "the 80/20 service-level convention"),
+        "service_level": (0.80, 0.95, "the 80/20 convention: at least 80 % in 20 s"),
         # contract pattern of the IBM Telco Customer Churn sample (see telco.toml): monthly
         # hazards in the ratio 15 : 4 : 1 (month-to-month : one year : two years)
         "ratio:prepaid/postpaid": (15.2 * 0.7, 15.2 * 1.3,
@@ -56,14 +56,14 @@ RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
         "churn_y2": (0.007, 0.010, "same, in the second year"),
         "nps": (20.0, 40.0, "retail-bank NPS panels, +20..+40 (assumed target)"),
         "satisfaction": (0.77, 0.82, "ACSI banks 2024: 80 (super-regional 77, regional 82)"),
-        "service_level": (0.70, 0.98, "the 80/20 service-level convention"),
+        "service_level": (0.80, 1.0, "the 80/20 convention: at least 80 % in 20 s"),
     },
     "hotel": {
         "churn": (0.035, 0.045, "blended guest lapse ~3.5-4.5 % a month (assumption)"),
         "churn_y2": (0.035, 0.045, "same, in the second year"),
         "nps": (15.0, 40.0, "hotel NPS panels, +15..+40 (assumed target)"),
         "satisfaction": (0.76, 0.80, "ACSI lodging 2023-2025: 76-77, upscale chains ~80"),
-        "service_level": (0.70, 0.99, "central reservations work to the 80/20 convention"),
+        "service_level": (0.80, 1.0, "central reservations: at least 80 % in 20 s (80/20)"),
     },
     "coffee": {
         "churn": (0.03, 0.05, "app-user lapse ~3-5 % a month (assumption)"),
