@@ -187,6 +187,26 @@ def test_stationary_tenure_under_contracts_and_heterogeneity():
     assert np.all(np.diff(cdf, axis=1) >= 0) and np.allclose(cdf[:, -1], 1.0)
 
 
+def test_stationary_customers_by_segment():
+    """Segments whose customers stay longer hold more of the base; the total is exact."""
+    from cxsim import tables
+
+    sc = cxsim.load_scenario(ROOT / "scenarios" / "telco.toml")
+    model = cxsim.CXModel(sc, rng=1)
+    agents = np.bincount(model.arrays.segment, minlength=len(sc.segments))
+    counts = tables.stationary_customers(sc, agents)
+    assert counts.sum() == sc.market.initial_customers
+    assert np.all(counts <= agents)
+    share = dict(zip(sc.segments, counts / agents, strict=True))
+    assert share["postpaid"] > share["broadband"] > share["prepaid"]
+    np.testing.assert_array_equal(model.market.segment_initial, counts)
+    # the same join rate a for every segment: A / (N - A) = a T, so a = A / ((N - A) T)
+    surv, _ = tables._survival(sc)
+    t_s = 0.5 * (surv[:, :-1] + surv[:, 1:]).sum(axis=1)
+    a = counts / ((agents - counts) * t_s)
+    np.testing.assert_allclose(a, a.mean(), rtol=0.01)
+
+
 # --------------------------------------------------------------------------------------------
 # five years without drift (slow)
 # --------------------------------------------------------------------------------------------
