@@ -42,7 +42,9 @@ def tp_series(model, touchpoint, column="volume") -> np.ndarray:
 
 
 def test_population_structure(small_default):
-    sc = small_default
+    # the exponential tenure draw (the stationary one: tests/test_steady_state.py)
+    sc = dataclasses.replace(small_default, market=dataclasses.replace(
+        small_default.market, initial_tenure="exponential", initial_tenure_months=30.0))
     m = cxsim.CXModel(sc, rng=4)
     a = m.arrays
     n = sc.market.size
