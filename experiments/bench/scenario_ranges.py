@@ -24,8 +24,17 @@ def main() -> None:
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     ap.add_argument("--customers", type=int, default=CUSTOMERS)
     ap.add_argument("--days", type=int, default=DAYS)
+    ap.add_argument("--json", action="store_true",
+                    help="print the table as one JSON benchmark record instead")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
+    if a.json:
+        from _common import record
+
+        rows = [r for name in a.scenarios for r in table(name, seeds, a.customers, a.days)]
+        record("scenario_ranges", {"customers": a.customers, "days": a.days, "seeds": seeds,
+                                   "rows": rows}, save=False)
+        return
     print(f"{a.days} days, seeds {seeds}, {a.customers} customers")
     print("| scenario | figure | mean | sd | cited range | inside | source |")
     print("|---|---|---|---|---|---|---|")

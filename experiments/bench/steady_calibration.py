@@ -14,10 +14,12 @@ A shipped scenario starts in its stationary state (docs/validation.md, "Steady s
   level they adapt to.  New customers start there too: a prospect expects what the market
   delivers (assumption).  Two passes settle the fixed point (new customers' start moves it a
   little).
-- **market**: ``initial_customers`` is set to the stationary share of the market, where the
-  day's acquisitions (new and won back) balance its churn: ``N a / (a + h)`` with ``a`` the
-  joins per non-customer and ``h`` the churn per customer per day over the second half of the
-  run; the initial customers' tenure is the base's stationary one
+- **market**: the file's ``initial_customers`` is its design; the market is stationary there
+  when the day's joins (new and won back) balance its churn, ``a / (a + h) = share`` with
+  ``a`` the joins per non-customer and ``h`` the churn per customer per day (second half of
+  the run).  Marketing's ``p`` is the free quantity: it is set so that ``a`` reaches
+  ``h share / (1 - share)``, keeping the measured referral and win-back parts of ``a``
+  (``a - p / 365``).  The initial customers' tenure is the base's stationary one
   (``market.initial_tenure = "stationary"``, :func:`cxsim.tables.stationary_tenure`).
 
     python experiments/bench/steady_calibration.py telco               # measure, print
@@ -63,8 +65,11 @@ def measure(name: str, customers: int = 20_000, days: int = 1095, seed: int = 11
     a = float((late["new"] + late["won_back"]).sum() / non.sum())
     h = float(late["churned"].sum() / late["active"].sum())
     share = a / (a + h)
+    s0 = full.market.initial_customers / full.market.size
+    a_target = h * s0 / (1.0 - s0)
+    p_new = 365.0 * (a_target - (a - full.market.p / 365.0))
     q = m.queue_metrics
-    q = q[q.tick > 90]
+    q = q[q.tick > min(90, days // 2)]
     teams = {}
     for tn, team in full.teams.items():
         d = q[q.team == tn]
@@ -72,7 +77,8 @@ def measure(name: str, customers: int = 20_000, days: int = 1095, seed: int = 11
         per_head = float(d["served"].mean()) / (team.headcount * f)
         teams[tn] = per_head
     segs = {sn: tuple(np.mean(v, axis=0)) for sn, v in snaps.items()}
-    return {"teams": teams, "segments": segs, "scenario": full, "share": share}
+    return {"teams": teams, "segments": segs, "scenario": full, "share": share,
+            "p": p_new}
 
 
 def new_hire_skill(team, wf, contacts: float) -> float:
@@ -103,7 +109,20 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=1095)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--json", action="store_true",
+                    help="print the measurements as one JSON benchmark record instead")
     a = ap.parse_args()
+    if a.json:
+        from _common import record
+
+        out = {}
+        for name in a.scenarios:
+            r = measure(name, a.customers, a.days, a.seed)
+            out[name] = {"teams": r["teams"], "segments": r["segments"],
+                         "share": r["share"], "p": r["p"]}
+        record("steady_calibration", {"customers": a.customers, "days": a.days,
+                                      "measured": out}, save=False)
+        return
     for name in a.scenarios:
         r = measure(name, a.customers, a.days, a.seed)
         sc = r["scenario"]
@@ -127,12 +146,13 @@ def main() -> None:
                                      f"{sat:.3f}", "share")
                 text = _set_in_block(text, f"segments.{sn}", "initial_expectation",
                                      f"{exp_:.3f}", "share")
-        share = r["share"]
-        init = int(round(sc.market.size * share, -2))
-        print(f"{name} market: stationary share of customers {share:.3f}: initial_customers "
-              f"{init} (now {sc.market.initial_customers})")
+        share, p_new = r["share"], r["p"]
+        print(f"{name} market: stationary share of customers {share:.3f} (designed "
+              f"{sc.market.initial_customers / sc.market.size:.3f}); p {p_new:.4f} "
+              f"(now {sc.market.p})")
         if a.write:
-            text = _set_in_block(text, "market", "initial_customers", f"{init:_}", "size")
+            if 0.0 <= p_new <= 1.0:
+                text = _set_in_block(text, "market", "p", f"{p_new:.4f}", "q")
             if sc.market.initial_tenure != "stationary":
                 text = _set_in_block(text, "market", "initial_tenure", '"stationary"',
                                      "initial_customers")
