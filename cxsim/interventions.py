@@ -233,7 +233,9 @@ def _demand_surge(model: CXModel, k: int, iv: Intervention, t: int, x: float,
                   lv: float) -> None:
     seg = model.segments
     for s in segments_of(model, iv):
-        # P(need) = 1 - exp(-rate dt): the rate x (1 + x) (surges compound)
+        # the rate x (1 + x) (surges compound): needs per tick are Poisson(rate dt), and
+        # P(at least one) = 1 - exp(-rate dt)
+        seg.need_mean[s] = seg.need_mean[s] * (1.0 + x)
         seg.p_need[s] = 1.0 - (1.0 - seg.p_need[s]) ** (1.0 + x)
 
 

@@ -97,7 +97,7 @@ class Market:
             self._entry_share = self._entry_shares(seg, tp, jr)
         share = self._entry_share  # [S, K, T]: where a need of type k starts, by segment
         p_type = np.diff(seg.need_cum, axis=1, prepend=0.0)
-        vol = np.einsum("s,sk,skt->st", active * seg.p_need, p_type, share)
+        vol = np.einsum("s,sk,skt->st", active * seg.need_mean, p_type, share)
         total_active = float(active.sum())
         if failure_need >= 0 and failure_demand > 0 and total_active > 0:
             vol += failure_demand * (active / total_active)[:, None] * share[:, failure_need, :]

@@ -180,8 +180,7 @@ class CXModel(mesa.Model):
         day = self._phase_queues()
         self._phase_customers(t)
         tot = ordered_sum(self.market.acc)
-        self.social.spread(self.market.customers, self.market.acc, tot,
-                           self.behaviour.exposure_decay)
+        self.social.spread(self.market.customers, self.market.acc, tot)
         self._phase_metrics(t, tot, day, cost)
 
     def run(self, ticks: int | None = None, progress: bool = False) -> CXModel:
@@ -225,7 +224,7 @@ class CXModel(mesa.Model):
     def _today(self) -> Today:
         so = self.social
         return Today(referral_fraction=float(so.referral_fraction),
-                     global_exposure=float(so.global_exposure), wom_rate=float(so.wom_rate),
+                     contagion_shift=float(so.contagion_shift), wom_rate=float(so.wom_rate),
                      wom_target=float(so.wom_target),
                      omnichannel=float(self.environment.omnichannel))
 

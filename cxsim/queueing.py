@@ -594,6 +594,8 @@ def erlang_a(
     answered = float(np.dot(prob_queue, _answered_within(j, c_mu, theta, t)))
 
     p_abandon = min(theta * mean_queue / lam, 1.0)
+    if c == 0:  # no agents: every state is a queue state and every caller hangs up
+        p_wait, p_abandon = 1.0, 1.0
     carried = traffic * (1.0 - p_abandon)
     occ = _occupancy(carried, c) if c > 0 else 1.0
     return ErlangAResult(
@@ -676,7 +678,15 @@ def wait_device(q: ErlangAResult, patience: float, target: float,
     the service level), so what customers meet agrees with the reported figures.
     """
     if mix is not None and len(mix[0]) > 1 and np.ptp(mix[1]) > 0:
-        return _mixed_device(q, np.asarray(mix[0], float), np.asarray(mix[1], float), target)
+        w, p = np.asarray(mix[0], float), np.asarray(mix[1], float)
+        keep = w > 0
+        # groups of extreme patience (subnormal, or 10^12 apart) fall back to the mean
+        if (keep.sum() > 1 and np.isfinite(p[keep]).all() and p[keep].min() > 1e-150
+                and p[keep].max() < 1e12 * p[keep].min() and target >= 0.0):
+            with np.errstate(all="ignore"):
+                dev = _mixed_device(q, w[keep], p[keep], target)
+            if math.isfinite(dev.p_wait) and not math.isnan(dev.mean_virtual):
+                return dev
     from scipy.special import lambertw
 
 
@@ -693,6 +703,8 @@ def wait_device(q: ErlangAResult, patience: float, target: float,
     d = max(1.0 - ab - sl, 0.0)
     k = (ab / theta) * math.exp(-theta * target)
     roots: list[float] = []
+    if target <= 1e-12 * patience:  # a target far below any wait: as good as none
+        target = 0.0
     if target <= 0.0:
         roots = [d / k] if k > 0.0 else []
     elif k > 0.0:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
+from .kernels.customer import MAX_EPISODES
 
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
 NETWORKS = ("full", "erdos_renyi", "small_world")
@@ -126,7 +127,8 @@ class Segment:
     channel_preference: dict[str, float] = _f(
         factory=dict, lo=0, hi=1000, doc="relative preference weight per channel (missing = 1)")
     need_rates: dict[str, float] = _f(factory=dict, lo=0, hi=100,
-                                      doc="expected needs per day by type")
+                                      doc="expected needs per day by type (a tick has "
+                                          "Poisson(rate x tick_days) needs, each an episode)")
     patience: float = _f(1.5, gt=0, hi=1000,
                          doc="effort a customer bears in one episode before giving up")
     queue_patience: float = _f(5.0, gt=0, hi=10_000, doc="mean minutes a customer waits in a queue")
@@ -340,9 +342,17 @@ class Behaviour:
     wom_strength: float = _f(0.02, lo=0, hi=1,
                              doc="pull of a detractor's episode on each contact's expectation")
     # Nitzan & Libai (2011): a defecting neighbour multiplies the hazard by about 1.8.
-    contagion: float = _f(1.8, gt=0, hi=100, doc="hazard multiplier per recently churned contact")
+    # A churn adds 1 to each contact's exposure X from the start of the next tick; X decays
+    # continuously, X(s) = X e^{-s ln 2 / half-life}, and multiplies the churn odds by m^X
+    # (averaged over each tick).  The half-life is that of the exposure, i.e. of the log of the
+    # multiplier, not of the extra hazard m^X - 1: one churn's extra hazard falls from m - 1
+    # (0.8) to m^0.5 - 1 (0.34) after one half-life, and halves per half-life once small.
+    contagion: float = _f(1.8, gt=0, hi=100,
+                          doc="churn odds multiplier per unit of exposure (one fresh churn of "
+                              "a contact)")
     contagion_half_life: float = _f(14.0, gt=0, hi=100_000,
-                                    doc="days for a churn exposure to halve")
+                                    doc="days for a churn exposure (the log of its multiplier) "
+                                        "to halve")
     satisfaction_effect: float = _f(-6.0, lo=-100, hi=100,
                                     doc="churn log-odds per unit of satisfaction")
     satisfaction_reference: float = _f(0.75, lo=0, hi=1,
@@ -791,6 +801,73 @@ MAX_INTERVENTIONS = 50
 MAX_STAFF = 100_000
 
 
+#: a tick's need count is Poisson(rate x tick_days), capped at ``kernels.MAX_EPISODES``
+#: episodes; a scenario whose count would pass the cap with more than this probability (per
+#: customer-tick) is refused
+MAX_EPISODES_TAIL = 1e-9
+
+
+def poisson_tail(mean: float, cap: int) -> float:
+    """P(N > cap) for N ~ Poisson(mean), summed term by term in log space."""
+    if mean <= 0.0:
+        return 0.0
+    total = 0.0
+    log_mean = math.log(mean)
+    for k in range(cap + 1, cap + 100_000):
+        term = math.exp(-mean + k * log_mean - math.lgamma(k + 1.0))
+        total += term
+        if k > mean and term < 1e-18 * max(total, 1e-300):
+            break
+    return min(total, 1.0)
+
+
+def max_need_mean() -> float:
+    """Largest expected needs per tick whose count passes the cap with P <= MAX_EPISODES_TAIL."""
+    lo, hi = 0.0, float(MAX_EPISODES)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if poisson_tail(mid, MAX_EPISODES) > MAX_EPISODES_TAIL:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+_MAX_NEED_MEAN = max_need_mean()
+
+
+def _check_need_counts(s: Scenario) -> list[str]:
+    """Needs per tick must stay well inside the per-tick episode cap (also under surges)."""
+    errs: list[str] = []
+    dt = s.simulation.tick_days
+    limit = _MAX_NEED_MEAN
+    for name, seg in s.segments.items():
+        mean = sum(seg.need_rates.values()) * dt
+        if mean > limit:
+            errs.append(
+                f"segments.{name}.need_rates: {_num(mean / dt)} needs a day x tick_days "
+                f"{_num(dt)} = {_num(mean)} needs a tick on average; at most {MAX_EPISODES} "
+                f"episodes a tick are simulated, so the mean must be at most {limit:.1f} "
+                f"(use shorter ticks or lower rates)")
+    for sname, strat in s.strategies.items():
+        for name, seg in s.segments.items():
+            factor = 1.0
+            last = -1
+            for i, iv in enumerate(strat.interventions):
+                if (iv.type == "demand_surge" and iv.amount > 0
+                        and iv.target in ("", name)):
+                    factor *= 1.0 + iv.amount
+                    last = i
+            mean = sum(seg.need_rates.values()) * dt
+            if last >= 0 and mean <= limit < mean * factor:
+                errs.append(
+                    f"strategies.{sname}.interventions[{last}].amount: demand surges raise "
+                    f"segment {name}'s needs to {_num(mean * factor)} a tick on average; at "
+                    f"most {MAX_EPISODES} episodes a tick are simulated, so the mean must be "
+                    f"at most {limit:.1f} (use shorter ticks or smaller surges)")
+    return errs
+
+
 def _check_values(s: Scenario) -> list[str]:
     errs: list[str] = []
     tps = s.touchpoints
@@ -855,6 +932,7 @@ def _check_values(s: Scenario) -> list[str]:
     for name, need in s.needs.items():
         if not need.entry:
             errs.append(f"needs.{name}.entry: at least one entry touchpoint is required")
+    errs.extend(_check_need_counts(s))
     return errs
 
 

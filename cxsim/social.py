@@ -9,6 +9,8 @@ quantities every customer shares, kept here between ticks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import get_num_threads
 
@@ -26,6 +28,109 @@ from .kernels import (
 from .network import build_network
 from .rng import numpy_generator
 from .scenario import Scenario
+from .tables import exposure_decay
+
+#: full mixing keeps the churn counts of at most this many past ticks exactly (their weights
+#: differ); older churns, and any whose weight is negligible, join a tail kept to first order
+CONTAGION_HISTORY = 4096
+#: a past churn whose exponent |log(m)| w is below this joins the first-order tail
+CONTAGION_NEGLIGIBLE = 1e-7
+#: quadrature over a tick: 8-point Gauss-Legendre panels, at most this many
+_PANELS = 64
+_GL8 = np.polynomial.legendre.leggauss(8)
+
+
+class MixedContagion:
+    """Churn contagion in a fully mixed market: the mean multiplier over customers.
+
+    Each customer's contacts are a random k of the N - 1 others (k = ``market.mean_degree``),
+    so a past churn j is one of a customer's contacts with probability pi = k / (N - 1) and
+    the customer's exposure is X = sum_j w_j [j is a contact], w_j the churn's weight now
+    (1 at the start of the tick after it, then e^{-lambda s}).  The mean multiplier over
+    customers is exactly (Campbell's theorem for independent indicators)
+
+        E[m^X] = prod_j (1 + pi (m^{w_j} - 1)),
+
+    not m^{E[X]}.  Churns of one tick share a weight, so only per-tick counts are kept: the
+    last ``CONTAGION_HISTORY`` ticks (fewer when older weights are negligible,
+    ``|log m| w < CONTAGION_NEGLIGIBLE``).  Older churns join a tail T = sum c w taken to first
+    order, log(1 + pi (m^w - 1)) ~ pi w log m: exact as w -> 0, and only reached within the
+    cap when the half-life exceeds about CONTAGION_HISTORY / 23 ticks (e.g. 178 days with
+    daily ticks, when a churn 4096 ticks old still weighs more than 1e-7).
+
+    Like a customer on a network (:func:`cxsim.kernels.contagion_shift`), every customer's
+    log-odds then shift by log of the tick mean, (1/dt) int_0^dt E[m^{X(s)}] ds, computed by
+    Gauss-Legendre quadrature in u = e^{-lambda s} (:attr:`shift`, passed to the kernel as
+    ``Today.contagion_shift``).
+    """
+
+    def __init__(self, scenario: Scenario, n: int):
+        b = scenario.behaviour
+        self.pi = min(1.0, scenario.market.mean_degree / max(n - 1, 1))
+        self.log_m = math.log(b.contagion)
+        d = exposure_decay(scenario.simulation.tick_days, b.contagion_half_life)
+        self.decay, self.mean_u = d["exposure_decay"], d["exposure_mean"]
+        if self.log_m == 0.0 or self.decay <= 0.0:
+            self.keep = 1
+        else:
+            ages = math.log(CONTAGION_NEGLIGIBLE / abs(self.log_m)) / math.log(self.decay)
+            self.keep = int(min(CONTAGION_HISTORY, max(1, math.ceil(ages))))
+        self.counts = np.zeros(0)  # newest first: churns of the last tick, the one before, ...
+        self.weights = self.decay ** np.arange(self.keep, dtype=float)
+        self.tail = 0.0  # sum of c w over the churns in the first-order tail
+        self.shift = 0.0  # churn log-odds shift of the coming tick
+
+    def add(self, churned: float) -> None:
+        """Age the history by a tick, add this tick's churns; set the next tick's shift."""
+        if self.log_m == 0.0:
+            return
+        self.tail *= self.decay
+        counts = np.concatenate([[float(churned)], self.counts])
+        if counts.shape[0] > self.keep:
+            self.tail += float(counts[self.keep]) * self.decay ** self.keep
+            counts = counts[:self.keep]
+        self.counts = counts
+        self.shift = self.tick_shift()
+
+    def log_mean_multiplier(self, u: np.ndarray) -> np.ndarray:
+        """Log of E[m^X] over customers with every weight scaled by ``u`` = e^{-lambda s}."""
+        nz = self.counts > 0
+        c = self.counts[nz]
+        w = self.weights[:self.counts.shape[0]][nz]
+        out = self.pi * self.log_m * self.tail * u
+        if c.shape[0]:
+            inner = np.log1p(self.pi * np.expm1(self.log_m * w[:, None] * u[None, :]))
+            out = out + c @ inner
+        return out
+
+    def tick_shift(self) -> float:
+        """Log of (1/dt) int_0^dt E[m^{X(s)}] ds, the coming tick's mean multiplier."""
+        r, mean_u = self.decay, self.mean_u
+        if mean_u <= 0.0:
+            return 0.0
+        ends = self.log_mean_multiplier(np.array([r, 1.0]))
+        if not ends.any():
+            return 0.0
+        width = 1.0 - r
+        panels = int(min(max(math.ceil(abs(ends[1] - ends[0]) + abs(ends).max() * width), 1),
+                         _PANELS))
+        h = width / panels
+        x, wts = _GL8
+        mids = r + h * (np.arange(panels) + 0.5)
+        u = (mids[:, None] + 0.5 * h * x[None, :]).ravel()
+        w = np.tile(wts, panels)
+        lv = self.log_mean_multiplier(u)
+        top = float(lv.max())
+        if top <= 700.0:
+            a = float((w * np.expm1(lv) / u).sum()) * mean_u / (2.0 * panels)
+            out = math.log1p(a) if a > -1.0 else -math.inf
+        else:  # e^L would overflow: take e^{top} out
+            b = float((w * (np.exp(lv - top) - math.exp(-top)) / u).sum()) * mean_u / (2 * panels)
+            inner = math.exp(-top) + b
+            out = top + math.log(inner) if inner > 0.0 else -math.inf
+        # between the multiplier at the end and at the start of the tick
+        lo, hi = float(ends.min()), float(ends.max())
+        return min(max(out, lo), hi)
 
 
 class Social:
@@ -49,7 +154,8 @@ class Social:
             self.indptr, self.indices = self.network
         # full mixing: what every customer shares
         self.referral_fraction = 0.0
-        self.global_exposure = 0.0
+        self.mixed_contagion = MixedContagion(scenario, n)
+        self.contagion_shift = 0.0
         self.wom_rate = 0.0
         self.wom_target = 0.0
 
@@ -66,8 +172,7 @@ class Social:
                               0.0, get_num_threads())
         cu.events[:] = 0
 
-    def spread(self, cu: Customers, acc: np.ndarray, totals: np.ndarray,
-               exposure_decay: float) -> None:
+    def spread(self, cu: Customers, acc: np.ndarray, totals: np.ndarray) -> None:
         """Pass today's events on: over the network, or as mean-field quantities.
 
         ``acc`` is the per-chunk accumulator table of the tick, ``totals`` its sum.
@@ -83,7 +188,8 @@ class Social:
         n = max(self.n - 1, 1)
         k = self.spec.market.mean_degree
         self.referral_fraction = totals[ACC_REFERRERS] / n
-        self.global_exposure = self.global_exposure * exposure_decay + totals[ACC_CHURNED] * k / n
+        self.mixed_contagion.add(totals[ACC_CHURNED])
+        self.contagion_shift = self.mixed_contagion.shift
         if totals[ACC_WOM_N] > 0:
             self.wom_rate = min(1.0, b.wom_strength * totals[ACC_WOM_N] * k / n)
             self.wom_target = totals[ACC_WOM_SAT_SUM] / totals[ACC_WOM_N]

@@ -30,10 +30,12 @@ def behaviour(sc: Scenario) -> Behaviour:
         unresolved=float(b.unresolved_performance), max_steps=int(b.max_steps),
         sat_effect=float(b.satisfaction_effect), sat_reference=float(b.satisfaction_reference),
         tenure_effect=float(b.tenure_effect), log_contagion=math.log(b.contagion),
-        exposure_decay=2.0 ** (-dt_days / b.contagion_half_life),
+        **exposure_decay(dt_days, b.contagion_half_life),
         survey_noise=float(b.survey_noise),
         referral_promoters=sc.market.referral_from == "promoters",
         p_tick=sc.market.p * years, q_tick=sc.market.q * years,
+        bass_e=math.exp(-(sc.market.p * years + sc.market.q * years)),
+        bass_1me=-math.expm1(-(sc.market.p * years + sc.market.q * years)),
         win_back_tick=(float(per_tick_probability(sc.market.win_back, 1.0 / years))
                        if sc.market.win_back > 0 else 0.0),
         years_per_tick=years, full_mixing=sc.market.network == "full",
@@ -46,6 +48,27 @@ def behaviour(sc: Scenario) -> Behaviour:
         recovery_effect=float(b.recovery_effect),
         tenure_cap_months=float(sc.market.initial_tenure_cap_months),
     )
+
+
+def exposure_decay(dt_days: float, half_life_days: float) -> dict[str, float]:
+    """How churn exposure decays over one tick: ``exposure_decay``, ``_mean`` and ``_var``.
+
+    Exposure decays continuously, X(s) = X e^{-lambda s} with lambda = ln 2 / half-life; over a
+    tick of kappa = lambda dt the share left u = e^{-lambda s} has mean (1 - e^{-kappa}) / kappa
+    and variance (1 - e^{-2 kappa}) / (2 kappa) - mean^2 (kappa^2 / 12 (1 - kappa) below
+    kappa = 1e-3, where the difference would cancel).  A subnormal half-life gives kappa = inf:
+    nothing is left and the mean is 0.
+    """
+    kappa = math.log(2.0) * (dt_days / half_life_days)
+    decay = math.exp(-kappa)
+    if kappa == math.inf:
+        return {"exposure_decay": 0.0, "exposure_mean": 0.0, "exposure_var": 0.0}
+    mean = -math.expm1(-kappa) / kappa
+    if kappa < 1e-3:
+        var = kappa * kappa / 12.0 * (1.0 - kappa)
+    else:
+        var = max(-math.expm1(-2.0 * kappa) / (2.0 * kappa) - mean * mean, 0.0)
+    return {"exposure_decay": decay, "exposure_mean": mean, "exposure_var": var}
 
 
 def base_churn_month(sc: Scenario) -> np.ndarray:
@@ -75,10 +98,12 @@ def segments(sc: Scenario) -> Segments:
     need_cum = np.zeros((n, len(needs)))
     pref = np.ones((n, len(channels)))
     p_need = np.zeros(n)
+    need_mean = np.zeros(n)
     for s, sp in enumerate(segs):
         rates = np.array([sp.need_rates.get(k, 0.0) for k in needs])
         total = rates.sum()
         p_need[s] = 1.0 - math.exp(-total * dt_days)
+        need_mean[s] = total * dt_days
         need_cum[s] = np.cumsum(rates) / total if total > 0 else 1.0
         for c, ch in enumerate(channels):
             pref[s, c] = sp.channel_preference.get(ch, 1.0)
@@ -87,7 +112,8 @@ def segments(sc: Scenario) -> Segments:
         return np.array([getattr(sp, attr) * scale for sp in segs], dtype=np.float64)
 
     return Segments(
-        p_need=p_need, patience=col("patience"), queue_patience=col("queue_patience"),
+        p_need=p_need, need_mean=need_mean, patience=col("patience"),
+        queue_patience=col("queue_patience"),
         extra_logit=np.zeros(n), contract_ticks=col("contract_months", ticks_per_month),
         initial_satisfaction=col("initial_satisfaction"),
         initial_expectation=col("initial_expectation"), base_churn_month=base_churn_month(sc),

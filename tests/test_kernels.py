@@ -18,6 +18,7 @@ from scipy import stats
 
 import cxsim
 from cxsim import kernels as K
+from cxsim import tables
 from cxsim.rng import STREAM_INDEX, stream_keys, uniform, uniform_pair
 
 HYP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,16 +159,16 @@ def test_per_tick_probability_compounds_back(p, n):
 @pytest.mark.parametrize("p0", [0.001, 0.015, 0.2])
 @pytest.mark.parametrize("s_ref", [0.5, 0.75])
 def test_churn_hazard_is_base_rate_at_reference(p0, s_ref):
-    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 2.0, 0.0, 0.0, 0.0, math.log(1.8))
+    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 2.0, 0.0, 0.0, 0.0)
     assert h == pytest.approx(p0, rel=1e-12)
     # zero tenure makes the tenure term vanish whatever its effect
-    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 0.0, -0.7, 0.0, 0.0, math.log(1.8))
+    h = K.churn_hazard(K.logit(p0), s_ref, s_ref, -6.0, 0.0, -0.7, 0.0, 0.0)
     assert h == pytest.approx(p0, rel=1e-12)
 
 
 def test_churn_hazard_rises_as_satisfaction_falls():
     base = K.logit(0.01)
-    hs = [K.churn_hazard(base, s, 0.75, -6.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    hs = [K.churn_hazard(base, s, 0.75, -6.0, 1.0, 0.0, 0.0, 0.0)
           for s in np.linspace(1.0, 0.0, 21)]
     assert all(b > a for a, b in zip(hs, hs[1:], strict=False))
     assert hs[0] < 0.01 < hs[-1]
@@ -176,18 +177,24 @@ def test_churn_hazard_rises_as_satisfaction_falls():
 def test_churn_hazard_log_odds_terms():
     base = K.logit(0.02)
     z = base - 6.0 * (0.6 - 0.75) - 0.15 * math.log1p(2.5) + 0.3 + math.log(1.8) * 2.0
-    h = K.churn_hazard(base, 0.6, 0.75, -6.0, 2.5, -0.15, 0.3, 2.0, math.log(1.8))
+    h = K.churn_hazard(base, 0.6, 0.75, -6.0, 2.5, -0.15, 0.3, math.log(1.8) * 2.0)
     assert h == pytest.approx(1 / (1 + math.exp(-z)))
     # negative tenure is treated as zero
-    assert K.churn_hazard(base, 0.75, 0.75, -6.0, -3.0, -0.15, 0.0, 0.0, 0.0) == pytest.approx(
-        0.02)
+    assert K.churn_hazard(base, 0.75, 0.75, -6.0, -3.0, -0.15, 0.0, 0.0) == pytest.approx(0.02)
 
 
 def test_churn_contagion_multiplies_odds():
+    """Nitzan & Libai (2011): one unit of exposure held over the tick multiplies the odds by m.
+
+    The shift is the log of the tick-mean multiplier: for exposure that does not decay within
+    the tick (kappa -> 0) it is log(m) X exactly, so the hazard ratio per unit is ~ m.
+    """
     base = K.logit(0.001)
     m = 1.8
-    h0 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, 0.0, math.log(m))
-    h1 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, 1.0, math.log(m))
+    shift = K.contagion_shift(math.log(m) * 1.0, 1.0, 1.0, 0.0)
+    assert shift == pytest.approx(math.log(m), rel=1e-12)
+    h0 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, 0.0)
+    h1 = K.churn_hazard(base, 0.75, 0.75, -6.0, 0.0, 0.0, 0.0, shift)
     odds = lambda p: p / (1 - p)  # noqa: E731
     assert odds(h1) / odds(h0) == pytest.approx(m)
     assert h1 / h0 == pytest.approx(m, rel=2e-3)  # small hazards: hazard ratio ~ m
@@ -197,34 +204,41 @@ def test_churn_contagion_multiplies_odds():
 @given(s1=unit, s2=unit, base=st.floats(-10, 2), eff=st.floats(-20, 0), expo=st.floats(0, 5))
 def test_churn_hazard_is_a_probability_and_monotone(s1, s2, base, eff, expo):
     lo, hi = min(s1, s2), max(s1, s2)
-    h_lo = K.churn_hazard(base, lo, 0.75, eff, 1.0, 0.0, 0.0, expo, math.log(1.8))
-    h_hi = K.churn_hazard(base, hi, 0.75, eff, 1.0, 0.0, 0.0, expo, math.log(1.8))
+    h_lo = K.churn_hazard(base, lo, 0.75, eff, 1.0, 0.0, 0.0, expo * math.log(1.8))
+    h_hi = K.churn_hazard(base, hi, 0.75, eff, 1.0, 0.0, 0.0, expo * math.log(1.8))
     assert 0.0 <= h_hi <= h_lo <= 1.0
+
+
+# the decay of exposure over one tick: daily ticks at a 14-day half-life, and monthly ticks
+DECAYS = [tuple(tables.exposure_decay(dt, 14.0).values()) for dt in (1.0, 30.4375)]
 
 
 @HYP
 @given(u=st.one_of(unit, st.floats(0.0195, 0.0205)), base=st.floats(-12, 3), sat=unit,
        eff=st.floats(-20, 5), tenure=st.floats(0, 30), tenure_eff=st.floats(-2, 2),
-       extra=st.floats(-3, 3), expo=st.floats(0, 8), f32=st.booleans())
+       extra=st.floats(-3, 3), expo=st.floats(0, 8), log_m=st.floats(-3, 4.6),
+       shared=st.floats(-2, 3), decay=st.sampled_from(DECAYS), f32=st.booleans())
 def test_churns_screen_decides_exactly_as_the_hazard(u, base, sat, eff, tenure, tenure_eff,
-                                                     extra, expo, f32):
+                                                     extra, expo, log_m, shared, decay, f32):
     """The cheap screen never changes a decision, including near its thresholds."""
     if f32:  # the kernel passes float32 state
         base, sat, expo = np.float32(base), np.float32(sat), np.float32(expo)
-    args = (base, sat, 0.75, eff, tenure, tenure_eff, extra, expo, math.log(1.8))
-    assert K.churns(u, *args) == (u < K.churn_hazard(*args))
+    y = log_m * np.float64(expo)
+    shift = K.contagion_shift(y, *decay) + shared
+    args = (base, sat, 0.75, eff, tenure, tenure_eff, extra)
+    assert K.churns(u, *args, y, shared, *decay) == (u < K.churn_hazard(*args, shift))
 
 
 def test_churns_screen_boundaries():
     # just below the screen's log-odds bound the hazard is far below the screened draws
     assert K.logistic(K._SCREEN_Z) < K._SCREEN_U
-    args = (K._SCREEN_Z - 1e-9, 0.75, 0.75, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    args = (K._SCREEN_Z - 1e-9, 0.75, 0.75, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
     assert not K.churns(K._SCREEN_U, *args)
     assert K.churns(0.5 * K.logistic(K._SCREEN_Z), *args)
     # a positive tenure effect is never screened: the bound would not hold
-    hi = (-4.5, 0.75, 0.75, 3.0, 50.0, 2.0, 0.0, 0.0, 0.0)
-    assert K.churn_hazard(*hi) > 0.5
-    assert K.churns(0.3, *hi)
+    hi = (-4.5, 0.75, 0.75, 3.0, 50.0, 2.0, 0.0)
+    assert K.churn_hazard(*hi, 0.0) > 0.5
+    assert K.churns(0.3, *hi, 0.0, 0.0, 1.0, 1.0, 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,17 +538,33 @@ def test_draw_need_uses_only_entries_with_positive_rates():
 
 
 def test_acquisition_probability():
-    assert K.acquisition_probability(0.001, 0.002, 0.5) == pytest.approx(0.002)
+    """The exact Bass flow over one tick; to first order the linear rule (p + q a) dt."""
+    assert K.acquisition_probability(0.001, 0.002, 0.5) == pytest.approx(0.002, rel=2e-3)
     assert K.acquisition_probability(0.0, 0.0, 1.0) == 0.0
-    assert K.acquisition_probability(0.3, 0.0, 0.0) == pytest.approx(0.3)
-    # capped at 1
-    assert K.acquisition_probability(0.6, 0.8, 1.0) == 1.0
-    assert K.acquisition_probability(2.0, 0.0, 0.0) == 1.0
+    assert K.acquisition_probability(0.0, 0.5, 0.0) == 0.0  # no marketing, no referrers
+    # q = 0: a constant hazard p, so 1 - exp(-p dt)
+    assert K.acquisition_probability(0.3, 0.0, 0.0) == pytest.approx(1 - math.exp(-0.3))
+    # p = 0: logistic growth from a, (1 - S) = a (1 - e) / (a + (1 - a) e), e = exp(-q dt)
+    e = math.exp(-0.8)
+    assert K.acquisition_probability(0.0, 0.8, 0.25) == pytest.approx(
+        0.25 * (1 - e) / (0.25 + 0.75 * e))
+    # everyone refers (a = 1): the flow is a constant hazard p + q
+    assert K.acquisition_probability(0.6, 0.8, 1.0) == pytest.approx(1 - math.exp(-1.4))
+    assert K.acquisition_probability(2.0, 0.0, 0.0) == pytest.approx(1 - math.exp(-2.0))
+    assert K.acquisition_probability(1e3, 1e3, 0.5) == 1.0
 
 
 @HYP
 @given(p=unit, q=st.floats(0, 10), frac=unit)
-def test_acquisition_probability_is_bass_capped(p, q, frac):
+def test_acquisition_probability_is_the_bass_flow(p, q, frac):
     a = K.acquisition_probability(p, q, frac)
     assert 0.0 <= a <= 1.0
-    assert a == pytest.approx(min(1.0, p + q * frac))
+    # the share that stays is (1 - F(dt)) / (1 - F0) of the closed-form Bass flow from F0 = a
+    if frac < 1.0 and p + q > 0:
+        e = math.exp(-(p + q))
+        survive = (p + q) * e / (p + q * frac + q * (1.0 - frac) * e)
+        assert a == pytest.approx(1.0 - survive, rel=1e-9, abs=1e-12)
+    # short ticks: the linear rule (p + q a) dt to first order in dt
+    eps = 1e-6
+    assert K.acquisition_probability(p * eps, q * eps, frac) / eps == pytest.approx(
+        p + q * frac, rel=1e-4, abs=1e-9)

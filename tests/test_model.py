@@ -271,10 +271,9 @@ def test_queue_offered_is_todays_expected_demand(minimal_run):
     sc = minimal_scenario()  # what minimal_run was built from
     team = sc.teams["cc"]
     seg = sc.segments["all"]
-    # first contacts at the phone: the active customers at the start of the day, times the
-    # chance of a support need, half of which start at the phone
-    total = sum(seg.need_rates.values())
-    p_support = (1 - math.exp(-total)) * seg.need_rates["support"] / total
+    # first contacts at the phone: the active customers at the start of the day, times their
+    # expected support needs (Poisson, rate x tick_days), half of which start at the phone
+    p_support = seg.need_rates["support"] * sc.simulation.tick_days
     active = np.concatenate([[1000], m.segment_metrics["active"].to_numpy()[:-1]])
     entries = active * p_support * 0.5
     assert q["offered"].iloc[0] == pytest.approx(entries[0])  # no moves seen yet
@@ -560,8 +559,10 @@ def test_invariants_every_tick(case):
         assert row["won_back"] == ((prev == K.CHURNED) & (cur == K.CUSTOMER)).sum()
         assert not ((prev == K.PROSPECT) & (cur == K.CHURNED)).any()
         assert not ((prev != K.PROSPECT) & (cur == K.PROSPECT)).any()
-        # at most one episode per customer who was active at the start of the tick
-        assert row["episodes"] <= (prev == K.CUSTOMER).sum()
+        # at most MAX_EPISODES needs and one failure demand per customer who was active at
+        # the start of the tick
+        assert row["episodes"] <= (prev == K.CUSTOMER).sum() * (K.MAX_EPISODES + 1)
+        assert row["failure_demand"] <= (prev == K.CUSTOMER).sum()
         assert row["nps_respondents"] <= row["active"]
         assert row["promoters"] + row["detractors"] <= row["active"]
         # stock figures recomputed from the arrays

@@ -6,7 +6,9 @@ Reduced case: a fully mixed market, one segment, one web touchpoint that always 
 no queues, partners, outages, word of mouth, contagion, contracts or tenure effect.  What is
 left is the heart of the model: Bass acquisition on the referring share, needs, the episode's
 experience (performance against expectation, loss-averse value, peak-end), satisfaction and
-expectation updates in float32, and the logistic churn hazard.
+expectation updates in float32, and the logistic churn hazard.  Needs in a tick are
+Poisson(rate x tick_days), each lived as its own episode (the reference's tick is a day, and
+the need rate 0.5 a day makes two or more needs in a tick common).
 """
 
 from __future__ import annotations
@@ -55,7 +57,17 @@ def reference(sc: Scenario, seed: int):
     n, dt = m.size, sc.simulation.tick_days
     years = dt / YEAR_DAYS
     ticks_per_month = MONTH_DAYS / dt
-    p_need = 1.0 - math.exp(-sum(seg.need_rates.values()) * dt)
+    need_mean = sum(seg.need_rates.values()) * dt  # needs per tick are Poisson(rate dt)
+    p_need = 1.0 - math.exp(-need_mean)
+
+    def need_count(v: float) -> int:
+        """Needs in a tick given at least one: invert the zero-truncated Poisson at v."""
+        n, cum = 1, 0.0
+        while True:
+            cum += math.exp(-need_mean + n * math.log(need_mean) - math.lgamma(n + 1)) / p_need
+            if v < cum:
+                return n
+            n += 1
     h_tick = 1.0 - (1.0 - seg.base_churn) ** (1.0 / ticks_per_month)
     base_logit = np.float32(math.log(h_tick / (1.0 - h_tick)))
     w_memory = 1.0 - 2.0 ** (-1.0 / b.memory_half_life)
@@ -76,15 +88,23 @@ def reference(sc: Scenario, seed: int):
     active = []
     for t in range(1, sc.simulation.ticks + 1):
         referring = (status == 1).sum() / (n - 1)  # every customer refers (previous tick)
+        # the Bass flow over one tick from F0 = referring: the share of prospects that stays
+        # is S = (1 - F(dt)) / (1 - F0) = (p + q) e / (p + q F0 + q (1 - F0) e)
+        pp, qq = m.p * years, m.q * years
+        e = math.exp(-(pp + qq))
+        join = 1.0 - (pp + qq) * e / (pp + qq * referring + qq * (1.0 - referring) * e)
         for i in range(n):
             if status[i] != 1:  # prospects and former customers alike (win-back is off)
-                if uniform(k["acquire"], i, t, 0) < min(1.0, (m.p + m.q * referring) * years):
+                if uniform(k["acquire"], i, t, 0) < join:
                     start(i, t)
                 continue
             u_need, u_churn = uniform_pair(k["daily"], i, t, 0)
-            if u_need < p_need:  # an episode at the web shop
+            episodes = need_count(uniform(k["daily"], i, t, 1)) if u_need < p_need else 0
+            for block in range(episodes):  # episodes at the web shop, one after another
                 e = float(exp_[i])
-                perf = clip01(tp.quality + tp.variability * normal(k["episode"], i, t, 3)
+                # episode k draws from its own block of 256 'episode' slots
+                perf = clip01(tp.quality + tp.variability * normal(k["episode"], i, t,
+                                                                   256 * block + 3)
                               - b.effort_weight * tp.effort)
                 d = perf - e
                 a = b.value_exponent

@@ -784,10 +784,15 @@ def test_knowledge_base_capped_at_one(rich_sc):
 
 
 def test_service_recovery_touches_only_recovered_detractors_of_the_segment():
-    """Each agent's first difference is a recovery: segment a, a detractor, satisfaction up."""
+    """Each agent's first difference is a recovery: segment a, a detractor, satisfaction up.
+
+    A tick may hold several needs (Poisson), each an episode followed by a chance of recovery:
+    a customer recovered after one episode may have ended the tick above the detractor band
+    in the baseline after the next, so "a detractor" holds for all but a few.
+    """
     sc = isolated()
     x = iv("service_recovery", "a", start=6, amount=0.7)
-    first_seen = {"n": 0}
+    first_seen = {"n": 0, "not_detractor": 0}
     prev = {}
 
     def hook(t, base, var):
@@ -806,7 +811,8 @@ def test_service_recovery_touches_only_recovered_detractors_of_the_segment():
             for name in ARRAYS:
                 if name not in ("satisfaction", "events", "status", "pending"):
                     assert sv[name][i] == sb[name][i], name
-            assert K.nps_category(float(sb["satisfaction"][i]), float(sb["nps_bias"][i])) == -1
+            if K.nps_category(float(sb["satisfaction"][i]), float(sb["nps_bias"][i])) != -1:
+                first_seen["not_detractor"] += 1
         first_seen["n"] += int(new.sum())
         if t == 6:
             assert 0 < new.sum() <= col(var, "recoveries", 6)
@@ -814,6 +820,7 @@ def test_service_recovery_touches_only_recovered_detractors_of_the_segment():
 
     base, var = paired(sc, strat(x), seed=3, ticks=20, hook=hook)
     assert first_seen["n"] > 20
+    assert first_seen["not_detractor"] <= 0.1 * first_seen["n"], first_seen
     assert (base.metrics["recoveries"] == 0).all()
     rec = var.metrics.set_index("tick")["recoveries"]
     assert (rec[rec.index < 6] == 0).all()
@@ -1336,9 +1343,8 @@ def test_demand_surge_multiplies_needs_in_its_window():
     b, v = base.metrics.set_index("tick"), var.metrics.set_index("tick")
     assert_frame_equal(before(var.metrics, 10), before(base.metrics, 10))
     ratio = v.loc[12:19, "episodes"].sum() / b.loc[12:19, "episodes"].sum()
-    # twice the need rate: P(need) = 1 - (1 - p)^2, so slightly under 2x the episodes
-    p = seg_matrix(base.segments)[:, S_P_NEED].mean()
-    assert ratio == pytest.approx((1 - (1 - p) ** 2) / p, rel=0.08)
+    # twice the need rate: the needs of a tick are Poisson(rate dt), so twice the episodes
+    assert ratio == pytest.approx(2.0, rel=0.08)
     after = v.loc[25:40, "episodes"].sum() / b.loc[25:40, "episodes"].sum()
     assert after == pytest.approx(1.0, abs=0.1)  # withdrawn after its end
 

@@ -82,16 +82,27 @@ from .inputs import (
 )
 
 __all__ = [
-    "acquisition_probability", "advance_chunk", "advance_customer", "advance_customers", "census",
-    "ces_answer", "churn_hazard", "churns", "clip01", "contract_logit", "csat_answer", "draw_need",
-    "experience_value", "is_referrer", "latent_score", "live_episode", "logistic", "logit",
-    "memory_weight", "nps_category", "nps_score", "peak_end", "per_tick_probability",
+    "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_chunk", "bass_join",
+    "advance_customer", "advance_customers", "census", "ces_answer", "churn_hazard", "churns",
+    "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
+    "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
+    "need_count", "need_type", "nps_category", "nps_score", "peak_end", "per_tick_probability",
     "remember_moment", "service_recovery", "start_customer", "update_satisfaction", "walk_episode",
 ]
 
 
-# slots of the 'episode' stream: step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242
+# slots of the 'episode' stream: episode k of a tick uses the block k * 256 + 0 .. 255, where
+# step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242, the need type 243 (k >= 1)
 _SLOT_SCORES = 240
+_SLOT_RECOVERY = 242
+_SLOT_NEED = 243
+#: slots per episode in the 'episode' stream
+EPISODE_SLOTS = 256
+#: most episodes a customer lives in one tick (needs drawn; a pending failure demand is one
+#: more).  Scenario validation refuses a need rate whose Poisson count per tick would exceed
+#: it with probability above 1e-9 (``scenario.MAX_EPISODES_TAIL``); a demand surge that does
+#: at run time is truncated here.  (MAX_EPISODES + 1) * EPISODE_SLOTS < 2**20 slots.
+MAX_EPISODES = 512
 
 
 # =============================================================================================
@@ -155,17 +166,90 @@ def per_tick_probability(p_period, ticks_per_period):
 
 @njit(cache=True, inline="always")
 def churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
-                 tenure_effect, extra_logit, exposure, log_contagion):
+                 tenure_effect, extra_logit, contagion_shift):
     """Churn probability this tick: logistic in satisfaction, tenure and contagion.
 
-    ``log(odds) = base + b_s (s - s_ref) + b_t log(1 + tenure) + extra + log(m) * exposure``;
+    ``log(odds) = base + b_s (s - s_ref) + b_t log(1 + tenure) + extra + contagion_shift``.
+    ``contagion_shift`` is the log of the tick-mean contagion multiplier
+    (:func:`contagion_shift`); for an exposure X held over an instant it is ``log(m) X``, and
     with small hazards each unit of exposure multiplies the hazard by about ``m``
     (Nitzan & Libai 2011).
     """
     z = (base_logit + sat_effect * (satisfaction - sat_reference)
          + tenure_effect * math.log1p(max(tenure_years, 0.0)) + extra_logit
-         + log_contagion * exposure)
+         + contagion_shift)
     return logistic(z)
+
+
+# Gauss-Legendre nodes and weights on [-1, 1] (6 points: exact for polynomials of degree 11)
+_GL_X = np.array([-0.9324695142031521, -0.6612093864662645, -0.2386191860831969,
+                  0.2386191860831969, 0.6612093864662645, 0.9324695142031521])
+_GL_W = np.array([0.1713244923791704, 0.3607615730481386, 0.4679139345726910,
+                  0.4679139345726910, 0.3607615730481386, 0.1713244923791704])
+#: below this |log(m) X| the tick-mean shift is its second-order expansion (error < |y|^3/24)
+_SHIFT_SERIES = 1e-2
+#: most quadrature panels for one customer (|log(m) X| above ~128: the hazard is saturated)
+_SHIFT_PANELS = 64
+
+
+@njit(cache=True)
+def contagion_shift(y, decay, mean_u, var_u):
+    """Log of the tick-mean contagion multiplier, ``log M``, for ``y = log(m) X``.
+
+    Contagion (Nitzan & Libai 2011): a contact's churn in tick t adds 1 to the exposure X
+    from the start of tick t + 1, so ``int X dt = 1 / lambda`` per churn whatever the tick
+    length (the linear effect is tick-invariant, delayed by under a tick).  ``half-life``
+    (``behaviour.contagion_half_life``) is the half-life of X, hence of the *log* of the
+    multiplier m^X, not of the extra hazard m^X - 1 (one churn: 0.8 falls to 0.34 after one
+    half-life at m = 1.8).
+
+    Within a tick the exposure decays continuously, X(s) = X e^{-lambda s} (``X`` its value at
+    the start of the tick, ``lambda = ln 2 / half-life``), so the hazard multiplier
+    m^{X(s)} = exp(y u) with u = e^{-lambda s} falls over the tick.  The churn log-odds take
+    the log of its mean over the tick,
+
+        M = (1/dt) int_0^dt m^{X(s)} ds = 1 + (1/kappa) int_r^1 (e^{y u} - 1) / u du,
+
+    kappa = lambda dt, r = e^{-kappa} (``decay``).  The integrand is smooth in u whatever
+    kappa is, so Gauss-Legendre on [r, 1] is accurate for short and long ticks alike (6
+    points per panel, panels of width at most 2 / |y|: relative error below 1e-8).  Below
+    |y| = 1e-2 the cumulant expansion ``y E[u] + y^2 Var[u] / 2`` is used (``mean_u``,
+    ``var_u``: the mean and variance of u over the tick), which skips the quadrature for the
+    many customers whose exposure has all but decayed.  Exactly 0 for y = 0; for y > 0,
+    y r <= log M <= y, for y < 0 (contagion below 1), y <= log M <= 0, so the churn screen
+    may bound the shift by max(y, 0).  No overflow: a large y is taken out of the
+    exponentials.
+    """
+    if y == 0.0:
+        return 0.0
+    ay = abs(y)
+    if ay <= _SHIFT_SERIES:
+        out = y * mean_u + 0.5 * y * y * var_u
+    else:
+        width = 1.0 - decay
+        panels = min(max(int(math.ceil(ay * width * 0.5)), 1), _SHIFT_PANELS)
+        h = width / panels
+        big = y > 700.0  # e^y would overflow: accumulate e^{-y} (e^{y u} - 1) instead
+        acc = 0.0
+        for p in range(panels):
+            mid = decay + h * (p + 0.5)
+            for g in range(6):
+                u = mid + 0.5 * h * _GL_X[g]
+                if big:
+                    acc += _GL_W[g] * (math.exp(y * (u - 1.0)) - math.exp(-y)) / u
+                else:
+                    acc += _GL_W[g] * math.expm1(y * u) / u
+        # (1/kappa) = mean_u / width; each panel's rule is (h / 2) sum w f
+        a = acc * mean_u / (2.0 * panels)
+        if big:
+            inner = math.exp(-y) + a
+            out = y + math.log(inner) if inner > 0.0 else -np.inf
+        else:
+            out = math.log1p(a) if a > -1.0 else -np.inf
+    # the bounds hold exactly (and keep the churn screen exact)
+    if y > 0.0:
+        return min(max(out, y * decay), y)
+    return min(max(out, y), 0.0)
 
 
 #: Churn screen (exact): logistic(-4) = 0.018 < 0.02, so a draw u >= 0.02 against log-odds
@@ -177,20 +261,32 @@ _SCREEN_U = 0.02
 
 @njit(cache=True, inline="always")
 def churns(u, base_logit, satisfaction, sat_reference, sat_effect, tenure_years, tenure_effect,
-           extra_logit, exposure, log_contagion):
-    """Whether a draw ``u`` churns: exactly ``u < churn_hazard(...)``, decided more cheaply.
+           extra_logit, contagion_y, shared_shift, decay, mean_u, var_u):
+    """Whether a draw ``u`` churns: exactly ``u < churn_hazard(..., shift)``, decided cheaply.
 
-    When the tenure term cannot be positive (``tenure_effect <= 0``), dropping it bounds the
-    log-odds from above, term by term as :func:`churn_hazard` sums them (rounded addition is
-    monotone), so a bound below ``_SCREEN_Z`` with ``u >= _SCREEN_U`` proves ``u >= h``.
+    ``shift = contagion_shift(contagion_y, decay, mean_u, var_u) + shared_shift``: the
+    customer's own contagion (``contagion_y = log(m) X``) and the shift every customer
+    shares (full mixing).  When the tenure term cannot be positive (``tenure_effect <= 0``),
+    dropping it and bounding the own shift by ``max(contagion_y, 0)`` bounds the log-odds
+    from above, term by term as :func:`churn_hazard` sums them (rounded addition is
+    monotone), so a bound below ``_SCREEN_Z`` with ``u >= _SCREEN_U`` proves ``u >= h``
+    without computing the tick-mean multiplier; so does ``u`` at or above the hazard at that
+    bound (with the tenure term).
     """
+    shift_ub = max(contagion_y, 0.0) + shared_shift
     if u >= _SCREEN_U and tenure_effect <= 0.0:
         z_ub = (base_logit + sat_effect * (satisfaction - sat_reference) + extra_logit
-                + log_contagion * exposure)
+                + shift_ub)
         if z_ub < _SCREEN_Z:
             return False
+    if contagion_y != 0.0:
+        # the hazard at the bound already rejects most draws: skip the quadrature for them
+        if u >= churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
+                             tenure_effect, extra_logit, shift_ub):
+            return False
+    shift = contagion_shift(contagion_y, decay, mean_u, var_u) + shared_shift
     return u < churn_hazard(base_logit, satisfaction, sat_reference, sat_effect, tenure_years,
-                            tenure_effect, extra_logit, exposure, log_contagion)
+                            tenure_effect, extra_logit, shift)
 
 
 @njit(cache=True, inline="always")
@@ -233,16 +329,17 @@ def is_referrer(status, satisfaction, nps_bias, promoters_only):
 
 
 @njit(cache=True)
-def service_recovery(key, i, t, satisfaction, expectation, share, effect):
+def service_recovery(key, i, t, satisfaction, expectation, share, effect, base=0):
     """Proactive outreach to a customer who just ended an episode as a detractor.
 
-    With probability ``share`` (stream ``episode``, slot 242) the customer is contacted and
+    With probability ``share`` (stream ``episode``, slot ``base + 242``: ``base`` is the
+    episode's slot block) the customer is contacted and
     ``effect`` of the gap between satisfaction and expectation closes (the service-recovery
     effect; Smith & Bolton 1998).  Returns ``(new_satisfaction, contacted)``.
     """
     sat = np.float64(satisfaction)  # float64 maths whatever the caller's dtype (both engines)
     exp_ = np.float64(expectation)
-    if share <= 0.0 or uniform(key, i, t, 242) >= share:
+    if share <= 0.0 or uniform(key, i, t, base + _SLOT_RECOVERY) >= share:
         return sat, False
     if exp_ > sat:
         sat = sat + effect * (exp_ - sat)
@@ -251,8 +348,53 @@ def service_recovery(key, i, t, satisfaction, expectation, share, effect):
 
 @njit(cache=True, inline="always")
 def acquisition_probability(p_tick, q_tick, referral_fraction):
-    """Bass adoption probability of a prospect this tick: (p + q a) dt, capped at 1."""
-    return min(1.0, p_tick + q_tick * referral_fraction)
+    """Bass adoption probability of a prospect this tick: the exact Bass flow over one tick.
+
+    ``p_tick = p dt`` and ``q_tick = q dt`` are the Bass coefficients times the tick length,
+    ``a`` (``referral_fraction``) the referring share of the prospect's contacts at the start
+    of the tick.  The Bass equation dF/dt = (p + qF)(1 - F) started at F0 = a keeps a share
+
+        S = (1 - F(dt)) / (1 - F0) = (P + Q) e / (P + Q a + Q (1 - a) e),  e = exp(-(P + Q))
+
+    of the prospects (P = p dt, Q = q dt), so a prospect joins with probability
+
+        1 - S = (P + Q a)(1 - e) / (P + Q a + Q (1 - a) e),
+
+    written so that nothing cancels (``1 - e = -expm1(-(P + Q))``).  Fully mixed with every
+    customer referring and no churn, the expected adopted share then follows the closed-form
+    Bass curve exactly at any tick length; otherwise the rule is second-order accurate: to
+    first order in dt it is the linear rule (p + q a) dt, which with long ticks lagged the
+    curve badly (F(2 years) = 0.107 instead of 0.1245 with monthly ticks at p = 0.03,
+    q = 1.5).  p = 0 and q = 0 are handled; P + Q a = 0 gives 0.  Always in [0, 1].
+    """
+    total = p_tick + q_tick
+    return bass_join(p_tick, q_tick, referral_fraction, math.exp(-total), -math.expm1(-total))
+
+
+@njit(cache=True, inline="always")
+def joins(u, p_tick, q_tick, referral_fraction, e, one_minus_e):
+    """Whether a draw ``u`` in [0, 1) joins: ``u < bass_join(...)`` without the division.
+
+    The flow's denominator is positive whenever its numerator is, so u < num / den is
+    decided as u den < num (the same rule; only a rounding tie could tell them apart).
+    """
+    rate = p_tick + q_tick * referral_fraction
+    if rate <= 0.0:
+        return False
+    return u * (rate + q_tick * (1.0 - referral_fraction) * e) < rate * one_minus_e
+
+
+@njit(cache=True, inline="always")
+def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
+    """The one-tick Bass flow with ``e = exp(-(P + Q))`` and ``1 - e`` given.
+
+    They are fixed for a run (``Behaviour.bass_e``, ``bass_1me``), so the kernel needs no
+    exponential per prospect; see :func:`acquisition_probability`.
+    """
+    rate = p_tick + q_tick * referral_fraction
+    if rate <= 0.0:
+        return 0.0
+    return min(1.0, rate * one_minus_e / (rate + q_tick * (1.0 - referral_fraction) * e))
 
 
 @njit(cache=True)
@@ -341,7 +483,7 @@ def _escalate(u, j, need_bit, tp, jr):
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc):
+def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc, base):
     """Walk one service episode through the touchpoint graph and return how it went.
 
     The customer enters at one of the need's entry touchpoints (channel preference x
@@ -352,8 +494,10 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
     handed off (e.g. web order -> delivery); unresolved ones escalate along pathways until the
     accumulated effort exceeds the customer's patience, a dead end, or the step limit.
 
-    ``key`` is the customer's ``episode`` stream key, ``s`` the segment, ``expectation`` the
-    customer's current expectation; ``beh`` :class:`Behaviour`, ``today`` :class:`Today`,
+    ``key`` is the customer's ``episode`` stream key, ``base`` the episode's first slot (its
+    block: ``k * EPISODE_SLOTS`` for the tick's episode ``k``), ``s`` the segment,
+    ``expectation`` the customer's current expectation; ``beh`` :class:`Behaviour`,
+    ``today`` :class:`Today`,
     ``seg`` :class:`Segments`, ``tp`` :class:`Touchpoints`, ``jr`` :class:`Journeys`.
     ``tpacc`` (float64[T, N_TPA + T]) receives per-touchpoint counts and the moves between
     touchpoints (column ``TPA_FLOW + k``: moves to touchpoint ``k``).
@@ -379,7 +523,7 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
     need_bit = np.int64(1) << np.int64(need)
     # the customer heads for a preferred channel; if it is closed (an outage) they re-route,
     # at extra effort: to another open entry point, else where that touchpoint escalates to
-    u_entry, u_reroute = uniform_pair(key, i, t, 0)
+    u_entry, u_reroute = uniform_pair(key, i, t, base)
     if total_all <= 0.0:  # none of the need's entry points exists
         perf = beh.unresolved
         v = experience_value(perf - expectation, loss, alpha)
@@ -406,7 +550,7 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
     queued = False
     outcome = OUT_STEP_LIMIT
     for step in range(max_steps):
-        slot = 1 + 8 * step
+        slot = base + 1 + 8 * step
         tpacc[j, TPA_VISITS] += 1.0
         wait = 0.0
         hung_up = False
@@ -490,9 +634,41 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
 
 
 @njit(cache=True, inline="always")
-def draw_need(u_need, p_need, need_cum, s):
-    """Need type this tick (index into the need list) or -1; reuses ``u_need`` for the type.
+def need_type(r, need_cum, s):
+    """Need type (index into the need list) of a uniform ``r`` by the segment's shares."""
+    n = need_cum.shape[1]
+    for k in range(n):
+        if r < need_cum[s, k]:
+            return k
+    return n - 1
 
+
+@njit(cache=True, inline="always")
+def need_count(u_need, v, p_need, need_mean):
+    """Needs this tick: Poisson(``need_mean``) by inversion, capped at :data:`MAX_EPISODES`.
+
+    ``p_need = 1 - exp(-need_mean)`` is P(at least one): none when ``u_need >= p_need``
+    (the same draw decides it as when a tick had at most one need); otherwise the count given
+    at least one, zero-truncated Poisson, is inverted from a second uniform ``v``.
+    """
+    if u_need >= p_need:
+        return 0
+    # P(N = 1 | N >= 1) = mu e^{-mu} / (1 - e^{-mu})
+    term = need_mean * math.exp(-need_mean) / p_need
+    cum = term
+    n = 1
+    while v >= cum and n < MAX_EPISODES:
+        n += 1
+        term *= need_mean / n
+        cum += term
+    return n
+
+
+@njit(cache=True, inline="always")
+def draw_need(u_need, p_need, need_cum, s):
+    """Type of the tick's first need (index into the need list) or -1 when it has none.
+
+    Reuses ``u_need`` (below ``p_need``, uniform on [0, p_need)) for the type.
     ``need_cum`` is the float64[S, K] table of cumulative need-type shares; ``s`` the segment.
     """
     if u_need >= p_need:
@@ -539,6 +715,21 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
 # =============================================================================================
 
 
+@njit(cache=True, inline="always")  # inlined: a call passes every array of every group
+def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
+    """One of the tick's episodes (block ``block`` of slots), then service recovery."""
+    base = block * EPISODE_SLOTS
+    live_episode(i, t, keys[K_EPISODE], need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
+                 base)
+    if seg.recovery_share[s] > 0.0 and nps_category(cu.satisfaction[i], cu.nps_bias[i]) == -1:
+        sat_new, contacted = service_recovery(keys[K_EPISODE], i, t, cu.satisfaction[i],
+                                              cu.expectation[i], seg.recovery_share[s],
+                                              beh.recovery_effect, base)
+        if contacted:
+            cu.satisfaction[i] = sat_new
+            acc[ACC_RECOVERIES] += 1.0
+
+
 @njit(cache=True, inline="always")
 def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
     """Advance customer ``i`` by one tick: the one per-customer step of both engines.
@@ -546,12 +737,14 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     The numba engine calls it for every customer from :func:`advance_customers`; the mesa
     engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
 
-    In order: churn exposure decays; a prospect or a former customer may join (Bass:
-    marketing ``p`` plus ``q`` x the referring share of its contacts) and a former customer
-    not reached so may be won back; a customer's
-    expectation is pulled by yesterday's word of mouth (full mixing), a need (or a pending
-    failure demand) may start an episode (:func:`live_episode`), a detractor may be reached
-    by service recovery, and the churn draw decides whether they leave; finally the agent is
+    In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect or
+    a former customer may join (the one-tick Bass flow from marketing ``p`` and ``q`` x the
+    referring share of its contacts: a former customer is a rival's customer again) and a
+    former customer not reached so may be won back; a customer's expectation is pulled by
+    yesterday's word of mouth (full mixing), a pending failure demand and Poisson(rate x dt)
+    needs are lived one after another, each an episode (:func:`live_episode`) after which a
+    detractor may be reached by service recovery, and the churn draw decides whether they
+    leave (the tick-mean contagion multiplier in the hazard); finally the agent is
     counted into the tick's census and NPS survey.
 
     Arguments: ``keys uint64[len(STREAMS)]`` stream keys; ``cu`` :class:`Customers`;
@@ -565,10 +758,15 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     ev = 0
     cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
     promoters_only = beh.referral_promoters
+    # churn exposure: X at the start of the tick (churns of the previous tick added whole,
+    # undecayed); the churn hazard uses its tick mean (contagion_shift), and what is left at
+    # the end of the tick, X e^{-lambda dt}, is carried over (tiny values flushed to 0)
+    expo = cu.exposure[i]
+    if expo != 0.0:
+        left = np.float32(expo * beh.exposure_decay)
+        cu.exposure[i] = left if left > np.float32(1e-30) else np.float32(0.0)
     # state read once into locals: every store to an accumulator could alias the state arrays
     # for the compiler, which would otherwise reload them after each one
-    expo = np.float32(cu.exposure[i] * beh.exposure_decay)
-    cu.exposure[i] = expo
     sat = cu.satisfaction[i]
     if st == PROSPECT or st == CHURNED:
         # a former customer is a rival's customer again: marketing and referrals reach them
@@ -578,8 +776,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         else:
             deg = indptr[i + 1] - indptr[i]
             frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-        p_join = acquisition_probability(beh.p_tick, beh.q_tick, frac)
-        acquired = uniform(keys[K_ACQUIRE], i, t, 0) < p_join
+        acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
+                         beh.bass_e, beh.bass_1me)
         won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
                and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
         if acquired or won:
@@ -604,25 +802,29 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         cat = nps_category(sat, cu.nps_bias[i])
         ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
         u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
-        need = -1
+        # this tick's episodes, one after another: a pending failure demand first, then
+        # Poisson(rate x dt) needs; episode k uses its own block of 'episode' slots
+        block = 0
         if cu.pending[i] > 0:
             need = cu.pending[i] - 1
             cu.pending[i] = 0
             acc[ACC_FAILURE_DEMAND] += 1.0
-        else:
-            need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
-        if need >= 0:
-            live_episode(i, t, keys[K_EPISODE], need, s, cu, beh, today, seg, tp, jr, acc,
-                         tpacc)
-            if seg.recovery_share[s] > 0.0 and nps_category(cu.satisfaction[i],
-                                                            cu.nps_bias[i]) == -1:
-                sat_new, contacted = service_recovery(keys[K_EPISODE], i, t, cu.satisfaction[i],
-                                                      cu.expectation[i], seg.recovery_share[s],
-                                                      beh.recovery_effect)
-                if contacted:
-                    cu.satisfaction[i] = sat_new
-                    acc[ACC_RECOVERIES] += 1.0
-            sat = cu.satisfaction[i]  # the episode moved it
+            _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block)
+            block += 1
+        if u_need < seg.p_need[s]:
+            n_needs = need_count(u_need, uniform(keys[K_DAILY], i, t, 1), seg.p_need[s],
+                                 seg.need_mean[s])
+            for k in range(n_needs):
+                if k == 0:  # the first need's type from the draw that decided it
+                    need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
+                else:
+                    need = need_type(uniform(keys[K_EPISODE], i, t,
+                                             block * EPISODE_SLOTS + _SLOT_NEED),
+                                     seg.need_cum, s)
+                _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block)
+                block += 1
+        if block > 0:
+            sat = cu.satisfaction[i]  # the episodes moved it
             cat = nps_category(sat, cu.nps_bias[i])
             if cat == -1:
                 ev |= EV_WOM
@@ -634,7 +836,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
                   seg.extra_logit[s]
                   + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
                                    beh.contract_effect, beh.renewal_effect),
-                  expo + today.global_exposure, beh.log_contagion):
+                  beh.log_contagion * np.float64(expo), today.contagion_shift,
+                  beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
             cu.status[i] = CHURNED
             cu.pending[i] = 0
             ev |= EV_CHURN
@@ -653,15 +856,18 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc):
-    """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey."""
+def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, base):
+    """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey.
+
+    ``base`` is the episode's block of slots in the ``episode`` stream.
+    """
     value, mean_perf, effort, outcome, first, escalations, queued = walk_episode(
-        key, i, t, need, s, cu.expectation[i], beh, today, seg, tp, jr, tpacc)
+        key, i, t, need, s, cu.expectation[i], beh, today, seg, tp, jr, tpacc, base)
     episode_sat = clip01(cu.expectation[i] + value)
     cu.satisfaction[i] = update_satisfaction(cu.satisfaction[i], episode_sat, beh.memory_weight)
     cu.expectation[i] = cu.expectation[i] + beh.adaptation * (mean_perf - cu.expectation[i])
-    z1 = normal(key, i, t, _SLOT_SCORES)
-    z2 = normal(key, i, t, _SLOT_SCORES + 1)
+    z1 = normal(key, i, t, base + _SLOT_SCORES)
+    z2 = normal(key, i, t, base + _SLOT_SCORES + 1)
     acc[ACC_EPISODES] += 1.0
     acc[ACC_CSAT_SUM] += csat_answer(episode_sat, z1, beh.survey_noise)
     acc[ACC_CES_SUM] += ces_answer(effort, seg.patience[s], z2, beh.survey_noise)

@@ -100,7 +100,7 @@ class Customers(NamedTuple):
     satisfaction: np.ndarray  #: float32: cumulative satisfaction in [0, 1]
     expectation: np.ndarray  #: float32: expected performance in [0, 1]
     churn_logit: np.ndarray  #: float32: log-odds of the individual base churn hazard per tick
-    exposure: np.ndarray  #: float32: decayed count of recently churned contacts
+    exposure: np.ndarray  #: float32: churn exposure X at the start of the next tick
     join_tick: np.ndarray  #: int32: tick the customer (last) joined; negative: initial base
     referrer_nbrs: np.ndarray  #: int32: contacts who currently refer (promoters, or all)
     nps_bias: np.ndarray  #: float32: individual response style on the 0-10 scale
@@ -143,11 +143,15 @@ class Behaviour(NamedTuple):
     sat_reference: float  #: satisfaction at which churn is the base rate
     tenure_effect: float  #: churn log-odds per log(1 + tenure in years)
     log_contagion: float  #: log of the hazard multiplier per unit of churn exposure
-    exposure_decay: float  #: factor applied to churn exposure each tick
+    exposure_decay: float  #: share of churn exposure left after a tick, 2**(-dt/half-life)
+    exposure_mean: float  #: mean over a tick of the exposure left, (1 - decay) / kappa
+    exposure_var: float  #: variance over a tick of the exposure left (kappa = lambda dt)
     survey_noise: float  #: answer noise on CSAT and CES scales
     referral_promoters: bool  #: only promoters refer (else every customer)
     p_tick: float  #: Bass external influence per tick
     q_tick: float  #: Bass internal influence per tick
+    bass_e: float  #: exp(-(p_tick + q_tick)), for the one-tick Bass flow
+    bass_1me: float  #: 1 - bass_e, computed without cancellation
     win_back_tick: float  #: probability per tick that a churned customer returns
     years_per_tick: float  #: tick length in years
     full_mixing: bool  #: the market is fully mixed (no network)
@@ -168,7 +172,7 @@ class Today(NamedTuple):
     """Scalar state for the current tick, written by the phases before the customer kernel."""
 
     referral_fraction: float  #: full mixing: referring share of the other agents
-    global_exposure: float  #: full mixing: churn exposure every customer shares
+    contagion_shift: float  #: full mixing: churn log-odds shift from contagion (all share it)
     wom_rate: float  #: full mixing: pull of yesterday's detractors on expectations
     wom_target: float  #: full mixing: mean satisfaction of yesterday's detractors
     omnichannel: float  #: omnichannel integration today (0-1)
@@ -177,7 +181,8 @@ class Today(NamedTuple):
 class Segments(NamedTuple):
     """Per-segment values (``float64[S]`` unless stated), today's or the run's base."""
 
-    p_need: np.ndarray  #: probability of a need per tick, 1 - exp(-rate dt)
+    p_need: np.ndarray  #: probability of at least one need in a tick, 1 - exp(-rate dt)
+    need_mean: np.ndarray  #: expected needs per tick, rate dt (the count is Poisson)
     patience: np.ndarray  #: effort a customer bears in one episode
     queue_patience: np.ndarray  #: mean minutes a customer waits in a queue
     extra_logit: np.ndarray  #: churn log-odds shift (loyalty, price, switching cost)
