@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels as K
+from . import tables
 from .kernels import Behaviour, Customers, Journeys, Segments, Today, Touchpoints
 from .rng import STREAM_INDEX
 from .scenario import Scenario
@@ -39,9 +40,26 @@ class Market:
         k = sc.market.initial_customers
         if k > 0:
             u = K.uniforms(keys[STREAM_INDEX["initial"]], n, 0)
-            chosen = np.sort(np.argpartition(u, k - 1)[:k]) if k < n else np.arange(n)
+            if sc.market.initial_tenure == "stationary":
+                # the stationary base: each segment's share and tenure as a steady market
+                # leaves them (tables.stationary_customers, tables.stationary_tenure)
+                agents = np.bincount(cu.segment, minlength=n_seg)
+                want = tables.stationary_customers(sc, agents)
+                parts = []
+                for s in range(n_seg):
+                    idx = np.flatnonzero(cu.segment == s)
+                    if want[s] >= len(idx):
+                        parts.append(idx)
+                    elif want[s] > 0:
+                        parts.append(idx[np.argpartition(u[idx], want[s] - 1)[:want[s]]])
+                chosen = (np.sort(np.concatenate(parts)).astype(np.int64) if parts
+                          else np.zeros(0, np.int64))
+                cdf, expo = tables.stationary_tenure(sc)
+            else:
+                chosen = np.sort(np.argpartition(u, k - 1)[:k]) if k < n else np.arange(n)
+                cdf = expo = np.zeros((n_seg, 0))
             K.start_initial_customers(keys, chosen, float(sc.market.initial_tenure_months),
-                                      seg, beh, cu, CHUNK)
+                                      cdf, expo, seg, beh, cu, CHUNK)
         self.initial_customers = int((cu.status == K.CUSTOMER).sum())
         self.segment_initial = np.bincount(cu.segment[cu.status == K.CUSTOMER],
                                            minlength=n_seg)

@@ -85,9 +85,16 @@ class Market:
     size: int = _f(100_000, lo=2, hi=50_000_000,
                    doc="agents in the market: prospects, customers and churned together")
     initial_customers: int = _f(40_000, lo=0, hi=50_000_000, doc="customers at tick 0")
+    # "stationary": the base a steady inflow of customers leaves behind (tables.
+    # stationary_tenure; docs/validation.md, "Steady state"), so churn of the base starts at
+    # its steady level; "exponential": tenure ~ Exp(initial_tenure_months).
+    initial_tenure: str = _f("exponential", choices=("exponential", "stationary"),
+                             doc="tenure of the initial customers: exponential with mean "
+                                 "initial_tenure_months, or the stationary tenure of the base")
     initial_tenure_months: float = _f(
         24.0, lo=0, hi=1200,
-        doc="mean tenure of the initial customers (exponential); 0 = all new")
+        doc="mean tenure of the initial customers when initial_tenure is exponential; "
+            "0 = all new")
     # Assumption: 20 years bounds the exponential tail (a longer relationship is rare and
     # would barely change its survivor churn draw).
     initial_tenure_cap_months: float = _f(240.0, gt=0, hi=1200,
@@ -102,8 +109,13 @@ class Market:
     represents: int = _f(0, lo=0, hi=50_000_000,
                          doc="size of the market this one is a sample of (0: itself); queues "
                              "are then solved at that market's volume and staffing")
+    # A former customer is a rival's customer again: p and q reach them as they reach
+    # prospects, so a market whose churn and acquisition balance is stationary (a prospect
+    # pool that only emptied would make every scenario drift); win_back adds the company's
+    # own win-back offers.
     win_back: float = _f(0.0, lo=0, hi=1,
-                         doc="yearly probability that a churned customer returns (0 = off)")
+                         doc="yearly probability that a churned customer returns through "
+                             "win-back offers, on top of marketing and referrals (0 = off)")
 
 
 @dataclass(frozen=True)
@@ -186,7 +198,10 @@ class Team:
     handle_time: float = _f(6.0, gt=0, hi=1440, doc="mean handle time of one contact, minutes")
     service_target: float = _f(20.0, lo=0, hi=86_400,
                                doc="service-level target answer time, seconds")
-    skill: float = _f(0.6, lo=0, hi=1, doc="mean skill of the team at tick 0")
+    skill: float = _f(0.6, lo=0, hi=1,
+                      doc="the team's stationary mean skill: its mean at tick 0 and, when its "
+                          "staff handle the contacts it implies "
+                          "(workforce.stationary_learning), throughout")
     engagement: float = _f(0.7, lo=0, hi=1, doc="mean engagement of the team at tick 0")
     wage_per_day: float = _f(150.0, lo=0, hi=1e6, doc="cost per employee per day")
     annual_attrition: float = _f(0.35, lo=0, hi=1,
@@ -194,7 +209,10 @@ class Team:
                                      "reference engagement")
     hiring_lag_days: float = _f(30.0, lo=0, hi=3650,
                                 doc="days from a leaver to the replacement's start")
-    new_hire_skill: float = _f(0.35, lo=0, hi=1, doc="skill of a new hire")
+    new_hire_skill: float = _f(0.35, lo=0, hi=1,
+                               doc="skill of a new hire; with skill, attrition and "
+                                   "learning_contacts it sets the contacts per person per "
+                                   "day at which the team's skill is stationary")
 
 
 @dataclass(frozen=True)
@@ -243,6 +261,8 @@ class Workforce:
     # Learning curve (Wright 1936 / experience curves): skill approaches 1 with contacts handled.
     # calibrated so a team replacing ~35 % a year with hires at skill 0.35 keeps a roughly
     # steady mean skill near 0.6 at ~16k contacts per agent-year
+    # Each team starts in its stationary state (workforce.stationary_learning); a team keeps
+    # its stated skill when its staff handle the contacts per day that skill implies.
     learning_contacts: float = _f(75_000.0, gt=0, hi=1e15,
                                   doc="contacts that close 63 % of a person's skill gap")
     handle_time_skill_effect: float = _f(
@@ -258,9 +278,6 @@ class Workforce:
     # deviation of a tenth of the 0-1 scale), centred so the team starts at its stated means.
     skill_spread: float = _f(0.1, lo=0, hi=0.5,
                              doc="spread of individual skill and engagement at tick 0")
-    # Contact-centre tenure is short: mean ~2 years (exponential), ICMI 2018 benchmarks.
-    initial_tenure_days: float = _f(720.0, lo=0, hi=20_000,
-                                    doc="mean tenure (days) of the staff at tick 0")
     # Assumption: a training programme lifts engagement by half its skill gain while it runs
     # (training as recognition; Harter et al. 2002 report engagement gains from development).
     training_engagement: float = _f(0.5, lo=0, hi=2,
@@ -348,8 +365,20 @@ class Behaviour:
     # keeps its base_churn as stated.
     switching_cost_reference: float = _f(
         0.3, lo=0, hi=1, doc="switching cost at which segments' base_churn is quoted")
+    # Contracts (docs/validation.md, "Contracts"): inside a term churn is shifted by
+    # contract_effect; in the term's renewal window (its last renewal_window_months) by
+    # renewal_effect instead; terms renew back to back.  Who chooses a long contract
+    # (selection) is each segment's own base_churn.  Defaults: a one-month window at the base
+    # rate (assumption: notice periods and end-of-term offers run about a month).
     contract_effect: float = _f(-1.5, lo=-100, hi=100,
-                                doc="churn log-odds while in contract (not renewal month)")
+                                doc="churn log-odds inside a contract term (not its renewal "
+                                    "window)")
+    renewal_window_months: float = _f(
+        1.0, lo=0, hi=1200, doc="months at the end of each contract term in which "
+                                "contract_effect is lifted and renewal_effect applies")
+    renewal_effect: float = _f(0.0, lo=-100, hi=100,
+                               doc="churn log-odds in a contract's renewal window (0 = base "
+                                   "rate; > 0: customers shop around at the end of a term)")
     # Latent 0-10 score = 10 * satisfaction + N(0, nps_sd) response style (docs/validation.md).
     nps_sd: float = _f(1.5, gt=0, hi=10, doc="spread of individual response style on 0-10")
     survey_noise: float = _f(0.5, lo=0, hi=10, doc="answer noise on CSAT and CES scales")

@@ -40,7 +40,9 @@ def behaviour(sc: Scenario) -> Behaviour:
                        if sc.market.win_back > 0 else 0.0),
         years_per_tick=years, full_mixing=sc.market.network == "full",
         nps_sample=float(sc.survey.nps_sample_rate), initial_spread=float(b.initial_spread),
-        contract_effect=float(b.contract_effect), ticks_per_month=MONTH_DAYS / dt_days,
+        contract_effect=float(b.contract_effect),
+        renewal_window_ticks=float(b.renewal_window_months * MONTH_DAYS / dt_days),
+        renewal_effect=float(b.renewal_effect), ticks_per_month=MONTH_DAYS / dt_days,
         failure_need=needs.index(b.failure_need) if b.failure_need in needs else -1,
         repeat_effort=float(b.repeat_effort), reroute_effort=float(b.reroute_effort),
         recovery_effect=float(b.recovery_effect),
@@ -157,3 +159,93 @@ def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:
         need_ptr=need_ptr, need_tp=np.array(need_tp, np.int64), path_ptr=np.cumsum(path_ptr),
         path_to=np.array(path_to, np.int64), path_w=np.array(path_w, np.float64),
         path_kind=np.array(path_kind, np.int64), path_mask=np.array(path_mask, np.int64))
+
+
+def _survival(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment's survival S and survived exposure M at tenures 0..M months (see below)."""
+    b_ = sc.behaviour
+    months = max(1, int(math.ceil(sc.market.initial_tenure_cap_months)))
+    h0s = base_churn_month(sc)
+    surv = np.zeros((len(sc.segments), months + 1))
+    expo = np.zeros((len(sc.segments), months + 1))
+    k = np.arange(months)
+    for s, sp in enumerate(sc.segments.values()):
+        rel = np.full(months, math.exp(b_.satisfaction_effect
+                                       * (sp.initial_satisfaction - b_.satisfaction_reference)))
+        rel *= np.exp(b_.tenure_effect * np.log1p((k + 0.5) / 12.0))
+        if sp.contract_months > 0:
+            into = np.mod(k + 0.5, sp.contract_months)
+            window = into >= sp.contract_months - b_.renewal_window_months
+            rel *= np.where(window, math.exp(b_.renewal_effect), math.exp(b_.contract_effect))
+        m_cum = np.concatenate([[0.0], np.cumsum(rel)])
+        h0, kappa = float(h0s[s]), sp.churn_concentration
+        if kappa > 0.0:
+            a, b = max(h0 * kappa, 1e-6), max((1.0 - h0) * kappa, 1e-6)
+            log_s = np.array([math.lgamma(b + m) - math.lgamma(a + b + m) for m in m_cum])
+            log_s -= math.lgamma(b) - math.lgamma(a + b)
+        else:
+            log_s = m_cum * math.log1p(-min(h0, 1.0 - 1e-12))
+        surv[s] = np.exp(log_s)
+        expo[s] = m_cum
+    return surv, expo
+
+
+def stationary_tenure(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment's stationary tenure distribution of the customer base, on whole months.
+
+    Returns ``cdf`` and ``expo``, ``float64[S, M + 1]`` over tenures 0..M months (M =
+    ``market.initial_tenure_cap_months``): the cumulative share of the base with less tenure,
+    and the survivor exposure, the months at the base rate a customer of that tenure has
+    survived.  With a steady inflow of new customers, the base's tenure density is
+    proportional to the survival of a new customer, S(τ) (a renewal argument), and a survivor's
+    propensity follows Beta(a, b + M(τ)).  Month k's relative hazard is the contract's (in-term
+    ``contract_effect``, ``renewal_effect`` in the window), the tenure effect and the
+    satisfaction effect at the segment's ``initial_satisfaction``, applied to the odds
+    (accurate for small monthly churn); M(τ) sums them, and S(τ) = B(a, b + M) / B(a, b) under
+    shifted-beta-geometric heterogeneity (Fader & Hardie 2007), (1 - h0)^M without.
+    Contagion, word of mouth and interventions are left out (at their baseline, small).
+    """
+    surv, expo = _survival(sc)
+    mass = 0.5 * (surv[:, :-1] + surv[:, 1:])
+    total = mass.sum(axis=1, keepdims=True)
+    cdf = np.zeros_like(surv)
+    cdf[:, 1:] = np.cumsum(mass, axis=1) / np.where(total > 0, total, 1.0)
+    cdf[:, -1] = 1.0
+    return cdf, expo
+
+
+def stationary_customers(sc: Scenario, agents: np.ndarray) -> np.ndarray:
+    """How many of each segment's ``agents`` are customers in the stationary market.
+
+    A new customer of segment s stays T_s months on average (the integral of its survival,
+    :func:`stationary_tenure`), and every non-customer joins at the same rate a (Bass; win-back
+    left out), so in a steady state a (N_s - A_s) = A_s / T_s, i.e. A_s = N_s a T_s / (1 + a T_s):
+    segments whose customers stay longer hold a larger share of the base.  a is solved so
+    that the segments' customers add up to ``market.initial_customers``; counts are rounded
+    by largest remainder (their sum is exact).
+    """
+    surv, _ = _survival(sc)
+    t_s = 0.5 * (surv[:, :-1] + surv[:, 1:]).sum(axis=1)
+    n_s = np.asarray(agents, dtype=float)
+    k = min(float(sc.market.initial_customers), float(n_s.sum()))
+
+    def total(a: float) -> float:
+        return float((n_s * a * t_s / (1.0 + a * t_s)).sum())
+
+    lo, hi = 0.0, 1.0
+    while total(hi) < k and hi < 1e12:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if total(mid) < k else (lo, mid)
+    want = n_s * hi * t_s / (1.0 + hi * t_s)
+    counts = np.minimum(np.floor(want), n_s).astype(np.int64)
+    short = int(round(k)) - int(counts.sum())
+    order = np.argsort(-(want - counts), kind="stable")
+    for s in order:
+        if short <= 0:
+            break
+        if counts[s] < n_s[s]:
+            counts[s] += 1
+            short -= 1
+    return counts

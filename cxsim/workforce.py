@@ -12,12 +12,45 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import kernels as K
 from .agents import Employee
 from .kernels import Touchpoints
 from .rng import numpy_generator
+from .scenario import YEAR_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import CXModel
+
+
+def quit_rate(team, wf) -> float:
+    """Leavers per person-year at the team's stated engagement (:meth:`Employee.quits`)."""
+    a = team.annual_attrition
+    if a <= 0.0:
+        return 0.0
+    return float(K.logistic(K.logit(a) + wf.attrition_engagement_effect
+                            * (wf.reference_engagement - team.engagement)))
+
+
+def stationary_learning(team, wf) -> tuple[float, float, float]:
+    """The stationary workforce a team's numbers assert: ``(quit, learn, contacts)`` per day.
+
+    A team's ``skill`` is its *stationary* mean skill.  People quit at the constant rate
+    ``quit`` (per day, :func:`quit_rate`), so in a steady state a person's tenure is
+    exponential with that rate (each seat is a renewal process with exponential lifetimes);
+    a hire starts at ``new_hire_skill`` s0 and closes the gap to 1 as
+    ``1 - (1 - s0) exp(-learn x tenure)``, where ``learn`` is the contacts a person handles
+    per day over ``learning_contacts``.  The mean over tenures is then
+    ``1 - (1 - s0) quit / (quit + learn)``; setting it to ``skill`` gives
+    ``learn = quit (skill - s0) / (1 - skill)`` and the contacts per person per day it
+    implies, ``contacts = learn x learning_contacts``.  A team whose staff handle about that
+    many contacts keeps its mean skill (``tests/test_steady_state.py``); more contacts and it
+    drifts up, fewer and it drifts down.  With no attrition, or ``skill <= new_hire_skill``,
+    ``learn`` is 0.
+    """
+    quit = quit_rate(team, wf) / YEAR_DAYS
+    s, s0 = team.skill, team.new_hire_skill
+    learn = quit * (s - s0) / (1.0 - s) if (quit > 0.0 and s0 < s < 1.0) else 0.0
+    return quit, learn, learn * wf.learning_contacts
 
 
 def mean_of(agents: list, attr: str, default: float) -> float:
@@ -50,17 +83,26 @@ class Workforce:
         wf = sc.workforce
         gen = numpy_generator(model.keys, "workforce")
         for name, team in sc.teams.items():
-            # individual differences around the team's means, centred so that the team
+            # the team starts in its stationary state (stationary_learning): tenure
+            # exponential at the quit rate, skill on the learning curve at that tenure;
+            # individual differences around the team's means, all centred so that the team
             # starts exactly at its stated skill and engagement whatever its size
             n = team.headcount
             dz = gen.standard_normal((n, 2)) * wf.skill_spread
             dz -= dz.mean(axis=0) if n else 0.0
-            tenure = gen.exponential(wf.initial_tenure_days, n)
-            self.teams[name] = [
-                self.new_employee(name, float(np.clip(team.skill + dz[k, 0], 0, 1)),
-                                  float(np.clip(team.engagement + dz[k, 1], 0, 1)),
-                                  float(tenure[k]))
-                for k in range(n)]
+            quit, learn, contacts = stationary_learning(team, wf)
+            tenure = gen.exponential(1.0 / quit if quit > 0 else 0.0, n)
+            gap = (1.0 - team.new_hire_skill) * np.exp(-learn * tenure)
+            curve = 1.0 - gap
+            curve += (team.skill - curve.mean()) if n else 0.0
+            staff = []
+            for k in range(n):
+                e = self.new_employee(name, float(np.clip(curve[k] + dz[k, 0], 0, 1)),
+                                      float(np.clip(team.engagement + dz[k, 1], 0, 1)),
+                                      float(tenure[k]))
+                e.experience = float(contacts * tenure[k])
+                staff.append(e)
+            self.teams[name] = staff
 
     def new_employee(self, team: str, skill: float, engagement: float,
                      tenure: float = 0.0) -> Employee:

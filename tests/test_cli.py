@@ -243,7 +243,7 @@ def test_validate_bad_file_one_line_per_problem(tmp_path):
     text, n = re.subn(r"(\[touchpoints\.social_feed\]\n(?:.*\n)*?quality = )[0-9.]+",
                       r"\g<1>-0.2", text, count=1)
     assert n == 1
-    edits = [("base_churn = 0.020743", "base_churnn = 0.020743"),
+    edits = [("base_churn = 0.040643", "base_churnn = 0.020743"),
              ("reliability = 0.95 ", "reliability = 1.2 ")]
     for old, new in edits:
         assert text.count(old) == 1, old
@@ -285,7 +285,7 @@ def _pathway_index(to: str) -> int:
 
 #: scenario-file problems: (edit of retail.toml, expected stderr lines)
 FILE_CASES = {
-    "typo_key": (("base_churn = 0.020743", "base_churnn = 0.020743"),
+    "typo_key": (("base_churn = 0.040643", "base_churnn = 0.020743"),
                  ["segments.loyal: unknown key 'base_churnn'"]),
     "negative_quality": (("quality = 0.875", "quality = -0.2"),
                          ["touchpoints.social_feed.quality must be in [0, 1], got -0.2"]),
@@ -458,7 +458,7 @@ def test_subprocess_help(tmp_path):
 
 
 def test_subprocess_bad_scenario_keeps_earlier_run(tmp_path, earlier_run):
-    p = edited_retail(tmp_path, "typo.toml", "base_churn = 0.020743", "base_churnn = 0.020743")
+    p = edited_retail(tmp_path, "typo.toml", "base_churn = 0.040643", "base_churnn = 0.020743")
     before = snapshot(earlier_run)
     proc = cli_subprocess(["run", p, *SMALL, "--out", earlier_run], tmp_path)
     assert proc.returncode == 2

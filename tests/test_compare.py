@@ -729,7 +729,7 @@ def test_cli_compare_bad_scenario_file(tmp_path, earlier):
     root = Path(__file__).resolve().parent.parent
     text = (root / "scenarios" / "retail.toml").read_text(encoding="utf-8")
     p = tmp_path / "typo.toml"
-    p.write_text(text.replace("base_churn = 0.020743", "base_churnn = 0.020743"), encoding="utf-8")
+    p.write_text(text.replace("base_churn = 0.040643", "base_churnn = 0.020743"), encoding="utf-8")
     before = snapshot(earlier)
     code, out, err = call(["compare", p, *CLI_SMALL, "--out", earlier])
     assert code == 2

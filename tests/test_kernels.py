@@ -408,30 +408,72 @@ def test_ces_answer_values():
 
 def test_contract_logit_no_contract():
     for tenure in (0, 5, 400):
-        assert K.contract_logit(tenure, 0.0, 30.4, -1.5) == 0.0
+        assert K.contract_logit(tenure, 0.0, 30.4, -1.5, 0.7) == 0.0
 
 
-def test_contract_logit_inside_term_and_last_month():
+def test_contract_logit_inside_term_and_renewal_window():
     tpm = 365.0 / 12.0
-    term = 12 * tpm  # a one-year contract, daily ticks
-    eff = -1.5
-    assert K.contract_logit(0, term, tpm, eff) == eff
-    assert K.contract_logit(100, term, tpm, eff) == eff
-    assert K.contract_logit(int(term - tpm) - 1, term, tpm, eff) == eff
+    term = 12 * tpm  # a one-year contract, daily ticks, a one-month renewal window
+    eff, ren = -1.5, 0.0
+    assert K.contract_logit(0, term, tpm, eff, ren) == eff
+    assert K.contract_logit(100, term, tpm, eff, ren) == eff
+    assert K.contract_logit(int(term - tpm) - 1, term, tpm, eff, ren) == eff
     # the last month of the term: free to leave
-    assert K.contract_logit(int(term - tpm) + 1, term, tpm, eff) == 0.0
-    assert K.contract_logit(int(term) - 1, term, tpm, eff) == 0.0
+    assert K.contract_logit(int(term - tpm) + 1, term, tpm, eff, ren) == 0.0
+    assert K.contract_logit(int(term) - 1, term, tpm, eff, ren) == 0.0
     # the contract renews: the next term binds again
-    assert K.contract_logit(int(term) + 1, term, tpm, eff) == eff
-    assert K.contract_logit(int(2 * term - tpm) + 2, term, tpm, eff) == 0.0
+    assert K.contract_logit(int(term) + 1, term, tpm, eff, ren) == eff
+    assert K.contract_logit(int(2 * term - tpm) + 2, term, tpm, eff, ren) == 0.0
+
+
+def test_contract_logit_renewal_window_has_its_own_length_and_shift():
+    tpm = 30.0
+    term = 12 * tpm
+    window = 3 * tpm  # the last three months of each term
+    assert K.contract_logit(int(term - window) - 1, term, window, -2.0, 0.8) == -2.0
+    assert K.contract_logit(int(term - window), term, window, -2.0, 0.8) == 0.8
+    assert K.contract_logit(int(term) - 1, term, window, -2.0, 0.8) == 0.8
+    assert K.contract_logit(int(term), term, window, -2.0, 0.8) == -2.0
+    # a window as long as the term: the whole term is a renewal window
+    assert K.contract_logit(5, term, term, -2.0, 0.8) == 0.8
+    # no window: always in term
+    vals = {K.contract_logit(t, term, 0.0, -2.0, 0.8) for t in range(0, 800)}
+    assert vals == {-2.0}
 
 
 def test_contract_logit_share_of_free_ticks():
     tpm = 30.0
     term = 3 * tpm  # 90 ticks, last 30 free
-    vals = np.array([K.contract_logit(t, term, tpm, -2.0) for t in range(0, 900)])
+    vals = np.array([K.contract_logit(t, term, tpm, -2.0, 0.0) for t in range(0, 900)])
     assert set(np.unique(vals)) == {-2.0, 0.0}
     assert (vals == 0.0).mean() == pytest.approx(1 / 3, abs=0.01)
+    # a two-month window at +0.5
+    vals = np.array([K.contract_logit(t, term, 2 * tpm, -2.0, 0.5) for t in range(0, 900)])
+    assert (vals == 0.5).mean() == pytest.approx(2 / 3, abs=0.01)
+
+
+def _mean_hazard(term_months, window_months, effect, renewal, h=0.02, tpm=30.0):
+    """Mean per-tick hazard over many terms at base monthly churn ``h`` (no selection)."""
+    base = K.logit(K.per_tick_probability(h, tpm))
+    ticks = range(int(24 * 10 * tpm))
+    return np.mean([K.logistic(base + K.contract_logit(t, term_months * tpm,
+                                                       window_months * tpm, effect, renewal))
+                    for t in ticks])
+
+
+def test_contract_churn_ratio_without_selection_is_at_most_two():
+    """Same propensity: a 12-month contract churns at most twice as often as a 24-month one.
+
+    It has twice the renewal windows and nothing else, so however strong the in-term
+    suppression or the renewal shift, the ratio stays below 2; the larger ratios of real
+    contract data (the IBM Telco sample's ~4) need selection (docs/validation.md).
+    """
+    for effect, renewal, window in [(-1.5, 0.0, 1), (-6.0, 0.0, 1), (-6.0, 3.0, 1),
+                                    (-3.0, 1.0, 3)]:
+        r = _mean_hazard(12, window, effect, renewal) / _mean_hazard(24, window, effect, renewal)
+        assert 1.0 < r <= 2.0 + 1e-9
+    # a longer renewal window releases more churn
+    assert _mean_hazard(12, 3, -2.0, 0.0) > _mean_hazard(12, 1, -2.0, 0.0)
 
 
 def draw_need(u_need, p_need, cum, s=0):

@@ -42,7 +42,9 @@ def tp_series(model, touchpoint, column="volume") -> np.ndarray:
 
 
 def test_population_structure(small_default):
-    sc = small_default
+    # the exponential tenure draw (the stationary one: tests/test_steady_state.py)
+    sc = dataclasses.replace(small_default, market=dataclasses.replace(
+        small_default.market, initial_tenure="exponential", initial_tenure_months=30.0))
     m = cxsim.CXModel(sc, rng=4)
     a = m.arrays
     n = sc.market.size
@@ -601,10 +603,13 @@ def test_invariants_every_tick(case):
 
 @HYP
 @given(case=scenarios(win_back=0.0))
-def test_no_win_back_means_churn_is_final(case):
+def test_no_win_back_and_no_acquisition_means_churn_is_final(case):
+    """Former customers come back only through marketing, referrals or win-back offers."""
     sc, seed = case
-    sc = dataclasses.replace(sc, segments={"all": dataclasses.replace(
-        sc.segments["all"], base_churn=max(sc.segments["all"].base_churn, 0.3))})
+    sc = dataclasses.replace(
+        sc, market=dataclasses.replace(sc.market, p=0.0, q=0.0),
+        segments={"all": dataclasses.replace(
+            sc.segments["all"], base_churn=max(sc.segments["all"].base_churn, 0.3))})
     m = cxsim.CXModel(sc, rng=seed)
     prev = m.arrays.status.copy()
     for _ in range(25):
@@ -615,6 +620,29 @@ def test_no_win_back_means_churn_is_final(case):
     assert (m.metrics["won_back"] == 0).all()
     lost = m.metrics["lost"].to_numpy()
     assert np.all(np.diff(lost) >= 0)
+
+
+def test_marketing_reaches_former_customers_as_it_reaches_prospects():
+    """A former customer is a rival's customer again: Bass acquisition wins them back too.
+
+    With no win-back offers, former customers return at the prospects' rate (full mixing,
+    marketing only, so both face the same probability per tick).
+    """
+    sc = cxsim.Scenario.from_dict(minimal_dict(
+        simulation={"ticks": 60, "tick_days": 1.0},
+        market={"size": 20_000, "initial_customers": 10_000, "network": "full", "p": 1.0,
+                "q": 0.0, "win_back": 0.0},
+        segments={"all": {"share": 1.0, "base_churn": 0.5, "need_rates": {}}}))
+    m = cxsim.CXModel(sc, rng=4).run()
+    df = m.metrics
+    assert df["won_back"].sum() > 100
+    prospects = np.concatenate([[sc.market.size - sc.market.initial_customers],
+                                df["prospects"].to_numpy()[:-1]])
+    lost = np.concatenate([[0], df["lost"].to_numpy()[:-1]])
+    rate_new = df["new"].sum() / prospects.sum()
+    rate_back = df["won_back"].sum() / lost.sum()
+    assert rate_back == pytest.approx(rate_new, rel=0.1)
+    assert rate_new == pytest.approx(1.0 / 365.0, rel=0.1)
 
 
 @HYP

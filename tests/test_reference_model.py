@@ -94,11 +94,9 @@ def reference(sc: Scenario, seed: int):
         e = math.exp(-(pp + qq))
         join = 1.0 - (pp + qq) * e / (pp + qq * referring + qq * (1.0 - referring) * e)
         for i in range(n):
-            if status[i] == 0:
+            if status[i] != 1:  # prospects and former customers alike (win-back is off)
                 if uniform(k["acquire"], i, t, 0) < join:
                     start(i, t)
-                continue
-            if status[i] == 2:
                 continue
             u_need, u_churn = uniform_pair(k["daily"], i, t, 0)
             episodes = need_count(uniform(k["daily"], i, t, 1)) if u_need < p_need else 0

@@ -589,9 +589,9 @@ def test_load_accepts_str_path():
 
 def test_load_reports_problems_of_the_content(tmp_path):
     text = (ROOT / "scenarios" / "retail.toml").read_text(encoding="utf-8")
-    assert text.count("base_churn = 0.020743") == 1
+    assert text.count("base_churn = 0.040643") == 1
     p = tmp_path / "typo.toml"
-    p.write_text(text.replace("base_churn = 0.020743", "base_churnn = 0.020743"), encoding="utf-8")
+    p.write_text(text.replace("base_churn = 0.040643", "base_churnn = 0.020743"), encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(p)
     assert info.value.problems == ["segments.loyal: unknown key 'base_churnn'"]

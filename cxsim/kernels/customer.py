@@ -411,14 +411,19 @@ def ces_answer(effort, patience, z, noise):
 
 
 @njit(cache=True, inline="always")
-def contract_logit(tenure_ticks, contract_ticks, ticks_per_month, effect):
-    """Churn log-odds shift from a contract: ``effect`` inside a term, 0 in its last month."""
+def contract_logit(tenure_ticks, contract_ticks, window_ticks, effect, renewal_effect):
+    """Churn log-odds shift from a contract: ``effect`` in a term, else its renewal window's.
+
+    ``renewal_effect`` applies in a term's renewal window (its last ``window_ticks``); terms
+    renew back to back.  No contract (``contract_ticks <= 0``): 0.  A window at least as long
+    as the term makes the whole term a renewal window.
+    """
     if contract_ticks <= 0.0:
         return 0.0
     into_term = tenure_ticks - contract_ticks * math.floor(tenure_ticks / contract_ticks)
-    if into_term < contract_ticks - ticks_per_month:
+    if into_term < contract_ticks - window_ticks:
         return effect
-    return 0.0
+    return renewal_effect
 
 
 @njit(cache=True, inline="always")
@@ -677,14 +682,16 @@ def draw_need(u_need, p_need, need_cum, s):
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months):
+def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
+                   exposure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.
 
     Satisfaction and expectation start near the segment's values.  The individual churn
     propensity is Beta-distributed around the segment's base rate when heterogeneity is on
     (shifted-beta-geometric, Fader & Hardie 2007); for a customer who has already stayed
-    ``tenure_months`` it is drawn from the survivors' Beta(a, b + tenure) instead.  Status is
-    left to the caller.
+    ``tenure_months`` it is drawn from the survivors' Beta(a, b + exposure) instead, where
+    ``exposure_months`` is the tenure weighted by the customer's relative hazard over it (the
+    tenure itself when the base rate applied throughout).  Status is left to the caller.
     """
     spread = beh.initial_spread
     z1 = normal(key_start, i, t, 0)
@@ -696,7 +703,7 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months)
     h0 = seg.base_churn_month[s]
     if kappa > 0.0:
         a = max(h0 * kappa, 1e-6)
-        b = max((1.0 - h0) * kappa, 1e-6) + tenure_months
+        b = max((1.0 - h0) * kappa, 1e-6) + exposure_months
         theta_month = beta(key_frailty, i, t, 0, a, b)
     else:
         theta_month = h0
@@ -730,9 +737,10 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     The numba engine calls it for every customer from :func:`advance_customers`; the mesa
     engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
 
-    In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect may
-    join (the one-tick Bass flow from marketing ``p`` and ``q`` x the referring share of its
-    contacts) and a churned agent may be won back; a customer's expectation is pulled by
+    In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect or
+    a former customer may join (the one-tick Bass flow from marketing ``p`` and ``q`` x the
+    referring share of its contacts: a former customer is a rival's customer again) and a
+    former customer not reached so may be won back; a customer's expectation is pulled by
     yesterday's word of mouth (full mixing), a pending failure demand and Poisson(rate x dt)
     needs are lived one after another, each an episode (:func:`live_episode`) after which a
     detractor may be reached by service recovery, and the churn draw decides whether they
@@ -761,26 +769,26 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     # for the compiler, which would otherwise reload them after each one
     sat = cu.satisfaction[i]
     if st == PROSPECT or st == CHURNED:
-        if st == PROSPECT:
-            if beh.full_mixing:
-                frac = today.referral_fraction
-            else:
-                deg = indptr[i + 1] - indptr[i]
-                frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-            joined = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
-                           beh.bass_e, beh.bass_1me)
+        # a former customer is a rival's customer again: marketing and referrals reach them
+        # as they reach prospects (Bass), and win-back offers on top
+        if beh.full_mixing:
+            frac = today.referral_fraction
         else:
-            joined = (beh.win_back_tick > 0.0
-                      and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
-        if joined:
-            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0)
+            deg = indptr[i + 1] - indptr[i]
+            frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
+        acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
+                         beh.bass_e, beh.bass_1me)
+        won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
+               and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
+        if acquired or won:
+            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0, 0.0)
             cu.status[i] = CUSTOMER
             cu.exposure[i] = 0.0
             ev |= EV_JOIN
             if st == PROSPECT:
                 acc[ACC_NEW] += 1.0
                 segacc[s, SGA_NEW] += 1.0
-            else:
+            else:  # a former customer back, by marketing, referral or a win-back offer
                 acc[ACC_WON_BACK] += 1.0
             sat = cu.satisfaction[i]
             cat = nps_category(sat, cu.nps_bias[i])
@@ -826,8 +834,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
                   tenure * beh.years_per_tick, beh.tenure_effect,
                   seg.extra_logit[s]
-                  + contract_logit(tenure, seg.contract_ticks[s], beh.ticks_per_month,
-                                   beh.contract_effect),
+                  + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
+                                   beh.contract_effect, beh.renewal_effect),
                   beh.log_contagion * np.float64(expo), today.contagion_shift,
                   beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
             cu.status[i] = CHURNED

@@ -157,7 +157,9 @@ class Behaviour(NamedTuple):
     full_mixing: bool  #: the market is fully mixed (no network)
     nps_sample: float  #: share of customers answering the NPS survey per tick
     initial_spread: float  #: spread of initial satisfaction and expectation
-    contract_effect: float  #: churn log-odds while in contract (not the renewal month)
+    contract_effect: float  #: churn log-odds inside a contract term (not its renewal window)
+    renewal_window_ticks: float  #: the last ticks of each term, where renewal_effect applies
+    renewal_effect: float  #: churn log-odds in a term's renewal window
     ticks_per_month: float  #: ticks in a month (30.4375 days)
     failure_need: int  #: need type a partner failure causes, or -1
     repeat_effort: float  #: effort of repeating oneself after a channel switch

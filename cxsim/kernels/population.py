@@ -44,29 +44,51 @@ def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
 
 
 @njit(cache=True)
-def _start_initial(lo, hi, keys, chosen, tenure_mean, seg, beh, cu):
+def _stationary_tenure(u, cdf, expo):
+    """Tenure and survivor exposure (months) at quantile ``u`` of one segment's table."""
+    k = np.searchsorted(cdf, u, side="right")  # cdf[k - 1] <= u < cdf[k]
+    k = min(max(k, 1), cdf.shape[0] - 1)
+    width = cdf[k] - cdf[k - 1]
+    x = (u - cdf[k - 1]) / width if width > 0.0 else 0.0
+    x = min(max(x, 0.0), 1.0)
+    return (k - 1) + x, expo[k - 1] + x * (expo[k] - expo[k - 1])
+
+
+@njit(cache=True)
+def _start_initial(lo, hi, keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
     """Start ``chosen[lo:hi]`` as customers (a compiled call per chunk; see inputs' pitfall)."""
     for k in range(lo, hi):
         i = chosen[k]
+        s = cu.segment[i]
         tenure = 0.0
-        if tenure_mean > 0.0:
+        exposure = 0.0
+        if cdf.shape[1] > 0:
+            tenure, exposure = _stationary_tenure(uniform(keys[K_INITIAL], i, 0, 1), cdf[s],
+                                                  expo[s])
+        elif tenure_mean > 0.0:
             tenure = min(-tenure_mean * math.log(uniform(keys[K_INITIAL], i, 0, 1)),
                          beh.tenure_cap_months)
-        start_customer(keys[K_START], keys[K_FRAILTY], i, 0, cu.segment[i], seg, beh, cu,
-                       tenure)
+            exposure = tenure
+        start_customer(keys[K_START], keys[K_FRAILTY], i, 0, s, seg, beh, cu, tenure,
+                       exposure)
         cu.status[i] = CUSTOMER
 
 
 @njit(parallel=True, cache=True)
-def start_initial_customers(keys, chosen, tenure_mean, seg, beh, cu, chunk):
-    """Make the ``chosen int64[k]`` agents customers with exponential tenure (months).
+def start_initial_customers(keys, chosen, tenure_mean, cdf, expo, seg, beh, cu, chunk):
+    """Make the ``chosen int64[k]`` agents customers with a tenure (months).
 
-    The mean is ``tenure_mean``; tenures are capped at ``beh.tenure_cap_months``.
+    With tables (``cdf``, ``expo``: ``float64[S, M + 1]`` on whole months 0..M, from
+    :func:`cxsim.tables.stationary_tenure`) the tenure is drawn from each segment's stationary
+    distribution and the churn propensity from the survivors of that exposure; with empty
+    tables (``[S, 0]``) the tenure is exponential with mean ``tenure_mean``, capped at
+    ``beh.tenure_cap_months``.
     """
     m = chosen.shape[0]
     for c in prange((m + chunk - 1) // chunk):
         lo = c * chunk
-        _start_initial(lo, min(m, lo + chunk), keys, chosen, tenure_mean, seg, beh, cu)
+        _start_initial(lo, min(m, lo + chunk), keys, chosen, tenure_mean, cdf, expo, seg, beh,
+                       cu)
 
 
 @njit(parallel=True, cache=True)
