@@ -142,8 +142,17 @@ def test_ranges_are_data_with_sources():
             assert lo < hi and source, (name, fig)
 
 
+#: ranges measured outside and not yet fixed (issue 13 stays open); strict, so a fix shows
+KNOWN_MISSES = {
+    "coffee": "NPS about 9 over two years against the cited +15..+40: the baristas drift "
+              "into burnout since needs per tick are Poisson (recalibration pending)",
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(RANGES))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[n]))
+    if n in KNOWN_MISSES else n for n in sorted(RANGES)])
 def test_every_shipped_scenario_inside_its_cited_ranges(name):
     rows = table(name)
     bad = [f"{r['figure']} = {r['mean']:.4g} (sd {r['sd']:.2g}) outside "
