@@ -112,7 +112,7 @@ def test_ctrl_c_stops_the_pool_it_started(tiny, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_many(specs, interrupt, workers=2)
     assert len(pools) == 1 and pools[0].workers
-    assert not any(p.is_alive() for p in pools[0].workers)
+    assert not any(running(p.pid) for p in pools[0].workers)
 
 
 def test_a_dead_worker_breaks_the_pool_after_finished_records(tiny, monkeypatch):
