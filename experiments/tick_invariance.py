@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import minimal_dict  # noqa: E402
+from conftest import bass_scenario, minimal_dict  # noqa: E402
 
 import cxsim  # noqa: E402
 
@@ -37,11 +37,7 @@ def bass_closed_form(p, q, t):
 
 def bass(p, q, tick_days, years, n, reps):
     ticks = int(round(years * YEAR / tick_days))
-    sc = cxsim.Scenario.from_dict(minimal_dict(
-        simulation={"ticks": ticks, "tick_days": tick_days},
-        market={"size": n, "initial_customers": 0, "network": "full", "p": p, "q": q,
-                "referral_from": "customers", "win_back": 0.0},
-        segments={"all": {"share": 1.0, "base_churn": 0.0, "need_rates": {}}}))
+    sc = bass_scenario(n, p, q, tick_days, ticks)
     out = []
     for seed in range(reps):
         m = cxsim.CXModel(sc, rng=seed).run().metrics

@@ -63,6 +63,20 @@ def minimal_dict(**sections) -> dict:
     return base
 
 
+def bass_scenario(n: int, p: float, q: float, tick_days: float, ticks: int,
+                  network: str = "full", mean_degree: float = 6.0,
+                  rewiring: float = 0.0):
+    """Pure Bass diffusion: no initial customers, no churn, no needs, every customer refers."""
+    import cxsim
+
+    return cxsim.Scenario.from_dict(minimal_dict(
+        simulation={"ticks": ticks, "tick_days": tick_days},
+        market={"size": n, "initial_customers": 0, "network": network,
+                "mean_degree": mean_degree, "rewiring": rewiring, "p": p, "q": q,
+                "referral_from": "customers", "win_back": 0.0},
+        segments={"all": {"share": 1.0, "base_churn": 0.0, "need_rates": {}}}))
+
+
 def minimal_scenario(**sections) -> cxsim.Scenario:
     """:func:`minimal_dict` validated into a Scenario."""
     return cxsim.Scenario.from_dict(minimal_dict(**sections))

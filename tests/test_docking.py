@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import minimal_dict
+from conftest import bass_scenario, minimal_dict
 from scipy import integrate
 
 import cxsim
@@ -111,19 +111,6 @@ def _no_needs_segment(**kw) -> dict:
     seg = {"share": 1.0, "base_churn": 0.0, "need_rates": {}}
     seg.update(kw)
     return {"all": seg}
-
-
-def bass_scenario(n: int, p: float, q: float, tick_days: float, ticks: int,
-                  network: str = "full", mean_degree: float = 6.0,
-                  rewiring: float = 0.0) -> cxsim.Scenario:
-    """Pure Bass diffusion: no initial customers, no churn, every customer refers."""
-    return cxsim.Scenario.from_dict(minimal_dict(
-        simulation={"ticks": ticks, "tick_days": tick_days},
-        market={"size": n, "initial_customers": 0, "network": network,
-                "mean_degree": mean_degree, "rewiring": rewiring, "p": p, "q": q,
-                "referral_from": "customers", "win_back": 0.0},
-        segments=_no_needs_segment(base_churn=0.0),
-    ))
 
 
 def adopted_fraction(scenario: cxsim.Scenario, seed: int) -> np.ndarray:

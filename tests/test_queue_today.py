@@ -212,3 +212,52 @@ def test_a_sample_of_a_market_queues_like_the_market():
                                 (full, small.queue_metrics, part.queue_metrics))
     assert q_sample == pytest.approx(q_full, rel=0.15)
     assert q_part > q_sample  # a contact centre a fifth the size pools less (Erlang)
+
+
+@pytest.mark.parametrize("outage", [False, True])
+def test_the_forecast_entries_are_where_customers_enter(outage, monkeypatch):
+    """``Market.expected_entries`` restates how ``walk_episode`` picks an entry point (channel
+    preference among open ones; with all of a need's entry points down, where the wanted one
+    escalates to): the day's realised first contacts per touchpoint (visits less moves in)
+    match it within Poisson noise, with every entry point open and with the web down."""
+    from conftest import minimal_dict
+
+    from cxsim import kernels as K
+    from cxsim.market import Market
+    from cxsim.queues import Queues
+
+    d = minimal_dict(market={"size": 60_000, "initial_customers": 60_000},
+                     segments={"all": {"share": 1.0, "base_churn": 0.02,
+                                       "need_rates": {"buy": 0.2, "support": 0.3}}},
+                     needs={"buy": {"entry": ["web"]}, "support": {"entry": ["web", "phone"]}})
+    if outage:  # the web is down every day: "buy" has no open entry and escalates to phone
+        d["systems"] = {"site": {"touchpoints": ["web"], "outage_probability": 1.0,
+                                 "outage_days": 5.0}}
+    sc = cxsim.Scenario.from_dict(d)
+    seen = {}
+    real_entries, real_observe = Market.expected_entries, Queues.observe
+
+    def entries(self, *a, **kw):
+        seen["expected"] = real_entries(self, *a, **kw)
+        return seen["expected"]
+
+    def observe(self, tpt):
+        seen["tpt"] = tpt.copy()
+        return real_observe(self, tpt)
+
+    monkeypatch.setattr(Market, "expected_entries", entries)
+    monkeypatch.setattr(Queues, "observe", observe)
+    m = cxsim.CXModel(sc, rng=4)
+    m.step()
+    m.step()  # the outage starts on the first day
+    n = len(sc.touchpoints)
+    tpt = seen["tpt"]
+    moved_in = tpt[:, K.TPA_FLOW:K.TPA_FLOW + n].sum(axis=0)
+    realised = tpt[:, K.TPA_VISITS] - moved_in
+    expected = seen["expected"].sum(axis=0)
+    names = list(sc.touchpoints)
+    if outage:
+        assert expected[names.index("web")] == 0 and realised[names.index("web")] == 0
+    assert expected.sum() > 10_000
+    assert np.all(np.abs(realised - expected) <= 4.0 * np.sqrt(expected) + 1.0), (
+        realised, expected)

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import minimal_dict
+from conftest import bass_scenario, minimal_dict
 from scipy import integrate, stats
 
 import cxsim
@@ -281,11 +281,7 @@ def test_bass_curve_is_the_same_at_every_tick_length():
     p, q, n, reps, months = 0.3, 3.0, 20_000, 6, 12
     for dt in TICKS:
         ticks = int(round(months * MONTH / dt))
-        sc = cxsim.Scenario.from_dict(minimal_dict(
-            simulation={"ticks": ticks, "tick_days": dt},
-            market={"size": n, "initial_customers": 0, "network": "full", "p": p, "q": q,
-                    "referral_from": "customers", "win_back": 0.0},
-            segments={"all": {"share": 1.0, "base_churn": 0.0, "need_rates": {}}}))
+        sc = bass_scenario(n, p, q, dt, ticks)
         runs = []
         for seed in range(reps):
             m = cxsim.CXModel(sc, rng=seed).run().metrics
