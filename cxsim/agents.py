@@ -74,9 +74,9 @@ class Customer(mesa.Agent):
 
     @property
     def tenure(self) -> int:
-        """Ticks since the customer joined (0 for a prospect)."""
+        """Ticks since the customer joined (0 for a prospect or a former customer)."""
         a = self.model.arrays
-        if a.status[self.index] == K.PROSPECT:
+        if a.status[self.index] != K.CUSTOMER:
             return 0
         return int(self.model.time_tick - a.join_tick[self.index])
 

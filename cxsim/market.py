@@ -8,7 +8,7 @@ from . import kernels as K
 from . import tables
 from .kernels import Behaviour, Customers, Journeys, Segments, Today, Touchpoints
 from .rng import STREAM_INDEX
-from .scenario import Scenario
+from .scenario import MONTH_DAYS, Scenario
 
 #: customers per chunk of the parallel kernel; fixed so results never depend on threads
 CHUNK = 2048
@@ -45,15 +45,18 @@ class Market:
                 # leaves them (tables.stationary_customers, tables.stationary_tenure)
                 agents = np.bincount(cu.segment, minlength=n_seg)
                 want = tables.stationary_customers(sc, agents)
-                parts = []
+                # and the former customers inside the win-back window (tables.stationary_lost):
+                # in each segment the agents with the smallest draws are customers, the next
+                # ones recent leavers
+                lost, rate = tables.stationary_lost(sc, agents, want)
+                parts, leavers = [], []
                 for s in range(n_seg):
                     idx = np.flatnonzero(cu.segment == s)
-                    if want[s] >= len(idx):
-                        parts.append(idx)
-                    elif want[s] > 0:
-                        parts.append(idx[np.argpartition(u[idx], want[s] - 1)[:want[s]]])
-                chosen = (np.sort(np.concatenate(parts)).astype(np.int64) if parts
-                          else np.zeros(0, np.int64))
+                    order = idx[np.argsort(u[idx], kind="stable")]
+                    parts.append(order[:want[s]])
+                    leavers.append(order[want[s]:want[s] + lost[s]])
+                chosen = np.sort(np.concatenate(parts)).astype(np.int64)
+                self._start_lost(sc, np.sort(np.concatenate(leavers)), rate, keys, cu)
                 cdf, expo = tables.stationary_tenure(sc)
             else:
                 chosen = np.sort(np.argpartition(u, k - 1)[:k]) if k < n else np.arange(n)
@@ -65,6 +68,20 @@ class Market:
                                            minlength=n_seg)
         self._entry_key: tuple | None = None
         self._entry_share = np.zeros(0)
+
+    @staticmethod
+    def _start_lost(sc: Scenario, idx: np.ndarray, rate: float, keys: np.ndarray,
+                    cu: Customers) -> None:
+        """Make ``idx`` former customers who left Exp(``rate``/month) ago, within the window."""
+        window = float(sc.market.win_back_months)
+        x = K.uniforms(keys[STREAM_INDEX["initial"]], cu.status.shape[0], 2)[idx]
+        if rate * window < 1e-12:
+            months = x * window
+        else:
+            months = -np.log1p(x * np.expm1(-rate * window)) / rate
+        ticks = np.floor(months * MONTH_DAYS / sc.simulation.tick_days)
+        cu.status[idx] = K.CHURNED
+        cu.join_tick[idx] = -ticks.astype(np.int32)
 
     def advance(self, t: int, beh: Behaviour, today: Today, seg: Segments, tp: Touchpoints,
                 jr: Journeys, indptr: np.ndarray) -> None:

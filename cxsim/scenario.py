@@ -95,9 +95,11 @@ class Market:
         24.0, lo=0, hi=1200,
         doc="mean tenure of the initial customers when initial_tenure is exponential; "
             "0 = all new")
-    # Assumption: 20 years bounds the exponential tail (a longer relationship is rare and
-    # would barely change its survivor churn draw).
-    initial_tenure_cap_months: float = _f(240.0, gt=0, hi=1200,
+    # Assumption: a century bounds a relationship (a life).  A loyal segment's stationary
+    # tenure (shifted-beta-geometric with a = base churn x concentration <= 1) has a tail so
+    # long that a 20-year cap cut half of a bank's premier base; the cut customers, the most
+    # loyal, then aged in over the run and churn of the base fell for years.
+    initial_tenure_cap_months: float = _f(1200.0, gt=0, hi=1200,
                                           doc="longest tenure drawn for an initial customer")
     network: str = _f("small_world", choices=NETWORKS, doc="social network kind")
     mean_degree: float = _f(10.0, gt=0, hi=1000, doc="mean number of social contacts")
@@ -116,6 +118,14 @@ class Market:
     win_back: float = _f(0.0, lo=0, hi=1,
                          doc="yearly probability that a churned customer returns through "
                              "win-back offers, on top of marketing and referrals (0 = off)")
+    # Win-back offers reach recent leavers: a former customer who has not returned within
+    # win_back_months is a prospect again (counted in "prospects", a return counts as "new").
+    # A market whose win-back pool only filled would drift; with the window it is stationary
+    # (docs/validation.md, "Steady state").  Assumption: a year, the horizon the shipped files'
+    # win_back rates are quoted over ("return within a year").
+    win_back_months: float = _f(12.0, gt=0, hi=1200,
+                                doc="months after leaving during which win-back offers reach "
+                                    "a former customer; after it they count as prospects")
 
 
 @dataclass(frozen=True)

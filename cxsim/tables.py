@@ -38,6 +38,7 @@ def behaviour(sc: Scenario) -> Behaviour:
         bass_1me=-math.expm1(-(sc.market.p * years + sc.market.q * years)),
         win_back_tick=(float(per_tick_probability(sc.market.win_back, 1.0 / years))
                        if sc.market.win_back > 0 else 0.0),
+        win_back_window_ticks=float(sc.market.win_back_months * MONTH_DAYS / dt_days),
         years_per_tick=years, full_mixing=sc.market.network == "full",
         nps_sample=float(sc.survey.nps_sample_rate), initial_spread=float(b.initial_spread),
         contract_effect=float(b.contract_effect),
@@ -214,38 +215,87 @@ def stationary_tenure(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return cdf, expo
 
 
-def stationary_customers(sc: Scenario, agents: np.ndarray) -> np.ndarray:
-    """How many of each segment's ``agents`` are customers in the stationary market.
+def _win_back_month(sc: Scenario) -> float:
+    """The win-back offers' hazard per month (``market.win_back`` is a yearly probability)."""
+    w = float(sc.market.win_back)
+    return -math.log1p(-min(w, 1.0 - 1e-12)) / 12.0 if w > 0 else 0.0
 
-    A new customer of segment s stays T_s months on average (the integral of its survival,
-    :func:`stationary_tenure`), and every non-customer joins at the same rate a (Bass; win-back
-    left out), so in a steady state a (N_s - A_s) = A_s / T_s, i.e. A_s = N_s a T_s / (1 + a T_s):
-    segments whose customers stay longer hold a larger share of the base.  a is solved so
-    that the segments' customers add up to ``market.initial_customers``; counts are rounded
-    by largest remainder (their sum is exact).
-    """
+
+def _pool_months(rate: float, window: float) -> float:
+    """Mean months a leaver stays in the win-back pool: min(Exp(rate), window)."""
+    x = rate * window
+    return window if x < 1e-12 else -math.expm1(-x) / rate
+
+
+def _stationary_join(sc: Scenario, agents: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Each segment's stationary customers (real-valued), the join rate a, and T_s (months)."""
     surv, _ = _survival(sc)
     t_s = 0.5 * (surv[:, :-1] + surv[:, 1:]).sum(axis=1)
     n_s = np.asarray(agents, dtype=float)
     k = min(float(sc.market.initial_customers), float(n_s.sum()))
+    w, window = _win_back_month(sc), float(sc.market.win_back_months)
 
-    def total(a: float) -> float:
-        return float((n_s * a * t_s / (1.0 + a * t_s)).sum())
+    def want(a: float) -> np.ndarray:
+        wd = w * _pool_months(a + w, window)
+        return n_s * a * t_s / (1.0 - wd + a * t_s)
 
     lo, hi = 0.0, 1.0
-    while total(hi) < k and hi < 1e12:
+    while want(hi).sum() < k and hi < 1e12:
         hi *= 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if total(mid) < k else (lo, mid)
-    want = n_s * hi * t_s / (1.0 + hi * t_s)
-    counts = np.minimum(np.floor(want), n_s).astype(np.int64)
-    short = int(round(k)) - int(counts.sum())
+        lo, hi = (mid, hi) if want(mid).sum() < k else (lo, mid)
+    return want(hi), hi, t_s
+
+
+def _largest_remainder(want: np.ndarray, total: int, cap: np.ndarray) -> np.ndarray:
+    """Whole counts near ``want`` adding up to ``total`` (none above ``cap``)."""
+    counts = np.minimum(np.floor(want), cap).astype(np.int64)
+    short = int(total) - int(counts.sum())
     order = np.argsort(-(want - counts), kind="stable")
     for s in order:
         if short <= 0:
             break
-        if counts[s] < n_s[s]:
+        if counts[s] < cap[s]:
             counts[s] += 1
             short -= 1
     return counts
+
+
+def stationary_customers(sc: Scenario, agents: np.ndarray) -> np.ndarray:
+    """How many of each segment's ``agents`` are customers in the stationary market.
+
+    A new customer of segment s stays T_s months on average (the integral of its survival,
+    :func:`stationary_tenure`) and leaves at the rate A_s / T_s.  Every non-customer joins at
+    the same rate a (Bass), and a leaver also returns through win-back offers at the rate w
+    while in the win-back window W (``market.win_back_months``), where it spends
+    D = (1 - e^{-(a + w) W}) / (a + w) months on average.  Joins balance leavers:
+    a (N_s - A_s) + w D A_s / T_s = A_s / T_s, i.e. A_s = N_s a T_s / (1 - w D + a T_s), so
+    segments whose customers stay longer hold a larger share of the base.  a is solved so
+    that the segments' customers add up to ``market.initial_customers``; counts are rounded
+    by largest remainder (their sum is exact).
+    """
+    want, _, _ = _stationary_join(sc, agents)
+    n_s = np.asarray(agents, dtype=np.int64)
+    k = min(int(sc.market.initial_customers), int(n_s.sum()))
+    return _largest_remainder(want, k, n_s)
+
+
+def stationary_lost(sc: Scenario, agents: np.ndarray,
+                    customers: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each segment's former customers inside the win-back window in the stationary market.
+
+    Leavers flow at A_s / T_s a month and stay in the pool D months on average
+    (:func:`stationary_customers`), so the pool holds A_s D / T_s of them (at most the
+    segment's non-customers), rounded by largest remainder.  Also returns the rate a + w per
+    month at which the pool empties: the months since a member left are Exp(a + w)
+    truncated at the window.
+    """
+    _, a, t_s = _stationary_join(sc, agents)
+    w, window = _win_back_month(sc), float(sc.market.win_back_months)
+    rate = a + w
+    c = np.asarray(customers, dtype=float)
+    want = c * _pool_months(rate, window) / np.where(t_s > 0, t_s, np.inf)
+    room = np.asarray(agents, dtype=np.int64) - np.asarray(customers, dtype=np.int64)
+    want = np.minimum(want, room)
+    return _largest_remainder(want, int(round(want.sum())), room), rate

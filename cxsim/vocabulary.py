@@ -303,7 +303,7 @@ METRICS: tuple[Metric, ...] = (
     _m("prospects", "Prospects", "prospects", "people", "stock", FINAL, "count",
        description="people in the market who are not customers yet"),
     _m("lost", "Lost customers", "lost customers", "people", "stock", FINAL, "count",
-       description="former customers not (yet) won back"),
+       description="former customers inside the win-back window (market.win_back_months)"),
     _m("won_back", "Won-back customers", "won back", "customers", "flow", SUM, "count",
        good="higher", description="former customers who returned"),
     _m("resolved", "Resolved episodes", "resolved episodes", "episodes", "flow", SUM,

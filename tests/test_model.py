@@ -112,7 +112,7 @@ def test_customer_view_matches_arrays():
         assert c.segment == m.segment_names[a.segment[i]]
         assert c.satisfaction == float(a.satisfaction[i])
         assert c.expectation == float(a.expectation[i])
-        expected_tenure = 0 if a.status[i] == K.PROSPECT else m.time_tick - int(a.join_tick[i])
+        expected_tenure = m.time_tick - int(a.join_tick[i]) if a.status[i] == K.CUSTOMER else 0
         assert c.tenure == expected_tenure
         latent = 10 * float(a.satisfaction[i]) + float(a.nps_bias[i])
         assert c.nps_score == min(max(math.floor(latent + 0.5), 0), 10)

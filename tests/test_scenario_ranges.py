@@ -142,11 +142,8 @@ def test_ranges_are_data_with_sources():
             assert lo < hi and source, (name, fig)
 
 
-#: ranges measured outside and not yet fixed (issue 13 stays open); strict, so a fix shows
-KNOWN_MISSES = {
-    "coffee": "NPS about 9 over two years against the cited +15..+40: the baristas drift "
-              "into burnout since needs per tick are Poisson (recalibration pending)",
-}
+#: ranges measured outside and not yet fixed, strict so that a fix shows (none today)
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.slow

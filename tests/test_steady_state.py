@@ -212,15 +212,8 @@ def test_stationary_customers_by_segment():
 # --------------------------------------------------------------------------------------------
 
 
-#: drifts measured and not yet fixed (issue 13 stays open for them); strict, so a fix shows
-KNOWN_DRIFT = {
-    "bank": "monthly churn falls about 17 % over five years: the stationary tenure leaves "
-            "out contagion and caps tenure at 240 months",
-    "coffee": "the baristas' load rises into burnout after Poisson needs: NPS falls about 22 "
-              "points over five years; needs a larger team and recalibration",
-    "hotel": "churn rises about 10 % over five years with win-back (no stationary market "
-             "with never-customers exists while win-back > 0; a win-back window is the fix)",
-}
+#: drifts measured and not yet fixed, strict so that a fix shows (none today)
+KNOWN_DRIFT: dict[str, str] = {}
 
 
 @pytest.mark.slow

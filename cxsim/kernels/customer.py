@@ -768,9 +768,14 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     # state read once into locals: every store to an accumulator could alias the state arrays
     # for the compiler, which would otherwise reload them after each one
     sat = cu.satisfaction[i]
+    if st == CHURNED and t - cu.join_tick[i] >= beh.win_back_window_ticks:
+        # beyond the win-back window a former customer is a prospect again (join_tick holds
+        # the tick they left)
+        cu.status[i] = PROSPECT
+        st = PROSPECT
     if st == PROSPECT or st == CHURNED:
         # a former customer is a rival's customer again: marketing and referrals reach them
-        # as they reach prospects (Bass), and win-back offers on top
+        # as they reach prospects (Bass), and win-back offers on top within the window
         if beh.full_mixing:
             frac = today.referral_fraction
         else:
@@ -839,6 +844,7 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
                   beh.log_contagion * np.float64(expo), today.contagion_shift,
                   beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
             cu.status[i] = CHURNED
+            cu.join_tick[i] = t  # from now on: the tick they left (the win-back window)
             cu.pending[i] = 0
             ev |= EV_CHURN
             acc[ACC_CHURNED] += 1.0

@@ -101,7 +101,8 @@ class Customers(NamedTuple):
     expectation: np.ndarray  #: float32: expected performance in [0, 1]
     churn_logit: np.ndarray  #: float32: log-odds of the individual base churn hazard per tick
     exposure: np.ndarray  #: float32: churn exposure X at the start of the next tick
-    join_tick: np.ndarray  #: int32: tick the customer (last) joined; negative: initial base
+    #: int32: a customer's tick (last) joined (negative: initial base); a churned one's tick left
+    join_tick: np.ndarray
     referrer_nbrs: np.ndarray  #: int32: contacts who currently refer (promoters, or all)
     nps_bias: np.ndarray  #: float32: individual response style on the 0-10 scale
     pending: np.ndarray  #: uint8: 0, or 1 + need type of a failure demand due next tick
@@ -153,6 +154,7 @@ class Behaviour(NamedTuple):
     bass_e: float  #: exp(-(p_tick + q_tick)), for the one-tick Bass flow
     bass_1me: float  #: 1 - bass_e, computed without cancellation
     win_back_tick: float  #: probability per tick that a churned customer returns
+    win_back_window_ticks: float  #: ticks after leaving that a former customer stays 'lost'
     years_per_tick: float  #: tick length in years
     full_mixing: bool  #: the market is fully mixed (no network)
     nps_sample: float  #: share of customers answering the NPS survey per tick
