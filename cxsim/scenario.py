@@ -46,12 +46,23 @@ class ScenarioError(ValueError):
     """
 
     def __init__(self, problems: list[str]):
-        self.all_problems = list(problems)
+        # one line each, whatever the file's names hold (a key "\n" would break a line)
+        self.all_problems = [_one_line(p) for p in problems]
         self.problems = self.all_problems[:MAX_PROBLEMS]
         if len(self.all_problems) > MAX_PROBLEMS:
             more = len(self.all_problems) - MAX_PROBLEMS
             self.problems.append(f"... and {more} more problem{'s' if more > 1 else ''}")
         super().__init__("\n".join(self.problems))
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127, 0x85]} | {
+    0x2028: "\\u2028", 0x2029: "\\u2029",
+    ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def _one_line(text: Any) -> str:
+    r"""``text`` with control characters written as escapes (``\n``, ``\x1b``, ...)."""
+    return str(text).translate(_CONTROL)
 
 
 def _f(default: Any = dataclasses.MISSING, lo: float | None = None, hi: float | None = None,

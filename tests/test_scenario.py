@@ -685,3 +685,16 @@ def test_invalid_python_built_reference_raises_from_model():
     assert info.value.problems == ["pathways[0].to: unknown touchpoint 'fax'"]
     with pytest.raises(ScenarioError):
         sc.validated()
+
+
+@pytest.mark.parametrize("name", ["\n", "a\rb", "x\u2028y", "\x1b[31m", "tab\there"])
+def test_a_name_with_control_characters_is_reported_on_one_line(name):
+    """Hypothesis found an unknown key "\\n" splitting a problem over two lines."""
+    d = minimal_dict()
+    d["touchpoints"]["web"][name] = 1
+    d["segments"][name] = {"share": "x"}
+    with pytest.raises(cxsim.ScenarioError) as err:
+        cxsim.Scenario.from_dict(d)
+    for p in err.value.problems:
+        assert len(p.splitlines()) == 1, p
+    assert any("unknown key" in p for p in err.value.problems)
