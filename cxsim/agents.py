@@ -139,6 +139,8 @@ class Employee(mesa.Agent):
         self.tenure = float(tenure)
         self.experience = 0.0
         self.temporary = False  # hired for a limited time (a ``hire`` with an ``end``)
+        #: share of the last tick the person worked (a replacement starts within its tick)
+        self.worked = 0.0
 
     def step(self, occupancy: float | None = None, contacts: float = 0.0) -> None:
         """Advance one tick given the team's occupancy and the contacts this person handled."""

@@ -102,16 +102,16 @@ class Market:
 
         ``active[s]`` customers of segment ``s`` at the start of the tick meet needs at
         today's rates (interventions included) and pick an entry point by channel
-        preference among today's open ones; when all of a need's entry points are closed (an
-        outage) they go where the one they wanted escalates to, as
-        :func:`cxsim.kernels.customer.walk_episode` does.  ``failure_demand`` customers come
+        preference among the ones open at the moment of the tick they come (outages); when all
+        of a need's entry points are closed they go where the one they wanted escalates to,
+        as :func:`cxsim.kernels.customer.walk_episode` does.  ``failure_demand`` customers come
         back with a ``failure_need`` (yesterday's failures).
         """
-        key = (tp.open.tobytes(), tp.exists.tobytes(), seg.need_cum.tobytes(),
-               seg.channel_pref.tobytes())
+        key = (tp.open.tobytes(), tp.down_from.tobytes(), tp.down_to.tobytes(),
+               tp.exists.tobytes(), seg.need_cum.tobytes(), seg.channel_pref.tobytes())
         if key != self._entry_key:  # changes only with outages and some interventions
             self._entry_key = key
-            self._entry_share = self._entry_shares(seg, tp, jr)
+            self._entry_share = self._entry_shares_today(seg, tp, jr)
         share = self._entry_share  # [S, K, T]: where a need of type k starts, by segment
         p_type = np.diff(seg.need_cum, axis=1, prepend=0.0)
         vol = np.einsum("s,sk,skt->st", active * seg.need_mean, p_type, share)
@@ -120,21 +120,41 @@ class Market:
             vol += failure_demand * (active / total_active)[:, None] * share[:, failure_need, :]
         return vol
 
-    def _entry_shares(self, seg: Segments, tp: Touchpoints, jr: Journeys) -> np.ndarray:
+    def _entry_shares_today(self, seg: Segments, tp: Touchpoints, jr: Journeys
+                            ) -> np.ndarray:
+        """Where needs start today, as shares by segment, need type and touchpoint.
+
+        The mean over the stretches of the tick with the same touchpoints down (outages),
+        weighted by each stretch's length.
+        """
+        cuts = np.unique(np.clip(np.concatenate(([0.0, 1.0], tp.down_from, tp.down_to)),
+                                 0.0, 1.0))
+        out = 0.0
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            mid = 0.5 * (a + b)
+            avail = np.where((tp.down_from <= mid) & (mid < tp.down_to), 0.0, tp.open)
+            out = out + (b - a) * self._entry_shares(seg, avail, tp, jr)
+        return out
+
+    def _entry_shares(self, seg: Segments, avail: np.ndarray, tp: Touchpoints,
+                      jr: Journeys) -> np.ndarray:
         n_seg, n_needs = seg.need_cum.shape
         out = np.zeros((n_seg, n_needs, tp.quality.shape[0]))
         for s in range(n_seg):
             for k in range(n_needs):
-                self._enter(out[s, k], 1.0, k, s, seg, tp, jr)
+                self._enter(out[s, k], 1.0, k, s, seg, avail, tp, jr)
         return out
 
     @staticmethod
     def _enter(vol: np.ndarray, contacts: float, k: int, s: int, seg: Segments,
-               tp: Touchpoints, jr: Journeys) -> None:
-        """Spread ``contacts`` first contacts of need ``k``, segment ``s``, over entry points."""
+               avail: np.ndarray, tp: Touchpoints, jr: Journeys) -> None:
+        """Spread ``contacts`` first contacts of need ``k``, segment ``s``, over entry points.
+
+        ``avail`` holds each touchpoint's availability.
+        """
         cand = jr.need_tp[jr.need_ptr[k]:jr.need_ptr[k + 1]]
         pref = np.array([seg.channel_pref[s, tp.channel[j]] for j in cand])
-        w_open = pref * tp.open[cand]
+        w_open = pref * avail[cand]
         if w_open.sum() > 0:
             vol[cand] += contacts * w_open / w_open.sum()
             return
@@ -145,6 +165,6 @@ class Market:
         for j, wj in zip(cand, w_all / w_all.sum(), strict=True):
             lo, hi = jr.path_ptr[j], jr.path_ptr[j + 1]
             ok = (jr.path_kind[lo:hi] == 0) & ((jr.path_mask[lo:hi] & bit) != 0)
-            w = np.where(ok, jr.path_w[lo:hi] * tp.open[jr.path_to[lo:hi]], 0.0)
+            w = np.where(ok, jr.path_w[lo:hi] * avail[jr.path_to[lo:hi]], 0.0)
             if w.sum() > 0:
                 np.add.at(vol, jr.path_to[lo:hi], contacts * wj * w / w.sum())

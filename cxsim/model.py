@@ -105,12 +105,14 @@ class CXModel(mesa.Model):
         self.market = Market(sc, self.keys, self.behaviour, self.segments)
         self.n = self.market.n
         self.social = Social(sc, self.n, self.keys, CHUNK)
-        self.social.start(self.market.customers, self.behaviour.referral_promoters)
+        self.social.start(self.market.customers, self.behaviour.referral_promoters,
+                          self.segments.need_mean)
         self.touchpoint_space = self._touchpoint_space()
         self.workforce = Workforce(self, ix)
         self.partnership = Partners(self, ix)
         self.environment = Environment(sc, self.keys, ix)
         self.queues = Queues(sc, self.workforce.team_tps)
+        self.queues.start(self.touchpoints_base, self.journeys)
         self.interventions = Interventions(self.strategy, len(self.segment_names))
         self.recorder = Recorder(sc, self.touchpoint_names, self.segment_names,
                                  self.market.segment_initial)
@@ -224,7 +226,7 @@ class CXModel(mesa.Model):
     def _today(self) -> Today:
         so = self.social
         return Today(referral_fraction=float(so.referral_fraction),
-                     contagion_shift=float(so.contagion_shift), wom_rate=float(so.wom_rate),
+                     contagion_shift=float(so.contagion_shift), wom_log=float(so.wom_log),
                      wom_target=float(so.wom_target),
                      omnichannel=float(self.environment.omnichannel))
 
@@ -251,7 +253,7 @@ class CXModel(mesa.Model):
             staffed_tps=self.staffed_tps, attrition=self.workforce.attrition(),
             initial_customers=self.market.initial_customers,
             revenue_factor=self.interventions.revenue_factor, intervention_cost=cost,
-            systems_down=self.environment.systems_down)
+            systems_down=float(self.environment.down_share.sum()))
 
     # =========================================================================================
     # views and results
@@ -278,7 +280,7 @@ class CXModel(mesa.Model):
 
     @property
     def systems_down(self) -> list[str]:
-        """Names of the IT systems down this tick."""
+        """Names of the IT systems down for some of this tick."""
         return self.environment.systems_down
 
     @property

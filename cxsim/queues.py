@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import TPA_FLOW, TPA_QUEUE_ABANDON, TPA_VISITS, Touchpoints
+from .kernels import TPA_FLOW, TPA_QUEUE_ABANDON, TPA_VISITS, Journeys, Touchpoints
 from .queueing import erlang_a_shared, wait_device
 from .scenario import Scenario
 from .workforce import Workforce, mean_of
@@ -53,6 +53,33 @@ class Queues:
         self.moves = np.zeros((n, n))
         self.visits = np.zeros(n)
         self.memory = 2.0 ** (-scenario.simulation.tick_days / FLOW_HALF_LIFE_DAYS)
+
+    def start(self, tp: Touchpoints, jr: Journeys) -> None:
+        """Seed the shares of moves with what the touchpoint graph implies, for the first tick.
+
+        Before anything is observed, a visit at ``i`` is taken to hand off along ``i``'s
+        hand-off pathways when resolved (probability ``resolution``, then each pathway's
+        probability) and to escalate along its escalation pathways otherwise (in proportion
+        to their weights), needs and patience aside.  It counts as one visit's worth of
+        observation, so the first tick's real moves replace it.  Without it the first tick's
+        forecast has no escalations or hand-offs at all: about half the retailer's contacts,
+        a whole week or month of too short queues at weekly or monthly ticks.
+        """
+        n = self.visits.shape[0]
+        share = np.zeros((n, n))
+        for i in range(n):
+            rows = range(jr.path_ptr[i], jr.path_ptr[i + 1])
+            esc = [k for k in rows if jr.path_kind[k] == 0 and tp.exists[jr.path_to[k]] > 0]
+            esc_w = sum(jr.path_w[k] for k in esc)
+            for k in rows:
+                to = jr.path_to[k]
+                if jr.path_kind[k] == 1:
+                    share[i, to] += tp.resolution[i] * jr.path_w[k]
+                elif k in esc and esc_w > 0:
+                    share[i, to] += (1.0 - tp.resolution[i]) * jr.path_w[k] / esc_w
+        total = share.sum(axis=1, keepdims=True)
+        self.moves = np.where(total > 1.0, share / np.maximum(total, 1e-300), share)
+        self.visits = np.ones(n)
 
     def forecast(self, entries: np.ndarray) -> np.ndarray:
         """Today's expected contacts per touchpoint from today's expected first contacts.
@@ -101,9 +128,11 @@ class Queues:
         for name, team in sc.teams.items():
             refs = self.team_tps[name]
             staff = workforce.teams[name]
-            present = len(staff)
+            present = workforce.present[name]  # leavers and hires of the tick count half
             agents = present * team.fte * team.shift_hours / team.open_hours
-            arrivals = float(sum(offered_all[j] for j in refs if tp.open[j] > 0))
+            # touchpoints closed all tick take nobody (the forecast's moves may lead there)
+            arrivals = float(sum(offered_all[j] for j in refs if tp.open[j] > 0
+                                 and tp.down_to[j] - tp.down_from[j] < 1.0))
             offered = arrivals + self.backlog[name]
             minutes = team.open_hours * 60.0 * sc.simulation.tick_days
             aht = workforce.handle_time[name]
@@ -122,10 +151,10 @@ class Queues:
                 tp.wait_mean[j] = dev.mean_virtual
             self.state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
             out.teams[name] = {
-                **workforce.events.get(name, {}), "headcount": present,
+                **workforce.events.get(name, {}), "headcount": len(staff),
                 "fte": present * team.fte,
-                "skill": mean_of(staff, "skill", float("nan")),
-                "engagement": mean_of(staff, "engagement", float("nan")),
+                "skill": workforce.skill[name] if present > 0 else float("nan"),
+                "engagement": workforce.engagement[name] if present > 0 else float("nan"),
                 "burnout": mean_of(staff, "burnout", float("nan")),
                 "offered": offered, "agents": agents, "traffic": offered / minutes * aht,
                 "handle_time": aht, "p_wait": q.p_wait, "p_abandon": q.p_abandon,

@@ -66,7 +66,7 @@ class Recorder:
                day: QueueDay, partners: dict[str, dict], *, staff: list[Employee],
                staffed_tps: list[int], attrition: float, initial_customers: int,
                revenue_factor: np.ndarray, intervention_cost: float,
-               systems_down: list[str]) -> None:
+               systems_down: float) -> None:
         """Record tick ``t``.
 
         ``tot``, ``tpt``, ``sgt`` are the tick's summed accumulators (``ACC_*``, ``[T, TPA_*]``,
@@ -148,7 +148,7 @@ class Recorder:
             "partner_cost": partner_cost,
             "intervention_cost": intervention_cost,
             "recoveries": int(tot[K.ACC_RECOVERIES]),
-            "systems_down": len(systems_down),
+            "systems_down": float(systems_down),
         }
         self.rows.append(row)
         self.tp_rows.append(tpt[:, :K.N_TPA].copy())

@@ -21,7 +21,10 @@ from .kernels import (
     ACC_WOM_N,
     ACC_WOM_SAT_SUM,
     EV_REF_UP,
+    EV_WOM,
+    WOM_TALKS_SHIFT,
     Customers,
+    first_talks,
     referrers,
     spread_social_effects,
 )
@@ -145,6 +148,7 @@ class Social:
         self.spec = scenario
         self.n = n
         self.chunk = chunk
+        self.keys = keys
         self.network = build_network(m.network, n, m.mean_degree, m.rewiring,
                                      numpy_generator(keys, "network"))
         if self.network is None:
@@ -156,21 +160,51 @@ class Social:
         self.referral_fraction = 0.0
         self.mixed_contagion = MixedContagion(scenario, n)
         self.contagion_shift = 0.0
-        self.wom_rate = 0.0
+        self.wom_log = 0.0
         self.wom_target = 0.0
 
-    def start(self, cu: Customers, promoters_only: bool) -> None:
-        """Set every agent's count of referring contacts from the initial state."""
+    def start(self, cu: Customers, promoters_only: bool, need_mean: np.ndarray) -> None:
+        """Set the social state the initial market implies.
+
+        Every agent's count of referring contacts, and the word of mouth under way: the
+        detractors' talks of a tick before the first (:func:`~cxsim.kernels.first_talks`;
+        ``need_mean[s]`` is segment ``s``'s expected episodes per tick), heard by their
+        contacts and taken in over the first tick.
+        """
         ref = referrers(cu.status, cu.satisfaction, cu.nps_bias, promoters_only)
+        talks = first_talks(self.keys, cu.status, cu.satisfaction, cu.nps_bias, cu.segment,
+                            need_mean)
         if self.network is None:
             self.referral_fraction = int(ref.sum()) / max(self.n - 1, 1)
+            self._mixed_wom(float(talks.sum()), float(talks @ cu.satisfaction.astype(float)))
             return
-        cu.events[:] = np.where(ref, EV_REF_UP, 0).astype(np.uint8)
-        chunk_events = np.add.reduceat(ref.astype(float), np.arange(0, self.n, self.chunk))
+        cu.wom_said[:] = cu.satisfaction
+        ev = np.where(ref, EV_REF_UP, 0) | np.where(
+            talks > 0, EV_WOM | (talks << WOM_TALKS_SHIFT), 0)
+        cu.events[:] = ev.astype(np.uint16)
+        chunk_events = np.add.reduceat((ev != 0).astype(float), np.arange(0, self.n, self.chunk))
         spread_social_effects(self.chunk, chunk_events, cu.events, self.indptr, self.indices,
-                              cu.satisfaction, cu.expectation, cu.exposure, cu.referrer_nbrs,
-                              0.0, get_num_threads())
+                              cu.wom_said, cu.expectation, cu.exposure, cu.referrer_nbrs,
+                              cu.wom_log, cu.wom_target, self.spec.behaviour.wom_strength,
+                              get_num_threads())
         cu.events[:] = 0
+
+    def _mixed_wom(self, talks: float, said: float) -> None:
+        """Full mixing: the word of mouth every customer hears from ``talks`` talks.
+
+        ``said`` is the sum of the satisfaction each talk conveys.  Each talk pulls by
+        wom_strength, so the share of the gap they leave compounds (a long tick's many
+        talks pull as the same talks over short ticks); customers take it in over the next
+        tick's episodes.
+        """
+        b = self.spec.behaviour
+        if talks <= 0:
+            self.wom_log = 0.0
+            return
+        per_customer = talks * self.spec.market.mean_degree / max(self.n - 1, 1)
+        self.wom_log = (math.log1p(-b.wom_strength) * per_customer
+                        if b.wom_strength < 1.0 else -math.inf)
+        self.wom_target = said / talks
 
     def spread(self, cu: Customers, acc: np.ndarray, totals: np.ndarray) -> None:
         """Pass today's events on: over the network, or as mean-field quantities.
@@ -180,18 +214,13 @@ class Social:
         b = self.spec.behaviour
         if self.network is not None:
             spread_social_effects(self.chunk, acc[:, ACC_EVENTS].copy(), cu.events,
-                                  self.indptr, self.indices, cu.satisfaction, cu.expectation,
-                                  cu.exposure, cu.referrer_nbrs, b.wom_strength,
-                                  get_num_threads())
+                                  self.indptr, self.indices, cu.wom_said, cu.expectation,
+                                  cu.exposure, cu.referrer_nbrs, cu.wom_log, cu.wom_target,
+                                  b.wom_strength, get_num_threads())
             return
         # fully mixed market: mean-field versions of the same three effects
         n = max(self.n - 1, 1)
-        k = self.spec.market.mean_degree
         self.referral_fraction = totals[ACC_REFERRERS] / n
         self.mixed_contagion.add(totals[ACC_CHURNED])
         self.contagion_shift = self.mixed_contagion.shift
-        if totals[ACC_WOM_N] > 0:
-            self.wom_rate = min(1.0, b.wom_strength * totals[ACC_WOM_N] * k / n)
-            self.wom_target = totals[ACC_WOM_SAT_SUM] / totals[ACC_WOM_N]
-        else:
-            self.wom_rate = 0.0
+        self._mixed_wom(float(totals[ACC_WOM_N]), float(totals[ACC_WOM_SAT_SUM]))

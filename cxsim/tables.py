@@ -40,7 +40,8 @@ def behaviour(sc: Scenario) -> Behaviour:
                        if sc.market.win_back > 0 else 0.0),
         win_back_window_ticks=float(sc.market.win_back_months * MONTH_DAYS / dt_days),
         years_per_tick=years, full_mixing=sc.market.network == "full",
-        nps_sample=float(sc.survey.nps_sample_rate), initial_spread=float(b.initial_spread),
+        nps_sample=float(sc.survey.nps_sample_rate * dt_days),
+        initial_spread=float(b.initial_spread),
         contract_effect=float(b.contract_effect),
         renewal_window_ticks=float(b.renewal_window_months * MONTH_DAYS / dt_days),
         renewal_effect=float(b.renewal_effect), ticks_per_month=MONTH_DAYS / dt_days,
@@ -133,8 +134,8 @@ def touchpoints(sc: Scenario) -> Touchpoints:
         variability=np.array([t.variability for t in tps], dtype=np.float64),
         effort=np.array([t.effort for t in tps], dtype=np.float64),
         resolution=np.array([t.resolution for t in tps], dtype=np.float64),
-        open=enabled.copy(), exists=enabled, p_wait=np.zeros(n), wait_mean=np.zeros(n),
-        p_fail=np.zeros(n))
+        open=enabled.copy(), down_from=np.zeros(n), down_to=np.zeros(n), exists=enabled,
+        p_wait=np.zeros(n), wait_mean=np.zeros(n), p_fail=np.zeros(n))
 
 
 def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:

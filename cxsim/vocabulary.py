@@ -334,7 +334,8 @@ METRICS: tuple[Metric, ...] = (
     _m("recoveries", "Service recoveries", "service recoveries", "episodes", "flow", SUM,
        "count", description="detractors reached by service recovery after an episode"),
     _m("systems_down", "Systems down", "systems down", "systems", "stock", MEAN, "count",
-       good="lower", description="IT systems out of service"),
+       good="lower", description="IT systems out of service (over the tick: a system down "
+       "half of it counts 0.5)"),
 )
 
 #: metric by name

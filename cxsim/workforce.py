@@ -15,7 +15,7 @@ import numpy as np
 from . import kernels as K
 from .agents import Employee
 from .kernels import Touchpoints
-from .rng import numpy_generator
+from .rng import STREAM_INDEX, numpy_generator, uniform
 from .scenario import YEAR_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +51,18 @@ def stationary_learning(team, wf) -> tuple[float, float, float]:
     s, s0 = team.skill, team.new_hire_skill
     learn = quit * (s - s0) / (1.0 - s) if (quit > 0.0 and s0 < s < 1.0) else 0.0
     return quit, learn, learn * wf.learning_contacts
+
+
+def hiring_lag_ticks(lag_days: float, tick_days: float, u: float) -> int:
+    """Ticks from a leaver's tick to the replacement's, for a lag of ``lag_days``.
+
+    ``lag_days / tick_days`` rounded by chance (up with probability its fraction, ``u`` a
+    uniform draw), so the mean vacancy lasts the lag whatever the tick length; a whole
+    number of ticks is kept exactly, and a lag of 0 fills the seat in the same tick.
+    """
+    x = lag_days / tick_days
+    whole = math.floor(x)
+    return int(whole + (1 if u < x - whole else 0))
 
 
 def mean_of(agents: list, attr: str, default: float) -> float:
@@ -103,6 +115,13 @@ class Workforce:
                 e.experience = float(contacts * tenure[k])
                 staff.append(e)
             self.teams[name] = staff
+        #: people at work over the tick (a leaver or hire of the tick counts half)
+        self.present = {name: float(len(staff)) for name, staff in self.teams.items()}
+        #: the team's mean skill and engagement over the tick (at its middle)
+        self.skill = {name: mean_of(staff, "skill", wf.reference_skill)
+                      for name, staff in self.teams.items()}
+        self.engagement = {name: mean_of(staff, "engagement", wf.reference_engagement)
+                           for name, staff in self.teams.items()}
 
     def new_employee(self, team: str, skill: float, engagement: float,
                      tenure: float = 0.0) -> Employee:
@@ -140,10 +159,16 @@ class Workforce:
             staff = self.teams[name]
             q = yesterday.get(name)
             occupancy = q["occupancy_actual"] if q else None
-            # contacts per full-time employee (an agent may stand for several, or a part)
-            contacts = q["served"] / (len(staff) * team.fte) if q and staff else 0.0
+            # contacts per full-time employee at work (an agent may stand for several, or a
+            # part); one who worked part of the tick learnt from that part
+            at_work = self.present[name] * team.fte
+            contacts = q["served"] / at_work if q and at_work > 0 else 0.0
             for e in staff:
-                e.step(occupancy, contacts)
+                e.step(occupancy, contacts * e.worked)
+                e.worked = 1.0
+            # the contacts each will handle this tick: like the last tick's (at the start,
+            # the contacts per day the team's stated skill asserts)
+            ahead = contacts if q else stationary_learning(team, wf)[2] * dt
             # attrition, then replacements whose hiring lag has passed
             before = len(staff)
             leavers = [e for e in staff if e.quits(team.annual_attrition)]
@@ -151,15 +176,20 @@ class Workforce:
                 staff.remove(e)
                 e.remove()
                 if not e.temporary:  # temporary staff who quit are not replaced
-                    self.vacancies[name].append(t + max(1, math.ceil(team.hiring_lag_days / dt)))
+                    u = uniform(self.model.keys[STREAM_INDEX["workforce"]], e.serial, t, 1)
+                    self.vacancies[name].append(t + hiring_lag_ticks(team.hiring_lag_days, dt, u))
             due = [v for v in self.vacancies[name] if v <= t]
             self.vacancies[name] = [v for v in self.vacancies[name] if v > t]
+            hires = []
             for _ in due:
-                staff.append(self.new_employee(name, team.new_hire_skill, team.engagement))
+                e = self.new_employee(name, team.new_hire_skill, team.engagement)
+                e.worked = 0.5
+                hires.append(e)
+            staff.extend(hires)
             self.events[name] = {"headcount_start": before, "leavers": len(leavers),
                                  "hires": len(due), "vacancies": len(self.vacancies[name])}
-            skill = mean_of(staff, "skill", skill0)
-            eng = mean_of(staff, "engagement", eng0)
+            self._midpoint(name, staff, leavers, ahead, wf)
+            skill, eng = self.skill[name], self.engagement[name]
             self.handle_time[name] = team.handle_time * max(
                 wf.handle_time_floor, 1.0 + wf.handle_time_skill_effect * (skill0 - skill))
             shift = w_staff * ((skill - skill0) + (eng - eng0)) / 2.0
@@ -170,6 +200,35 @@ class Workforce:
         # the knowledge base also serves self-service support touchpoints
         for j in self.self_service_tps:
             tp.resolution[j] = min(max(planned.resolution[j] + kb_shift, 0.0), 1.0)
+
+    def _midpoint(self, name: str, staff: list, leavers: list, contacts: float, wf) -> None:
+        """The team over the tick, taken at its middle (a midpoint rule in time).
+
+        People quit and start at a moment within the tick, so a leaver of the tick worked
+        about its first half and a hire (a replacement whose lag ends in it) its second; each
+        counts half.  Everyone learns from the ``contacts`` (per person) of the part they
+        work, so a person's skill over the tick is the skill at the middle of their part.
+        Without this a long tick would serve its customers all tick with the start's skill
+        and with the leavers already gone and the hires already there, and a monthly tick
+        would run the team below the daily one.
+        """
+        rate = contacts / wf.learning_contacts
+        weight = skill = eng = 0.0
+        for e in staff:
+            # stayers: half the tick's learning by its middle; hires: a quarter
+            w = e.worked
+            s_mid = 1.0 - (1.0 - e.skill) * math.exp(-rate * w / 2.0)
+            weight += w
+            skill += w * s_mid
+            eng += w * e.engagement
+        for e in leavers:  # the first half of the tick, its middle a quarter in
+            s_mid = 1.0 - (1.0 - e.skill) * math.exp(-rate * 0.25)
+            weight += 0.5
+            skill += 0.5 * s_mid
+            eng += 0.5 * e.engagement
+        self.present[name] = weight
+        self.skill[name] = skill / weight if weight > 0 else wf.reference_skill
+        self.engagement[name] = eng / weight if weight > 0 else wf.reference_engagement
 
     def attrition(self) -> float:
         """Today's leavers over the head count at the start of the day (NaN before tick 1)."""

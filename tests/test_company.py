@@ -136,7 +136,8 @@ def test_understaffed_team_burns_out(chain_base, understaffed_runs, baseline_run
     occ = np.array([r["occupancy_actual"] for r in understaffed_runs])
     assert (occ > thr).all(), f"understaffed occupancy {occ} should exceed {thr}"
     assert min(r["burnout"] for r in understaffed_runs) > 0.05
-    assert all(r["burnout_max"] == 0.0 for r in baseline_runs)  # staffed: below threshold
+    # staffed: below the threshold, but for a day an outage sends web customers to the phone
+    assert max(r["burnout_max"] for r in baseline_runs) < 0.005
 
 
 def test_more_staff_lowers_occupancy_and_burnout(staffing):
@@ -434,8 +435,20 @@ def test_attrition_rises_when_burnout_lowers_engagement():
     assert_up(d_rate, "attrition over 180 days (busy - calm)")
 
 
-@pytest.mark.parametrize("lag_days,tick_days", [(30.0, 1.0), (10.5, 1.0), (0.0, 1.0),
-                                                (10.0, 0.5)])
+@given(lag=st.floats(0.0, 400.0), dt=st.floats(0.01, 366.0))
+def test_a_hiring_lag_in_ticks_lasts_the_lag_on_average(lag, dt):
+    # rounded by chance: the mean over the uniform draw is lag / dt exactly, and the two
+    # values it takes are the whole ticks either side
+    from cxsim.workforce import hiring_lag_ticks
+
+    u = (np.arange(4000) + 0.5) / 4000
+    ticks = np.array([hiring_lag_ticks(lag, dt, x) for x in u])
+    assert set(ticks) <= {math.floor(lag / dt), math.floor(lag / dt) + 1}
+    assert ticks.mean() == pytest.approx(lag / dt, abs=1e-3 + 1e-9 * lag / dt)
+
+
+@pytest.mark.parametrize("lag_days,tick_days", [(30.0, 1.0), (11.0, 1.0), (0.0, 1.0),
+                                                (10.0, 0.5), (21.0, 7.0)])
 def test_leavers_are_replaced_after_the_hiring_lag(lag_days, tick_days):
     ticks = 120
     sc = minimal_scenario(simulation={"ticks": ticks, "tick_days": tick_days},
@@ -448,11 +461,11 @@ def test_leavers_are_replaced_after_the_hiring_lag(lag_days, tick_days):
     leavers, hires = q["leavers"].to_numpy(), q["hires"].to_numpy()
     vac, hc, hc0 = (q["vacancies"].to_numpy(), q["headcount"].to_numpy(),
                     q["headcount_start"].to_numpy())
-    lag = max(1, math.ceil(lag_days / tick_days))
+    lag = round(lag_days / tick_days)  # whole ticks here: the lag is exact
     assert leavers.sum() > 20
-    # a leaver on tick t is replaced on tick t + lag; open vacancies are those in between
-    assert (hires[:lag] == 0).all()
-    assert np.array_equal(hires[lag:], leavers[:-lag])
+    # a leaver on tick t is replaced on tick t + lag (the same tick for a lag of 0); open
+    # vacancies are those in between
+    assert np.array_equal(hires, np.concatenate([np.zeros(lag, int), leavers[:ticks - lag]]))
     cum = np.concatenate([[0], np.cumsum(leavers)])
     expected_vac = [cum[k + 1] - cum[max(0, k + 1 - lag)] for k in range(ticks)]
     assert np.array_equal(vac, expected_vac)
@@ -607,7 +620,14 @@ def test_employees_are_mesa_agents_grouped_by_team():
         for t, staff in m.teams.items():
             assert last.loc[t, "headcount"] == len(staff)
             if staff:
-                assert last.loc[t, "skill"] == pytest.approx(np.mean([e.skill for e in staff]))
+                # the team over the tick: each at work for their share of it (leavers and
+                # hires of the tick half), at the middle of their part of it
+                left = [e for e in gone if e.team == t]
+                weights = [e.worked for e in staff] + [0.5] * len(left)
+                assert last.loc[t, "fte"] == pytest.approx(sum(weights) * sc.teams[t].fte)
+                start = [e.skill for e in staff] + [e.skill for e in left]
+                assert last.loc[t, "skill"] >= np.average(start, weights=weights) - 1e-12
+                assert last.loc[t, "skill"] == pytest.approx(m.workforce.skill[t])
     assert removed, "expected some leavers at 95 % annual attrition over 30 days"
 
 

@@ -246,7 +246,8 @@ def test_churns_screen_boundaries():
 # --------------------------------------------------------------------------------------------
 
 
-def _spread_reference(events, indptr, indices, sat, expectation, exposure, referrers, w):
+def _spread_reference(events, indptr, indices, said, expectation, exposure, referrers,
+                      wom_log, wom_target, w):
     """The social spread written plainly: senders in id order, each to all its contacts."""
     for i in np.flatnonzero(events):
         ev = int(events[i])
@@ -255,10 +256,15 @@ def _spread_reference(events, indptr, indices, sat, expectation, exposure, refer
             referrers[j] += d
             if ev & K.EV_CHURN:
                 exposure[j] += np.float32(1.0)
-            if ev & K.EV_WOM and sat[i] < expectation[j]:
-                # float32 difference, float64 step, stored as float32 (as the kernel does)
-                gap = float(sat[i] - expectation[j])
-                expectation[j] = np.float32(float(expectation[j]) + w * gap)
+            if ev & K.EV_WOM and said[i] < expectation[j]:
+                # the sender's talks pull by w each; heard pulls combine into one, kept as
+                # (log of the gap's share left, target): E -> K E + (1 - K) A
+                log_k = (ev >> K.WOM_TALKS_SHIFT) * math.log(1.0 - w)  # k = (1 - w)^talks
+                k, k_old = math.exp(log_k), math.exp(float(wom_log[j]))
+                a = (k * (1.0 - k_old) * float(wom_target[j]) + (1.0 - k) * float(said[i])) \
+                    / (1.0 - k * k_old)
+                wom_log[j] = np.float32(float(wom_log[j]) + log_k)
+                wom_target[j] = np.float32(a)
 
 
 @pytest.mark.parametrize("kind", ["small_world", "erdos_renyi"])
@@ -269,28 +275,40 @@ def test_spread_social_effects_equals_serial_reference_for_any_split(kind):
     gen = np.random.default_rng(7)
     indptr, indices = build_network(kind, n, 10, 0.1, gen)
     flags = np.array([0, K.EV_WOM, K.EV_CHURN, K.EV_REF_UP, K.EV_REF_DOWN,
-                      K.EV_WOM | K.EV_REF_DOWN, K.EV_CHURN | K.EV_REF_DOWN], np.uint8)
-    events = np.where(gen.random(n) < 0.15, gen.choice(flags, n), 0).astype(np.uint8)
+                      K.EV_WOM | K.EV_REF_DOWN, K.EV_CHURN | K.EV_REF_DOWN], np.uint16)
+    events = np.where(gen.random(n) < 0.15, gen.choice(flags, n), 0).astype(np.uint16)
+    # word of mouth carries its count of talks (one to the most a tick can hold)
+    wom = (events & K.EV_WOM) != 0
+    talks = gen.choice([1, 2, 7, K.WOM_TALKS_MAX], n).astype(np.uint16)
+    events[wom] |= talks[wom] << np.uint16(K.WOM_TALKS_SHIFT)
     events[:chunk] = 0  # a chunk without events
     n_chunks = -(-n // chunk)
     chunk_events = np.array([np.count_nonzero(events[c * chunk:(c + 1) * chunk])
                              for c in range(n_chunks)], float)
     sat = gen.random(n).astype(np.float32)
+    # some contacts have heard word of mouth already this tick
+    heard = np.where(gen.random(n) < 0.3, -gen.random(n), 0.0).astype(np.float32)
     state = (gen.random(n).astype(np.float32), gen.random(n).astype(np.float32),
-             gen.integers(0, 5, n).astype(np.int32))
+             gen.integers(0, 5, n).astype(np.int32), heard, gen.random(n).astype(np.float32))
     want = [x.copy() for x in state]
     _spread_reference(events, indptr, indices, sat, *want, 0.3)
     assert (events != 0).sum() > 500
+    assert (want[3] < heard).sum() > 100  # word of mouth heard
+    runs = []
     for parts in (1, 2, 3, 7):
         got = [x.copy() for x in state]
         K.spread_social_effects(chunk, chunk_events, events, indptr, indices, sat, *got, 0.3,
                                 parts)
         for g, w in zip(got, want, strict=True):
-            np.testing.assert_array_equal(g, w)
+            np.testing.assert_allclose(g, w, rtol=2e-6, atol=1e-7)
+        runs.append(got)
+    for got in runs[1:]:  # whatever the split, bit for bit the same
+        for g, f in zip(got, runs[0], strict=True):
+            np.testing.assert_array_equal(g, f)
 
 
 def test_senders_lists_agents_with_events_from_chunk_counts():
-    events = np.zeros(10, np.uint8)
+    events = np.zeros(10, np.uint16)
     events[[1, 4, 5, 9]] = K.EV_WOM
     assert K._senders(4, np.array([1.0, 2.0, 1.0]), events).tolist() == [1, 4, 5, 9]
     # a count too small drops senders and never writes past its chunk's slice

@@ -276,9 +276,12 @@ def test_queue_offered_is_todays_expected_demand(minimal_run):
     p_support = seg.need_rates["support"] * sc.simulation.tick_days
     active = np.concatenate([[1000], m.segment_metrics["active"].to_numpy()[:-1]])
     entries = active * p_support * 0.5
-    assert q["offered"].iloc[0] == pytest.approx(entries[0])  # no moves seen yet
-    moves = q["offered"].to_numpy()[1:] - q["backlog"].to_numpy()[:-1] - entries[1:]
-    assert (moves >= -1e-9).all()  # web -> phone escalations come on top
+    # web -> phone escalations come on top (before any are seen, the share the touchpoint
+    # graph implies: Queues.start)
+    backlog_before = np.concatenate([[0.0], q["backlog"].to_numpy()[:-1]])
+    moves = q["offered"].to_numpy() - backlog_before - entries
+    assert (moves >= -1e-9).all()
+    assert moves[0] == pytest.approx(moves[1:].mean(), rel=0.3)
     flows = m.flow_metrics.set_index(["source", "target"])["episodes"]
     assert moves.sum() == pytest.approx(flows[("web", "phone")], rel=0.25)
     # the forecast is unbiased: realised contacts equal it within Poisson noise
@@ -399,16 +402,14 @@ def test_partner_failures_create_failure_demand():
     m = cxsim.CXModel(_partner_scenario(0.3), rng=7)
     pending_before = []
     for _ in range(20):
-        pending_before.append(int((m.arrays.pending > 0).sum()))
+        pending_before.append(int(m.arrays.pending.sum()))
         m.step()
-        # pending needs are the failure need (support) only
-        assert set(np.unique(m.arrays.pending)) <= {0, 1 + m.need_names.index("support")}
     df = m.metrics
     fd = df["failure_demand"].to_numpy()
     failures = tp_series(m, "delivery", "failures")
     assert fd.sum() > 0 and failures.sum() > 0
     assert fd[0] == 0
-    # every failure demand contact is an open pending need from the previous tick
+    # every failure demand contact is one of the previous tick's pending failures
     assert fd.tolist() == pending_before
     assert (fd[1:] <= failures[:-1]).all()
     on_time = df["partner_on_time"].to_numpy()
@@ -438,17 +439,24 @@ def test_system_outage_closes_its_touchpoints():
 
 
 def test_intermittent_outages_close_touchpoints_only_while_down():
+    # outages start and end within ticks: a tick counts the share of it a system was down,
+    # and the web takes episodes only for the part of the tick it is up
     sc = minimal_scenario(systems={"platform": {"touchpoints": ["web"],
                                                 "outage_probability": 0.15,
                                                 "outage_days": 2.0},
                                    "never": {"touchpoints": ["phone"]}},
-                          simulation={"ticks": 60})
+                          simulation={"ticks": 200})
     m = cxsim.CXModel(sc, rng=3).run()
     down = m.metrics["systems_down"].to_numpy()
     web = tp_series(m, "web")
-    assert 0 < down.sum() < len(down)
-    assert (web[down == 1] == 0).all()
-    assert (web[down == 0] > 0).all()
+    full, none, part = down >= 1.0, down == 0.0, (down > 0.0) & (down < 1.0)
+    assert full.sum() > 5 and none.sum() > 5 and part.sum() > 5
+    assert (web[full] == 0).all()
+    assert (web[none] > 0).all()
+    # partly down ticks: the web's volume in proportion to the time it was up
+    up_share = 1.0 - down[part]
+    typical = web[none].mean()
+    assert web[part].sum() == pytest.approx(typical * up_share.sum(), rel=0.15)
     assert (tp_series(m, "phone") > 0).sum() > 0  # a system that never fails closes nothing
 
 
@@ -529,6 +537,7 @@ def test_invariants_every_tick(case):
     prev = a.status.copy()
     cohort = []
     for t in range(25):
+        due = int(a.pending[a.status == K.CUSTOMER].sum())  # failure demands due this tick
         m.step()
         cur = a.status
         row = m.metrics.iloc[-1]
@@ -559,11 +568,13 @@ def test_invariants_every_tick(case):
         assert row["won_back"] == ((prev == K.CHURNED) & (cur == K.CUSTOMER)).sum()
         assert not ((prev == K.PROSPECT) & (cur == K.CHURNED)).any()
         assert not ((prev != K.PROSPECT) & (cur == K.PROSPECT)).any()
-        # at most MAX_EPISODES needs and one failure demand per customer who was active at
-        # the start of the tick
-        assert row["episodes"] <= (prev == K.CUSTOMER).sum() * (K.MAX_EPISODES + 1)
-        assert row["failure_demand"] <= (prev == K.CUSTOMER).sum()
-        assert row["nps_respondents"] <= row["active"]
+        # at most MAX_EPISODES needs per customer who was active at the start of the tick,
+        # and the failure demands they had due (one per partner failure of the tick before)
+        assert row["failure_demand"] == due
+        assert row["episodes"] <= (prev == K.CUSTOMER).sum() * K.MAX_EPISODES + due
+        # rate x tick_days answers per customer, the fraction by chance
+        per_customer = math.ceil(sc.survey.nps_sample_rate * sc.simulation.tick_days)
+        assert row["nps_respondents"] <= row["active"] * per_customer
         assert row["promoters"] + row["detractors"] <= row["active"]
         # stock figures recomputed from the arrays
         act = cur == K.CUSTOMER
@@ -582,9 +593,10 @@ def test_invariants_every_tick(case):
         assert row["detractors"] == (act & (score <= 6)).sum()
         referrer = promoter if sc.market.referral_from == "promoters" else act
         assert row["referrers"] == referrer.sum()
-        if sc.survey.nps_sample_rate == 1.0:
-            assert row["nps_respondents"] == row["active"]
-            assert row["nps"] == row["nps_population"] or math.isnan(row["nps"])
+        answers = sc.survey.nps_sample_rate * sc.simulation.tick_days
+        if answers == round(answers):  # whole answers per customer: the census, repeated
+            assert row["nps_respondents"] == row["active"] * round(answers)
+            assert row["nps"] == pytest.approx(row["nps_population"]) or math.isnan(row["nps"])
         # every agent's count of referring contacts is current (social phase)
         if m.network is not None:
             indptr, indices = m.network

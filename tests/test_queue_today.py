@@ -214,12 +214,13 @@ def test_a_sample_of_a_market_queues_like_the_market():
     assert q_part > q_sample  # a contact centre a fifth the size pools less (Erlang)
 
 
-@pytest.mark.parametrize("outage", [False, True])
+@pytest.mark.parametrize("outage", [False, True, "partial"])
 def test_the_forecast_entries_are_where_customers_enter(outage, monkeypatch):
     """``Market.expected_entries`` restates how ``walk_episode`` picks an entry point (channel
     preference among open ones; with all of a need's entry points down, where the wanted one
     escalates to): the day's realised first contacts per touchpoint (visits less moves in)
-    match it within Poisson noise, with every entry point open and with the web down."""
+    match it within Poisson noise, with every entry point open, with the web down and with
+    the web down for 40 % of the tick (from 0.35 to 0.75 of it)."""
     from conftest import minimal_dict
 
     from cxsim import kernels as K
@@ -233,6 +234,15 @@ def test_the_forecast_entries_are_where_customers_enter(outage, monkeypatch):
     if outage:  # the web is down every day: "buy" has no open entry and escalates to phone
         d["systems"] = {"site": {"touchpoints": ["web"], "outage_probability": 1.0,
                                  "outage_days": 5.0}}
+    if outage == "partial":
+        from cxsim.environment import Environment
+
+        d["systems"] = {"site": {"touchpoints": ["web"]}}
+
+        def partly_down(self, t, tp):
+            tp.down_from[self.system_tps[0]], tp.down_to[self.system_tps[0]] = 0.35, 0.75
+
+        monkeypatch.setattr(Environment, "step", partly_down)
     sc = cxsim.Scenario.from_dict(d)
     seen = {}
     real_entries, real_observe = Market.expected_entries, Queues.observe
@@ -256,7 +266,7 @@ def test_the_forecast_entries_are_where_customers_enter(outage, monkeypatch):
     realised = tpt[:, K.TPA_VISITS] - moved_in
     expected = seen["expected"].sum(axis=0)
     names = list(sc.touchpoints)
-    if outage:
+    if outage is True:
         assert expected[names.index("web")] == 0 and realised[names.index("web")] == 0
     assert expected.sum() > 10_000
     assert np.all(np.abs(realised - expected) <= 4.0 * np.sqrt(expected) + 1.0), (

@@ -79,6 +79,8 @@ from .inputs import (
     TPA_RESOLVED,
     TPA_VISITS,
     TPA_WAIT_SUM,
+    WOM_TALKS_MAX,
+    WOM_TALKS_SHIFT,
 )
 
 __all__ = [
@@ -87,21 +89,25 @@ __all__ = [
     "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
     "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
     "need_count", "need_type", "nps_category", "nps_score", "peak_end", "per_tick_probability",
-    "remember_moment", "service_recovery", "start_customer", "update_satisfaction", "walk_episode",
+    "remember_moment", "service_recovery", "start_customer", "take_in_wom", "update_satisfaction",
+    "walk_episode",
 ]
 
 
 # slots of the 'episode' stream: episode k of a tick uses the block k * 256 + 0 .. 255, where
-# step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242, the need type 243 (k >= 1)
+# step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242, the need type 243 (k >= 1),
+# the episode's moment within the tick 244
 _SLOT_SCORES = 240
 _SLOT_RECOVERY = 242
 _SLOT_NEED = 243
+_SLOT_MOMENT = 244
 #: slots per episode in the 'episode' stream
 EPISODE_SLOTS = 256
-#: most episodes a customer lives in one tick (needs drawn; a pending failure demand is one
-#: more).  Scenario validation refuses a need rate whose Poisson count per tick would exceed
-#: it with probability above 1e-9 (``scenario.MAX_EPISODES_TAIL``); a demand surge that does
-#: at run time is truncated here.  (MAX_EPISODES + 1) * EPISODE_SLOTS < 2**20 slots.
+#: most episodes a customer lives in one tick (needs drawn; the failure demands due, at most
+#: 255, come on top).  Scenario validation refuses a need rate whose Poisson count per tick
+#: would exceed it with probability above 1e-9 (``scenario.MAX_EPISODES_TAIL``); a demand
+#: surge that does at run time is truncated here.  (MAX_EPISODES + 255) * EPISODE_SLOTS
+#: < 2**20 slots.
 MAX_EPISODES = 512
 
 
@@ -372,21 +378,16 @@ def acquisition_probability(p_tick, q_tick, referral_fraction):
 
 
 @njit(cache=True, inline="always")
-def _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e):
-    """Numerator and denominator of the one-tick Bass flow (see :func:`acquisition_probability`)."""
-    rate = p_tick + q_tick * referral_fraction
-    return rate * one_minus_e, rate + q_tick * (1.0 - referral_fraction) * e
-
-
-@njit(cache=True, inline="always")
 def joins(u, p_tick, q_tick, referral_fraction, e, one_minus_e):
     """Whether a draw ``u`` in [0, 1) joins: ``u < bass_join(...)`` without the division.
 
     The flow's denominator is positive whenever its numerator is, so u < num / den is
     decided as u den < num (the same rule; only a rounding tie could tell them apart).
     """
-    num, den = _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e)
-    return num > 0.0 and u * den < num
+    rate = p_tick + q_tick * referral_fraction
+    if rate <= 0.0:
+        return False
+    return u * (rate + q_tick * (1.0 - referral_fraction) * e) < rate * one_minus_e
 
 
 @njit(cache=True, inline="always")
@@ -396,8 +397,10 @@ def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
     They are fixed for a run (``Behaviour.bass_e``, ``bass_1me``), so the kernel needs no
     exponential per prospect; see :func:`acquisition_probability`.
     """
-    num, den = _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e)
-    return min(1.0, num / den) if num > 0.0 else 0.0
+    rate = p_tick + q_tick * referral_fraction
+    if rate <= 0.0:
+        return 0.0
+    return min(1.0, rate * one_minus_e / (rate + q_tick * (1.0 - referral_fraction) * e))
 
 
 @njit(cache=True)
@@ -442,18 +445,30 @@ def remember_moment(perf, expectation, loss, alpha, peak, vsum, psum, moments):
     return peak, v, vsum + v, psum + perf, moments + 1
 
 
+@njit(cache=True, inline="always")
+def available(tp, j, moment):
+    """How far touchpoint ``j`` serves at ``moment`` of the tick (0-1).
+
+    Its ``open`` level, or 0 while an outage has it down (``down_from <= moment < down_to``).
+    """
+    if tp.down_from[j] <= moment < tp.down_to[j]:
+        return 0.0
+    return tp.open[j]
+
+
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open):
+def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
 
-    Weighted by existence, or by today's availability (outages) when ``only_open``.
+    Weighted by existence, or by availability at ``moment`` (outages) when ``only_open``.
     """
     target = u * weights_total
     acc = 0.0
     last = -1
     for k in range(lo, hi):
         j = jr.need_tp[k]
-        w = seg.channel_pref[s, tp.channel[j]] * (tp.open[j] if only_open else tp.exists[j])
+        w = seg.channel_pref[s, tp.channel[j]] * (
+            available(tp, j, moment) if only_open else tp.exists[j])
         if w > 0.0:
             acc += w
             last = j
@@ -463,12 +478,15 @@ def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open):
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def _escalate(u, j, need_bit, tp, jr):
-    """Next touchpoint along ``j``'s open escalation pathways for this need, or -1."""
+def _escalate(u, j, need_bit, tp, jr, moment):
+    """Next touchpoint along ``j``'s escalation pathways for this need, or -1.
+
+    Only touchpoints open at ``moment`` of the tick count.
+    """
     tot = 0.0
     for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
         if jr.path_kind[k] == 0 and (jr.path_mask[k] & need_bit) != 0:
-            tot += jr.path_w[k] * tp.open[jr.path_to[k]]
+            tot += jr.path_w[k] * available(tp, jr.path_to[k], moment)
     if tot <= 0.0:
         return -1
     target = u * tot
@@ -476,7 +494,7 @@ def _escalate(u, j, need_bit, tp, jr):
     nxt = -1
     for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
         if jr.path_kind[k] == 0 and (jr.path_mask[k] & need_bit) != 0:
-            w = jr.path_w[k] * tp.open[jr.path_to[k]]
+            w = jr.path_w[k] * available(tp, jr.path_to[k], moment)
             if w > 0.0:
                 acc += w
                 nxt = jr.path_to[k]
@@ -516,13 +534,17 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
     queue_patience = seg.queue_patience[s]
     bonus = seg.perf_bonus[s]
     lo, hi = jr.need_ptr[need], jr.need_ptr[need + 1]
+    # the moment of the tick the episode happens: an outage covering it has its touchpoints
+    # down (the episodes of a tick are spread evenly over it, so a long tick's short outage
+    # meets as many episodes as over short ticks)
+    moment = uniform(key, i, t, base + _SLOT_MOMENT)
     total = 0.0
     total_all = 0.0
     for k in range(lo, hi):
         j = jr.need_tp[k]
         w = seg.channel_pref[s, tp.channel[j]]
         total_all += w * tp.exists[j]
-        total += w * tp.open[j]
+        total += w * available(tp, j, moment)
     need_bit = np.int64(1) << np.int64(need)
     # the customer heads for a preferred channel; if it is closed (an outage) they re-route,
     # at extra effort: to another open entry point, else where that touchpoint escalates to
@@ -531,14 +553,14 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
         perf = beh.unresolved
         v = experience_value(perf - expectation, loss, alpha)
         return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
-    j = _pick(u_entry, total_all, lo, hi, s, seg, tp, jr, False)
+    j = _pick(u_entry, total_all, lo, hi, s, seg, tp, jr, False, moment)
     carried_effort = 0.0
-    if tp.open[j] <= 0.0:
+    if available(tp, j, moment) <= 0.0:
         carried_effort = beh.reroute_effort
         if total > 0.0:
-            j = _pick(u_reroute, total, lo, hi, s, seg, tp, jr, True)
+            j = _pick(u_reroute, total, lo, hi, s, seg, tp, jr, True, moment)
         else:
-            j = _escalate(u_reroute, j, need_bit, tp, jr)
+            j = _escalate(u_reroute, j, need_bit, tp, jr, moment)
             if j < 0:
                 perf = beh.unresolved
                 v = experience_value(perf - expectation, loss, alpha)
@@ -600,7 +622,7 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
             for k in range(jr.path_ptr[j], jr.path_ptr[j + 1]):
                 if jr.path_kind[k] == 1 and (jr.path_mask[k] & need_bit) != 0:
                     to = jr.path_to[k]
-                    if tp.open[to] > 0.0:
+                    if available(tp, to, moment) > 0.0:
                         acc += jr.path_w[k]
                         if u_route < acc:
                             nxt = to
@@ -615,7 +637,7 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
             break
         if step == max_steps - 1:
             break  # step limit: the episode ends here, unresolved
-        nxt = _escalate(u_route, j, need_bit, tp, jr)
+        nxt = _escalate(u_route, j, need_bit, tp, jr, moment)
         if nxt < 0:
             outcome = OUT_DEAD_END
             break
@@ -676,7 +698,12 @@ def draw_need(u_need, p_need, need_cum, s):
     """
     if u_need >= p_need:
         return -1
-    return need_type(u_need / p_need, need_cum, s)
+    r = u_need / p_need
+    n = need_cum.shape[1]
+    for k in range(n):
+        if r < need_cum[s, k]:
+            return k
+    return n - 1
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
@@ -713,9 +740,25 @@ def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
 # =============================================================================================
 
 
+@njit(cache=True, inline="always")
+def take_in_wom(cu, i, share, toward):
+    """Take in a share (``share``: the log of the gap it leaves) of heard word of mouth.
+
+    It pulls the expectation toward ``toward`` only while that is lower (detractors' word
+    of mouth lowers expectations, never raises them).
+    """
+    if share < 0.0:
+        e = np.float64(cu.expectation[i])
+        if toward < e:
+            cu.expectation[i] = toward + math.exp(share) * (e - toward)
+
+
 @njit(cache=True, inline="always")  # inlined: a call passes every array of every group
 def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
-    """One of the tick's episodes (block ``block`` of slots), then service recovery."""
+    """One of the tick's episodes (block ``block`` of slots), then service recovery.
+
+    Returns whether the customer is a detractor after it (and tells others: word of mouth).
+    """
     base = block * EPISODE_SLOTS
     live_episode(i, t, keys[K_EPISODE], need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
                  base)
@@ -726,6 +769,7 @@ def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block
         if contacted:
             cu.satisfaction[i] = sat_new
             acc[ACC_RECOVERIES] += 1.0
+    return nps_category(cu.satisfaction[i], cu.nps_bias[i]) == -1
 
 
 @njit(cache=True, inline="always")
@@ -738,10 +782,11 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect or
     a former customer may join (the one-tick Bass flow from marketing ``p`` and ``q`` x the
     referring share of its contacts: a former customer is a rival's customer again) and a
-    former customer not reached so may be won back; a customer's expectation is pulled by
-    yesterday's word of mouth (full mixing), a pending failure demand and Poisson(rate x dt)
-    needs are lived one after another, each an episode (:func:`live_episode`) after which a
-    detractor may be reached by service recovery, and the churn draw decides whether they
+    former customer not reached so may be won back; a customer's failure demands due and
+    Poisson(rate x dt) needs are lived one after another, each an episode
+    (:func:`live_episode`) after which a detractor may be reached by service recovery, with
+    the word of mouth heard last tick taken in a share before each episode and the last
+    after them (:func:`take_in_wom`), and the churn draw decides whether they
     leave (the tick-mean contagion multiplier in the hazard); finally the agent is
     counted into the tick's census and NPS survey.
 
@@ -772,6 +817,7 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
         cu.status[i] = PROSPECT
         st = PROSPECT
     if st == PROSPECT or st == CHURNED:
+        cu.wom_log[i] = 0.0  # what they heard is moot: joining sets a fresh expectation
         # a former customer is a rival's customer again: marketing and referrals reach them
         # as they reach prospects (Bass), and win-back offers on top within the window
         if beh.full_mixing:
@@ -799,40 +845,64 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
                 ev |= EV_REF_UP
     else:
         acc[ACC_ACTIVE_START] += 1.0
-        if today.wom_rate > 0.0 and today.wom_target < cu.expectation[i]:
-            cu.expectation[i] = cu.expectation[i] + today.wom_rate * (today.wom_target
-                                                                      - cu.expectation[i])
         cat = nps_category(sat, cu.nps_bias[i])
         ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
         u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
-        # this tick's episodes, one after another: a pending failure demand first, then
-        # Poisson(rate x dt) needs; episode k uses its own block of 'episode' slots
-        block = 0
-        if cu.pending[i] > 0:
-            need = cu.pending[i] - 1
-            cu.pending[i] = 0
-            acc[ACC_FAILURE_DEMAND] += 1.0
-            _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block)
-            block += 1
+        n_needs = 0
         if u_need < seg.p_need[s]:
             n_needs = need_count(u_need, uniform(keys[K_DAILY], i, t, 1), seg.p_need[s],
                                  seg.need_mean[s])
-            for k in range(n_needs):
-                if k == 0:  # the first need's type from the draw that decided it
-                    need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
-                else:
-                    need = need_type(uniform(keys[K_EPISODE], i, t,
-                                             block * EPISODE_SLOTS + _SLOT_NEED),
-                                     seg.need_cum, s)
-                _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block)
+        due = cu.pending[i]
+        # word of mouth heard last tick is taken in over this one: a share before each
+        # episode and the last after them, so the episodes of a long tick meet it as the
+        # same episodes over short ticks would (not all before, nor all after)
+        if beh.full_mixing:
+            heard, toward = today.wom_log, today.wom_target
+        else:
+            heard, toward = np.float64(cu.wom_log[i]), np.float64(cu.wom_target[i])
+            if heard != 0.0:
+                cu.wom_log[i] = 0.0
+        share = heard / (due + n_needs + 1) if heard != 0.0 else 0.0
+        # this tick's episodes, one after another: the failure demands due first (one per
+        # partner failure of the previous tick), then Poisson(rate x dt) needs; episode k
+        # uses its own block of 'episode' slots
+        block = 0
+        talks = 0  # episodes that left the customer a detractor: each is word of mouth
+        said = 0.0  # the satisfaction after each of them (what the talk conveys)
+        if due > 0:
+            cu.pending[i] = 0
+            for _ in range(due):
+                acc[ACC_FAILURE_DEMAND] += 1.0
+                take_in_wom(cu, i, share, toward)
+                if _episode(i, t, keys, beh.failure_need, s, cu, beh, today, seg, tp, jr, acc,
+                            tpacc, block):
+                    talks += 1
+                    said += cu.satisfaction[i]
                 block += 1
+        for k in range(n_needs):
+            if k == 0:  # the first need's type from the draw that decided it
+                need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
+            else:
+                need = need_type(uniform(keys[K_EPISODE], i, t,
+                                         block * EPISODE_SLOTS + _SLOT_NEED),
+                                 seg.need_cum, s)
+            take_in_wom(cu, i, share, toward)
+            if _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
+                talks += 1
+                said += cu.satisfaction[i]
+            block += 1
+        take_in_wom(cu, i, share, toward)
         if block > 0:
             sat = cu.satisfaction[i]  # the episodes moved it
             cat = nps_category(sat, cu.nps_bias[i])
-            if cat == -1:
-                ev |= EV_WOM
-                acc[ACC_WOM_N] += 1.0
-                acc[ACC_WOM_SAT_SUM] += sat
+            if talks > 0:
+                # one talk per detractor episode, so that word of mouth does not depend on
+                # how many episodes a tick holds (the cap is above any tick's episodes)
+                cu.wom_said[i] = said / talks
+                talks = min(talks, WOM_TALKS_MAX)
+                ev |= EV_WOM | (talks << WOM_TALKS_SHIFT)
+                acc[ACC_WOM_N] += talks
+                acc[ACC_WOM_SAT_SUM] += said
         tenure = t - cu.join_tick[i]
         if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
                   tenure * beh.years_per_tick, beh.tenure_effect,
@@ -884,8 +954,9 @@ def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, ba
     else:
         acc[ACC_ABANDONED] += 1.0
         if outcome == OUT_FAILED and beh.failure_need >= 0:
-            # failure demand: the partner's failure becomes a support need next tick
-            cu.pending[i] = 1 + beh.failure_need
+            # failure demand: each partner failure becomes a support need next tick
+            if cu.pending[i] < 255:
+                cu.pending[i] += 1
     return outcome
 
 
@@ -913,13 +984,19 @@ def census(i, t, key_survey, st, s, sat, cat, joined, promoters_only, beh, acc, 
         acc[ACC_DETRACTORS] += 1.0
     if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
         acc[ACC_REFERRERS] += 1.0
-    rate = beh.nps_sample
-    if rate >= 1.0 or uniform(key_survey, i, t, 0) < rate:
-        acc[ACC_SURVEY_N] += 1.0
+    # answers this tick: the expected count (the daily rate x tick_days) rounded by chance,
+    # so a long tick collects as many answers as the same days in short ticks
+    expected = beh.nps_sample
+    answers = math.floor(expected)
+    frac = expected - answers
+    if frac > 0.0 and uniform(key_survey, i, t, 0) < frac:
+        answers += 1
+    if answers > 0:
+        acc[ACC_SURVEY_N] += answers
         if cat == 1:
-            acc[ACC_SURVEY_PROM] += 1.0
+            acc[ACC_SURVEY_PROM] += answers
         elif cat == -1:
-            acc[ACC_SURVEY_DET] += 1.0
+            acc[ACC_SURVEY_DET] += answers
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs

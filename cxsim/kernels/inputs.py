@@ -55,6 +55,7 @@ __all__ = [
     "OUT_STEP_LIMIT", "PROSPECT", "SGA_ACTIVE", "SGA_CHURNED", "SGA_COHORT", "SGA_NEW", "Segments",
     "TPA_ENDED_BAD", "TPA_ENDED_HERE", "TPA_FAILURES", "TPA_FLOW", "TPA_PERF_SUM", "TPA_QUEUED",
     "TPA_QUEUE_ABANDON", "TPA_RESOLVED", "TPA_VISITS", "TPA_WAIT_SUM", "Today", "Touchpoints",
+    "WOM_TALKS_MAX", "WOM_TALKS_SHIFT",
     "clone", "copy_into",
 ]
 
@@ -63,6 +64,10 @@ PROSPECT, CUSTOMER, CHURNED = 0, 1, 2
 
 # event flags (read by spread_social_effects after the customer phase)
 EV_JOIN, EV_CHURN, EV_REF_UP, EV_REF_DOWN, EV_WOM = 1, 2, 4, 8, 16
+#: the number of word-of-mouth talks of the tick (detractor episodes) sits in the top eleven
+#: bits of the 16-bit event flags: up to WOM_TALKS_MAX, more than a tick's episodes can reach
+#: (MAX_EPISODES needs plus 255 failure demands), so no talk is ever lost to a long tick
+WOM_TALKS_SHIFT, WOM_TALKS_MAX = 5, 2047
 
 # stream indices (see rng.STREAMS)
 K_SEGMENT, K_INITIAL, K_FRAILTY, K_STYLE, K_START, K_ACQUIRE, K_DAILY, K_EPISODE, K_SURVEY = (
@@ -93,7 +98,7 @@ OUT_RESOLVED, OUT_GAVE_UP, OUT_DEAD_END, OUT_STEP_LIMIT, OUT_FAILED, OUT_NO_CHAN
 
 
 class Customers(NamedTuple):
-    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (32 bytes per customer)."""
+    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (45 bytes per customer)."""
 
     status: np.ndarray  #: uint8: 0 prospect, 1 customer, 2 churned
     segment: np.ndarray  #: uint8: segment index
@@ -105,8 +110,16 @@ class Customers(NamedTuple):
     join_tick: np.ndarray
     referrer_nbrs: np.ndarray  #: int32: contacts who currently refer (promoters, or all)
     nps_bias: np.ndarray  #: float32: individual response style on the 0-10 scale
-    pending: np.ndarray  #: uint8: 0, or 1 + need type of a failure demand due next tick
-    events: np.ndarray  #: uint8: bit flags (``EV_*``) of this tick's socially visible events
+    pending: np.ndarray  #: uint8: failure demands (behaviour.failure_need) due next tick
+    events: np.ndarray  #: uint16: bit flags (``EV_*``) of this tick's socially visible events
+    #: and the count of word-of-mouth talks (``WOM_TALKS_SHIFT``)
+    #: float32: word of mouth heard, not yet taken in: the log of the share of the gap to
+    #: ``wom_target`` it leaves (0: nothing heard); taken in over the next tick's episodes
+    wom_log: np.ndarray
+    wom_target: np.ndarray  #: float32: the satisfaction the heard word of mouth pulls toward
+    #: float32: the mean satisfaction the customer's talks of this tick convey (each talk
+    #: right after its detractor episode), read by the social spread
+    wom_said: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> Customers:
@@ -117,7 +130,8 @@ class Customers(NamedTuple):
             churn_logit=np.zeros(n, np.float32), exposure=np.zeros(n, np.float32),
             join_tick=np.zeros(n, np.int32), referrer_nbrs=np.zeros(n, np.int32),
             nps_bias=np.zeros(n, np.float32), pending=np.zeros(n, np.uint8),
-            events=np.zeros(n, np.uint8),
+            events=np.zeros(n, np.uint16), wom_log=np.zeros(n, np.float32),
+            wom_target=np.zeros(n, np.float32), wom_said=np.zeros(n, np.float32),
         )
 
     @property
@@ -157,7 +171,7 @@ class Behaviour(NamedTuple):
     win_back_window_ticks: float  #: ticks after leaving that a former customer stays 'lost'
     years_per_tick: float  #: tick length in years
     full_mixing: bool  #: the market is fully mixed (no network)
-    nps_sample: float  #: share of customers answering the NPS survey per tick
+    nps_sample: float  #: NPS answers per active customer per tick (survey rate x dt)
     initial_spread: float  #: spread of initial satisfaction and expectation
     contract_effect: float  #: churn log-odds inside a contract term (not its renewal window)
     renewal_window_ticks: float  #: the last ticks of each term, where renewal_effect applies
@@ -175,7 +189,7 @@ class Today(NamedTuple):
 
     referral_fraction: float  #: full mixing: referring share of the other agents
     contagion_shift: float  #: full mixing: churn log-odds shift from contagion (all share it)
-    wom_rate: float  #: full mixing: pull of yesterday's detractors on expectations
+    wom_log: float  #: full mixing: log of the share of the gap yesterday's word of mouth leaves
     wom_target: float  #: full mixing: mean satisfaction of yesterday's detractors
     omnichannel: float  #: omnichannel integration today (0-1)
 
@@ -207,7 +221,9 @@ class Touchpoints(NamedTuple):
     variability: np.ndarray  #: standard deviation of the experience
     effort: np.ndarray  #: customer effort of one contact, 0-1
     resolution: np.ndarray  #: probability a contact resolves the need
-    open: np.ndarray  #: can serve today (0-1; an outage closes it, a launch ramps it in)
+    open: np.ndarray  #: in service today (0-1; a launch ramps it in, a withdrawal out)
+    down_from: np.ndarray  #: an outage closes it from this fraction of the tick ...
+    down_to: np.ndarray  #: ... to this one (0-1; equal: no outage this tick)
     exists: np.ndarray  #: part of the ecosystem (0-1; declared, or added by a strategy)
     p_wait: np.ndarray  #: probability a contact waits in a queue today
     wait_mean: np.ndarray  #: mean virtual wait (minutes) of a contact that waits

@@ -8,11 +8,12 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import normal, uniform
-from .customer import is_referrer, start_customer
-from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE
+from .customer import is_referrer, nps_category, start_customer
+from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE, WOM_TALKS_MAX
 
 __all__ = [
-    "assign_segments", "fill_csr", "referrers", "start_initial_customers", "uniforms",
+    "assign_segments", "fill_csr", "first_talks", "referrers", "start_initial_customers",
+    "uniforms",
 ]
 
 
@@ -98,6 +99,27 @@ def referrers(status, satisfaction, nps_bias, promoters_only):
     out = np.zeros(n, np.bool_)
     for i in prange(n):
         out[i] = is_referrer(status[i], satisfaction[i], nps_bias[i], promoters_only)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
+    """``int64[N]``: the word of mouth each agent has just given when the run starts.
+
+    The market starts in a steady state, which has word of mouth under way: a customer who
+    is a detractor now talks about each of the tick's episodes, ``need_mean[segment]`` on
+    average (rounded by chance), as if the tick before the first had run.  (All of them,
+    as a first approximation: some episodes would have lifted the customer out of
+    detraction.)  Without it the first tick would hear none, a transient as long as a tick.
+    """
+    n = status.shape[0]
+    out = np.zeros(n, np.int64)
+    for i in prange(n):
+        if status[i] == CUSTOMER and nps_category(satisfaction[i], nps_bias[i]) == -1:
+            x = need_mean[segment[i]]
+            whole = math.floor(x)
+            talks = whole + (1 if uniform(keys[K_INITIAL], i, 0, 3) < x - whole else 0)
+            out[i] = min(talks, WOM_TALKS_MAX)
     return out
 
 

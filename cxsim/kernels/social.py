@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .inputs import EV_CHURN, EV_REF_DOWN, EV_REF_UP, EV_WOM
+from .inputs import EV_CHURN, EV_REF_DOWN, EV_REF_UP, EV_WOM, WOM_TALKS_SHIFT
 
 __all__ = [
     "prefetch", "spread_social_effects", "sum_chunks",
@@ -73,13 +75,16 @@ _AHEAD = 4
 
 
 @njit(parallel=True, cache=True)
-def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfaction,
-                          expectation, exposure, referrer_nbrs, wom_strength, parts):
+def spread_social_effects(chunk, chunk_events, events, indptr, indices, said,
+                          expectation, exposure, referrer_nbrs, wom_log, wom_target,
+                          wom_strength, parts):
     """Pass this tick's events to each agent's contacts.
 
     * a contact who starts/stops referring changes the referral count prospects read;
     * a churned contact adds one unit of churn exposure (contagion);
-    * a detractor's episode pulls contacts' expectations toward its satisfaction (if lower).
+    * a detractor's episode pulls contacts' expectations toward the satisfaction it left
+      (``said``: the mean over the sender's talks of the tick), if lower; heard now
+      (``wom_log``, ``wom_target``) and taken in over the contact's next tick.
 
     The expectation pulls do not commute, so every receiver takes them in sender id order.
     In parallel without changing that order: the receivers are split into ``parts`` id ranges
@@ -88,7 +93,7 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfac
     latency (senders are scattered), so it prefetches in three stages, ``_AHEAD`` senders
     apart: a sender's row pointer and state, then its contact list, then its contacts.
     ``chunk_events[c]`` counts the agents with events in chunk ``c``.  Shapes: ``events
-    uint8[N]``, CSR ``indptr int64[N+1]``, ``indices int32[E]``, ``chunk_events float64[C]``.
+    uint16[N]``, CSR ``indptr int64[N+1]``, ``indices int32[E]``, ``chunk_events float64[C]``.
     """
     n = events.shape[0]
     senders = _senders(chunk, chunk_events, events)
@@ -102,7 +107,7 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfac
                 f = senders[q + 3 * _AHEAD]
                 prefetch(indptr, f)
                 prefetch(events, f)
-                prefetch(satisfaction, f)
+                prefetch(said, f)
             if q + 2 * _AHEAD < ns:
                 f = senders[q + 2 * _AHEAD]
                 prefetch(indices, indptr[f])
@@ -124,7 +129,14 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfac
             d = 1 if ev & EV_REF_UP else (-1 if ev & EV_REF_DOWN else 0)
             churn = (ev & EV_CHURN) != 0
             wom = (ev & EV_WOM) != 0
-            sender = satisfaction[i]
+            # the sender's talks this tick, each pulling a contact's expectation toward the
+            # sender's satisfaction by wom_strength: heard now, taken in over the contact's
+            # next tick (wom_heard)
+            talks = ev >> WOM_TALKS_SHIFT
+            keep_log = 0.0
+            if wom and talks > 0:
+                keep_log = talks * math.log1p(-wom_strength) if wom_strength < 1.0 else -math.inf
+            sender = said[i]
             for k in range(indptr[i], indptr[i + 1]):
                 j = indices[k]
                 if j < lo or j >= hi:
@@ -133,8 +145,26 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, satisfac
                     referrer_nbrs[j] += d
                 if churn:
                     exposure[j] += 1.0
-                if wom and sender < expectation[j]:
-                    expectation[j] = expectation[j] + wom_strength * (sender - expectation[j])
+                if keep_log < 0.0 and sender < expectation[j]:
+                    wom_heard(j, keep_log, sender, wom_log, wom_target)
+
+
+@njit(cache=True, inline="always")
+def wom_heard(j, keep_log, target, wom_log, wom_target):
+    """Agent ``j`` hears word of mouth toward ``target`` leaving ``exp(keep_log)`` of the gap.
+
+    Pulls heard one after another combine into one: ``E -> K E + (1 - K) A`` then
+    ``E -> k E' + (1 - k) a`` is ``K' = k K`` and ``A' = (k (1 - K) A + (1 - k) a) /
+    (1 - K')``; ``wom_log`` holds ``log K`` (0: nothing heard), ``wom_target`` ``A``.
+    """
+    log_k = np.float64(wom_log[j])
+    new_log = log_k + keep_log
+    gap_old = -math.expm1(log_k)  # 1 - K
+    gap_new = -math.expm1(new_log)  # 1 - K'
+    a = (math.exp(keep_log) * gap_old * np.float64(wom_target[j])
+         - math.expm1(keep_log) * target) / gap_new
+    wom_log[j] = new_log
+    wom_target[j] = a
 
 
 @njit(cache=True)
