@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
-from .kernels.customer import MAX_EPISODES
-from .queueing import MAX_AGENTS
+from .limits import MAX_AGENTS, MAX_EPISODES
 
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
 NETWORKS = ("full", "erdos_renyi", "small_world")

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..limits import MAX_EPISODES  # most episodes a customer lives in one tick
 from ..rng import beta, normal, uniform, uniform_pair
 from .inputs import (
     ACC_ABANDONED,
@@ -98,11 +99,6 @@ _SLOT_RECOVERY = 242
 _SLOT_NEED = 243
 #: slots per episode in the 'episode' stream
 EPISODE_SLOTS = 256
-#: most episodes a customer lives in one tick (needs drawn; a pending failure demand is one
-#: more).  Scenario validation refuses a need rate whose Poisson count per tick would exceed
-#: it with probability above 1e-9 (``scenario.MAX_EPISODES_TAIL``); a demand surge that does
-#: at run time is truncated here.  (MAX_EPISODES + 1) * EPISODE_SLOTS < 2**20 slots.
-MAX_EPISODES = 512
 
 
 # =============================================================================================
