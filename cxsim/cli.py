@@ -16,7 +16,6 @@ import time
 import warnings
 from pathlib import Path
 
-from .design import MAX_POINTS, MAX_SAMPLES
 from .errors import InputError, Worded, flag_words
 from .executors import (
     MAX_REPLICATIONS,
@@ -28,7 +27,7 @@ from .executors import (
 )
 from .io import RESULTS_FORMAT, Stage, atomic_path, folder_lock
 from .io import write_atomic as _write_atomic
-from .params import MAX_PARAMS, MAX_VALUES
+from .limits import MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_VALUES
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
 from .vocabulary import BY_NAME, HEADLINE
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Arg
+from .limits import MAX_POINTS, MAX_SAMPLES
 from .params import Param, ParamError
 from .rng import design_generator
 
@@ -40,11 +41,6 @@ SAMPLED = ("lhs", "sobol", "morris")
 
 #: default ``samples`` per sampling design (points, base samples N, trajectories r)
 DEFAULT_SAMPLES = {"lhs": 50, "sobol": 64, "morris": 10}
-
-#: design points a sweep may have, and ``samples`` a sampling design may be asked for
-#: (both checked before a design is built)
-MAX_POINTS = 100_000
-MAX_SAMPLES = 100_000
 
 #: Morris grid levels (SALib's default and the usual choice; Saltelli et al. 2008, ch. 3)
 MORRIS_LEVELS = 4

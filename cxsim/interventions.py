@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:  # pragma: no cover
     from .model import CXModel
     from .scenario import Intervention, Strategy
@@ -262,6 +260,8 @@ class Interventions:
     """
 
     def __init__(self, strategy: Strategy, n_segments: int):
+        import numpy as np  # here, not at import: scenario validation reads this module
+
         self.strategy = strategy
         ivs = strategy.interventions
         self.trained = [0.0] * len(ivs)

@@ -29,17 +29,13 @@ from typing import Any
 import numpy as np
 
 from .errors import Arg, InputError
+from .limits import MAX_PARAMS as MAX_PARAMS
+from .limits import MAX_VALUES
 
 #: the reserved parameter that chooses the strategy a run applies
 STRATEGY = "strategy"
 
 DISTRIBUTIONS = ("uniform", "loguniform", "int")
-
-#: values one parameter may take: items of a list, or the count of a range
-MAX_VALUES = 10_000
-
-#: parameters of one sweep (``--param`` given this many times at most)
-MAX_PARAMS = 100
 
 _INT = re.compile(r"^[+-]?\d+$")
 _CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)$", re.S)

@@ -80,6 +80,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import betainc, gammaln
 
+from .limits import MAX_AGENTS  # most agents a queue formula takes
+
 __all__ = [
     "ErlangAResult",
     "ErlangCResult",
@@ -186,10 +188,6 @@ def _positive(name: str, value: object, *, allow_inf: bool = False) -> float:
     if x == 0.0:
         raise ValueError(f"{name} must be positive, got {x!r}")
     return x
-
-
-#: most agents a queue formula takes (memory grows with the count)
-MAX_AGENTS = 10_000_000
 
 
 def _agents(value: object) -> int:

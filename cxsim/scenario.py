@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
-from .kernels.customer import MAX_EPISODES
+from .limits import MAX_AGENTS, MAX_EPISODES
 
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
 NETWORKS = ("full", "erdos_renyi", "small_world")
@@ -905,19 +905,19 @@ def _check_values(s: Scenario) -> list[str]:
             errs.append(f"segments: shares must sum to 1, got {total:g}")
     if len(s.segments) > 250:
         errs.append("segments: at most 250 segments are supported")
-    # the queue formulas hold a term per agent on duty (cxsim.queueing.MAX_AGENTS)
+    # the queue formulas hold a term per agent on duty (cxsim.limits.MAX_AGENTS)
     scale = s.market.represents / s.market.size if s.market.represents else 1.0
     for name, t in s.teams.items():
         hires = max((sum(max(iv.amount, 0.0) for iv in st.interventions
                          if iv.type == "hire" and iv.target == name)
                      for st in s.strategies.values()), default=0.0)
         on_duty = (t.headcount + hires) * t.fte * scale
-        if on_duty > 10_000_000:
+        if on_duty > MAX_AGENTS:
             errs.append(f"teams.{name}: headcount x fte ({t.headcount:,}"
                         + (f" + {hires:,.0f} hired" if hires else "") + f" x {t.fte:g}"
                         + (f", in a sample of {s.market.represents:,} customers"
                            if s.market.represents else "")
-                        + ") stands for more than 10,000,000 employees")
+                        + f") stands for more than {MAX_AGENTS:,} employees")
     if 0 < s.market.represents < s.market.size:
         errs.append(f"market.represents must be 0 or at least market.size ({s.market.size}), "
                     f"got {s.market.represents}")

@@ -14,11 +14,13 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import call, cli_subprocess, snapshot
+from conftest import call, cli_subprocess, snapshot, subprocess_env
 
 import cxsim
 from cxsim.runner import resize
@@ -476,3 +478,77 @@ def test_subprocess_bad_flags(tmp_path):
     assert len(lines) == 1 and "--customers" in lines[0] and "'abc'" in lines[0]
     assert not (tmp_path / "x").exists()
     assert sorted(os.listdir(tmp_path)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Start-up: --help and validate load none of the simulation's libraries
+# --------------------------------------------------------------------------------------------
+
+#: libraries only runs, tables and figures need (numpy alone costs a third of the half second
+#: --help and validate may take)
+HEAVY = ("numpy", "numba", "mesa", "pandas", "scipy", "matplotlib", "networkx")
+
+#: runs ``cxsim ARGS`` the way the console script does, then writes the imported module names
+#: to the file given first
+PROBE = """\
+import json, sys
+from cxsim.cli import main
+try:
+    code = main(sys.argv[2:])
+finally:
+    with open(sys.argv[1], "w", encoding="utf-8") as fh:
+        json.dump(sorted(sys.modules), fh)
+sys.exit(code)
+"""
+
+
+def imported_by(args: list, tmp_path: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """A fresh process's ``cxsim ARGS`` and the top-level packages it imported."""
+    record = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, record, *map(str, args)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=subprocess_env())
+    modules = json.loads(record.read_text(encoding="utf-8"))
+    return proc, {m.partition(".")[0] for m in modules}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"],
+                                  ["compare", "--help"], ["sweep", "--help"], ["plot", "--help"],
+                                  ["viz", "--help"], ["validate", "--help"]],
+                         ids=" ".join)
+def test_help_imports_no_heavy_library(args, tmp_path):
+    proc, top = imported_by(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: cxsim" if "--help" in args else "cxsim ")
+    assert sorted(top.intersection(HEAVY)) == []
+
+
+def test_validate_imports_no_heavy_library(tmp_path):
+    proc, top = imported_by(["validate", RETAIL], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{RETAIL}: valid (Omnichannel retailer: ")
+    assert sorted(top.intersection(HEAVY)) == []
+
+
+def test_validate_refusal_imports_no_heavy_library(tmp_path):
+    # every check runs, the episode cap (a week's ticks of 90 needs a day) and the queue
+    # formulas' agent limit among them
+    text = RETAIL.read_text(encoding="utf-8")
+    for old, new in [("tick_days = 1.0", "tick_days = 7.0"),
+                     ("explore = 0.02,", "explore = 90.0,"),
+                     ("\nheadcount = 12\n", "\nheadcount = 100000\n"),
+                     ("size = 100_000 ", "represents = 50_000_000\nsize = 100_000 ")]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    p = tmp_path / "bad.toml"
+    p.write_text(text, encoding="utf-8")
+    proc, top = imported_by(["validate", p], tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert any(line.startswith("teams.contact_centre: headcount x fte (100,000 x ")
+               and line.endswith("stands for more than 10,000,000 employees") for line in lines)
+    assert any(line.startswith("segments.loyal.need_rates: ")
+               and "at most 512 episodes a tick are simulated" in line for line in lines)
+    assert "Traceback" not in proc.stderr
+    assert sorted(top.intersection(HEAVY)) == []

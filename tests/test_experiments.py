@@ -14,6 +14,7 @@ SMALL_ARGS = {
                          "--mesa-ticks", "2", "--no-save"],
     "bench/startup.py": ["--customers", "1000", "--days", "5", "--warm-repeats", "1",
                          "--no-save"],
+    "bench/startup_cli.py": ["--repeats", "1", "--no-save"],
     "bench/phases.py": ["--customers", "2000", "--ticks", "3", "--no-save"],
     "bench/scaling.py": ["--sizes", "1000,3000", "--ticks", "2", "--thread-size", "2000",
                          "--no-save"],

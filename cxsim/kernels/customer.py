@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..limits import MAX_EPISODES  # most episodes a customer lives in one tick
 from ..rng import beta, normal, uniform, uniform_pair
 from .inputs import (
     ACC_ABANDONED,
@@ -103,12 +104,6 @@ _SLOT_NEED = 243
 _SLOT_MOMENT = 244
 #: slots per episode in the 'episode' stream
 EPISODE_SLOTS = 256
-#: most episodes a customer lives in one tick (needs drawn; the failure demands due, at most
-#: 255, come on top).  Scenario validation refuses a need rate whose Poisson count per tick
-#: would exceed it with probability above 1e-9 (``scenario.MAX_EPISODES_TAIL``); a demand
-#: surge that does at run time is truncated here.  (MAX_EPISODES + 255) * EPISODE_SLOTS
-#: < 2**20 slots.
-MAX_EPISODES = 512
 
 
 # =============================================================================================
