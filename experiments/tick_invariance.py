@@ -22,17 +22,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import bass_scenario, minimal_dict  # noqa: E402
+from conftest import bass_curve, bass_scenario, cohort_scenario  # noqa: E402
 
 import cxsim  # noqa: E402
 
 YEAR = 365.0
 MONTH = YEAR / 12
-
-
-def bass_closed_form(p, q, t):
-    e = math.exp(-(p + q) * t)
-    return (1 - e) / (1 + (q / p) * e)
 
 
 def bass(p, q, tick_days, years, n, reps):
@@ -45,21 +40,12 @@ def bass(p, q, tick_days, years, n, reps):
     return float(np.mean(out))
 
 
-def cohort(tick_days, contagion, network, seed, months, n, need_rate=0.0,
-           base_churn=0.03, degree=10):
-    ticks = int(round(months * MONTH / tick_days))
-    needs = {"buy": need_rate} if need_rate > 0 else {}
-    sc = cxsim.Scenario.from_dict(minimal_dict(
-        simulation={"ticks": ticks, "tick_days": tick_days},
-        market={"size": n, "initial_customers": n, "network": network, "mean_degree": degree,
-                "p": 0.0, "q": 0.0, "win_back": 0.0, "initial_tenure_months": 0.0},
-        segments={"all": {"share": 1.0, "base_churn": base_churn, "need_rates": needs}},
-        behaviour={"contagion": contagion, "contagion_half_life": 14.0,
-                   "satisfaction_effect": 0.0 if need_rate == 0 else -6.0,
-                   "tenure_effect": 0.0, "wom_strength": 0.0}))
+def cohort(tick_days, contagion, network, seed, months, n, need_rate=0.0):
+    sc = cohort_scenario(tick_days, months, n, contagion=contagion, network=network,
+                         need_rate=need_rate, memory=None,
+                         satisfaction_effect=0.0 if need_rate == 0 else -6.0)
     model = cxsim.CXModel(sc, rng=seed).run()
-    m = model.metrics
-    return model, m
+    return model, model.metrics
 
 
 def main() -> None:
@@ -70,10 +56,10 @@ def main() -> None:
     a = ap.parse_args()
     n, months = a.customers, a.months
     p, q = 0.03, 1.5
-    print(f"Bass p={p} q={q}: F(2y) closed form {bass_closed_form(p, q, 2):.4f}, "
+    print(f"Bass p={p} q={q}: F(2y) closed form {bass_curve(p, q, 2):.4f}, "
           f"monthly ticks {bass(p, q, MONTH, 2, n, a.reps):.4f}, "
           f"daily ticks {bass(p, q, 1.0, 2, n, a.reps):.4f}")
-    print(f"Bass p={p} q={q}: F(4y) closed form {bass_closed_form(p, q, 4):.4f}, "
+    print(f"Bass p={p} q={q}: F(4y) closed form {bass_curve(p, q, 4):.4f}, "
           f"yearly ticks {bass(p, q, YEAR, 4, n, a.reps):.4f}")
     for dt in (1.0, 7.0, MONTH):
         churn = []

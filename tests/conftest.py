@@ -63,6 +63,34 @@ def minimal_dict(**sections) -> dict:
     return base
 
 
+def bass_curve(p: float, q: float, t):
+    """Closed-form Bass adoption F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})."""
+    e = np.exp(-(p + q) * np.asarray(t, float))
+    return (1.0 - e) / (1.0 + (q / p) * e)
+
+
+def cohort_scenario(tick_days: float, months: float, n: int, *, contagion: float = 1.0,
+                    network: str = "full", degree: float = 10, half_life: float = 14.0,
+                    base_churn: float = 0.03, need_rate: float = 0.0,
+                    memory: float | None = 3.0, satisfaction_effect: float = 0.0):
+    """A closed market of ``n`` customers (no acquisition), churn only at its base rate
+    unless ``satisfaction_effect`` or ``contagion`` say otherwise; months of 365/12 days;
+    ``memory=None`` keeps the default memory half-life."""
+    ticks = int(round(months * (365.0 / 12.0) / tick_days))
+    needs = {"buy": need_rate} if need_rate > 0 else {}
+    behaviour = {"contagion": contagion, "contagion_half_life": half_life,
+                 "satisfaction_effect": satisfaction_effect, "tenure_effect": 0.0,
+                 "wom_strength": 0.0}
+    if memory is not None:
+        behaviour["memory_half_life"] = memory
+    return cxsim.Scenario.from_dict(minimal_dict(
+        simulation={"ticks": ticks, "tick_days": tick_days},
+        market={"size": n, "initial_customers": n, "network": network, "mean_degree": degree,
+                "p": 0.0, "q": 0.0, "win_back": 0.0, "initial_tenure_months": 0.0},
+        segments={"all": {"share": 1.0, "base_churn": base_churn, "need_rates": needs}},
+        behaviour=behaviour))
+
+
 def bass_scenario(n: int, p: float, q: float, tick_days: float, ticks: int,
                   network: str = "full", mean_degree: float = 6.0,
                   rewiring: float = 0.0):

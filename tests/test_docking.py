@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import bass_curve as bass_ode
 from conftest import bass_scenario, minimal_dict
 from scipy import integrate
 
@@ -47,12 +48,6 @@ def bass_map(p: float, q: float, dt: float, steps: int) -> np.ndarray:
     for k in range(steps):
         f[k + 1] = f[k] + (p + q * f[k]) * (1.0 - f[k]) * dt
     return f
-
-
-def bass_ode(p: float, q: float, t):
-    """Closed-form Bass adoption F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})."""
-    e = np.exp(-(p + q) * np.asarray(t, float))
-    return (1.0 - e) / (1.0 + (q / p) * e)
 
 
 def crossing_time(f: np.ndarray, times: np.ndarray, level: float = 0.5) -> float:

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import bass_scenario, minimal_dict
+from conftest import bass_curve, bass_scenario, cohort_scenario, minimal_dict
 from scipy import integrate, stats
 
 import cxsim
@@ -90,8 +90,7 @@ def test_bass_closed_form_after_many_ticks_is_exact_in_expectation():
         f = 0.0
         for _ in range(int(round(2 / dt))):
             f = f + (1 - f) * K.acquisition_probability(p * dt, q * dt, f)
-        e = math.exp(-(p + q) * 2)
-        assert f == pytest.approx((1 - e) / (1 + (q / p) * e), rel=1e-9)
+        assert f == pytest.approx(bass_curve(p, q, 2.0), rel=1e-9)
 
 
 def _tick_mean_numeric(y: float, kappa: float) -> float:
@@ -175,21 +174,6 @@ def test_full_mixing_history_is_capped_and_lumped():
 # =============================================================================================
 # whole-model tick invariance
 # =============================================================================================
-
-
-def cohort_scenario(tick_days, months, n, *, contagion=1.0, network="full", degree=10,
-                    half_life=14.0, base_churn=0.03, need_rate=0.0, memory=3.0):
-    """A closed market of ``n`` customers (no acquisition), churn only at its base rate."""
-    ticks = int(round(months * MONTH / tick_days))
-    needs = {"buy": need_rate} if need_rate > 0 else {}
-    return cxsim.Scenario.from_dict(minimal_dict(
-        simulation={"ticks": ticks, "tick_days": tick_days},
-        market={"size": n, "initial_customers": n, "network": network, "mean_degree": degree,
-                "p": 0.0, "q": 0.0, "win_back": 0.0, "initial_tenure_months": 0.0},
-        segments={"all": {"share": 1.0, "base_churn": base_churn, "need_rates": needs}},
-        behaviour={"contagion": contagion, "contagion_half_life": half_life,
-                   "satisfaction_effect": 0.0, "tenure_effect": 0.0, "wom_strength": 0.0,
-                   "memory_half_life": memory}))
 
 
 def survivors(sc, seed) -> float:
@@ -292,8 +276,7 @@ def test_bass_curve_is_the_same_at_every_tick_length():
         for month in (3, 6, 9, 12):
             k = int(np.argmin(np.abs(t_days - month * MONTH)))
             t = t_days[k] / YEAR
-            e = math.exp(-(p + q) * t)
-            ref = (1 - e) / (1 + (q / p) * e)
+            ref = float(bass_curve(p, q, t))
             f, b = mean_bound(runs[:, k])
             binom = 3.3 * math.sqrt(ref * (1 - ref) / (n * reps))
             tol = max(b, binom)

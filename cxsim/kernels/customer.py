@@ -373,16 +373,21 @@ def acquisition_probability(p_tick, q_tick, referral_fraction):
 
 
 @njit(cache=True, inline="always")
+def _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e):
+    """Numerator and denominator of the one-tick Bass flow (see :func:`acquisition_probability`)."""
+    rate = p_tick + q_tick * referral_fraction
+    return rate * one_minus_e, rate + q_tick * (1.0 - referral_fraction) * e
+
+
+@njit(cache=True, inline="always")
 def joins(u, p_tick, q_tick, referral_fraction, e, one_minus_e):
     """Whether a draw ``u`` in [0, 1) joins: ``u < bass_join(...)`` without the division.
 
     The flow's denominator is positive whenever its numerator is, so u < num / den is
     decided as u den < num (the same rule; only a rounding tie could tell them apart).
     """
-    rate = p_tick + q_tick * referral_fraction
-    if rate <= 0.0:
-        return False
-    return u * (rate + q_tick * (1.0 - referral_fraction) * e) < rate * one_minus_e
+    num, den = _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e)
+    return num > 0.0 and u * den < num
 
 
 @njit(cache=True, inline="always")
@@ -392,10 +397,8 @@ def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
     They are fixed for a run (``Behaviour.bass_e``, ``bass_1me``), so the kernel needs no
     exponential per prospect; see :func:`acquisition_probability`.
     """
-    rate = p_tick + q_tick * referral_fraction
-    if rate <= 0.0:
-        return 0.0
-    return min(1.0, rate * one_minus_e / (rate + q_tick * (1.0 - referral_fraction) * e))
+    num, den = _bass_flow(p_tick, q_tick, referral_fraction, e, one_minus_e)
+    return min(1.0, num / den) if num > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -693,12 +696,7 @@ def draw_need(u_need, p_need, need_cum, s):
     """
     if u_need >= p_need:
         return -1
-    r = u_need / p_need
-    n = need_cum.shape[1]
-    for k in range(n):
-        if r < need_cum[s, k]:
-            return k
-    return n - 1
+    return need_type(u_need / p_need, need_cum, s)
 
 
 @njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
