@@ -142,14 +142,8 @@ def test_ranges_are_data_with_sources():
             assert lo < hi and source, (name, fig)
 
 
-#: ranges measured outside and not yet fixed, strict so that a fix shows (none today)
-KNOWN_MISSES: dict[str, str] = {}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[n]))
-    if n in KNOWN_MISSES else n for n in sorted(RANGES)])
+@pytest.mark.parametrize("name", sorted(RANGES))
 def test_every_shipped_scenario_inside_its_cited_ranges(name):
     rows = table(name)
     bad = [f"{r['figure']} = {r['mean']:.4g} (sd {r['sd']:.2g}) outside "

@@ -212,14 +212,8 @@ def test_stationary_customers_by_segment():
 # --------------------------------------------------------------------------------------------
 
 
-#: drifts measured and not yet fixed, strict so that a fix shows (none today)
-KNOWN_DRIFT: dict[str, str] = {}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DRIFT[n]))
-    if n in KNOWN_DRIFT else n for n in SCENARIOS])
+@pytest.mark.parametrize("name", SCENARIOS)
 def test_no_drift_over_five_years(name):
     report = drift_report(name)
     bad = [f"{k}: {v['drift']:+.4g} over five years (slope {v['slope']:+.3g}/quarter, "
