@@ -274,6 +274,10 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
             sc = build_scenario(sc, spec.overrides, spec.customers, spec.days)
         result = run(sc, spec.seed, strategy=spec.strategy, ticks=spec.ticks)
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the others go on
+        if _interrupted(exc):
+            # Ctrl-C inside a compiled call surfaces as SystemError("... returned a result
+            # with an exception set") caused by the KeyboardInterrupt: it stops, not fails
+            raise KeyboardInterrupt from exc
         return _record(spec, "failed", error_text(exc),
                        bad_input=isinstance(exc, ScenarioError | InputError))
     ticks = None
@@ -281,6 +285,18 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
         m = result.metrics
         ticks = {c: [_plain(v) for v in m[c].tolist()] for c in spec.tick_columns if c in m}
     return _record(spec, "done", summary=dict(result.summary), ticks=ticks)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a KeyboardInterrupt (anywhere in its chain)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _single(spec: RunSpec) -> dict:

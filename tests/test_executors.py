@@ -135,3 +135,24 @@ def test_a_dead_worker_breaks_the_pool_after_finished_records(tiny, monkeypatch)
     with pytest.raises(ExecutorBroken, match="a worker process died"):
         run_many(specs, kill_one, workers=2, window=2)
     assert got and got[0]["status"] == "done"
+
+
+def test_ctrl_c_inside_a_compiled_call_stops_instead_of_failing_the_run(tiny, monkeypatch):
+    """A Ctrl-C that lands while numba's dispatcher runs comes back as SystemError caused by
+    the KeyboardInterrupt (seen once in CI: the sweep recorded it as a failed run and went
+    on); the run stops the batch as Ctrl-C does."""
+    from cxsim import runner
+
+    def interrupted(*_a, **_k):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise SystemError("CPUDispatcher(<function fill_csr>) returned a result with an "
+                              "exception set") from ki
+
+    monkeypatch.setattr(runner, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        executors.execute(RunSpec(0, tiny))
+    # any other SystemError is still a failed run
+    monkeypatch.setattr(runner, "run", lambda *a, **k: (_ for _ in ()).throw(SystemError("x")))
+    assert executors.execute(RunSpec(0, tiny))["status"] == "failed"
