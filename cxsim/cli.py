@@ -342,7 +342,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
         t0 = time.perf_counter()
         result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
-                     progress=not args.quiet and sys.stderr.isatty())
+                     progress=not args.quiet and sys.stderr.isatty(), notice=not args.quiet)
         wall = time.perf_counter() - t0
         summary = {**result.summary, "seed": args.seed,
                    "strategy": args.strategy or "baseline", "engine": args.engine,

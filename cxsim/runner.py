@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,9 +101,15 @@ def build_scenario(base: Mapping, point: Mapping[str, Any], customers: int | Non
     return sc
 
 
+#: seconds the set-up and first tick may take before ``run(notice=True)`` says what is slow
+NOTICE_AFTER_S = 2.0
+NOTICE = ("cxsim: preparing the model (the first run after installing also compiles its "
+          "kernels, about 20 s; later runs reuse them)")
+
+
 def run(scenario: Scenario, seed: SeedLike = 0, *, engine: str = "numba",
-        ticks: int | None = None, progress: bool = False, strategy: StrategyLike = None
-        ) -> RunResult:
+        ticks: int | None = None, progress: bool = False, strategy: StrategyLike = None,
+        notice: bool = False) -> RunResult:
     """Build a :class:`CXModel` (with ``strategy`` applied), run it, return its result.
 
     ``seed`` is a whole number (a Python or NumPy integer), a ``numpy.random.SeedSequence``
@@ -110,8 +118,27 @@ def run(scenario: Scenario, seed: SeedLike = 0, *, engine: str = "numba",
     ``RunResult.seed`` records it, so ``run(scenario, result.seed)`` repeats the run exactly.
     ``strategy`` is ``None``/``"baseline"``, a strategy name of the scenario, a
     :class:`~cxsim.scenario.Strategy` or a list of those (see :mod:`cxsim.strategies`).
+    ``notice=True`` prints one line on stderr when building the model and its first tick
+    take more than :data:`NOTICE_AFTER_S` seconds (the first run after installing compiles
+    the kernels then); the results do not depend on it.
     """
-    model = CXModel(scenario, rng=seed_value(seed), engine=engine, strategy=strategy)
+    ticks = scenario.simulation.ticks if ticks is None else int(ticks)
+    timer = None
+    if notice and ticks > 0:
+        # said on stderr only if building the model and its first tick are slow: a cold
+        # numba cache (the first run after installing) compiles every kernel here
+        timer = threading.Timer(NOTICE_AFTER_S, print, (NOTICE,), {"file": sys.stderr,
+                                                                   "flush": True})
+        timer.daemon = True
+        timer.start()
+    try:
+        model = CXModel(scenario, rng=seed_value(seed), engine=engine, strategy=strategy)
+        if timer is not None:
+            model.step()
+            ticks -= 1
+    finally:
+        if timer is not None:
+            timer.cancel()
     model.run(ticks, progress=progress)
     return RunResult(scenario=scenario.name, seed=int(model.seed), engine=engine,
                      strategy=_strategy_label(strategy),

@@ -15,6 +15,8 @@ SMALL_ARGS = {
     "bench/startup.py": ["--customers", "1000", "--days", "5", "--warm-repeats", "1",
                          "--no-save"],
     "bench/startup_cli.py": ["--repeats", "1", "--no-save"],
+    "bench/contention.py": ["--customers", "1000", "--days", "3", "--repeats", "1",
+                            "--no-save"],
     "bench/phases.py": ["--customers", "2000", "--ticks", "3", "--no-save"],
     "bench/scaling.py": ["--sizes", "1000,3000", "--ticks", "2", "--thread-size", "2000",
                          "--no-save"],

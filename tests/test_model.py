@@ -714,3 +714,33 @@ def test_flows_conserve_episodes():
     pairs = set(zip(moves["source"], moves["target"], strict=True))
     assert ("web_shop", "delivery") in pairs and ("help_centre", "chat") in pairs
     assert (f["episodes"] > 0).all()
+
+
+def test_a_slow_start_says_what_it_is_doing_and_a_quick_one_says_nothing(monkeypatch, capsys):
+    # the first run after installing compiles the kernels for a while: run(notice=True)
+    # says so on stderr when set-up and the first tick pass NOTICE_AFTER_S; the results are
+    # the same either way
+    import pandas as pd
+
+    from cxsim import runner
+
+    sc = minimal_scenario(simulation={"ticks": 3})
+    runner.run(sc, 5)  # compiled (or loaded from the cache) before the quick case
+    capsys.readouterr()
+    quiet = runner.run(sc, 5, notice=True)
+    assert capsys.readouterr().err == ""
+    import time
+
+    real = runner.CXModel
+
+    def slow_build(*a, **kw):  # as a cold cache's compilation would be
+        time.sleep(0.5)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(runner, "NOTICE_AFTER_S", 0.05)
+    monkeypatch.setattr(runner, "CXModel", slow_build)
+    slow = runner.run(sc, 5, notice=True)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "compiles its kernels" in err
+    pd.testing.assert_frame_equal(quiet.metrics, slow.metrics)
+    assert len(slow.metrics) == 3

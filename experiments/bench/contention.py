@@ -1,0 +1,85 @@
+"""Wall time of ``cxsim run`` with and without another program keeping a core busy.
+
+Each threading setting runs the default scenario end to end (a fresh process, warm numba
+cache) on a quiet machine and while this script keeps one core busy with a competing
+process; the ratios against one thread under the same load are what matter, since the
+machine is shared.  Settings: numba's two threads as shipped, one thread (``--threads 1``),
+and two threads with OpenMP's spinning switched off or on (``OMP_WAIT_POLICY``).
+
+    python experiments/bench/contention.py                       # 100k customers, 365 days
+    python experiments/bench/contention.py --customers 2000 --days 5 --repeats 1 --no-save
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from _common import count, record, run_main
+
+#: settings compared: name -> (extra command-line arguments, extra environment)
+SETTINGS = {
+    "shipped": ([], {}),
+    "one_thread": (["--threads", "1"], {}),
+    "passive_wait": ([], {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "active_wait": ([], {"OMP_WAIT_POLICY": "ACTIVE"}),
+}
+
+
+def _spin(stop) -> None:  # pragma: no cover - runs in the competing process
+    while not stop.is_set():
+        for _ in range(100_000):
+            pass
+
+
+def timed_run(args: list[str], env: dict) -> float:
+    """Seconds one ``cxsim run`` subprocess takes."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cxsim.cli", "run", *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--customers", type=count, default=100_000)
+    p.add_argument("--days", type=count, default=365)
+    p.add_argument("--repeats", type=count, default=3)
+    p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
+    a = p.parse_args()
+    figures: dict = {"customers": a.customers, "days": a.days, "repeats": a.repeats}
+    with tempfile.TemporaryDirectory() as out:
+        base = ["--customers", str(a.customers), "--days", str(a.days), "--out", out,
+                "--quiet"]
+        clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        timed_run(base, clean)  # fills the numba cache: every timed run is warm
+        for load in ("quiet", "one_core_busy"):
+            stop = mp.Event()
+            hog = mp.Process(target=_spin, args=(stop,), daemon=True)
+            if load == "one_core_busy":
+                hog.start()
+                time.sleep(0.5)
+            try:
+                times = {name: [] for name in SETTINGS}
+                for _ in range(a.repeats):  # interleaved, so drifts in load hit all alike
+                    for name, (extra, env) in SETTINGS.items():
+                        times[name].append(timed_run(base + extra, {**clean, **env}))
+            finally:
+                stop.set()
+                if hog.is_alive():
+                    hog.join(5)
+            med = {name: statistics.median(v) for name, v in times.items()}
+            figures[load] = {name: {"median_s": round(t, 3),
+                                    "vs_one_thread": round(t / med["one_thread"], 3)}
+                             for name, t in med.items()}
+    record("contention", figures, save=not a.no_save)
+
+
+if __name__ == "__main__":
+    run_main(main)
