@@ -106,3 +106,17 @@ def test_submodules_are_attributes_after_a_bare_import(tmp_path):
                           cxsim.params.MAX_VALUES, cxsim.executors.MAX_RUNS]))
         """, tmp_path)
     assert got == ["retail.toml", 100_000, 512, 10_000_000, 10_000, 100_000]
+
+
+@pytest.mark.parametrize("given,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_idle_parallel_threads_sleep_unless_the_user_says_otherwise(given, expected):
+    # spinning idle OpenMP threads fight another program for its core (contention.py); the
+    # kernels ask them to sleep before any parallel loop starts, and a value set wins
+    env = subprocess_env()
+    env.pop("OMP_WAIT_POLICY", None)  # this process has imported the kernels
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, cxsim.kernels; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == expected

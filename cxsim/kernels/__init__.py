@@ -13,9 +13,20 @@ The random draws they use are the counter-based streams of :mod:`cxsim.rng`.  Ev
 re-exported here, so ``from cxsim import kernels as K; K.churn_hazard(...)`` works.
 """
 
-from .customer import *  # noqa: F403
-from .customer import _SCREEN_U, _SCREEN_Z, _SLOT_SCORES  # noqa: F401
-from .inputs import *  # noqa: F403
-from .population import *  # noqa: F403
-from .social import *  # noqa: F403
-from .social import _senders  # noqa: F401
+import os
+
+# Idle OpenMP threads sleep instead of spinning: numba's default (GNU OpenMP) layer otherwise
+# keeps each idle thread spinning between a tick's parallel loops, and when another program
+# holds a core the spinning threads and the program fight for it.  Measured with
+# experiments/bench/contention.py (100,000 customers, 365 days, 2 cores): with one core kept
+# busy, spinning made a run 1.31-1.35x as long as one thread, sleeping 1.02-1.03x; on a quiet
+# machine the two are within noise.  Set before any parallel loop starts the OpenMP runtime;
+# a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .customer import *  # noqa: E402, F403
+from .customer import _SCREEN_U, _SCREEN_Z, _SLOT_SCORES  # noqa: E402, F401
+from .inputs import *  # noqa: E402, F403
+from .population import *  # noqa: E402, F403
+from .social import *  # noqa: E402, F403
+from .social import _senders  # noqa: E402, F401

@@ -3,8 +3,9 @@
 Each threading setting runs the default scenario end to end (a fresh process, warm numba
 cache) on a quiet machine and while this script keeps one core busy with a competing
 process; the ratios against one thread under the same load are what matter, since the
-machine is shared.  Settings: numba's two threads as shipped, one thread (``--threads 1``),
-and two threads with OpenMP's spinning switched off or on (``OMP_WAIT_POLICY``).
+machine is shared.  Settings: cxsim's default (numba's two threads, idle threads sleeping),
+one thread (``--threads 1``), and two threads spinning while idle (``OMP_WAIT_POLICY=ACTIVE``,
+numba's default before cxsim chose).
 
     python experiments/bench/contention.py                       # 100k customers, 365 days
     python experiments/bench/contention.py --customers 2000 --days 5 --repeats 1 --no-save
@@ -23,12 +24,13 @@ import time
 
 from _common import count, record, run_main
 
-#: settings compared: name -> (extra command-line arguments, extra environment)
+#: settings compared: name -> (extra command-line arguments, extra environment).  cxsim
+#: sets OMP_WAIT_POLICY=PASSIVE unless it is set (cxsim/kernels/__init__.py); "spinning" is
+#: GNU OpenMP's spin-waiting (ACTIVE: about what it does by default between parallel loops)
 SETTINGS = {
-    "shipped": ([], {}),
+    "default": ([], {}),
     "one_thread": (["--threads", "1"], {}),
-    "passive_wait": ([], {"OMP_WAIT_POLICY": "PASSIVE"}),
-    "active_wait": ([], {"OMP_WAIT_POLICY": "ACTIVE"}),
+    "spinning": ([], {"OMP_WAIT_POLICY": "ACTIVE"}),
 }
 
 
