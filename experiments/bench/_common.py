@@ -38,6 +38,27 @@ def record(name: str, figures: dict, save: bool = True) -> dict:
     return row
 
 
+def run_parser(doc: str, repeats: str, default_repeats: int) -> argparse.ArgumentParser:
+    """Arguments of a benchmark of whole ``cxsim run`` processes: the run's size, how many
+    times (``repeats``: the flag's name) and ``--no-save``."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--customers", type=count, default=100_000)
+    p.add_argument("--days", type=count, default=365)
+    p.add_argument(repeats, type=count, default=default_repeats)
+    p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
+    return p
+
+
+def timed_run(args: list[str], env: dict) -> float:
+    """Seconds one ``cxsim run`` subprocess takes (``args`` after ``run``; output discarded)."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cxsim.cli", "run", *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)

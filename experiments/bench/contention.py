@@ -13,16 +13,13 @@ numba's default before cxsim chose).
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
-from _common import count, record, run_main
+from _common import record, run_main, run_parser, timed_run
 
 #: settings compared: name -> (extra command-line arguments, extra environment).  cxsim
 #: sets OMP_WAIT_POLICY=PASSIVE unless it is set (cxsim/kernels/__init__.py); "spinning" is
@@ -40,21 +37,8 @@ def _spin(stop) -> None:  # pragma: no cover - runs in the competing process
             pass
 
 
-def timed_run(args: list[str], env: dict) -> float:
-    """Seconds one ``cxsim run`` subprocess takes."""
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cxsim.cli", "run", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=count, default=100_000)
-    p.add_argument("--days", type=count, default=365)
-    p.add_argument("--repeats", type=count, default=3)
-    p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
-    a = p.parse_args()
+    a = run_parser(__doc__, "--repeats", 3).parse_args()
     figures: dict = {"customers": a.customers, "days": a.days, "repeats": a.repeats}
     with tempfile.TemporaryDirectory() as out:
         base = ["--customers", str(a.customers), "--days", str(a.days), "--out", out,

@@ -10,31 +10,14 @@ writing the results.
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import sys
 import tempfile
-import time
 
-from _common import count, record, run_main
-
-
-def timed_run(args: list[str], env: dict) -> float:
-    """Seconds one ``cxsim run`` subprocess takes."""
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cxsim.cli", "run", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+from _common import record, run_main, run_parser, timed_run
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=count, default=100_000)
-    p.add_argument("--days", type=count, default=365)
-    p.add_argument("--warm-repeats", type=count, default=3)
-    p.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
-    a = p.parse_args()
+    a = run_parser(__doc__, "--warm-repeats", 3).parse_args()
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         args = ["--customers", str(a.customers), "--days", str(a.days), "--out", out, "--quiet"]
