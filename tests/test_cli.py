@@ -117,8 +117,11 @@ def test_no_arguments_prints_help():
 
 
 def test_run_exits_zero_and_writes_outputs(small_run):
+    from cxsim.runner import NOTICE
+
     assert small_run["code"] == 0, small_run["stderr"]
-    assert small_run["stderr"] == ""
+    # nothing on stderr but, when set-up was slow (a cold numba cache), the compile notice
+    assert small_run["stderr"].replace(NOTICE + "\n", "") == ""
     assert set(os.listdir(small_run["out"])) == OUTPUT_FILES  # no temporary files left
 
 
