@@ -252,3 +252,34 @@ def test_engines_agree_on_random_scenarios(network, win_back, base_churn, reliab
     a = cxsim.CXModel(sc, rng=seed, engine="numba").run(12)
     b = cxsim.CXModel(sc, rng=seed, engine="mesa").run(12)
     assert_runs_equal(a, b)
+
+
+def test_a_small_market_steps_on_one_thread_and_gives_the_threads_back():
+    # waking a second thread for each parallel loop costs a small market more than it saves
+    # (model.SERIAL_BELOW); the caller's thread count is restored and the results are the
+    # same as with every thread at work
+    import numba
+
+    from cxsim import model as M
+
+    sc = minimal_scenario(simulation={"ticks": 6})
+    assert sc.market.size < M.SERIAL_BELOW
+    seen = []
+    m = cxsim.CXModel(sc, rng=3)
+    real = m._step
+
+    def spy():
+        seen.append(numba.get_num_threads())
+        real()
+
+    m._step = spy
+    before = numba.get_num_threads()
+    m.run()
+    assert set(seen) == {1} and numba.get_num_threads() == before
+    big = M.SERIAL_BELOW
+    try:
+        M.SERIAL_BELOW = 0  # every thread at work
+        parallel = cxsim.CXModel(sc, rng=3).run()
+    finally:
+        M.SERIAL_BELOW = big
+    pd.testing.assert_frame_equal(m.metrics, parallel.metrics)
