@@ -68,15 +68,13 @@ class Queues:
         n = self.visits.shape[0]
         share = np.zeros((n, n))
         for i in range(n):
-            rows = range(jr.path_ptr[i], jr.path_ptr[i + 1])
-            esc = [k for k in rows if jr.path_kind[k] == 0 and tp.exists[jr.path_to[k]] > 0]
-            esc_w = sum(jr.path_w[k] for k in esc)
-            for k in rows:
-                to = jr.path_to[k]
-                if jr.path_kind[k] == 1:
-                    share[i, to] += tp.resolution[i] * jr.path_w[k]
-                elif k in esc and esc_w > 0:
-                    share[i, to] += (1.0 - tp.resolution[i]) * jr.path_w[k] / esc_w
+            rows = slice(jr.path_ptr[i], jr.path_ptr[i + 1])
+            to, w, kind = jr.path_to[rows], jr.path_w[rows], jr.path_kind[rows]
+            hand_off = kind == 1
+            esc = (kind == 0) & (tp.exists[to] > 0)
+            np.add.at(share[i], to[hand_off], tp.resolution[i] * w[hand_off])
+            if w[esc].sum() > 0:
+                np.add.at(share[i], to[esc], (1.0 - tp.resolution[i]) * w[esc] / w[esc].sum())
         total = share.sum(axis=1, keepdims=True)
         self.moves = np.where(total > 1.0, share / np.maximum(total, 1e-300), share)
         self.visits = np.ones(n)

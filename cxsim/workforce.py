@@ -60,9 +60,7 @@ def hiring_lag_ticks(lag_days: float, tick_days: float, u: float) -> int:
     uniform draw), so the mean vacancy lasts the lag whatever the tick length; a whole
     number of ticks is kept exactly, and a lag of 0 fills the seat in the same tick.
     """
-    x = lag_days / tick_days
-    whole = math.floor(x)
-    return int(whole + (1 if u < x - whole else 0))
+    return int(K.round_by_chance(lag_days / tick_days, u))
 
 
 def mean_of(agents: list, attr: str, default: float) -> float:

@@ -90,8 +90,8 @@ __all__ = [
     "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
     "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
     "need_count", "need_type", "nps_category", "nps_score", "peak_end", "per_tick_probability",
-    "remember_moment", "service_recovery", "start_customer", "take_in_wom", "update_satisfaction",
-    "walk_episode",
+    "remember_moment", "round_by_chance", "service_recovery", "start_customer", "take_in_wom",
+    "update_satisfaction", "walk_episode",
 ]
 
 
@@ -135,6 +135,16 @@ def memory_weight(half_life):
 def update_satisfaction(satisfaction, episode_satisfaction, weight):
     """Recency-weighted cumulative satisfaction after one more episode."""
     return satisfaction + weight * (episode_satisfaction - satisfaction)
+
+
+@njit(cache=True, inline="always")
+def round_by_chance(x, u):
+    """``x`` rounded down, or up when the uniform draw ``u`` falls below its fraction.
+
+    The mean over ``u`` is ``x``; a whole ``x`` is kept whatever ``u``.
+    """
+    whole = math.floor(x)
+    return int(whole) + (1 if u < x - whole else 0)
 
 
 @njit(cache=True, inline="always")
@@ -980,10 +990,8 @@ def census(i, t, key_survey, st, s, sat, cat, joined, promoters_only, beh, acc, 
     # answers this tick: the expected count (the daily rate x tick_days) rounded by chance,
     # so a long tick collects as many answers as the same days in short ticks
     expected = beh.nps_sample
-    answers = math.floor(expected)
-    frac = expected - answers
-    if frac > 0.0 and uniform(key_survey, i, t, 0) < frac:
-        answers += 1
+    fractional = expected != math.floor(expected)  # a whole count needs no draw
+    answers = round_by_chance(expected, uniform(key_survey, i, t, 0) if fractional else 1.0)
     if answers > 0:
         acc[ACC_SURVEY_N] += answers
         if cat == 1:

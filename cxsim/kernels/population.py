@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import normal, uniform
-from .customer import is_referrer, nps_category, start_customer
+from .customer import is_referrer, nps_category, round_by_chance, start_customer
 from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE, WOM_TALKS_MAX
 
 __all__ = [
@@ -116,9 +116,7 @@ def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
     out = np.zeros(n, np.int64)
     for i in prange(n):
         if status[i] == CUSTOMER and nps_category(satisfaction[i], nps_bias[i]) == -1:
-            x = need_mean[segment[i]]
-            whole = math.floor(x)
-            talks = whole + (1 if uniform(keys[K_INITIAL], i, 0, 3) < x - whole else 0)
+            talks = round_by_chance(need_mean[segment[i]], uniform(keys[K_INITIAL], i, 0, 3))
             out[i] = min(talks, WOM_TALKS_MAX)
     return out
 
