@@ -730,40 +730,10 @@ def _mixed_device(q: ErlangAResult, weights: np.ndarray, patiences: np.ndarray,
         return WaitDevice(p_wait=pw, mean_virtual=m if math.isfinite(m) else math.inf)
     if ab >= 1.0:
         return WaitDevice(p_wait=1.0, mean_virtual=math.inf)
+    from .kernels.waits import MIXED_GRID, mixed_device  # compiled: called every team-tick
+
     pi = weights / weights.sum()
     theta = 1.0 / patiences
-
-    def parts(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tm = np.outer(m, theta)  # [M, groups]
-        a = (tm / (1.0 + tm)) @ pi  # P(hang up | wait)
-        within = ((1.0 - np.exp(-np.outer(1.0 / m, np.ones_like(theta)) * target
-                                - np.outer(np.ones_like(m), theta) * target))
-                  / (1.0 + tm)) @ pi  # P(answered within target | wait)
-        return a, within
-
     scale = float(pi @ patiences)
-    grid = scale * np.logspace(-6, 6, 241)
-    a, within = parts(grid)
-    w = ab / a
-    gap = (1.0 - w + w * within) - sl
-    ok = w <= 1.0
-    roots = []
-    for k in np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(gap[:-1]) != np.sign(gap[1:]))):
-        lo, hi = grid[k], grid[k + 1]
-        for _ in range(60):  # bisection in log space
-            mid = math.sqrt(lo * hi)
-            am, wm = parts(np.array([mid]))
-            g = (1.0 - ab / am[0] + ab / am[0] * wm[0]) - sl
-            if np.sign(g) == np.sign(gap[k]):
-                lo = mid
-            else:
-                hi = mid
-        roots.append(math.sqrt(lo * hi))
-    if roots:
-        m = min(roots, key=lambda r: abs(ab / parts(np.array([r]))[0][0] - pw))
-    elif ok.any():
-        m = float(grid[ok][np.argmin(np.abs(gap[ok]))])
-    else:
-        m = float(grid[-1])
-    a_m = float(parts(np.array([m]))[0][0])
-    return WaitDevice(p_wait=min(ab / a_m, 1.0), mean_virtual=m)
+    p_wait, m = mixed_device(ab, sl, pw, pi, theta, float(target), scale * MIXED_GRID)
+    return WaitDevice(p_wait=float(p_wait), mean_virtual=float(m))

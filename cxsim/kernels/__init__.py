@@ -7,6 +7,7 @@ module                 what it computes
 :mod:`.customer`       the per-customer maths and the one per-customer step of both engines
 :mod:`.social`         word of mouth, referrals and contagion over the network; chunk sums
 :mod:`.population`     the market at tick 0; the social network's CSR arrays
+:mod:`.waits`          the queue's wait device for callers of several patience groups
 =====================  ====================================================================
 
 The random draws they use are the counter-based streams of :mod:`cxsim.rng`.  Everything is
