@@ -21,6 +21,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - the same names, loaded by __geta
     from . import queueing
     from .agents import Customer, Employee, Partner
     from .compare import compare
+    from .ensemble import Ensemble
     from .model import CXModel
     from .runner import RunResult, run
     from .scenario import Scenario, ScenarioError, default_scenario, load_scenario
@@ -29,9 +30,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - the same names, loaded by __geta
 __version__ = "0.1.0"
 
 __all__ = [
-    "CXModel", "Customer", "Employee", "Partner", "RunResult", "Scenario", "ScenarioError",
-    "SweepResult", "compare", "default_scenario", "load_scenario", "queueing", "run", "sweep",
-    "__version__",
+    "CXModel", "Customer", "Employee", "Ensemble", "Partner", "RunResult", "Scenario",
+    "ScenarioError", "SweepResult", "compare", "default_scenario", "load_scenario", "queueing",
+    "run", "sweep", "__version__",
 ]
 
 #: public name -> the submodule defining it
@@ -40,13 +41,13 @@ _PUBLIC = {
     "RunResult": "runner", "run": "runner", "Scenario": "scenario",
     "ScenarioError": "scenario", "default_scenario": "scenario",
     "load_scenario": "scenario", "SweepResult": "sweep", "sweep": "sweep",
-    "compare": "compare",
+    "compare": "compare", "Ensemble": "ensemble",
 }
 
 #: submodules reachable as attributes after a bare ``import cxsim`` (``cxsim.scenario``):
 #: the ones the public names import
 _SUBMODULES = frozenset({
-    "agents", "compare", "design", "environment", "errors", "executors", "footprint",
+    "agents", "compare", "design", "ensemble", "environment", "errors", "executors", "footprint",
     "interventions", "io", "kernels", "market", "model", "network", "params", "partners",
     "queueing", "queues", "recorder", "rng", "runner", "scenario", "social", "strategies",
     "sweep", "tables", "vocabulary", "workforce",

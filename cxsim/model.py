@@ -196,6 +196,17 @@ class CXModel(mesa.Model):
         self._step()
 
     def _step(self) -> None:
+        day, cost = self._begin_tick()
+        self._phase_customers(self.time_tick)
+        self._end_tick(day, cost)
+
+    def _begin_tick(self) -> tuple[QueueDay, float]:
+        """Phases 0-3 of the next tick and today's inputs of the customer step.
+
+        Returns the queues' day and today's intervention cost for :meth:`_end_tick`.  An
+        :class:`~cxsim.ensemble.Ensemble` calls the two halves itself, with one kernel pass
+        over every replicate's customers in between.
+        """
         self.time_tick += 1
         t = self.time_tick
         cost = self._phase_interventions(t)
@@ -203,10 +214,14 @@ class CXModel(mesa.Model):
         self.environment.step(t, self.touchpoints)
         self._phase_company(t)
         day = self._phase_queues()
-        self._phase_customers(t)
+        self.today = self._today()
+        return day, cost
+
+    def _end_tick(self, day: QueueDay, cost: float) -> None:
+        """Phases 5-6 of the tick, after the customers stepped: social spread and metrics."""
         tot = ordered_sum(self.market.acc)
         self.social.spread(self.market.customers, self.market.acc, tot)
-        self._phase_metrics(t, tot, day, cost)
+        self._phase_metrics(self.time_tick, tot, day, cost)
 
     def run(self, ticks: int | None = None, progress: bool = False) -> CXModel:
         """Run ``ticks`` ticks (default: the scenario's); return the model for chaining."""
@@ -254,9 +269,8 @@ class CXModel(mesa.Model):
                      omnichannel=float(self.environment.omnichannel))
 
     def _phase_customers(self, t: int) -> None:
-        self.today = today = self._today()
         if self.engine == "numba":
-            self.market.advance(t, self.behaviour, today, self.segments, self.touchpoints,
+            self.market.advance(t, self.behaviour, self.today, self.segments, self.touchpoints,
                                 self.journeys, self.social.indptr)
             return
         self.market.clear()
