@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import InputError, Worded, flag_words
 from .executors import (
+    MAX_ENSEMBLE,
     MAX_REPLICATIONS,
     MAX_RUNS,
     MAX_TICK_ROWS,
@@ -36,7 +37,7 @@ FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out
          "outcomes": "--outcomes", "fmt": "--format", "resume": "--resume",
          "scheduler": "--scheduler", "customers": "--customers", "days": "--days",
          "strategy": "--strategy", "replications": "--reps", "seed": "--seed",
-         "workers": "--workers", "ticks": "--ticks"}
+         "workers": "--workers", "ticks": "--ticks", "ensemble": "--ensemble"}
 
 #: the flags that take no value
 SWITCHES = ("resume", "ticks")
@@ -131,6 +132,12 @@ _CUSTOMERS_HELP = ("market size: prospects, customers and churned together (at m
                    f"{MAX_CUSTOMERS:,})")
 
 
+_ensemble = _whole("--ensemble", 1, most=MAX_ENSEMBLE)
+_ENSEMBLE_HELP = ("advance up to N runs together in one model and one kernel pass a tick "
+                  "(an ensemble; a task of the pool each); results are the same as one by "
+                  f"one (default: one by one; at most {MAX_ENSEMBLE:,})")
+
+
 def _workers_help() -> str:
     return (f"worker processes (default: all cores; 1 = in this process; at most "
             f"{WORKERS_PER_CORE} per core, {max_workers()} here)")
@@ -197,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0,
                    help="root seed; replicate seeds are spawned from it (default 0)")
     c.add_argument("--workers", type=_workers, help=_workers_help())
+    c.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
                    "./cxsim-compare), written whole: new, empty or an earlier comparison's")
     c.add_argument("--plot", action="store_true",
@@ -252,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--format", choices=("parquet", "csv"), dest="fmt",
                    help="runs table format (default: parquet if pyarrow is installed)")
     w.add_argument("--workers", type=_workers, help=_workers_help())
+    w.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
     w.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
                         "running scheduler (needs the dask extra)")
@@ -528,7 +537,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with Stage(args.out, "compare") as stage:  # --out checked and made before running
         t0 = time.perf_counter()
         result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
-                         progress=not args.quiet and sys.stderr.isatty())
+                         progress=not args.quiet and sys.stderr.isatty(),
+                         ensemble=args.ensemble)
         wall = time.perf_counter() - t0
         figures = _compare_figures(result) if args.plot else []
         with _closing(figures), stage.writing() as folder:
@@ -602,7 +612,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         warnings.showwarning = _warn_line  # a damaged journal line: one line, as it happens
         result = sweep(plan.scenario, plan.design.params, plan=plan, out=out, workers=workers,
                        scheduler=args.scheduler, resume=args.resume,
-                       progress=not args.quiet and sys.stderr.isatty())
+                       progress=not args.quiet and sys.stderr.isatty(), ensemble=args.ensemble)
     wall = time.perf_counter() - t0
     written = [f"runs.{plan.fmt}", "sweep.json", "journal.jsonl"]
     if result.ticks is not None:

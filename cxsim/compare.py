@@ -43,6 +43,7 @@ from .executors import (
     MAX_TICK_ROWS,
     RunsFailed,
     RunSpec,
+    check_ensemble,
     check_workers,
     run_many,
 )
@@ -200,7 +201,8 @@ def _describe(record: dict) -> str:
 
 
 def _execute(specs: list[RunSpec], executor: Executor | None, workers: int | None,
-             progress: bool, desc: str = "cxsim compare") -> tuple[dict, str]:
+             progress: bool, desc: str = "cxsim compare", ensemble: int | None = None
+             ) -> tuple[dict, str]:
     """Run ``specs``; their records keyed by ``(strategy name, replicate)``, and where.
 
     Raises :class:`~cxsim.executors.RunsFailed` if any run failed.
@@ -212,7 +214,7 @@ def _execute(specs: list[RunSpec], executor: Executor | None, workers: int | Non
         bar = tqdm(total=len(specs), desc=desc, unit="run")
     try:
         batch = run_many(specs, (lambda _record: bar.update()) if bar is not None else None,
-                         executor=executor, workers=workers)
+                         executor=executor, workers=workers, ensemble=ensemble)
     finally:
         if bar is not None:
             bar.close()
@@ -320,7 +322,7 @@ replicate_seeds = rng.replicate_seeds
 def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, seed: int = 0,
             executor: Executor | None = None, *, workers: int | None = None,
             ticks: int | None = None, customers: int | None = None,
-            progress: bool = False) -> ComparisonResult:
+            progress: bool = False, ensemble: int | None = None) -> ComparisonResult:
     """Run the baseline and each strategy ``replications`` times with paired seeds.
 
     Parameters
@@ -346,6 +348,9 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
         Override the horizon (ticks) and the market size (:func:`cxsim.runner.resize`).
     progress
         Show a progress bar (tqdm).
+    ensemble
+        Advance up to this many runs together, in one :class:`~cxsim.ensemble.Ensemble`
+        (a task of the pool each); ``None`` runs them one by one.  Results are the same.
 
     Raises
     ------
@@ -356,6 +361,7 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
         names the first failure's strategy, replicate, seed and error.
 
     """
+    check_ensemble(ensemble)
     sc, named, start_ticks = prepare(scenario, strategies, replications, seed,
                                      workers=workers, ticks=ticks, customers=customers)
     seeds = replicate_seeds(seed, replications)
@@ -363,7 +369,7 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
                      tick_columns=RUN_TICK_COLUMNS)
              for name, spec in named.items() for r, s in enumerate(seeds)]
     t0 = time.perf_counter()
-    records, label = _execute(specs, executor, workers, progress)
+    records, label = _execute(specs, executor, workers, progress, ensemble=ensemble)
     wall = time.perf_counter() - t0
     result = _assemble(records, list(named), start_ticks, sc, replications, seed)
     n = None if executor is not None else (workers or os.cpu_count() or 1)

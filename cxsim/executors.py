@@ -280,11 +280,60 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
             raise KeyboardInterrupt from exc
         return _record(spec, "failed", error_text(exc),
                        bad_input=isinstance(exc, ScenarioError | InputError))
+    return _done(spec, result.metrics, result.summary)
+
+
+def execute_together(specs: Sequence[RunSpec], single_thread: bool = False) -> list[dict]:
+    """Run ``specs`` as one :class:`~cxsim.ensemble.Ensemble`; their records, in order.
+
+    The records are those :func:`execute` gives for each spec alone (an ensemble's members
+    are bit-identical to their single runs).  Specs whose scenario cannot be built fail on
+    their own; the others run together, one ensemble per horizon.  Should an ensemble fail
+    as a whole, its specs run one by one, so a failing run fails alone.
+    """
+    from .ensemble import Ensemble
+    from .runner import build_scenario
+    from .scenario import ScenarioError
+
+    if single_thread:
+        one_thread()
+    records: dict[int, dict] = {}
+    groups: dict[int, list[tuple[int, Any]]] = {}
+    for i, spec in enumerate(specs):
+        try:
+            sc = spec.scenario
+            if isinstance(sc, Mapping):
+                sc = build_scenario(sc, spec.overrides, spec.customers, spec.days)
+        except Exception as exc:  # noqa: BLE001 - as in execute
+            if _interrupted(exc):
+                raise KeyboardInterrupt from exc
+            records[i] = _record(spec, "failed", error_text(exc),
+                                 bad_input=isinstance(exc, ScenarioError | InputError))
+            continue
+        ticks = sc.simulation.ticks if spec.ticks is None else int(spec.ticks)
+        groups.setdefault(ticks, []).append((i, sc))
+    for ticks, members in groups.items():
+        try:
+            ens = Ensemble([sc for _, sc in members], seeds=[specs[i].seed for i, _ in members],
+                           strategies=[specs[i].strategy for i, _ in members]).run(ticks)
+        except Exception as exc:  # noqa: BLE001 - retried one by one: a bad run fails alone
+            if _interrupted(exc):
+                raise KeyboardInterrupt from exc
+            for i, _ in members:
+                records[i] = execute(specs[i])
+            continue
+        for (i, _), model in zip(members, ens.models, strict=True):
+            records[i] = _done(specs[i], model.metrics, model.summary())
+    return [records[i] for i in range(len(specs))]
+
+
+def _done(spec: RunSpec, metrics: Any, summary: dict) -> dict:
+    """The record of a finished run (its summary and the per-tick columns it asks for)."""
     ticks = None
     if spec.tick_columns:
-        m = result.metrics
+        m = metrics
         ticks = {c: [_plain(v) for v in m[c].tolist()] for c in spec.tick_columns if c in m}
-    return _record(spec, "done", summary=dict(result.summary), ticks=ticks)
+    return _record(spec, "done", summary=dict(summary), ticks=ticks)
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -299,10 +348,6 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
-def _single(spec: RunSpec) -> dict:
-    return execute(spec, single_thread=True)
-
-
 @dataclass
 class Batch:
     """What :func:`run_many` ran: the records in the order of the specs, and where."""
@@ -313,16 +358,19 @@ class Batch:
 
 def run_many(specs: Sequence[RunSpec], on_record: Callable[[dict], None] | None = None, *,
              executor: Executor | str | None = None, workers: int | None = None,
-             window: int | None = None) -> Batch:
+             window: int | None = None, ensemble: int | None = None) -> Batch:
     """Run every spec and return their records (:func:`execute`); never stops at a failure.
 
     ``executor``: ``None`` (a :class:`ProcessPool` of ``workers`` processes, default all
-    cores; in this process when ``workers=1`` or there is one run), ``"serial"``,
+    cores; in this process when ``workers=1`` or there is one task), ``"serial"``,
     ``"processes"``, or any ``concurrent.futures.Executor`` (the caller owns it).
+    ``ensemble``: up to that many consecutive specs run together as one
+    :class:`~cxsim.ensemble.Ensemble` (:func:`execute_together`), a task of its own; ``None``
+    or 1 runs each spec as its own task.  The records are the same either way.
     ``on_record`` receives each record as its run finishes (in finishing order; the
-    returned records follow the specs).  At most ``window`` runs are in flight at once, so
+    returned records follow the specs).  At most ``window`` tasks are in flight at once, so
     a long list does not flood the executor (default: twice the workers of a pool this
-    call starts; every run at once on a given executor).
+    call starts; every task at once on a given executor).
 
     A run that raises is a ``failed`` record with its error; a task the executor gives up
     on likewise.  Ctrl-C, or an exception raised by ``on_record``, cancels the pending runs,
@@ -333,6 +381,8 @@ def run_many(specs: Sequence[RunSpec], on_record: Callable[[dict], None] | None 
     specs = list(specs)
     if not isinstance(executor, Executor):
         check_workers(workers)
+    size = check_ensemble(ensemble) or 1
+    tasks = [list(range(k, min(k + size, len(specs)))) for k in range(0, len(specs), size)]
     n = workers or os.cpu_count() or 1
     done: dict[int, dict] = {}
 
@@ -345,51 +395,80 @@ def run_many(specs: Sequence[RunSpec], on_record: Callable[[dict], None] | None 
         return Batch([done[i] for i in sorted(done)], label)
 
     if isinstance(executor, Executor):
-        _map(specs, hand_over, executor, window or max(1, len(specs)), own=False)
+        _map(specs, tasks, hand_over, executor, window or max(1, len(tasks)), own=False)
         return batch(type(executor).__name__)
     if executor not in (None, "serial", "processes"):
         raise InputError(Arg("executor"), " must be 'serial', 'processes', a "
                          f"concurrent.futures Executor or None, got {executor!r}")
-    if executor == "serial" or (executor is None and (n == 1 or len(specs) <= 1)):
-        for i, spec in enumerate(specs):
-            hand_over(i, execute(spec))
+    if executor == "serial" or (executor is None and (n == 1 or len(tasks) <= 1)):
+        for task in tasks:
+            for i, record in zip(task, _run_task([specs[i] for i in task]), strict=True):
+                hand_over(i, record)
         return batch("serial")
-    pool = process_pool(max(1, min(n, len(specs))))
+    pool = process_pool(max(1, min(n, len(tasks))))
     try:
-        _map(specs, hand_over, pool, window or 2 * n, own=True)
+        _map(specs, tasks, hand_over, pool, window or 2 * n, own=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return batch("processes")
 
 
-def _map(specs: list[RunSpec], hand_over: Callable[[int, dict], None], ex: Executor,
-         window: int, own: bool) -> None:
-    """Keep up to ``window`` runs in flight on ``ex``; hand each record over as it ends."""
-    it = iter(enumerate(specs))
-    pending: dict[Any, int] = {}
+#: most runs one ensemble may hold (``--ensemble``)
+MAX_ENSEMBLE = 4096
+
+
+def check_ensemble(value: Any, arg: str = "ensemble") -> int | None:
+    """``None`` or a whole number of runs per ensemble, 1 to :data:`MAX_ENSEMBLE`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise InputError(Arg(arg), f" must be a whole number, got {value!r}")
+    n = int(value)
+    if not 1 <= n <= MAX_ENSEMBLE:
+        raise InputError(Arg(arg), f" must be from 1 to {MAX_ENSEMBLE:,} runs advanced "
+                         f"together, got {n}")
+    return n
+
+
+def _run_task(specs: list[RunSpec], single_thread: bool = False) -> list[dict]:
+    """One task's records: a lone spec runs alone, several together (an ensemble)."""
+    if len(specs) == 1:
+        return [execute(specs[0], single_thread)]
+    return execute_together(specs, single_thread)
+
+
+def _single_task(specs: list[RunSpec]) -> list[dict]:
+    return _run_task(specs, single_thread=True)
+
+
+def _map(specs: list[RunSpec], tasks: list[list[int]],
+         hand_over: Callable[[int, dict], None], ex: Executor, window: int, own: bool) -> None:
+    """Keep up to ``window`` tasks in flight on ``ex``; hand each record over as it ends."""
+    it = iter(tasks)
+    pending: dict[Any, list[int]] = {}
 
     def fill() -> None:
         while len(pending) < window:
-            item = next(it, None)
-            if item is None:
+            task = next(it, None)
+            if task is None:
                 return
-            i, spec = item
-            pending[ex.submit(_single, spec)] = i
+            pending[ex.submit(_single_task, [specs[i] for i in task])] = task
 
     try:
         fill()
         while pending:
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in finished:
-                i = pending.pop(fut)
+                task = pending.pop(fut)
                 try:
-                    record = fut.result()
+                    records = fut.result()
                 except BrokenProcessPool:
                     raise ExecutorBroken("a worker process died (out of memory, or "
                                          "killed)") from None
                 except Exception as exc:  # noqa: BLE001 - e.g. Dask gave up on the task
-                    record = _record(specs[i], "failed", error_text(exc))
-                hand_over(i, record)
+                    records = [_record(specs[i], "failed", error_text(exc)) for i in task]
+                for i, record in zip(task, records, strict=True):
+                    hand_over(i, record)
             fill()
     except BaseException:
         for fut in pending:

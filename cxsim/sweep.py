@@ -70,6 +70,7 @@ from .executors import (
     ExecutorBroken,
     ExecutorError,
     RunSpec,
+    check_ensemble,
     check_workers,
     dask_executor,
     run_many,
@@ -1068,7 +1069,7 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
           strategy: str | None = None, customers: int | None = None,
           days: float | None = None, ticks: bool = False, outcomes: Sequence[str] | None = None,
           fmt: str = "auto", resume: bool = False, progress: bool = False,
-          plan: Plan | None = None) -> SweepResult:
+          plan: Plan | None = None, ensemble: int | None = None) -> SweepResult:
     """Run a parameter sweep; return its :class:`SweepResult` (and write it to ``out``).
 
     Parameters
@@ -1118,6 +1119,10 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         Show a progress bar with ETA (tqdm).
     plan
         A plan from :func:`plan_sweep` (then the arguments that make a plan are ignored).
+    ensemble
+        Advance up to this many consecutive runs together, in one
+        :class:`~cxsim.ensemble.Ensemble` (a task each); ``None`` runs them one by one.
+        Results are the same, so a sweep may be resumed with another value.
 
     Raises
     ------
@@ -1133,18 +1138,19 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                           outcomes=outcomes, fmt=fmt)
     if workers is not None and not isinstance(executor, Executor):
         workers = check_workers(workers)
+    ensemble = check_ensemble(ensemble)
     if scheduler is not None and isinstance(executor, Executor):
         raise ParamError("give either an executor or a scheduler, not both")
     if out is None and resume:
         raise ParamError("resume needs the results folder (out=...)")
     with contextlib.ExitStack() as held:
         return _sweep(plan, executor, None if out is None else Path(out), workers, scheduler,
-                      resume, progress, held)
+                      resume, progress, held, ensemble)
 
 
 def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
            workers: int | None, scheduler: str | None, resume: bool, progress: bool,
-           held: contextlib.ExitStack) -> SweepResult:
+           held: contextlib.ExitStack, ensemble: int | None = None) -> SweepResult:
     """:func:`sweep` once its arguments are checked; ``held`` keeps the folder's lock."""
     records: dict[int, dict] = {}
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -1238,7 +1244,7 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
             with dask_executor(scheduler, workers) as (ex, slots):
                 prepare()
                 bar = _bar(progress, plan.n_runs, plan.n_runs - len(todo))
-                run_many(specs, on_record, executor=ex, window=2 * slots)
+                run_many(specs, on_record, executor=ex, window=2 * slots, ensemble=ensemble)
                 label = "dask-local" if scheduler == "local" else "dask"
         else:
             prepare()
@@ -1246,7 +1252,7 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
             if todo:
                 n = workers or os.cpu_count() or 1
                 label = run_many(specs, on_record, executor=executor, workers=workers,
-                                 window=2 * n).executor
+                                 window=2 * n, ensemble=ensemble).executor
     except (KeyboardInterrupt, ExecutorBroken) as exc:  # Ctrl-C, or a worker process died
         if bar is not None:
             bar.close()

@@ -118,3 +118,70 @@ def test_mismatched_horizons_are_refused(small):
         cxsim.Ensemble([small, other], seeds=[1, 2])
     with pytest.raises(ValueError, match="2 scenarios for 1 seeds"):
         cxsim.Ensemble([small, other], seeds=[1])
+
+
+# --------------------------------------------------------------------------------------------
+# run_many, compare and sweep with ensembles
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_ensemble_that_fails_runs_its_members_one_by_one(small, monkeypatch):
+    """Should a whole ensemble fail, each spec runs alone: a failing run fails alone."""
+    from cxsim import ensemble as E
+    from cxsim.executors import RunSpec, run_many
+
+    def broken(self, ticks=None, progress=False):
+        raise RuntimeError("the pass broke")
+
+    monkeypatch.setattr(E.Ensemble, "run", broken)
+    specs = [RunSpec(k, small, seed=k, ticks=5) for k in range(3)]
+    batch = run_many(specs, executor="serial", ensemble=3)
+    assert [r["status"] for r in batch.records] == ["done"] * 3
+    assert batch.records[2]["summary"] == cxsim.run(small, 2, ticks=5).summary
+
+
+def test_runs_of_different_horizons_form_separate_ensembles(small):
+    from cxsim.executors import RunSpec, execute_together
+
+    specs = [RunSpec(0, small, seed=1, ticks=3), RunSpec(1, small, seed=2, ticks=5),
+             RunSpec(2, small, seed=3, ticks=3)]
+    records = execute_together(specs)
+    assert [r["summary"] for r in records] == [
+        cxsim.run(small, s, ticks=t).summary for s, t in ((1, 3), (2, 5), (3, 3))]
+
+
+def test_compare_and_sweep_give_the_same_results_with_ensembles(small, tmp_path):
+    """compare in this process and sweep on a process pool: ensembles change nothing."""
+    sc = resize(small, days=35)
+    kw = {"strategies": ["train_contact_centre"], "replications": 3, "seed": 4}
+    one = cxsim.compare(sc, workers=1, **kw)
+    together = cxsim.compare(sc, workers=1, ensemble=4, **kw)
+    pd.testing.assert_frame_equal(one.table, together.table, check_exact=True)
+    params = {"touchpoints.chat.quality": [0.6, 0.9]}
+    a = cxsim.sweep(sc, params, replications=2, workers=1)
+    b = cxsim.sweep(sc, params, replications=2, workers=2, ensemble=3)
+    cols = [c for c in a.runs.columns if c not in ("wall_s", "seconds")]
+    pd.testing.assert_frame_equal(a.runs[cols].reset_index(drop=True),
+                                  b.runs[cols].reset_index(drop=True), check_exact=True)
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, "ensemble must be from 1 to 4,096"), (1.5, "ensemble must be a whole number"),
+    (True, "ensemble must be a whole number")])
+def test_bad_ensemble_sizes_are_refused(small, value, message):
+    from cxsim.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        cxsim.compare(small, ["train_contact_centre"], 2, ensemble=value)
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+@pytest.mark.parametrize("value", ["0", "two", "5000"])
+def test_bad_ensemble_flag_is_one_line_exit_2(command, value, tmp_path):
+    from conftest import call
+
+    extra = ["--param", "market.q=0.1"] if command == "sweep" else []
+    code, out, err = call([command, "--ensemble", value, "--out", tmp_path / "x", *extra])
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--ensemble" in err and value in err
+    assert not (tmp_path / "x").exists()

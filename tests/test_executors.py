@@ -17,14 +17,16 @@ def tiny() -> cxsim.Scenario:
     return resize(cxsim.default_scenario(), customers=600, days=8)
 
 
-def test_a_failing_run_is_recorded_and_the_others_go_on(tiny):
+@pytest.mark.parametrize("ensemble", [None, 3])
+def test_a_failing_run_is_recorded_and_the_others_go_on(tiny, ensemble):
+    """One by one, or together in an ensemble: the bad run fails alone, the records match."""
     data = tiny.to_dict()
     specs = [RunSpec(0, tiny, seed=1),
              RunSpec(1, data, seed=1, overrides={"touchpoints.chat.quality": 1.5}),
              RunSpec(2, data, seed=1, overrides={"touchpoints.chat.quality": 0.8},
                      tick_columns=("tick", "active"))]
     seen = []
-    batch = run_many(specs, seen.append, executor="serial")
+    batch = run_many(specs, seen.append, executor="serial", ensemble=ensemble)
     assert [r["key"] for r in batch.records] == [0, 1, 2] and batch.executor == "serial"
     assert [r["status"] for r in batch.records] == ["done", "failed", "done"]
     bad = batch.records[1]
