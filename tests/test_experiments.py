@@ -18,6 +18,8 @@ SMALL_ARGS = {
     "bench/contention.py": ["--customers", "1000", "--days", "3", "--repeats", "1",
                             "--no-save"],
     "bench/phases.py": ["--customers", "2000", "--ticks", "3", "--no-save"],
+    "bench/ensemble.py": ["--runs", "3", "--customers", "1500", "--days", "4",
+                          "--one-by-one", "2", "--no-save"],
     "bench/scaling.py": ["--sizes", "1000,3000", "--ticks", "2", "--thread-size", "2000",
                          "--no-save"],
     "bench/sweep.py": ["--sizes", "1500:20:4", "--repeats", "1", "--least", "0",
