@@ -10,8 +10,9 @@ ticks (building the model, numba compilation and Polars' first calls excluded: e
 warmed up on a small market first), the best and the median of ``--repeats`` runs (the
 three interleaved, so that a busy spell of a shared machine hits all of them), and the
 ratios cxsim / Mesa and cxsim / mesa-frames (best against best).  The load average before
-and after is recorded.  It also times cxsim's tick
-by phase (the customer kernel, the social spread, the rest).
+and after is recorded.  Where cxsim's time goes: its tick by phase (the customer kernel, the
+social spread, the rest) and the cost of a customer-tick split into a base, the episodes
+and word of mouth (the scenario run without episodes and without word of mouth).
 
 mesa-frames is optional: ``pip install mesa-frames`` (MIT; 0.1.0a0, the release on PyPI,
 pins numpy~=1.26, so install it beside cxsim without its pins, e.g. ``pip install
@@ -25,6 +26,7 @@ Without it the mesa-frames column says why it was skipped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -82,6 +84,39 @@ def cxsim_phases(scenario, ticks: int) -> dict[str, float]:
     return {"tick_ms": round(tick * 1e3, 3), **{f"{k}_ms": round(v, 3) for k, v in ms.items()}}
 
 
+def cxsim_costs(scenario, ticks: int, repeats: int) -> dict[str, float]:
+    """What cxsim's customer-tick costs: nanoseconds without episodes, a tick's episodes.
+
+    Runs the scenario as it is, without word of mouth (``wom_strength`` 0) and without
+    episodes (need rate 0), the best of ``repeats`` each: the base cost of a customer-tick,
+    the cost of one episode (without word of mouth) and what word of mouth adds to a
+    customer-tick.
+    """
+    (name, seg), = scenario.segments.items()
+    variants = {
+        "full": scenario,
+        "no_wom": dataclasses.replace(scenario, behaviour=dataclasses.replace(
+            scenario.behaviour, wom_strength=0.0)),
+        "no_episodes": dataclasses.replace(scenario, segments={name: dataclasses.replace(
+            seg, need_rates=dict.fromkeys(seg.need_rates, 0.0))}),
+    }
+    ns, episodes = {}, {}
+    for key, sc in variants.items():
+        best = float("inf")
+        for r in range(repeats):
+            model = R.cxsim_model(sc, r)
+            t0 = time.perf_counter()
+            model.run(ticks)
+            best = min(best, time.perf_counter() - t0)
+        ns[key] = best * 1e9 / (sc.market.size * ticks)
+        episodes[key] = float(model.metrics["episodes"].sum()) / (sc.market.size * ticks)
+    return {"customer_tick_ns": round(ns["full"], 1),
+            "without_episodes_ns": round(ns["no_episodes"], 1),
+            "episodes_per_customer_tick": round(episodes["full"], 3),
+            "episode_ns": round((ns["no_wom"] - ns["no_episodes"]) / episodes["no_wom"], 1),
+            "word_of_mouth_ns": round(ns["full"] - ns["no_wom"], 1)}
+
+
 def figures(seconds: list[float], customers: int, ticks: int) -> dict:
     """Customer-ticks per second: the best and the median run."""
     work = customers * ticks
@@ -136,6 +171,7 @@ def main() -> None:
             round(best / row["mesa_frames"]["customer_ticks_per_s"], 1)
             if frames is not None else None)
         row["cxsim_phases"] = cxsim_phases(scenario, a.ticks)
+        row["cxsim_costs"] = cxsim_costs(scenario, a.ticks, a.repeats)
         sizes.append(row)
     record("peers", {"scenario": "experiments/bench/peers/reduced.toml",
                      "versions": versions(frames is not None),
