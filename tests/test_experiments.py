@@ -20,6 +20,8 @@ SMALL_ARGS = {
     "bench/phases.py": ["--customers", "2000", "--ticks", "3", "--no-save"],
     "bench/ensemble.py": ["--runs", "3", "--customers", "1500", "--days", "4",
                           "--one-by-one", "2", "--no-save"],
+    "bench/peers/bench.py": ["--customers", "500", "--ticks", "3", "--repeats", "1",
+                             "--no-save"],
     "bench/scaling.py": ["--sizes", "1000,3000", "--ticks", "2", "--thread-size", "2000",
                          "--no-save"],
     "bench/sweep.py": ["--sizes", "1500:20:4", "--repeats", "1", "--least", "0",
@@ -92,6 +94,9 @@ def test_script_runs(script, tmp_path):
     ("bench/sweep.py", ["--least", "-1"], "argument --least: must be at least 0"),
     ("bench/engines.py", ["--customers", "2.5"], "must be a whole number of at least 1"),
     ("bench/engines.py", ["--ticks", "inf"], "argument --ticks: not a finite number: 'inf'"),
+    ("bench/peers/bench.py", ["--customers", "5"], "market.mean_degree must be at most"),
+    ("bench/peers/bench.py", ["--repeats", "0"],
+     "argument --repeats: must be a whole number of at least 1"),
 ])
 def test_benchmark_bad_input_is_one_line_and_saves_nothing(script, args, message, tmp_path):
     results = ROOT / "experiments" / "bench" / "results.jsonl"
