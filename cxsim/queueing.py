@@ -60,6 +60,9 @@ Erlang A (M/M/c+M; Palm 1943; Garnett, Mandelbaum & Reiman 2002)
     case (``p_wait = 1``, ``p_abandon = 0``, ``mean_wait = inf``, ``service_level = 0``,
     ``occupancy = 1``).
 
+    The computation is compiled (:func:`cxsim.kernels.erlang.erlang_a_core`, with its own
+    regularised incomplete beta function); the functions here check their input and call it.
+
 References
 ----------
 A. K. Erlang, "Solution of some problems in the theory of probabilities of significance in
@@ -78,8 +81,9 @@ from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import betainc, gammaln
 
+from .kernels.erlang import erlang_a_core
+from .kernels.waits import mixture_device
 from .limits import MAX_AGENTS  # most agents a queue formula takes
 
 __all__ = [
@@ -93,12 +97,6 @@ __all__ = [
     "occupancy",
     "service_level",
 ]
-
-#: Queue-part weights below ``exp(-_LOG_NEGLIGIBLE)`` times the largest one are dropped.
-_LOG_NEGLIGIBLE = 45.0
-#: Hard cap on the number of queue states kept by :func:`erlang_a`.
-_MAX_QUEUE_STATES = 1 << 22
-
 
 @dataclass(frozen=True)
 class ErlangCResult:
@@ -408,84 +406,6 @@ def erlang_c_stats(traffic: float, agents: int, handle_time: float, target: floa
 # --------------------------------------------------------------------------------------------
 
 
-def _logsumexp(x: np.ndarray) -> float:
-    """``log(sum(exp(x)))`` of a non-empty array, without overflow.
-
-    SciPy's version costs tens of microseconds of array-API dispatch per call, and this runs
-    for every team every tick.
-    """
-    top = float(x.max())
-    if math.isinf(top):
-        return top
-    return top + math.log(float(np.exp(x - top).sum()))
-
-
-def _log_low_weights(traffic: float, agents: int) -> float:
-    """``log sum_{n<c} pi_n / pi_c`` where ``pi_n / pi_c = c! A^(n-c) / n!`` (needs A > 0)."""
-    if agents == 0:
-        return -math.inf
-    steps = np.log(np.arange(1, agents + 1, dtype=float)) - math.log(traffic)  # log(k / A)
-    log_rel = np.cumsum(steps[::-1])[::-1]  # entry n: sum_{k=n+1..c} log(k / A)
-    return _logsumexp(log_rel)
-
-
-def _queue_log_weights(lam: float, c_mu: float, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Queue lengths ``j`` and ``log w_j`` with ``w_j = prod_{i<=j} lam / (c mu + i theta)``.
-
-    Only the window of ``j`` where ``w_j`` is within ``exp(-_LOG_NEGLIGIBLE)`` of its maximum
-    is returned.  The weights are unimodal with mode ``floor((lam - c mu) / theta)``; below the
-    mode they fall off at least like ``exp(-k^2 theta / (2 lam))``, which fixes where the
-    window starts.
-    """
-    delta = (lam - c_mu) / theta
-    mode = max(0, math.floor(delta)) if math.isfinite(delta) else _MAX_QUEUE_STATES
-    half_width = math.ceil(math.sqrt(2.0 * _LOG_NEGLIGIBLE * lam / theta)) + 2
-    start = max(0, mode - min(half_width, _MAX_QUEUE_STATES // 2))
-    if start == 0:
-        log_start = 0.0
-    else:  # log w_start in closed form; only used when the queue part dominates anyway
-        a = c_mu / theta
-        log_ratio = math.log(lam) - math.log(theta)
-        log_start = start * log_ratio - float(gammaln(a + start + 1) - gammaln(a + 1))
-
-    js = [np.array([float(start)])]
-    logs = [np.array([log_start])]
-    last, top, total, chunk = log_start, log_start, 1, 256
-    while total < _MAX_QUEUE_STATES:
-        n = min(chunk, _MAX_QUEUE_STATES - total)
-        j = np.arange(start + total, start + total + n, dtype=float)
-        lw = last + np.cumsum(math.log(lam) - np.log(c_mu + j * theta))
-        js.append(j)
-        logs.append(lw)
-        total += n
-        last = float(lw[-1])
-        top = max(top, float(lw.max()))
-        if j[-1] >= mode and last < top - _LOG_NEGLIGIBLE:
-            break
-        chunk *= 2
-    j_all = np.concatenate(js)
-    lw_all = np.concatenate(logs)
-    # always keep one queued caller: with a very short patience pi_{c+1} is negligible
-    # beside pi_c, yet theta * pi_{c+1} / lam is the whole abandonment
-    keep = (lw_all >= top - _LOG_NEGLIGIBLE) | (j_all <= 1)
-    return j_all[keep], lw_all[keep]
-
-
-def _answered_within(m: np.ndarray, c_mu: float, theta: float, target: float) -> np.ndarray:
-    """P(answered within ``target``) for a caller that finds ``m`` callers queued ahead.
-
-    Equals ``b / (b + m + 1) * I_x(m + 1, b + 1)`` with ``b = c mu / theta`` and
-    ``x = 1 - exp(-theta target)``; see the module docstring.
-    """
-    if c_mu == 0.0:
-        return np.zeros_like(m)
-    p_ever = c_mu / (c_mu + (m + 1.0) * theta)
-    if math.isinf(target):
-        return p_ever
-    x = -math.expm1(-theta * target)
-    return p_ever * betainc(m + 1.0, c_mu / theta + 1.0, x)
-
-
 def erlang_a(
     arrival_rate: float,
     handle_time: float,
@@ -538,73 +458,7 @@ def erlang_a(
     pat = _positive("patience", patience, allow_inf=True)
     c = _agents(agents)
     t = _nonnegative("target", target, allow_inf=True)
-    traffic = lam * aht
-
-    if math.isinf(pat):
-        asa = _asa_c(traffic, c, aht)
-        return ErlangAResult(
-            p_wait=_erlang_c(traffic, c),
-            p_abandon=0.0,
-            mean_wait=asa,
-            service_level=_service_level_c(traffic, c, aht, t),
-            occupancy=_occupancy(traffic, c),
-            mean_queue=0.0 if lam == 0.0 else lam * asa,
-            carried_load=min(traffic, float(c)),
-        )
-
-    if traffic == 0.0:  # lam == 0 (or lam * aht underflows): limits as lam -> 0
-        none_served = c == 0
-        return ErlangAResult(
-            p_wait=1.0 if none_served else 0.0,
-            p_abandon=1.0 if none_served else 0.0,
-            mean_wait=pat if none_served else 0.0,
-            service_level=0.0 if none_served else 1.0,
-            occupancy=0.0,
-            mean_queue=0.0,
-            carried_load=0.0,
-        )
-
-    if c == 0:  # nobody to answer: every caller waits out their patience and hangs up
-        return ErlangAResult(p_wait=1.0, p_abandon=1.0, mean_wait=pat, service_level=0.0,
-                             occupancy=1.0, mean_queue=lam * pat, carried_load=0.0)
-
-    mu = 1.0 / aht
-    theta = 1.0 / pat
-    c_mu = c * mu
-
-    log_low = _log_low_weights(traffic, c)  # sum_{n<c} pi_n / pi_c
-    if math.isinf(theta) or pat * (c_mu + lam) < 1e-18:
-        # patience far shorter than any service or arrival gap: the loss system (Erlang B),
-        # exact to relative 1e-18, and no overflow of j * theta in the queue weights
-        blocked = math.exp(-float(np.logaddexp(log_low, 0.0)))  # pi_c, all of it abandons
-        return ErlangAResult(p_wait=blocked, p_abandon=blocked, mean_wait=0.0,
-                             service_level=1.0 - blocked,
-                             occupancy=_occupancy(traffic * (1.0 - blocked), c) if c else 1.0,
-                             mean_queue=0.0, carried_load=traffic * (1.0 - blocked))
-    j, log_w = _queue_log_weights(lam, c_mu, theta)  # pi_{c+j} / pi_c
-    log_queue = _logsumexp(log_w)
-    log_norm = float(np.logaddexp(log_low, log_queue))
-
-    prob_queue = np.exp(log_w - log_norm)  # pi_{c+j}
-    p_low = math.exp(log_low - log_norm)
-    p_wait = float(prob_queue.sum())
-    mean_queue = float(np.dot(j, prob_queue))
-    answered = float(np.dot(prob_queue, _answered_within(j, c_mu, theta, t)))
-
-    p_abandon = min(theta * mean_queue / lam, 1.0)
-    if c == 0:  # no agents: every state is a queue state and every caller hangs up
-        p_wait, p_abandon = 1.0, 1.0
-    carried = traffic * (1.0 - p_abandon)
-    occ = _occupancy(carried, c) if c > 0 else 1.0
-    return ErlangAResult(
-        p_wait=min(p_wait, 1.0),
-        p_abandon=p_abandon,
-        mean_wait=mean_queue / lam,
-        service_level=min(max(p_low + answered, 0.0), 1.0),
-        occupancy=occ,
-        mean_queue=mean_queue,
-        carried_load=carried,
-    )
+    return ErlangAResult(*erlang_a_core(lam, aht, pat, float(c), t))
 
 
 def erlang_a_shared(arrival_rate: float, handle_time: float, patience: float, agents: float,
@@ -623,22 +477,14 @@ def erlang_a_shared(arrival_rate: float, handle_time: float, patience: float, ag
     if c < 0.0 or math.isinf(c):
         raise ValueError(f"agents must be a finite number 0 or more, got {agents!r}")
     lo = math.floor(c)
-    share = c - lo
-    a = erlang_a(arrival_rate, handle_time, patience, lo, target)
-    if share == 0.0:
-        return a
-    b = erlang_a(arrival_rate, handle_time, patience, lo + 1, target)
-
-    def mix(x: float, y: float) -> float:
-        return (1.0 - share) * x + share * y
-
-    carried = mix(a.carried_load, b.carried_load)
-    return ErlangAResult(
-        p_wait=mix(a.p_wait, b.p_wait), p_abandon=mix(a.p_abandon, b.p_abandon),
-        mean_wait=mix(a.mean_wait, b.mean_wait),
-        service_level=mix(a.service_level, b.service_level),
-        occupancy=min(carried / c, 1.0), mean_queue=mix(a.mean_queue, b.mean_queue),
-        carried_load=carried)
+    lam = _nonnegative("arrival_rate", arrival_rate)
+    aht = _positive("handle_time", handle_time)
+    pat = _positive("patience", patience, allow_inf=True)
+    _agents(lo)
+    t = _nonnegative("target", target, allow_inf=True)
+    if c > lo:
+        _agents(lo + 1)
+    return ErlangAResult(*erlang_a_core(lam, aht, pat, c, t))
 
 
 @dataclass(frozen=True)
@@ -675,16 +521,15 @@ def wait_device(q: ErlangAResult, patience: float, target: float,
     matched for the mixture (``w`` from abandonment for each ``m``, ``m`` by a root search on
     the service level), so what customers meet agrees with the reported figures.
     """
-    if mix is not None and len(mix[0]) > 1 and np.ptp(mix[1]) > 0:
-        w, p = np.asarray(mix[0], float), np.asarray(mix[1], float)
-        keep = w > 0
-        # groups of extreme patience (subnormal, or 10^12 apart) fall back to the mean
-        if (keep.sum() > 1 and np.isfinite(p[keep]).all() and p[keep].min() > 1e-150
-                and p[keep].max() < 1e12 * p[keep].min() and target >= 0.0):
-            with np.errstate(all="ignore"):
-                dev = _mixed_device(q, w[keep], p[keep], target)
-            if math.isfinite(dev.p_wait) and not math.isnan(dev.mean_virtual):
-                return dev
+    if mix is not None:
+        weights = np.ascontiguousarray(mix[0], dtype=float)
+        patiences = np.ascontiguousarray(mix[1], dtype=float)
+        if weights.shape != patiences.shape or weights.ndim != 1:
+            raise ValueError("mix: one weight and one patience a group")
+        found, p_wait, m = mixture_device(q.p_abandon, q.service_level, q.p_wait, q.mean_wait,
+                                          weights, patiences, float(target))
+        if found:
+            return WaitDevice(p_wait=float(p_wait), mean_virtual=float(m))
     from scipy.special import lambertw
 
 
@@ -719,21 +564,3 @@ def wait_device(q: ErlangAResult, patience: float, target: float,
     x = min(feasible, key=lambda r: abs(r - x_erlang)) if feasible else x_max
     w = min(ab * (1.0 + x / theta), 1.0)
     return WaitDevice(p_wait=w, mean_virtual=1.0 / x if x > 0.0 else math.inf)
-
-
-def _mixed_device(q: ErlangAResult, weights: np.ndarray, patiences: np.ndarray,
-                  target: float) -> WaitDevice:
-    """:func:`wait_device` for callers from groups with different mean patience."""
-    ab, sl, pw = q.p_abandon, q.service_level, q.p_wait
-    if not (pw > 0.0 and ab > 0.0):
-        m = q.mean_wait / pw if pw > 0.0 else 0.0
-        return WaitDevice(p_wait=pw, mean_virtual=m if math.isfinite(m) else math.inf)
-    if ab >= 1.0:
-        return WaitDevice(p_wait=1.0, mean_virtual=math.inf)
-    from .kernels.waits import MIXED_GRID, mixed_device  # compiled: called every team-tick
-
-    pi = weights / weights.sum()
-    theta = 1.0 / patiences
-    scale = float(pi @ patiences)
-    p_wait, m = mixed_device(ab, sl, pw, pi, theta, float(target), scale * MIXED_GRID)
-    return WaitDevice(p_wait=float(p_wait), mean_virtual=float(m))

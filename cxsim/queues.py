@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .kernels import TPA_FLOW, TPA_QUEUE_ABANDON, TPA_VISITS, Journeys, Touchpoints
-from .queueing import erlang_a_shared, wait_device
+from .kernels.erlang import erlang_a_core, forecast
+from .kernels.waits import mixture_device
+from .queueing import ErlangAResult, wait_device
 from .scenario import Scenario
 from .workforce import Workforce, mean_of
 
@@ -46,6 +48,7 @@ class Queues:
     def __init__(self, scenario: Scenario, team_tps: dict[str, list[int]]):
         self.spec = scenario
         self.team_tps = team_tps
+        self._refs = {name: np.array(refs, dtype=np.intp) for name, refs in team_tps.items()}
         self.backlog = {name: 0.0 for name in scenario.teams}
         self.state: dict[str, dict] = {}
         n = len(scenario.touchpoints)
@@ -88,14 +91,8 @@ class Queues:
         as an episode walks at most that many.  Entry volumes, the bulk of the load, are
         today's own; only the shares of moves come from the recent past.
         """
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(self.visits[:, None] > 0, self.moves / self.visits[:, None], 0.0)
-        total = entries.astype(float).copy()
-        term = total.copy()
-        for _ in range(self.spec.behaviour.max_steps - 1):
-            term = share.T @ term
-            total += term
-        return total
+        return forecast(self.moves, self.visits, np.ascontiguousarray(entries, dtype=float),
+                        self.spec.behaviour.max_steps)
 
     def observe(self, tpt: np.ndarray) -> None:
         """Add today's visits and moves (``tpt``: the tick's touchpoint table)."""
@@ -135,18 +132,26 @@ class Queues:
             minutes = team.open_hours * 60.0 * sc.simulation.tick_days
             aht = workforce.handle_time[name]
             target = team.service_target / 60.0
-            weights = callers[:, refs].sum(axis=1) if refs else np.zeros(len(patience))
-            if weights.sum() <= 0:
+            weights = callers[:, self._refs[name]].sum(axis=1)
+            total = weights.sum()
+            if total <= 0:
                 weights = callers.sum(axis=1)
-            if weights.sum() <= 0:
+                total = weights.sum()
+            if total <= 0:
                 weights = np.ones(len(patience))
-            mean_patience = float(weights @ patience / weights.sum())
-            q = erlang_a_shared(offered * scale / minutes, aht, mean_patience, agents * scale,
-                                target)
-            dev = wait_device(q, mean_patience, target, (weights, patience))
+                total = weights.sum()
+            mean_patience = float(weights @ patience / total)
+            # erlang_a_shared and wait_device's compiled parts, on input valid here
+            q = ErlangAResult(*erlang_a_core(offered * scale / minutes, aht, mean_patience,
+                                             agents * scale, target))
+            found, p_wait, mean_virtual = mixture_device(
+                q.p_abandon, q.service_level, q.p_wait, q.mean_wait, weights, patience, target)
+            if not found:  # one patience group: the one-patience device
+                dev = wait_device(q, mean_patience, target)
+                p_wait, mean_virtual = dev.p_wait, dev.mean_virtual
             for j in refs:
-                tp.p_wait[j] = dev.p_wait if offered > 0 else 0.0
-                tp.wait_mean[j] = dev.mean_virtual
+                tp.p_wait[j] = p_wait if offered > 0 else 0.0
+                tp.wait_mean[j] = mean_virtual
             self.state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
             out.teams[name] = {
                 **workforce.events.get(name, {}), "headcount": len(staff),

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["MIXED_GRID", "mixed_device"]
+__all__ = ["MIXED_GRID", "mixture_device"]
 
 #: the relative grid of mean virtual waits scanned for sign changes (times the mean patience)
 MIXED_GRID = np.logspace(-6, 6, 241)
@@ -35,26 +35,76 @@ def _parts(m, pi, theta, target):
 
 
 @njit(cache=True, error_model="numpy")
-def mixed_device(ab, sl, pw, pi, theta, target, grid):
-    """``(p_wait, mean_virtual)`` matching abandonment ``ab`` and service level ``sl``.
+def mixture_device(ab, sl, pw, mean_wait, weights, patiences, target):
+    """:func:`cxsim.queueing.wait_device`'s device for callers of several patience groups.
 
-    ``pi`` are the groups' shares of callers, ``theta`` their hang-up rates, ``grid`` the
-    mean virtual waits scanned (absolute).  A waiting caller's chance ``w`` follows from the
-    abandonment for each mean virtual wait ``m``; ``m`` is the root of the service-level gap
-    nearest Erlang A's own P(wait) ``pw``, else the grid point with the smallest gap among
-    feasible ones (``w <= 1``), else the grid's end.
+    ``ab``, ``sl``, ``pw`` and ``mean_wait`` are the day's Erlang A abandonment, service
+    level, P(wait) and mean wait; ``weights`` and ``patiences`` the groups' callers and mean
+    patience.  Returns ``(found, p_wait, mean_virtual)``; ``found`` is false when the groups
+    do not make a mixture to solve for (fewer than two with callers, equal patience, a
+    patience not finite, subnormal or 10^12 times another, a negative target) or no device
+    was found: the caller then draws the one-patience device.
+
+    A waiting caller's chance ``w`` follows from the abandonment for each mean virtual wait
+    ``m``; ``m`` is the root of the service-level gap nearest Erlang A's own P(wait) ``pw``
+    (found on the grid ``MIXED_GRID`` times the callers' mean patience, then by bisection),
+    else the grid point with the smallest gap among feasible ones (``w <= 1``), else the
+    grid's end.
     """
-    n = grid.shape[0]
-    gap = np.empty(n)
-    ok = np.empty(n, dtype=np.bool_)
-    for i in range(n):
+    n = weights.shape[0]
+    if n <= 1:
+        return False, np.nan, np.nan
+    hi = -np.inf
+    lo = np.inf
+    for g in range(n):  # numpy.ptp(patiences) > 0
+        if math.isnan(patiences[g]):
+            return False, np.nan, np.nan
+        hi = max(hi, patiences[g])
+        lo = min(lo, patiences[g])
+    if not hi - lo > 0.0:
+        return False, np.nan, np.nan
+    kept = 0
+    total = 0.0
+    hi = -np.inf
+    lo = np.inf
+    for g in range(n):
+        if weights[g] > 0.0:
+            if not math.isfinite(patiences[g]):
+                return False, np.nan, np.nan
+            kept += 1
+            total += weights[g]
+            hi = max(hi, patiences[g])
+            lo = min(lo, patiences[g])
+    if not (kept > 1 and lo > 1e-150 and hi < 1e12 * lo and target >= 0.0):
+        return False, np.nan, np.nan
+    if not (pw > 0.0 and ab > 0.0):
+        m = mean_wait / pw if pw > 0.0 else 0.0
+        return math.isfinite(pw), pw, m if math.isfinite(m) else np.inf
+    if ab >= 1.0:
+        return True, 1.0, np.inf
+    pi = np.empty(kept)
+    theta = np.empty(kept)
+    scale = 0.0
+    k = 0
+    for g in range(n):
+        if weights[g] > 0.0:
+            pi[k] = weights[g] / total
+            theta[k] = 1.0 / patiences[g]
+            scale += pi[k] * patiences[g]
+            k += 1
+
+    grid = scale * MIXED_GRID
+    size = grid.shape[0]
+    gap = np.empty(size)
+    ok = np.empty(size, dtype=np.bool_)
+    for i in range(size):
         a, within = _parts(grid[i], pi, theta, target)
         w = ab / a
         gap[i] = (1.0 - w + w * within) - sl
         ok[i] = w <= 1.0
     best = -1.0
     best_miss = np.inf
-    for k in range(n - 1):
+    for k in range(size - 1):
         if not (ok[k] and ok[k + 1] and np.sign(gap[k]) != np.sign(gap[k + 1])):
             continue
         lo = grid[k]
@@ -74,13 +124,14 @@ def mixed_device(ab, sl, pw, pi, theta, target, grid):
     if best >= 0.0:
         m = best
     else:
-        m = grid[n - 1]
+        m = grid[size - 1]
         smallest = np.inf
-        for i in range(n):  # the first smallest gap among feasible points; a NaN first wins
+        for i in range(size):  # the first smallest gap among feasible points; a NaN first wins
             if ok[i] and (math.isnan(gap[i]) or abs(gap[i]) < smallest):
                 m = grid[i]
                 if math.isnan(gap[i]):
                     break
                 smallest = abs(gap[i])
     a_m = _parts(m, pi, theta, target)[0]
-    return min(ab / a_m, 1.0), m
+    p_wait = min(ab / a_m, 1.0)
+    return math.isfinite(p_wait) and not math.isnan(m), p_wait, m
