@@ -17,6 +17,7 @@ import pandas as pd
 from . import kernels as K
 from .scenario import Scenario
 from .vocabulary import CONTRACT_COLUMNS
+from .workforce import headcounts, mean_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Employee
@@ -24,6 +25,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the metric columns of the contract, in order (declared in :mod:`cxsim.vocabulary`)
 CONTRACT_METRICS = CONTRACT_COLUMNS
+
+
+#: the columns of a metric row, in the order :meth:`Recorder.record` computes them (the
+#: table puts :data:`CONTRACT_METRICS` first)
+ROW_COLUMNS = (
+    "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
+    "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
+    "attrition", "partner_on_time", "revenue", "cost", "profit", "nps_se", "nps_population",
+    "nps_respondents", "prospects", "lost", "won_back", "episodes", "resolved", "abandoned",
+    "escalations", "failure_demand", "effort", "promoters", "detractors", "referrers",
+    "queued", "contact_cost", "staff_cost", "partner_cost", "intervention_cost", "recoveries",
+    "systems_down",
+)
 
 
 def ordered_sum(x: np.ndarray) -> np.ndarray:
@@ -52,7 +66,10 @@ class Recorder:
         self.touchpoint_names = touchpoint_names
         self.segment_names = segment_names
         self.segment_initial = segment_initial
-        self.rows: list[dict] = []
+        #: per tick, the metric row: one value per column of :data:`ROW_COLUMNS`
+        self.rows: list[tuple] = []
+        self._revenue_per_day = [sp.revenue_per_day for sp in scenario.segments.values()]
+        self._cost_per_contact = [tp.cost_per_contact for tp in scenario.touchpoints.values()]
         #: per tick, the per-touchpoint counts ``[T, N_TPA]`` (the moves between touchpoints
         #: are only kept summed over the run, in ``tp_total``: they are ``T x T`` a tick)
         self.tp_rows: list[np.ndarray] = []
@@ -77,80 +94,62 @@ class Recorder:
         """
         sc = self.spec
         dt = sc.simulation.tick_days
-        active = tot[K.ACC_ACTIVE]
-        episodes = tot[K.ACC_EPISODES]
-        revenue = float(sum(sgt[s, K.SGA_ACTIVE] * sp.revenue_per_day * dt
-                            * revenue_factor[s]
-                            for s, sp in enumerate(sc.segments.values())))
-        tps = list(sc.touchpoints.values())
-        contact_cost = float(sum(tpt[j, K.TPA_VISITS] * tp.cost_per_contact
-                                 for j, tp in enumerate(tps)))
-        on_staff = {name: 0 for name in sc.teams}
-        for e in staff:
-            on_staff[e.team] += 1
+        # the figures as Python floats: the same arithmetic as on the arrays' elements, and a
+        # tick's few hundred operations on them cost a fraction of NumPy scalars'
+        a = tot.tolist()
+        visits = tpt[:, K.TPA_VISITS].tolist()
+        active = a[K.ACC_ACTIVE]
+        episodes = a[K.ACC_EPISODES]
+        revenue = float(sum(n * per_day * dt * f for n, per_day, f in zip(
+            sgt[:, K.SGA_ACTIVE].tolist(), self._revenue_per_day, revenue_factor.tolist(),
+            strict=True)))
+        contact_cost = float(sum(v * c for v, c in zip(visits, self._cost_per_contact,
+                                                       strict=True)))
+        on_staff = headcounts(staff, sc.teams)
         staff_cost = float(sum(on_staff[n] * t_.fte * t_.wage_per_day * dt
                                for n, t_ in sc.teams.items()))
         partner_jobs = sum(r["jobs"] for r in partners.values())
         partner_fail = sum(r["failures"] for r in partners.values())
         partner_cost = sum(r["cost"] for r in partners.values())
         cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
-                + sc.economics.acquisition_cost * tot[K.ACC_NEW] + intervention_cost)
-        staffed = staffed_tps
-        queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
-        q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
-        q_abandon = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in staffed))
-        n_survey = tot[K.ACC_SURVEY_N]
-        nps_sample, nps_se = nps(tot[K.ACC_SURVEY_PROM], tot[K.ACC_SURVEY_DET], n_survey)
-        nps_pop, _ = nps(tot[K.ACC_PROMOTERS], tot[K.ACC_DETRACTORS], active)
+                + sc.economics.acquisition_cost * a[K.ACC_NEW] + intervention_cost)
+        queued_at = tpt[:, K.TPA_QUEUED].tolist()
+        abandoned_at = tpt[:, K.TPA_QUEUE_ABANDON].tolist()
+        queued = float(sum(queued_at[j] for j in staffed_tps))
+        q_arrivals = float(sum(visits[j] for j in staffed_tps))
+        q_abandon = float(sum(abandoned_at[j] for j in staffed_tps))
+        n_survey = a[K.ACC_SURVEY_N]
+        nps_sample, nps_se = nps(a[K.ACC_SURVEY_PROM], a[K.ACC_SURVEY_DET], n_survey)
+        nps_pop, _ = nps(a[K.ACC_PROMOTERS], a[K.ACC_DETRACTORS], active)
         off = day.offered
         initial = initial_customers
         nan = float("nan")
-        row = {
-            "tick": t,
-            "active": int(active),
-            "new": int(tot[K.ACC_NEW]),
-            "churned": int(tot[K.ACC_CHURNED]),
-            "churn_rate": _ratio(tot[K.ACC_CHURNED], tot[K.ACC_ACTIVE_START]),
-            "retention": tot[K.ACC_COHORT] / initial if initial > 0 else nan,
-            "nps": nps_sample,
-            "csat": _ratio(tot[K.ACC_CSAT_SUM], episodes),
-            "ces": _ratio(tot[K.ACC_CES_SUM], episodes),
-            "satisfaction": _ratio(tot[K.ACC_SAT_SUM], active),
-            "fcr": _ratio(tot[K.ACC_FCR], episodes),
-            "service_level": _ratio(day.sl_sum, off),
-            "asa": _ratio(day.asa_sum, off),
-            "abandonment": _ratio(q_abandon, q_arrivals),
-            "occupancy": _ratio(day.occupancy_sum, off),
-            "engagement": (float(np.mean([e.engagement for e in staff])) if staff else nan),
-            "attrition": attrition,
-            "partner_on_time": 1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
-            "revenue": revenue,
-            "cost": cost,
-            "profit": revenue - cost,
-            "nps_se": nps_se,
-            "nps_population": nps_pop,
-            "nps_respondents": int(n_survey),
-            "prospects": int(tot[K.ACC_PROSPECTS]),
-            "lost": int(tot[K.ACC_LOST]),
-            "won_back": int(tot[K.ACC_WON_BACK]),
-            "episodes": int(episodes),
-            "resolved": int(tot[K.ACC_RESOLVED]),
-            "abandoned": int(tot[K.ACC_ABANDONED]),
-            "escalations": int(tot[K.ACC_ESCALATIONS]),
-            "failure_demand": int(tot[K.ACC_FAILURE_DEMAND]),
-            "effort": _ratio(tot[K.ACC_EFFORT_SUM], episodes),
-            "promoters": int(tot[K.ACC_PROMOTERS]),
-            "detractors": int(tot[K.ACC_DETRACTORS]),
-            "referrers": int(tot[K.ACC_REFERRERS]),
-            "queued": int(queued),
-            "contact_cost": contact_cost,
-            "staff_cost": staff_cost,
-            "partner_cost": partner_cost,
-            "intervention_cost": intervention_cost,
-            "recoveries": int(tot[K.ACC_RECOVERIES]),
-            "systems_down": float(systems_down),
-        }
-        self.rows.append(row)
+        # one value per column of ROW_COLUMNS, in its order
+        self.rows.append((
+            t, int(active), int(a[K.ACC_NEW]), int(a[K.ACC_CHURNED]),
+            _ratio(a[K.ACC_CHURNED], a[K.ACC_ACTIVE_START]),
+            a[K.ACC_COHORT] / initial if initial > 0 else nan,
+            nps_sample,
+            _ratio(a[K.ACC_CSAT_SUM], episodes),
+            _ratio(a[K.ACC_CES_SUM], episodes),
+            _ratio(a[K.ACC_SAT_SUM], active),
+            _ratio(a[K.ACC_FCR], episodes),
+            _ratio(day.sl_sum, off),
+            _ratio(day.asa_sum, off),
+            _ratio(q_abandon, q_arrivals),
+            _ratio(day.occupancy_sum, off),
+            mean_of(staff, "engagement", nan),
+            attrition,
+            1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
+            revenue, cost, revenue - cost, nps_se, nps_pop, int(n_survey),
+            int(a[K.ACC_PROSPECTS]), int(a[K.ACC_LOST]), int(a[K.ACC_WON_BACK]),
+            int(episodes), int(a[K.ACC_RESOLVED]), int(a[K.ACC_ABANDONED]),
+            int(a[K.ACC_ESCALATIONS]), int(a[K.ACC_FAILURE_DEMAND]),
+            _ratio(a[K.ACC_EFFORT_SUM], episodes),
+            int(a[K.ACC_PROMOTERS]), int(a[K.ACC_DETRACTORS]), int(a[K.ACC_REFERRERS]),
+            int(queued), contact_cost, staff_cost, partner_cost, intervention_cost,
+            int(a[K.ACC_RECOVERIES]), float(systems_down),
+        ))
         self.tp_rows.append(tpt[:, :K.N_TPA].copy())
         self.tp_total += tpt
         self.seg_rows.append(sgt)
@@ -160,9 +159,9 @@ class Recorder:
     # ---- tables ----------------------------------------------------------------------------
     def metrics(self) -> pd.DataFrame:
         """One row per tick; the contract's metric columns first, then extras."""
-        df = pd.DataFrame(self.rows)
-        if df.empty:
+        if not self.rows:
             return pd.DataFrame(columns=list(CONTRACT_METRICS))
+        df = pd.DataFrame.from_records(self.rows, columns=ROW_COLUMNS)
         extras = [c for c in df.columns if c not in CONTRACT_METRICS]
         return df[list(CONTRACT_METRICS) + extras]
 

@@ -68,6 +68,14 @@ def mean_of(agents: list, attr: str, default: float) -> float:
     return float(np.mean([getattr(a, attr) for a in agents])) if agents else default
 
 
+def headcounts(staff: list, teams) -> dict[str, int]:
+    """The people of ``staff`` counted by team, for every team of ``teams`` (0 if none)."""
+    on_staff = {name: 0 for name in teams}
+    for e in staff:
+        on_staff[e.team] += 1
+    return on_staff
+
+
 class Workforce:
     """Every team's staff, vacancies and today's events; sets staffed touchpoints' state.
 
