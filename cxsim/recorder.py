@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 CONTRACT_METRICS = CONTRACT_COLUMNS
 
 
-#: the columns of a metric row, in the order :meth:`Recorder.record` computes them (the
+#: the columns of a metric row, in the order :meth:`Recorder.metrics` computes them (the
 #: table puts :data:`CONTRACT_METRICS` first)
 ROW_COLUMNS = (
     "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
@@ -38,6 +38,11 @@ ROW_COLUMNS = (
     "queued", "contact_cost", "staff_cost", "partner_cost", "intervention_cost", "recoveries",
     "systems_down",
 )
+
+
+#: the company side's figures a tick keeps (:meth:`Recorder.record`), before the head counts
+COMPANY_FIGURES = ("offered", "sl_sum", "asa_sum", "occupancy_sum", "engagement", "attrition",
+                   "intervention_cost", "systems_down")
 
 
 def ordered_sum(x: np.ndarray) -> np.ndarray:
@@ -58,7 +63,13 @@ def _ratio(num: float, den: float) -> float:
 
 
 class Recorder:
-    """Rows of every tick: metrics, touchpoints, segments, queues (teams) and partners."""
+    """Rows of every tick: metrics, touchpoints, segments, queues (teams) and partners.
+
+    A tick keeps what its rows are computed from (:meth:`record`: the summed accumulators,
+    the queues' day, the partners' rows, the company side's figures); the tables compute
+    every tick's row at once when asked for (:meth:`metrics` and the others), so a tick pays
+    for copying its figures only.
+    """
 
     def __init__(self, scenario: Scenario, touchpoint_names: list[str],
                  segment_names: list[str], segment_initial: np.ndarray):
@@ -66,10 +77,6 @@ class Recorder:
         self.touchpoint_names = touchpoint_names
         self.segment_names = segment_names
         self.segment_initial = segment_initial
-        #: per tick, the metric row: one value per column of :data:`ROW_COLUMNS`
-        self.rows: list[tuple] = []
-        self._revenue_per_day = [sp.revenue_per_day for sp in scenario.segments.values()]
-        self._cost_per_contact = [tp.cost_per_contact for tp in scenario.touchpoints.values()]
         #: per tick, the per-touchpoint counts ``[T, N_TPA]`` (the moves between touchpoints
         #: are only kept summed over the run, in ``tp_total``: they are ``T x T`` a tick)
         self.tp_rows: list[np.ndarray] = []
@@ -78,6 +85,15 @@ class Recorder:
         self.seg_rows: list[np.ndarray] = []
         self.queue_rows: list[dict] = []
         self.partner_rows: list[dict] = []
+        #: per tick, the rest of what its metric row is computed from: the tick, the summed
+        #: accumulators ``ACC_*``, each segment's price factor and the company side's figures
+        #: (:data:`COMPANY_FIGURES`, then each team's head count)
+        self.ticks: list[int] = []
+        self.totals: list[np.ndarray] = []
+        self.price_factors: list[np.ndarray] = []
+        self.company: list[tuple] = []
+        self.staffed_tps: list[int] = []
+        self.initial_customers = 0
 
     def record(self, t: int, tot: np.ndarray, tpt: np.ndarray, sgt: np.ndarray,
                day: QueueDay, partners: dict[str, dict], *, staff: list[Employee],
@@ -92,64 +108,15 @@ class Recorder:
         the initial customers, each segment's price factor, today's intervention cost and the
         systems down.
         """
-        sc = self.spec
-        dt = sc.simulation.tick_days
-        # the figures as Python floats: the same arithmetic as on the arrays' elements, and a
-        # tick's few hundred operations on them cost a fraction of NumPy scalars'
-        a = tot.tolist()
-        visits = tpt[:, K.TPA_VISITS].tolist()
-        active = a[K.ACC_ACTIVE]
-        episodes = a[K.ACC_EPISODES]
-        revenue = float(sum(n * per_day * dt * f for n, per_day, f in zip(
-            sgt[:, K.SGA_ACTIVE].tolist(), self._revenue_per_day, revenue_factor.tolist(),
-            strict=True)))
-        contact_cost = float(sum(v * c for v, c in zip(visits, self._cost_per_contact,
-                                                       strict=True)))
-        on_staff = headcounts(staff, sc.teams)
-        staff_cost = float(sum(on_staff[n] * t_.fte * t_.wage_per_day * dt
-                               for n, t_ in sc.teams.items()))
-        partner_jobs = sum(r["jobs"] for r in partners.values())
-        partner_fail = sum(r["failures"] for r in partners.values())
-        partner_cost = sum(r["cost"] for r in partners.values())
-        cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
-                + sc.economics.acquisition_cost * a[K.ACC_NEW] + intervention_cost)
-        queued_at = tpt[:, K.TPA_QUEUED].tolist()
-        abandoned_at = tpt[:, K.TPA_QUEUE_ABANDON].tolist()
-        queued = float(sum(queued_at[j] for j in staffed_tps))
-        q_arrivals = float(sum(visits[j] for j in staffed_tps))
-        q_abandon = float(sum(abandoned_at[j] for j in staffed_tps))
-        n_survey = a[K.ACC_SURVEY_N]
-        nps_sample, nps_se = nps(a[K.ACC_SURVEY_PROM], a[K.ACC_SURVEY_DET], n_survey)
-        nps_pop, _ = nps(a[K.ACC_PROMOTERS], a[K.ACC_DETRACTORS], active)
-        off = day.offered
-        initial = initial_customers
-        nan = float("nan")
-        # one value per column of ROW_COLUMNS, in its order
-        self.rows.append((
-            t, int(active), int(a[K.ACC_NEW]), int(a[K.ACC_CHURNED]),
-            _ratio(a[K.ACC_CHURNED], a[K.ACC_ACTIVE_START]),
-            a[K.ACC_COHORT] / initial if initial > 0 else nan,
-            nps_sample,
-            _ratio(a[K.ACC_CSAT_SUM], episodes),
-            _ratio(a[K.ACC_CES_SUM], episodes),
-            _ratio(a[K.ACC_SAT_SUM], active),
-            _ratio(a[K.ACC_FCR], episodes),
-            _ratio(day.sl_sum, off),
-            _ratio(day.asa_sum, off),
-            _ratio(q_abandon, q_arrivals),
-            _ratio(day.occupancy_sum, off),
-            mean_of(staff, "engagement", nan),
-            attrition,
-            1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
-            revenue, cost, revenue - cost, nps_se, nps_pop, int(n_survey),
-            int(a[K.ACC_PROSPECTS]), int(a[K.ACC_LOST]), int(a[K.ACC_WON_BACK]),
-            int(episodes), int(a[K.ACC_RESOLVED]), int(a[K.ACC_ABANDONED]),
-            int(a[K.ACC_ESCALATIONS]), int(a[K.ACC_FAILURE_DEMAND]),
-            _ratio(a[K.ACC_EFFORT_SUM], episodes),
-            int(a[K.ACC_PROMOTERS]), int(a[K.ACC_DETRACTORS]), int(a[K.ACC_REFERRERS]),
-            int(queued), contact_cost, staff_cost, partner_cost, intervention_cost,
-            int(a[K.ACC_RECOVERIES]), float(systems_down),
-        ))
+        self.ticks.append(t)
+        self.totals.append(tot.copy())
+        self.price_factors.append(revenue_factor.copy())
+        self.company.append((
+            day.offered, day.sl_sum, day.asa_sum, day.occupancy_sum,
+            mean_of(staff, "engagement", float("nan")), attrition, intervention_cost,
+            float(systems_down), *headcounts(staff, self.spec.teams).values()))
+        self.staffed_tps = staffed_tps
+        self.initial_customers = initial_customers
         self.tp_rows.append(tpt[:, :K.N_TPA].copy())
         self.tp_total += tpt
         self.seg_rows.append(sgt)
@@ -159,11 +126,100 @@ class Recorder:
     # ---- tables ----------------------------------------------------------------------------
     def metrics(self) -> pd.DataFrame:
         """One row per tick; the contract's metric columns first, then extras."""
-        if not self.rows:
+        if not self.ticks:
             return pd.DataFrame(columns=list(CONTRACT_METRICS))
-        df = pd.DataFrame.from_records(self.rows, columns=ROW_COLUMNS)
+        df = pd.DataFrame(self._metric_columns())
         extras = [c for c in df.columns if c not in CONTRACT_METRICS]
         return df[list(CONTRACT_METRICS) + extras]
+
+    def _metric_columns(self) -> dict[str, np.ndarray]:
+        """Every tick's metric row, a column at a time (:data:`ROW_COLUMNS`, in order).
+
+        Each figure is the same expression a tick would compute on its own, applied to the
+        ticks' arrays element by element, and sums add their terms in the same order: the
+        same numbers, tick for tick.
+        """
+        sc = self.spec
+        dt = sc.simulation.tick_days
+        nan = float("nan")
+        tot = np.array(self.totals)
+        tp = np.array(self.tp_rows)
+        active_in = np.array(self.seg_rows)[:, :, K.SGA_ACTIVE]
+        factor = np.array(self.price_factors)
+        company = np.array(self.company, dtype=float)
+        offered, sl_sum, asa_sum, occupancy_sum, engagement, attrition, iv_cost, down = (
+            company[:, :len(COMPANY_FIGURES)].T)
+        on_staff = company[:, len(COMPANY_FIGURES):].astype(np.int64)
+
+        def acc(k: int) -> np.ndarray:
+            return tot[:, k]
+
+        def count(x: np.ndarray) -> np.ndarray:  # int() of each
+            return x.astype(np.int64)
+
+        def ratio(num, den) -> np.ndarray:  # _ratio of each
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(den > 0, num / den, nan)
+
+        def total(terms) -> np.ndarray:  # sum() of each tick's terms, added in order
+            out = np.zeros(len(tot))
+            for x in terms:
+                out = out + x
+            return out
+
+        active, episodes = acc(K.ACC_ACTIVE), acc(K.ACC_EPISODES)
+        revenue = total(active_in[:, s] * sp.revenue_per_day * dt * factor[:, s]
+                        for s, sp in enumerate(sc.segments.values()))
+        contact_cost = total(tp[:, j, K.TPA_VISITS] * t_.cost_per_contact
+                             for j, t_ in enumerate(sc.touchpoints.values()))
+        staff_cost = total(on_staff[:, k] * t_.fte * t_.wage_per_day * dt
+                           for k, t_ in enumerate(sc.teams.values()))
+        # the partners' rows hold Python numbers: summed as the builtin sums them
+        partner_jobs = np.array([sum(r["jobs"] for r in p.values()) for p in self.partner_rows])
+        partner_fail = np.array([sum(r["failures"] for r in p.values())
+                                 for p in self.partner_rows])
+        partner_cost = np.array([sum(r["cost"] for r in p.values()) for p in self.partner_rows])
+        cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
+                + sc.economics.acquisition_cost * acc(K.ACC_NEW) + iv_cost)
+        staffed = self.staffed_tps
+        queued = total(tp[:, j, K.TPA_QUEUED] for j in staffed)
+        q_arrivals = total(tp[:, j, K.TPA_VISITS] for j in staffed)
+        q_abandon = total(tp[:, j, K.TPA_QUEUE_ABANDON] for j in staffed)
+        n_survey = acc(K.ACC_SURVEY_N)
+        nps_sample, nps_se = np.array([  # (a square root of each tick's own, as nps does)
+            nps(*x) for x in zip(acc(K.ACC_SURVEY_PROM).tolist(), acc(K.ACC_SURVEY_DET).tolist(),
+                                 n_survey.tolist(), strict=True)]).reshape(-1, 2).T
+        nps_pop = np.array([nps(*x)[0] for x in zip(
+            acc(K.ACC_PROMOTERS).tolist(), acc(K.ACC_DETRACTORS).tolist(), active.tolist(),
+            strict=True)])
+        initial = self.initial_customers
+        with np.errstate(divide="ignore", invalid="ignore"):
+            on_time = np.where(partner_jobs > 0, 1.0 - partner_fail / partner_jobs, nan)
+        columns = (
+            np.array(self.ticks, dtype=np.int64), count(active), count(acc(K.ACC_NEW)),
+            count(acc(K.ACC_CHURNED)), ratio(acc(K.ACC_CHURNED), acc(K.ACC_ACTIVE_START)),
+            acc(K.ACC_COHORT) / initial if initial > 0 else np.full(len(tot), nan),
+            nps_sample,
+            ratio(acc(K.ACC_CSAT_SUM), episodes),
+            ratio(acc(K.ACC_CES_SUM), episodes),
+            ratio(acc(K.ACC_SAT_SUM), active),
+            ratio(acc(K.ACC_FCR), episodes),
+            ratio(sl_sum, offered),
+            ratio(asa_sum, offered),
+            ratio(q_abandon, q_arrivals),
+            ratio(occupancy_sum, offered),
+            engagement, attrition, on_time,
+            revenue, cost, revenue - cost, nps_se, nps_pop, count(n_survey),
+            count(acc(K.ACC_PROSPECTS)), count(acc(K.ACC_LOST)), count(acc(K.ACC_WON_BACK)),
+            count(episodes), count(acc(K.ACC_RESOLVED)), count(acc(K.ACC_ABANDONED)),
+            count(acc(K.ACC_ESCALATIONS)), count(acc(K.ACC_FAILURE_DEMAND)),
+            ratio(acc(K.ACC_EFFORT_SUM), episodes),
+            count(acc(K.ACC_PROMOTERS)), count(acc(K.ACC_DETRACTORS)),
+            count(acc(K.ACC_REFERRERS)),
+            count(queued), contact_cost, staff_cost, partner_cost, iv_cost,
+            count(acc(K.ACC_RECOVERIES)), down,
+        )
+        return dict(zip(ROW_COLUMNS, columns, strict=True))
 
     def touchpoints(self) -> pd.DataFrame:
         """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits."""
