@@ -223,26 +223,30 @@ class Recorder:
 
     def touchpoints(self) -> pd.DataFrame:
         """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits."""
-        rows = []
+        names = self.touchpoint_names
+        if not self.tp_rows:
+            return pd.DataFrame()
+        v = np.array(self.tp_rows).reshape(-1, K.N_TPA)  # tick by tick, touchpoint by touchpoint
+        n = len(self.tp_rows)
         spec = self.spec.touchpoints
-        for t, tpt in enumerate(self.tp_rows, start=1):
-            for j, name in enumerate(self.touchpoint_names):
-                v = tpt[j]
-                visits = v[K.TPA_VISITS]
-                rows.append({
-                    "tick": t, "touchpoint": name,
-                    "channel": spec[name].channel, "stage": spec[name].stage,
-                    "volume": int(visits),
-                    "experience": v[K.TPA_PERF_SUM] / visits if visits else float("nan"),
-                    "resolved": int(v[K.TPA_RESOLVED]), "failures": int(v[K.TPA_FAILURES]),
-                    "queued": int(v[K.TPA_QUEUED]),
-                    "queue_abandoned": int(v[K.TPA_QUEUE_ABANDON]),
-                    "mean_wait": v[K.TPA_WAIT_SUM] / v[K.TPA_QUEUED] if v[K.TPA_QUEUED]
-                    else 0.0,
-                    "episodes_ended": int(v[K.TPA_ENDED_HERE]),
-                    "episodes_ended_unresolved": int(v[K.TPA_ENDED_BAD]),
-                })
-        return pd.DataFrame(rows)
+        visits, queued = v[:, K.TPA_VISITS], v[:, K.TPA_QUEUED]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            experience = np.where(visits != 0, v[:, K.TPA_PERF_SUM] / visits, float("nan"))
+            mean_wait = np.where(queued != 0, v[:, K.TPA_WAIT_SUM] / queued, 0.0)
+        return pd.DataFrame({
+            "tick": np.repeat(np.arange(1, n + 1), len(names)),
+            "touchpoint": np.tile(np.array(names, dtype=object), n),
+            "channel": np.tile(np.array([spec[x].channel for x in names], dtype=object), n),
+            "stage": np.tile(np.array([spec[x].stage for x in names], dtype=object), n),
+            "volume": visits.astype(np.int64), "experience": experience,
+            "resolved": v[:, K.TPA_RESOLVED].astype(np.int64),
+            "failures": v[:, K.TPA_FAILURES].astype(np.int64),
+            "queued": queued.astype(np.int64),
+            "queue_abandoned": v[:, K.TPA_QUEUE_ABANDON].astype(np.int64),
+            "mean_wait": mean_wait,
+            "episodes_ended": v[:, K.TPA_ENDED_HERE].astype(np.int64),
+            "episodes_ended_unresolved": v[:, K.TPA_ENDED_BAD].astype(np.int64),
+        })
 
     def flows(self) -> pd.DataFrame:
         """How episodes moved, summed over the run: one row per ``source, target, episodes``.
@@ -270,17 +274,22 @@ class Recorder:
 
     def segments(self) -> pd.DataFrame:
         """Per tick and segment: active, new, churned and initial-cohort retention."""
-        rows = []
-        initial = self.segment_initial
-        for t, sgt in enumerate(self.seg_rows, start=1):
-            for s, name in enumerate(self.segment_names):
-                v = sgt[s]
-                rows.append({
-                    "tick": t, "segment": name, "active": int(v[K.SGA_ACTIVE]),
-                    "new": int(v[K.SGA_NEW]), "churned": int(v[K.SGA_CHURNED]),
-                    "retention": v[K.SGA_COHORT] / initial[s] if initial[s] else float("nan"),
-                })
-        return pd.DataFrame(rows)
+        names = self.segment_names
+        if not self.seg_rows:
+            return pd.DataFrame()
+        v = np.array(self.seg_rows).reshape(-1, K.N_SGA)  # tick by tick, segment by segment
+        n = len(self.seg_rows)
+        initial = np.tile(self.segment_initial, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            retention = np.where(initial != 0, v[:, K.SGA_COHORT] / initial, float("nan"))
+        return pd.DataFrame({
+            "tick": np.repeat(np.arange(1, n + 1), len(names)),
+            "segment": np.tile(np.array(names, dtype=object), n),
+            "active": v[:, K.SGA_ACTIVE].astype(np.int64),
+            "new": v[:, K.SGA_NEW].astype(np.int64),
+            "churned": v[:, K.SGA_CHURNED].astype(np.int64),
+            "retention": retention,
+        })
 
     def queues(self) -> pd.DataFrame:
         """Per tick and team: offered contacts, agents, traffic, P(wait), SL, ASA (s), occupancy."""
