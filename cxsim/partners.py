@@ -38,6 +38,9 @@ class Partners:
     def step(self, visits: np.ndarray | None, tp: Touchpoints, planned: Touchpoints) -> None:
         """Set today's reliability from yesterday's ``visits`` per touchpoint; touchpoints."""
         w = self.spec.behaviour.partner_quality_effect
+        # Python floats: the same sums (of whole numbers of visits), without NumPy scalars
+        visits = visits.tolist() if visits is not None else None
+        quality = planned.quality.tolist()
         for name, partner in self.agents.items():
             refs = self.tps[name]
             partner.jobs_last_tick = (float(sum(visits[j] for j in refs))
@@ -45,7 +48,7 @@ class Partners:
             partner.step()
             shift = w * (partner.quality - self.spec.partners[name].quality)
             for j in refs:
-                tp.quality[j] = min(max(planned.quality[j] + shift, 0.0), 1.0)
+                tp.quality[j] = min(max(quality[j] + shift, 0.0), 1.0)
                 tp.p_fail[j] = 1.0 - partner.effective_reliability
 
     def settle(self, tpt: np.ndarray, tick_days: float) -> dict[str, dict]:
@@ -54,10 +57,11 @@ class Partners:
         ``tpt`` is the tick's per-touchpoint accumulator table (``[T, N_TPA + T]``).
         """
         rows = {}
+        visits, failures = tpt[:, TPA_VISITS].tolist(), tpt[:, TPA_FAILURES].tolist()
         for name, p in self.agents.items():
             refs = self.tps[name]
-            jobs = float(sum(tpt[j, TPA_VISITS] for j in refs))
-            fails = float(sum(tpt[j, TPA_FAILURES] for j in refs))
+            jobs = float(sum(visits[j] for j in refs))
+            fails = float(sum(failures[j] for j in refs))
             rows[name] = {"jobs": jobs, "failures": fails,
                           "on_time": 1.0 - fails / jobs if jobs else float("nan"),
                           "effective_reliability": p.effective_reliability,
