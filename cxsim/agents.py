@@ -113,13 +113,6 @@ class Customer(mesa.Agent):
                            m.market.segacc[c])
 
 
-#: an employee's state, each a row of the arrays that hold it (:class:`Employee`)
-EMPLOYEE_FIELDS = ("skill", "engagement", "own_engagement", "engagement_boost", "burnout",
-                   "tenure", "experience", "worked")
-(E_SKILL, E_ENGAGEMENT, E_OWN_ENGAGEMENT, E_ENGAGEMENT_BOOST, E_BURNOUT, E_TENURE,
- E_EXPERIENCE, E_WORKED) = range(len(EMPLOYEE_FIELDS))
-
-
 class _Field:
     """An attribute of :class:`Employee` held in its state array: row ``k``, its column."""
 
@@ -148,22 +141,22 @@ class Employee(mesa.Agent):
     stream keyed by ``serial`` (a per-model employee number), so they never depend on the
     engine.
 
-    The state lives in arrays, one column per person (:data:`EMPLOYEE_FIELDS` the rows): a
-    person on a team reads and writes the team's column of them
-    (:class:`~cxsim.workforce.Staff`), so the workforce steps a whole team at once in one
-    compiled call (:func:`~cxsim.workforce.advance_staff`, the same arithmetic as
+    The state lives in arrays, one column per person (rows
+    :data:`~cxsim.kernels.EMPLOYEE_FIELDS`): a person on a team reads and writes the team's
+    column of them (:class:`~cxsim.workforce.Staff`), so the workforce steps a whole team at
+    once in one compiled call (:func:`~cxsim.kernels.advance_staff`, the same arithmetic as
     :meth:`step` and :meth:`quits`); one not on a team (a new hire, a leaver) has a column of
     its own.
     """
 
-    skill = _Field(E_SKILL, "Skill, 0-1 (a learning curve in contacts handled).")
-    engagement = _Field(E_ENGAGEMENT, "Engagement, 0-1.")
-    own_engagement = _Field(E_OWN_ENGAGEMENT, "The engagement the person tends to.")
-    engagement_boost = _Field(E_ENGAGEMENT_BOOST, "Today's boost from interventions.")
-    burnout = _Field(E_BURNOUT, "Burnout, 0-1.")
-    tenure = _Field(E_TENURE, "Days on staff.")
-    experience = _Field(E_EXPERIENCE, "Contacts handled.")
-    worked = _Field(E_WORKED, "Share of the last tick the person worked (a replacement "
+    skill = _Field(K.E_SKILL, "Skill, 0-1 (a learning curve in contacts handled).")
+    engagement = _Field(K.E_ENGAGEMENT, "Engagement, 0-1.")
+    own_engagement = _Field(K.E_OWN_ENGAGEMENT, "The engagement the person tends to.")
+    engagement_boost = _Field(K.E_ENGAGEMENT_BOOST, "Today's boost from interventions.")
+    burnout = _Field(K.E_BURNOUT, "Burnout, 0-1.")
+    tenure = _Field(K.E_TENURE, "Days on staff.")
+    experience = _Field(K.E_EXPERIENCE, "Contacts handled.")
+    worked = _Field(K.E_WORKED, "Share of the last tick the person worked (a replacement "
                               "starts within its tick).")
 
     def __init__(self, model: CXModel, team: str, serial: int, skill: float,
@@ -172,7 +165,7 @@ class Employee(mesa.Agent):
         self.team = team
         self.serial = int(serial)
         self.unique_id = agent_id(model, "employee", self.serial)
-        self._state = np.zeros((len(EMPLOYEE_FIELDS), 1))  # its own column until on a team
+        self._state = np.zeros((len(K.EMPLOYEE_FIELDS), 1))  # its own column until on a team
         self._row = 0
         self.skill = float(skill)
         self.engagement = float(engagement)

@@ -101,7 +101,7 @@ def segments_of(model: CXModel, iv: Intervention) -> range | list[int]:
 def _train(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float) -> None:
     import numpy as np  # here, not at import (as in Interventions)
 
-    from .agents import E_ENGAGEMENT_BOOST, E_SKILL
+    from .kernels import E_ENGAGEMENT_BOOST, E_SKILL
 
     state = model.interventions
     delivered = iv.amount * delivery(iv, t)

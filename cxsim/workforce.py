@@ -7,26 +7,13 @@ resolution and handle time of the touchpoints it staffs.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from . import kernels as K
-from .agents import (
-    E_BURNOUT,
-    E_ENGAGEMENT,
-    E_ENGAGEMENT_BOOST,
-    E_EXPERIENCE,
-    E_OWN_ENGAGEMENT,
-    E_SKILL,
-    E_TENURE,
-    E_WORKED,
-    EMPLOYEE_FIELDS,
-    Employee,
-)
-from .kernels import Touchpoints
+from .agents import Employee
+from .kernels import EMPLOYEE_FIELDS, Touchpoints, advance_staff, pairwise_sum, team_midpoint
 from .rng import STREAM_INDEX, numpy_generator, uniform
 from .scenario import YEAR_DAYS
 
@@ -131,7 +118,7 @@ class Roster(list):
 
     def current(self) -> bool:
         """Whether the teams still hold the people listed (nobody joined or left since)."""
-        return len(self) == sum(len(staff) for staff in self.teams.values())
+        return len(self) == sum(map(len, self.teams.values()))
 
 
 def mean_of(agents: list, attr: str, default: float) -> float:
@@ -139,7 +126,8 @@ def mean_of(agents: list, attr: str, default: float) -> float:
 
     On a team's :class:`Staff` or the :class:`Roster` the values are read off the teams'
     arrays, without a visit to each agent, and summed as NumPy sums them
-    (:func:`pairwise_sum`): the same number as ``np.mean`` of the values in the same order.
+    (:func:`~cxsim.kernels.pairwise_sum`): the same number as ``np.mean`` of the values in
+    the same order.
     """
     if not agents:
         return default
@@ -154,43 +142,6 @@ def mean_of(agents: list, attr: str, default: float) -> float:
     return float(np.mean([getattr(a, attr) for a in agents]))
 
 
-@njit(cache=True)
-def pairwise_sum(x):
-    """The sum of ``float64[n]`` ``x`` as ``np.add.reduce`` sums it, without its overhead.
-
-    NumPy's pairwise summation: blocks of up to 128 values, each summed with eight
-    accumulators, halved recursively above that; fewer than eight values in order.  The
-    same number as NumPy's, so a team's mean is the one ``np.mean`` gives.
-    """
-    n = x.shape[0]
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += x[i]
-        return res
-    if n <= 128:
-        r0, r1, r2, r3, r4, r5, r6, r7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-        i = 8
-        while i < n - n % 8:
-            r0 += x[i]
-            r1 += x[i + 1]
-            r2 += x[i + 2]
-            r3 += x[i + 3]
-            r4 += x[i + 4]
-            r5 += x[i + 5]
-            r6 += x[i + 6]
-            r7 += x[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += x[i]
-            i += 1
-        return res
-    half = n // 2
-    half -= half % 8
-    return pairwise_sum(x[:half]) + pairwise_sum(x[half:])
-
-
 def headcounts(staff: list, teams) -> dict[str, int]:
     """The people of ``staff`` counted by team, for every team of ``teams`` (0 if none)."""
     if isinstance(staff, Roster):
@@ -199,70 +150,6 @@ def headcounts(staff: list, teams) -> dict[str, int]:
     for e in staff:
         on_staff[e.team] += 1
     return on_staff
-
-
-@njit(cache=True)
-def team_midpoint(state, leavers, rate):
-    """The team over the tick at its middle: ``(weight, skill sum, engagement sum)``.
-
-    ``state`` holds the team after the tick's leavers and hires, ``leavers`` the skill
-    and engagement (``float64[2, L]``) of the tick's leavers, ``rate`` the contacts per
-    person over ``learning_contacts`` (see :meth:`Workforce.step`).
-    """
-    weight = skill = eng = 0.0
-    for i in range(state.shape[1]):
-        # stayers: half the tick's learning by its middle; hires: a quarter
-        w = state[E_WORKED, i]
-        s_mid = 1.0 - (1.0 - state[E_SKILL, i]) * math.exp(-rate * w / 2.0)
-        weight += w
-        skill += w * s_mid
-        eng += w * state[E_ENGAGEMENT, i]
-    for i in range(leavers.shape[1]):  # the first half of the tick, its middle a quarter in
-        s_mid = 1.0 - (1.0 - leavers[0, i]) * math.exp(-rate * 0.25)
-        weight += 0.5
-        skill += 0.5 * s_mid
-        eng += 0.5 * leavers[1, i]
-    return weight, skill, eng
-
-
-@njit(cache=True)
-def advance_staff(state, serial, occupancy, has_occupancy, contacts, annual_attrition, p,
-                  key, t, quits, rate):
-    """Step a whole team and draw its quits, in one call.
-
-    :meth:`Employee.step` and :meth:`Employee.quits` for every column of ``state``: the same
-    arithmetic in the same order, so the same numbers.
-    ``p`` holds the workforce's parameters (:meth:`Workforce.rates`); ``contacts`` is the
-    contacts per person at work (each handled their share ``worked`` of them), then everyone
-    has worked the whole tick.  ``quits[i]`` says whether person ``i`` leaves.  Returns the
-    number of leavers and, for a tick without leavers or hires, :func:`team_midpoint`.
-    """
-    dt, thr, gain, recovery, burnout_effect, speed, learning, quit_effect, ref_eng = p
-    logit_a = K.logit(annual_attrition)
-    n_quits = 0
-    for i in range(state.shape[1]):
-        state[E_TENURE, i] += dt
-        if has_occupancy:
-            b = state[E_BURNOUT, i]
-            if occupancy > thr:
-                b += gain * (occupancy - thr) * dt
-            else:
-                b -= recovery * (thr - occupancy) * dt
-            state[E_BURNOUT, i] = min(max(b, 0.0), 1.0)
-        target = K.clip01(state[E_OWN_ENGAGEMENT, i] + state[E_ENGAGEMENT_BOOST, i]
-                          - burnout_effect * state[E_BURNOUT, i])
-        state[E_ENGAGEMENT, i] += speed * (target - state[E_ENGAGEMENT, i])
-        c = contacts * state[E_WORKED, i]
-        if c > 0:
-            state[E_EXPERIENCE, i] += c
-            state[E_SKILL, i] += (1.0 - state[E_SKILL, i]) * (1.0 - math.exp(-c / learning))
-        state[E_WORKED, i] = 1.0
-        z = logit_a + quit_effect * (ref_eng - state[E_ENGAGEMENT, i])
-        p_tick = 1.0 - math.exp(-K.logistic(z) * dt / YEAR_DAYS)
-        quits[i] = uniform(key, serial[i], t, 0) < p_tick
-        n_quits += quits[i]
-    weight, skill, eng = team_midpoint(state, np.zeros((2, 0)), rate)
-    return n_quits, weight, skill, eng
 
 
 class Workforce:
@@ -285,7 +172,8 @@ class Workforce:
                                  if t.stage == "support" and tp_index[n] not in staffed]
         self.serials = 0
         self._rates = self.rates()
-        #: the current team's quit draws of the tick (:meth:`leavers`), their number; today's
+        #: the current team's quit draws of the tick (:meth:`leavers`; the array is reused
+        #: while the team's size stays), their number; today's
         #: leavers and head count at the start over all teams (:meth:`attrition`)
         self._quits = np.zeros(0, dtype=np.bool_)
         self._n_quits = 0
@@ -334,7 +222,7 @@ class Workforce:
     def reset_boosts(self) -> None:
         """Withdraw yesterday's engagement boosts (interventions grant today's anew)."""
         for staff in self.teams.values():
-            staff.state[E_ENGAGEMENT_BOOST] = 0.0
+            staff.state[K.E_ENGAGEMENT_BOOST] = 0.0
 
     @property
     def staff(self) -> Roster:
@@ -342,7 +230,7 @@ class Workforce:
         return Roster(self.teams)
 
     def rates(self) -> np.ndarray:
-        """The workforce parameters :func:`advance_staff` reads, in its order."""
+        """The workforce parameters :func:`~cxsim.kernels.advance_staff` reads, in its order."""
         wf = self.spec.workforce
         dt = self.spec.simulation.tick_days
         speed = 1.0 - (1.0 - wf.engagement_speed) ** dt  # engagement's move per tick
@@ -354,7 +242,7 @@ class Workforce:
         """Who of team ``name`` quits at tick ``t``, in staff order.
 
         Each person's :meth:`Employee.quits`, drawn for the whole team as it stepped
-        (:func:`advance_staff`).
+        (:func:`~cxsim.kernels.advance_staff`).
         """
         if not self._n_quits:
             return []
@@ -393,7 +281,8 @@ class Workforce:
             rate = ahead / wf.learning_contacts
             # everyone steps (Employee.step) and draws whether they quit (Employee.quits)
             state, serial = staff.arrays()
-            self._quits = np.empty(state.shape[1], dtype=np.bool_)
+            if self._quits.shape[0] != state.shape[1]:
+                self._quits = np.empty(state.shape[1], dtype=np.bool_)
             self._n_quits, weight, skill, eng = advance_staff(
                 state, serial, occupancy, bool(q), contacts,
                 team.annual_attrition, self._rates, key, t, self._quits, rate)
@@ -440,10 +329,11 @@ class Workforce:
         about its first half and a hire (a replacement whose lag ends in it) its second; each
         counts half.  Everyone learns from the contacts (per person) of the part they work,
         so a person's skill over the tick is the skill at the middle of their part
-        (:func:`team_midpoint` sums them: ``weight`` the people at work, ``skill`` and ``eng``
-        their weighted skill and engagement).  Without this a long tick would serve its
-        customers all tick with the start's skill and with the leavers already gone and the
-        hires already there, and a monthly tick would run the team below the daily one.
+        (:func:`~cxsim.kernels.team_midpoint` sums them: ``weight`` the people at work,
+        ``skill`` and ``eng`` their weighted skill and engagement).  Without this a long tick
+        would serve its customers all tick with the start's skill and with the leavers
+        already gone and the hires already there, and a monthly tick would run the team below
+        the daily one.
         """
         wf = self.spec.workforce
         self.present[name] = weight

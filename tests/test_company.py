@@ -21,12 +21,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cxsim
-from cxsim.agents import E_BURNOUT, E_SKILL, EMPLOYEE_FIELDS, Customer, Employee, Partner
+from cxsim.agents import Customer, Employee, Partner
 from cxsim.cli import main as cli_main
+from cxsim.kernels import (
+    E_BURNOUT,
+    E_SKILL,
+    EMPLOYEE_FIELDS,
+    advance_staff,
+    pairwise_sum,
+    team_midpoint,
+)
 from cxsim.rng import STREAM_INDEX
 from cxsim.runner import resize
 from cxsim.scenario import Scenario, scenario_dir
-from cxsim.workforce import Staff, advance_staff, mean_of, pairwise_sum, team_midpoint
+from cxsim.workforce import Staff, mean_of
 
 #: required distance of a paired mean difference from zero, in standard errors
 
