@@ -66,7 +66,7 @@ class Staff(list):
     """A team's :class:`Employee` agents in order, their state held in arrays.
 
     A list like any other (people are added and removed as from a list); ``state[k, i]``
-    is field ``k`` (:data:`~cxsim.agents.EMPLOYEE_FIELDS`) of the ``i``-th person and
+    is field ``k`` (:data:`~cxsim.kernels.EMPLOYEE_FIELDS`) of the ``i``-th person and
     ``serial[i]`` their serial number, and each person on it reads and writes their column.
     The arrays follow the list: whenever it has changed since they were last read (a hire,
     a leaver, an edit) they are rebuilt from the people on it, and a person who left keeps
