@@ -186,7 +186,9 @@ class Recorder:
         q_arrivals = total(tp[:, j, K.TPA_VISITS] for j in staffed)
         q_abandon = total(tp[:, j, K.TPA_QUEUE_ABANDON] for j in staffed)
         n_survey = acc(K.ACC_SURVEY_N)
-        nps_sample, nps_se = np.array([  # (a square root of each tick's own, as nps does)
+        # nps tick by tick: its (p - d) ** 2 of a number is the C library's power, which an
+        # array's ** 2 (a product) misses by a unit in the last place now and then
+        nps_sample, nps_se = np.array([
             nps(*x) for x in zip(acc(K.ACC_SURVEY_PROM).tolist(), acc(K.ACC_SURVEY_DET).tolist(),
                                  n_survey.tolist(), strict=True)]).reshape(-1, 2).T
         nps_pop = np.array([nps(*x)[0] for x in zip(
