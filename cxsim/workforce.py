@@ -264,8 +264,8 @@ class Workforce:
             knowledge_base - sc.operations.knowledge_base)
         skill0, eng0 = wf.reference_skill, wf.reference_engagement
         key = self.model.keys[STREAM_INDEX["workforce"]]
-        # the planned values as Python floats (the same sums, without NumPy scalars)
-        quality, resolution = planned.quality.tolist(), planned.resolution.tolist()
+        # (.item: the planned values as Python floats, the same sums without NumPy scalars)
+        quality, resolution = planned.quality.item, planned.resolution.item
         self._leavers_today = self._headcount_today = 0
         for name, team in sc.teams.items():
             staff = self.teams[name]
@@ -316,11 +316,11 @@ class Workforce:
             shift = w_staff * ((skill - skill0) + (eng - eng0)) / 2.0
             res_shift = wf.resolution_skill_effect * (skill - skill0) + kb_shift
             for j in self.team_tps[name]:
-                tp.quality[j] = min(max(quality[j] + shift, 0.0), 1.0)
-                tp.resolution[j] = min(max(resolution[j] + res_shift, 0.0), 1.0)
+                tp.quality[j] = min(max(quality(j) + shift, 0.0), 1.0)
+                tp.resolution[j] = min(max(resolution(j) + res_shift, 0.0), 1.0)
         # the knowledge base also serves self-service support touchpoints
         for j in self.self_service_tps:
-            tp.resolution[j] = min(max(resolution[j] + kb_shift, 0.0), 1.0)
+            tp.resolution[j] = min(max(resolution(j) + kb_shift, 0.0), 1.0)
 
     def _midpoint(self, name: str, weight: float, skill: float, eng: float) -> None:
         """The team over the tick, taken at its middle (a midpoint rule in time).
