@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from . import kernels as K
 from .rng import STREAM_INDEX, uniform
@@ -112,6 +113,22 @@ class Customer(mesa.Agent):
                            m.market.segacc[c])
 
 
+class _Field:
+    """An attribute of :class:`Employee` held in its state array: row ``k``, its column."""
+
+    def __init__(self, k: int, doc: str):
+        self.k = k
+        self.__doc__ = doc
+
+    def __get__(self, e, owner=None):
+        if e is None:
+            return self
+        return e._state.item(self.k, e._row)
+
+    def __set__(self, e, value) -> None:
+        e._state[self.k, e._row] = value
+
+
 class Employee(mesa.Agent):
     """A member of a team staffing touchpoints (one agent per person).
 
@@ -123,7 +140,24 @@ class Employee(mesa.Agent):
     day's attrition, which rises as engagement falls.  Random draws use the ``workforce``
     stream keyed by ``serial`` (a per-model employee number), so they never depend on the
     engine.
+
+    The state lives in arrays, one column per person (rows
+    :data:`~cxsim.kernels.EMPLOYEE_FIELDS`): a person on a team reads and writes the team's
+    column of them (:class:`~cxsim.workforce.Staff`), so the workforce steps a whole team at
+    once in one compiled call (:func:`~cxsim.kernels.advance_staff`, the same arithmetic as
+    :meth:`step` and :meth:`quits`); one not on a team (a new hire, a leaver) has a column of
+    its own.
     """
+
+    skill = _Field(K.E_SKILL, "Skill, 0-1 (a learning curve in contacts handled).")
+    engagement = _Field(K.E_ENGAGEMENT, "Engagement, 0-1.")
+    own_engagement = _Field(K.E_OWN_ENGAGEMENT, "The engagement the person tends to.")
+    engagement_boost = _Field(K.E_ENGAGEMENT_BOOST, "Today's boost from interventions.")
+    burnout = _Field(K.E_BURNOUT, "Burnout, 0-1.")
+    tenure = _Field(K.E_TENURE, "Days on staff.")
+    experience = _Field(K.E_EXPERIENCE, "Contacts handled.")
+    worked = _Field(K.E_WORKED, "Share of the last tick the person worked (a replacement "
+                              "starts within its tick).")
 
     def __init__(self, model: CXModel, team: str, serial: int, skill: float,
                  engagement: float, tenure: float = 0.0):
@@ -131,16 +165,13 @@ class Employee(mesa.Agent):
         self.team = team
         self.serial = int(serial)
         self.unique_id = agent_id(model, "employee", self.serial)
+        self._state = np.zeros((len(K.EMPLOYEE_FIELDS), 1))  # its own column until on a team
+        self._row = 0
         self.skill = float(skill)
         self.engagement = float(engagement)
         self.own_engagement = float(engagement)
-        self.engagement_boost = 0.0
-        self.burnout = 0.0
         self.tenure = float(tenure)
-        self.experience = 0.0
         self.temporary = False  # hired for a limited time (a ``hire`` with an ``end``)
-        #: share of the last tick the person worked (a replacement starts within its tick)
-        self.worked = 0.0
 
     def step(self, occupancy: float | None = None, contacts: float = 0.0) -> None:
         """Advance one tick given the team's occupancy and the contacts this person handled."""

@@ -36,6 +36,7 @@ class Environment:
         self.spec = scenario
         self.key = keys[STREAM_INDEX["environment"]]
         self.system_names = list(scenario.systems)
+        self.systems = list(scenario.systems.values())
         self.system_tps = [[tp_index[r] for r in y.touchpoints]
                            for y in scenario.systems.values()]
         #: the day (from the start of the run) each system's current outage ends
@@ -60,29 +61,32 @@ class Environment:
         Continues an outage running into the tick, then draws new starts while the system is
         up (the hazard is memoryless, so the draws may start afresh at each tick).
         """
-        system = self.spec.systems[self.system_names[k]]
+        system = self.systems[k]
+        until = self.down_until.item(k)  # (Python floats: the same sums, faster)
         first, total = t1, 0.0
-        if self.down_until[k] > t0:
-            first, total = t0, min(self.down_until[k], t1) - t0
-        p_day = min(system.outage_probability * self.outage_factor[k], 1.0)
+        if until > t0:
+            first, total = t0, min(until, t1) - t0
+        p_day = min(system.outage_probability * self.outage_factor.item(k), 1.0)
         if p_day <= 0.0:
             return first, total
         # hazard per day of a daily probability; p = 1 is an outage starting every instant
         hazard = -math.log1p(-p_day) if p_day < 1.0 else math.inf
-        up = max(t0, self.down_until[k])
+        up = max(t0, until)
         for n in range(MAX_OUTAGES_PER_TICK):
             if up >= t1:
-                return first, total
+                break
             start = up - math.log(uniform(self.key, k, t, 2 * n)) / hazard
             if start >= t1:
-                return first, total
+                break
             days = -system.outage_days * math.log(uniform(self.key, k, t, 2 * n + 1))
-            self.down_until[k] = up = start + days
+            until = up = start + days
             first = min(first, start)
             total += min(up, t1) - start
-        # past the cap the rest of the tick counts as down
-        self.down_until[k] = max(self.down_until[k], t1)
-        return first, total + max(t1 - up, 0.0)
+        else:  # past the cap the rest of the tick counts as down
+            until = max(until, t1)
+            total += max(t1 - up, 0.0)
+        self.down_until[k] = until
+        return first, total
 
     def step(self, t: int, tp: Touchpoints) -> None:
         """Run outages through tick ``t``; mark when each system's touchpoints are down.
@@ -92,9 +96,10 @@ class Environment:
         dt = self.spec.simulation.tick_days
         t0, t1 = (t - 1) * dt, t * dt
         self.systems_down = []
-        for k, system in enumerate(self.spec.systems.values()):
+        for k, system in enumerate(self.systems):
             first, total = self._outages(k, t, t0, t1)
-            if any(a <= t <= b for a, b in system.scheduled_outages):
+            if system.scheduled_outages and any(a <= t <= b
+                                                for a, b in system.scheduled_outages):
                 first, total = t0, dt
             share = total / dt
             if share > 1.0 - 1e-9:  # down all tick (the sum of its pieces may round below)

@@ -99,14 +99,20 @@ def segments_of(model: CXModel, iv: Intervention) -> range | list[int]:
               "skill +amount for the team's staff (delivered over the ramp, and kept); "
               "engagement +amount x workforce.training_engagement while it runs")
 def _train(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float) -> None:
+    import numpy as np  # here, not at import (as in Interventions)
+
+    from .kernels import E_ENGAGEMENT_BOOST, E_SKILL
+
     state = model.interventions
     delivered = iv.amount * delivery(iv, t)
     step = delivered - state.trained[k]
     state.trained[k] = delivered
     boost = model.spec.workforce.training_engagement * x
-    for e in model.workforce.teams[iv.target]:
-        e.skill = min(1.0, e.skill + step)
-        e.engagement_boost += boost
+    # everyone on the team at once, in the team's state arrays (cxsim.workforce.Staff): each
+    # person's skill min(1, skill + step), their boost + boost
+    team = model.workforce.teams[iv.target].state
+    np.minimum(1.0, team[E_SKILL] + step, out=team[E_SKILL])
+    team[E_ENGAGEMENT_BOOST] += boost
 
 
 @intervention("hire", "team",

@@ -38,14 +38,15 @@ class Partners:
     def step(self, visits: np.ndarray | None, tp: Touchpoints, planned: Touchpoints) -> None:
         """Set today's reliability from yesterday's ``visits`` per touchpoint; touchpoints."""
         w = self.spec.behaviour.partner_quality_effect
+        # (.item: Python floats, the same sums of whole numbers of visits, without NumPy scalars)
         for name, partner in self.agents.items():
             refs = self.tps[name]
-            partner.jobs_last_tick = (float(sum(visits[j] for j in refs))
+            partner.jobs_last_tick = (float(sum(visits.item(j) for j in refs))
                                       if visits is not None else 0.0)
             partner.step()
             shift = w * (partner.quality - self.spec.partners[name].quality)
             for j in refs:
-                tp.quality[j] = min(max(planned.quality[j] + shift, 0.0), 1.0)
+                tp.quality[j] = min(max(planned.quality.item(j) + shift, 0.0), 1.0)
                 tp.p_fail[j] = 1.0 - partner.effective_reliability
 
     def settle(self, tpt: np.ndarray, tick_days: float) -> dict[str, dict]:
@@ -56,8 +57,8 @@ class Partners:
         rows = {}
         for name, p in self.agents.items():
             refs = self.tps[name]
-            jobs = float(sum(tpt[j, TPA_VISITS] for j in refs))
-            fails = float(sum(tpt[j, TPA_FAILURES] for j in refs))
+            jobs = float(sum(tpt.item(j, TPA_VISITS) for j in refs))
+            fails = float(sum(tpt.item(j, TPA_FAILURES) for j in refs))
             rows[name] = {"jobs": jobs, "failures": fails,
                           "on_time": 1.0 - fails / jobs if jobs else float("nan"),
                           "effective_reliability": p.effective_reliability,

@@ -17,6 +17,7 @@ import pandas as pd
 from . import kernels as K
 from .scenario import Scenario
 from .vocabulary import CONTRACT_COLUMNS
+from .workforce import headcounts, mean_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Employee
@@ -24,6 +25,24 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the metric columns of the contract, in order (declared in :mod:`cxsim.vocabulary`)
 CONTRACT_METRICS = CONTRACT_COLUMNS
+
+
+#: the columns of a metric row, in the order :meth:`Recorder.metrics` computes them (the
+#: table puts :data:`CONTRACT_METRICS` first)
+ROW_COLUMNS = (
+    "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
+    "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
+    "attrition", "partner_on_time", "revenue", "cost", "profit", "nps_se", "nps_population",
+    "nps_respondents", "prospects", "lost", "won_back", "episodes", "resolved", "abandoned",
+    "escalations", "failure_demand", "effort", "promoters", "detractors", "referrers",
+    "queued", "contact_cost", "staff_cost", "partner_cost", "intervention_cost", "recoveries",
+    "systems_down",
+)
+
+
+#: the company side's figures a tick keeps (:meth:`Recorder.record`), before the head counts
+COMPANY_FIGURES = ("offered", "sl_sum", "asa_sum", "occupancy_sum", "engagement", "attrition",
+                   "intervention_cost", "systems_down")
 
 
 def ordered_sum(x: np.ndarray) -> np.ndarray:
@@ -44,7 +63,13 @@ def _ratio(num: float, den: float) -> float:
 
 
 class Recorder:
-    """Rows of every tick: metrics, touchpoints, segments, queues (teams) and partners."""
+    """Rows of every tick: metrics, touchpoints, segments, queues (teams) and partners.
+
+    A tick keeps what its rows are computed from (:meth:`record`: the summed accumulators,
+    the queues' day, the partners' rows, the company side's figures); the tables compute
+    every tick's row at once when asked for (:meth:`metrics` and the others), so a tick pays
+    for copying its figures only.
+    """
 
     def __init__(self, scenario: Scenario, touchpoint_names: list[str],
                  segment_names: list[str], segment_initial: np.ndarray):
@@ -52,7 +77,6 @@ class Recorder:
         self.touchpoint_names = touchpoint_names
         self.segment_names = segment_names
         self.segment_initial = segment_initial
-        self.rows: list[dict] = []
         #: per tick, the per-touchpoint counts ``[T, N_TPA]`` (the moves between touchpoints
         #: are only kept summed over the run, in ``tp_total``: they are ``T x T`` a tick)
         self.tp_rows: list[np.ndarray] = []
@@ -61,6 +85,15 @@ class Recorder:
         self.seg_rows: list[np.ndarray] = []
         self.queue_rows: list[dict] = []
         self.partner_rows: list[dict] = []
+        #: per tick, the rest of what its metric row is computed from: the tick, the summed
+        #: accumulators ``ACC_*``, each segment's price factor and the company side's figures
+        #: (:data:`COMPANY_FIGURES`, then each team's head count)
+        self.ticks: list[int] = []
+        self.totals: list[np.ndarray] = []
+        self.price_factors: list[np.ndarray] = []
+        self.company: list[tuple] = []
+        self.staffed_tps: list[int] = []
+        self.initial_customers = 0
 
     def record(self, t: int, tot: np.ndarray, tpt: np.ndarray, sgt: np.ndarray,
                day: QueueDay, partners: dict[str, dict], *, staff: list[Employee],
@@ -75,82 +108,15 @@ class Recorder:
         the initial customers, each segment's price factor, today's intervention cost and the
         systems down.
         """
-        sc = self.spec
-        dt = sc.simulation.tick_days
-        active = tot[K.ACC_ACTIVE]
-        episodes = tot[K.ACC_EPISODES]
-        revenue = float(sum(sgt[s, K.SGA_ACTIVE] * sp.revenue_per_day * dt
-                            * revenue_factor[s]
-                            for s, sp in enumerate(sc.segments.values())))
-        tps = list(sc.touchpoints.values())
-        contact_cost = float(sum(tpt[j, K.TPA_VISITS] * tp.cost_per_contact
-                                 for j, tp in enumerate(tps)))
-        on_staff = {name: 0 for name in sc.teams}
-        for e in staff:
-            on_staff[e.team] += 1
-        staff_cost = float(sum(on_staff[n] * t_.fte * t_.wage_per_day * dt
-                               for n, t_ in sc.teams.items()))
-        partner_jobs = sum(r["jobs"] for r in partners.values())
-        partner_fail = sum(r["failures"] for r in partners.values())
-        partner_cost = sum(r["cost"] for r in partners.values())
-        cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
-                + sc.economics.acquisition_cost * tot[K.ACC_NEW] + intervention_cost)
-        staffed = staffed_tps
-        queued = float(sum(tpt[j, K.TPA_QUEUED] for j in staffed))
-        q_arrivals = float(sum(tpt[j, K.TPA_VISITS] for j in staffed))
-        q_abandon = float(sum(tpt[j, K.TPA_QUEUE_ABANDON] for j in staffed))
-        n_survey = tot[K.ACC_SURVEY_N]
-        nps_sample, nps_se = nps(tot[K.ACC_SURVEY_PROM], tot[K.ACC_SURVEY_DET], n_survey)
-        nps_pop, _ = nps(tot[K.ACC_PROMOTERS], tot[K.ACC_DETRACTORS], active)
-        off = day.offered
-        initial = initial_customers
-        nan = float("nan")
-        row = {
-            "tick": t,
-            "active": int(active),
-            "new": int(tot[K.ACC_NEW]),
-            "churned": int(tot[K.ACC_CHURNED]),
-            "churn_rate": _ratio(tot[K.ACC_CHURNED], tot[K.ACC_ACTIVE_START]),
-            "retention": tot[K.ACC_COHORT] / initial if initial > 0 else nan,
-            "nps": nps_sample,
-            "csat": _ratio(tot[K.ACC_CSAT_SUM], episodes),
-            "ces": _ratio(tot[K.ACC_CES_SUM], episodes),
-            "satisfaction": _ratio(tot[K.ACC_SAT_SUM], active),
-            "fcr": _ratio(tot[K.ACC_FCR], episodes),
-            "service_level": _ratio(day.sl_sum, off),
-            "asa": _ratio(day.asa_sum, off),
-            "abandonment": _ratio(q_abandon, q_arrivals),
-            "occupancy": _ratio(day.occupancy_sum, off),
-            "engagement": (float(np.mean([e.engagement for e in staff])) if staff else nan),
-            "attrition": attrition,
-            "partner_on_time": 1.0 - partner_fail / partner_jobs if partner_jobs > 0 else nan,
-            "revenue": revenue,
-            "cost": cost,
-            "profit": revenue - cost,
-            "nps_se": nps_se,
-            "nps_population": nps_pop,
-            "nps_respondents": int(n_survey),
-            "prospects": int(tot[K.ACC_PROSPECTS]),
-            "lost": int(tot[K.ACC_LOST]),
-            "won_back": int(tot[K.ACC_WON_BACK]),
-            "episodes": int(episodes),
-            "resolved": int(tot[K.ACC_RESOLVED]),
-            "abandoned": int(tot[K.ACC_ABANDONED]),
-            "escalations": int(tot[K.ACC_ESCALATIONS]),
-            "failure_demand": int(tot[K.ACC_FAILURE_DEMAND]),
-            "effort": _ratio(tot[K.ACC_EFFORT_SUM], episodes),
-            "promoters": int(tot[K.ACC_PROMOTERS]),
-            "detractors": int(tot[K.ACC_DETRACTORS]),
-            "referrers": int(tot[K.ACC_REFERRERS]),
-            "queued": int(queued),
-            "contact_cost": contact_cost,
-            "staff_cost": staff_cost,
-            "partner_cost": partner_cost,
-            "intervention_cost": intervention_cost,
-            "recoveries": int(tot[K.ACC_RECOVERIES]),
-            "systems_down": float(systems_down),
-        }
-        self.rows.append(row)
+        self.ticks.append(t)
+        self.totals.append(tot.copy())
+        self.price_factors.append(revenue_factor.copy())
+        self.company.append((
+            day.offered, day.sl_sum, day.asa_sum, day.occupancy_sum,
+            mean_of(staff, "engagement", float("nan")), attrition, intervention_cost,
+            float(systems_down), *headcounts(staff, self.spec.teams).values()))
+        self.staffed_tps = staffed_tps
+        self.initial_customers = initial_customers
         self.tp_rows.append(tpt[:, :K.N_TPA].copy())
         self.tp_total += tpt
         self.seg_rows.append(sgt)
@@ -160,34 +126,129 @@ class Recorder:
     # ---- tables ----------------------------------------------------------------------------
     def metrics(self) -> pd.DataFrame:
         """One row per tick; the contract's metric columns first, then extras."""
-        df = pd.DataFrame(self.rows)
-        if df.empty:
+        if not self.ticks:
             return pd.DataFrame(columns=list(CONTRACT_METRICS))
+        df = pd.DataFrame(self._metric_columns())
         extras = [c for c in df.columns if c not in CONTRACT_METRICS]
         return df[list(CONTRACT_METRICS) + extras]
 
+    def _metric_columns(self) -> dict[str, np.ndarray]:
+        """Every tick's metric row, a column at a time (:data:`ROW_COLUMNS`, in order).
+
+        Each figure is the same expression a tick would compute on its own, applied to the
+        ticks' arrays element by element, and sums add their terms in the same order: the
+        same numbers, tick for tick.
+        """
+        sc = self.spec
+        dt = sc.simulation.tick_days
+        nan = float("nan")
+        tot = np.array(self.totals)
+        tp = np.array(self.tp_rows)
+        active_in = np.array(self.seg_rows)[:, :, K.SGA_ACTIVE]
+        factor = np.array(self.price_factors)
+        company = np.array(self.company, dtype=float)
+        offered, sl_sum, asa_sum, occupancy_sum, engagement, attrition, iv_cost, down = (
+            company[:, :len(COMPANY_FIGURES)].T)
+        on_staff = company[:, len(COMPANY_FIGURES):].astype(np.int64)
+
+        def acc(k: int) -> np.ndarray:
+            return tot[:, k]
+
+        def count(x: np.ndarray) -> np.ndarray:  # int() of each
+            return x.astype(np.int64)
+
+        def ratio(num, den) -> np.ndarray:  # _ratio of each
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(den > 0, num / den, nan)
+
+        def total(terms) -> np.ndarray:  # sum() of each tick's terms, added in order
+            out = np.zeros(len(tot))
+            for x in terms:
+                out = out + x
+            return out
+
+        active, episodes = acc(K.ACC_ACTIVE), acc(K.ACC_EPISODES)
+        revenue = total(active_in[:, s] * sp.revenue_per_day * dt * factor[:, s]
+                        for s, sp in enumerate(sc.segments.values()))
+        contact_cost = total(tp[:, j, K.TPA_VISITS] * t_.cost_per_contact
+                             for j, t_ in enumerate(sc.touchpoints.values()))
+        staff_cost = total(on_staff[:, k] * t_.fte * t_.wage_per_day * dt
+                           for k, t_ in enumerate(sc.teams.values()))
+        # the partners' rows hold Python numbers: summed as the builtin sums them
+        partner_jobs = np.array([sum(r["jobs"] for r in p.values()) for p in self.partner_rows])
+        partner_fail = np.array([sum(r["failures"] for r in p.values())
+                                 for p in self.partner_rows])
+        partner_cost = np.array([sum(r["cost"] for r in p.values()) for p in self.partner_rows])
+        cost = (contact_cost + staff_cost + partner_cost + sc.economics.fixed_cost_per_day * dt
+                + sc.economics.acquisition_cost * acc(K.ACC_NEW) + iv_cost)
+        staffed = self.staffed_tps
+        queued = total(tp[:, j, K.TPA_QUEUED] for j in staffed)
+        q_arrivals = total(tp[:, j, K.TPA_VISITS] for j in staffed)
+        q_abandon = total(tp[:, j, K.TPA_QUEUE_ABANDON] for j in staffed)
+        n_survey = acc(K.ACC_SURVEY_N)
+        # nps tick by tick: its (p - d) ** 2 of a number is the C library's power, which an
+        # array's ** 2 (a product) misses by a unit in the last place now and then
+        nps_sample, nps_se = np.array([
+            nps(*x) for x in zip(acc(K.ACC_SURVEY_PROM).tolist(), acc(K.ACC_SURVEY_DET).tolist(),
+                                 n_survey.tolist(), strict=True)]).reshape(-1, 2).T
+        nps_pop = np.array([nps(*x)[0] for x in zip(
+            acc(K.ACC_PROMOTERS).tolist(), acc(K.ACC_DETRACTORS).tolist(), active.tolist(),
+            strict=True)])
+        initial = self.initial_customers
+        with np.errstate(divide="ignore", invalid="ignore"):
+            on_time = np.where(partner_jobs > 0, 1.0 - partner_fail / partner_jobs, nan)
+        columns = (
+            np.array(self.ticks, dtype=np.int64), count(active), count(acc(K.ACC_NEW)),
+            count(acc(K.ACC_CHURNED)), ratio(acc(K.ACC_CHURNED), acc(K.ACC_ACTIVE_START)),
+            acc(K.ACC_COHORT) / initial if initial > 0 else np.full(len(tot), nan),
+            nps_sample,
+            ratio(acc(K.ACC_CSAT_SUM), episodes),
+            ratio(acc(K.ACC_CES_SUM), episodes),
+            ratio(acc(K.ACC_SAT_SUM), active),
+            ratio(acc(K.ACC_FCR), episodes),
+            ratio(sl_sum, offered),
+            ratio(asa_sum, offered),
+            ratio(q_abandon, q_arrivals),
+            ratio(occupancy_sum, offered),
+            engagement, attrition, on_time,
+            revenue, cost, revenue - cost, nps_se, nps_pop, count(n_survey),
+            count(acc(K.ACC_PROSPECTS)), count(acc(K.ACC_LOST)), count(acc(K.ACC_WON_BACK)),
+            count(episodes), count(acc(K.ACC_RESOLVED)), count(acc(K.ACC_ABANDONED)),
+            count(acc(K.ACC_ESCALATIONS)), count(acc(K.ACC_FAILURE_DEMAND)),
+            ratio(acc(K.ACC_EFFORT_SUM), episodes),
+            count(acc(K.ACC_PROMOTERS)), count(acc(K.ACC_DETRACTORS)),
+            count(acc(K.ACC_REFERRERS)),
+            count(queued), contact_cost, staff_cost, partner_cost, iv_cost,
+            count(acc(K.ACC_RECOVERIES)), down,
+        )
+        return dict(zip(ROW_COLUMNS, columns, strict=True))
+
     def touchpoints(self) -> pd.DataFrame:
         """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits."""
-        rows = []
+        names = self.touchpoint_names
+        if not self.tp_rows:
+            return pd.DataFrame()
+        v = np.array(self.tp_rows).reshape(-1, K.N_TPA)  # tick by tick, touchpoint by touchpoint
+        n = len(self.tp_rows)
         spec = self.spec.touchpoints
-        for t, tpt in enumerate(self.tp_rows, start=1):
-            for j, name in enumerate(self.touchpoint_names):
-                v = tpt[j]
-                visits = v[K.TPA_VISITS]
-                rows.append({
-                    "tick": t, "touchpoint": name,
-                    "channel": spec[name].channel, "stage": spec[name].stage,
-                    "volume": int(visits),
-                    "experience": v[K.TPA_PERF_SUM] / visits if visits else float("nan"),
-                    "resolved": int(v[K.TPA_RESOLVED]), "failures": int(v[K.TPA_FAILURES]),
-                    "queued": int(v[K.TPA_QUEUED]),
-                    "queue_abandoned": int(v[K.TPA_QUEUE_ABANDON]),
-                    "mean_wait": v[K.TPA_WAIT_SUM] / v[K.TPA_QUEUED] if v[K.TPA_QUEUED]
-                    else 0.0,
-                    "episodes_ended": int(v[K.TPA_ENDED_HERE]),
-                    "episodes_ended_unresolved": int(v[K.TPA_ENDED_BAD]),
-                })
-        return pd.DataFrame(rows)
+        visits, queued = v[:, K.TPA_VISITS], v[:, K.TPA_QUEUED]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            experience = np.where(visits != 0, v[:, K.TPA_PERF_SUM] / visits, float("nan"))
+            mean_wait = np.where(queued != 0, v[:, K.TPA_WAIT_SUM] / queued, 0.0)
+        return pd.DataFrame({
+            "tick": np.repeat(np.arange(1, n + 1), len(names)),
+            "touchpoint": np.tile(np.array(names, dtype=object), n),
+            "channel": np.tile(np.array([spec[x].channel for x in names], dtype=object), n),
+            "stage": np.tile(np.array([spec[x].stage for x in names], dtype=object), n),
+            "volume": visits.astype(np.int64), "experience": experience,
+            "resolved": v[:, K.TPA_RESOLVED].astype(np.int64),
+            "failures": v[:, K.TPA_FAILURES].astype(np.int64),
+            "queued": queued.astype(np.int64),
+            "queue_abandoned": v[:, K.TPA_QUEUE_ABANDON].astype(np.int64),
+            "mean_wait": mean_wait,
+            "episodes_ended": v[:, K.TPA_ENDED_HERE].astype(np.int64),
+            "episodes_ended_unresolved": v[:, K.TPA_ENDED_BAD].astype(np.int64),
+        })
 
     def flows(self) -> pd.DataFrame:
         """How episodes moved, summed over the run: one row per ``source, target, episodes``.
@@ -215,17 +276,22 @@ class Recorder:
 
     def segments(self) -> pd.DataFrame:
         """Per tick and segment: active, new, churned and initial-cohort retention."""
-        rows = []
-        initial = self.segment_initial
-        for t, sgt in enumerate(self.seg_rows, start=1):
-            for s, name in enumerate(self.segment_names):
-                v = sgt[s]
-                rows.append({
-                    "tick": t, "segment": name, "active": int(v[K.SGA_ACTIVE]),
-                    "new": int(v[K.SGA_NEW]), "churned": int(v[K.SGA_CHURNED]),
-                    "retention": v[K.SGA_COHORT] / initial[s] if initial[s] else float("nan"),
-                })
-        return pd.DataFrame(rows)
+        names = self.segment_names
+        if not self.seg_rows:
+            return pd.DataFrame()
+        v = np.array(self.seg_rows).reshape(-1, K.N_SGA)  # tick by tick, segment by segment
+        n = len(self.seg_rows)
+        initial = np.tile(self.segment_initial, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            retention = np.where(initial != 0, v[:, K.SGA_COHORT] / initial, float("nan"))
+        return pd.DataFrame({
+            "tick": np.repeat(np.arange(1, n + 1), len(names)),
+            "segment": np.tile(np.array(names, dtype=object), n),
+            "active": v[:, K.SGA_ACTIVE].astype(np.int64),
+            "new": v[:, K.SGA_NEW].astype(np.int64),
+            "churned": v[:, K.SGA_CHURNED].astype(np.int64),
+            "retention": retention,
+        })
 
     def queues(self) -> pd.DataFrame:
         """Per tick and team: offered contacts, agents, traffic, P(wait), SL, ASA (s), occupancy."""

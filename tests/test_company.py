@@ -23,8 +23,18 @@ from hypothesis import strategies as st
 import cxsim
 from cxsim.agents import Customer, Employee, Partner
 from cxsim.cli import main as cli_main
+from cxsim.kernels import (
+    E_BURNOUT,
+    E_SKILL,
+    EMPLOYEE_FIELDS,
+    advance_staff,
+    pairwise_sum,
+    team_midpoint,
+)
+from cxsim.rng import STREAM_INDEX
 from cxsim.runner import resize
 from cxsim.scenario import Scenario, scenario_dir
+from cxsim.workforce import Staff, mean_of
 
 #: required distance of a paired mean difference from zero, in standard errors
 
@@ -629,6 +639,108 @@ def test_employees_are_mesa_agents_grouped_by_team():
                 assert last.loc[t, "skill"] >= np.average(start, weights=weights) - 1e-12
                 assert last.loc[t, "skill"] == pytest.approx(m.workforce.skill[t])
     assert removed, "expected some leavers at 95 % annual attrition over 30 days"
+
+
+# --------------------------------------------------------------------------------------------
+# 6b. a team stepped at once: the compiled team step is every Employee's own step
+# --------------------------------------------------------------------------------------------
+
+def _varied_team(tick_days: float, seed: int) -> cxsim.CXModel:
+    """A model whose 200-person team has varied burnout, boosts and part-time workers."""
+    sc = minimal_scenario(teams={"cc": {"touchpoints": ["phone"], "headcount": 200,
+                                        "annual_attrition": 0.9}},
+                          workforce={"attrition_engagement_effect": 20.0,
+                                     "reference_engagement": 0.9},
+                          simulation={"ticks": 30, "tick_days": tick_days})
+    m = cxsim.CXModel(sc, rng=3)
+    rng = np.random.default_rng(seed)
+    for e in m.teams["cc"]:
+        e.burnout, e.engagement_boost, e.worked = rng.random(), rng.random() * 0.2, rng.random()
+    return m
+
+
+@pytest.mark.parametrize("tick_days", [1.0, 7.0])
+def test_a_team_step_is_every_employees_step_and_quit_draw(tick_days):
+    ref, fast = _varied_team(tick_days, 1), _varied_team(tick_days, 1)
+    team = ref.spec.teams["cc"]
+    key = fast.keys[STREAM_INDEX["workforce"]]
+    leavers = 0
+    for t, occupancy in enumerate([None, 0.5, 0.97, 1.0, 0.85, 0.2, 0.99, None], start=1):
+        contacts = 30.0 * t
+        ref.time_tick = t
+        expected = []
+        for e in ref.teams["cc"]:  # each person on their own: the readable rule
+            e.step(occupancy, contacts * e.worked)
+            e.worked = 1.0
+            expected.append(e.quits(team.annual_attrition))
+        state, serial = fast.teams["cc"].arrays()
+        quits = np.empty(len(serial), dtype=bool)
+        n, *_ = advance_staff(state, serial, occupancy or 0.0, occupancy is not None, contacts,
+                              team.annual_attrition, fast.workforce.rates(), key, t, quits, 0.0)
+        assert quits.tolist() == expected and n == sum(expected)
+        for field in EMPLOYEE_FIELDS:  # exactly: the same arithmetic in the same order
+            assert ([getattr(e, field) for e in fast.teams["cc"]]
+                    == [getattr(e, field) for e in ref.teams["cc"]]), field
+        leavers += n
+    assert leavers > 0, "expected some quits to compare"
+
+
+def test_the_team_midpoint_is_the_per_person_rule():
+    m = _varied_team(1.0, 2)
+    staff = list(m.teams["cc"])
+    stayers, leavers = staff[:150], staff[150:]
+    rate = 0.3
+    weight = skill = eng = 0.0  # the rule of Workforce._midpoint, person by person
+    for e in stayers:
+        w = e.worked
+        weight += w
+        skill += w * (1.0 - (1.0 - e.skill) * math.exp(-rate * w / 2.0))
+        eng += w * e.engagement
+    for e in leavers:
+        weight += 0.5
+        skill += 0.5 * (1.0 - (1.0 - e.skill) * math.exp(-rate * 0.25))
+        eng += 0.5 * e.engagement
+    team = Staff(stayers)
+    gone = np.array([[e.skill for e in leavers], [e.engagement for e in leavers]])
+    assert team_midpoint(team.state, gone, rate) == (weight, skill, eng)
+
+
+def test_a_teams_arrays_follow_its_list():
+    m = cxsim.CXModel(minimal_scenario(teams={"cc": {"touchpoints": ["phone"],
+                                                     "headcount": 5}}), rng=1)
+    staff = m.teams["cc"]
+    a, b = staff[0], staff[1]
+    a.skill = 0.123  # an agent writes its column, and the team's arrays read it
+    assert staff.state[E_SKILL, 0] == 0.123
+    staff.state[E_BURNOUT, 1] = 0.4
+    assert b.burnout == 0.4
+    staff.remove(a)  # one who leaves keeps their values; the team no longer holds them
+    assert staff.state.shape[1] == 4 and staff.serial.tolist() == [e.serial for e in staff]
+    staff.state[E_SKILL] = 0.9
+    assert a.skill == 0.123 and b.skill == 0.9
+    new = m.workforce.new_employee("cc", 0.3, 0.6)  # one who joins brings theirs
+    new.burnout = 0.2
+    staff.insert(0, new)
+    assert staff.state[E_BURNOUT, 0] == 0.2 and staff.state[E_SKILL, 0] == 0.3
+    new.burnout = 0.25
+    assert staff.state[E_BURNOUT, 0] == 0.25
+    staff.append(a)
+    assert staff.state[E_SKILL].tolist() == [0.3, 0.9, 0.9, 0.9, 0.9, 0.123]
+    assert staff.pop() is a and staff.state.shape[1] == 5
+    # means are read off the arrays: the same numbers as NumPy's over the agents
+    for field in ("skill", "burnout", "engagement"):
+        assert mean_of(staff, field, 0.0) == np.mean([getattr(e, field) for e in staff])
+        roster = m.workforce.staff
+        assert mean_of(roster, field, 0.0) == np.mean([getattr(e, field) for e in roster])
+    assert mean_of(Staff(), "skill", -1.0) == -1.0
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 300, 1000, 8193])
+def test_pairwise_sum_is_numpys_sum(n):
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        x = rng.random(n) * 10.0 ** rng.integers(-6, 7, n)
+        assert pairwise_sum(x) == np.add.reduce(x)
 
 
 # --------------------------------------------------------------------------------------------

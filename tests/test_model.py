@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import minimal_dict, minimal_scenario
 from hypothesis import HealthCheck, given, settings
@@ -216,6 +217,22 @@ def test_metrics_before_any_tick_has_contract_columns():
     assert list(m.metrics.columns) == list(CONTRACT_METRICS)
     assert m.metrics.empty
     assert m.summary() == {"ticks": 0}
+
+
+def test_tables_asked_for_mid_run_are_the_first_rows_of_the_final_ones():
+    # the tables are computed when asked for, from what each tick kept: asking early changes
+    # nothing, and gives the final tables' first rows exactly
+    sc = resize(cxsim.default_scenario(), customers=1500, days=70)
+    m = cxsim.CXModel(sc, rng=4, strategy=list(sc.strategies))
+    names = ("metrics", "touchpoint_metrics", "segment_metrics", "queue_metrics",
+             "partner_metrics")
+    m.run(35)
+    early = {name: getattr(m, name) for name in names}
+    m.run(35)
+    for name, df in early.items():
+        late = getattr(m, name)
+        assert len(late) == 2 * len(df)
+        pd.testing.assert_frame_equal(late.iloc[:len(df)], df, check_exact=True)
 
 
 def test_other_tables_have_one_row_per_tick_and_item(minimal_run):

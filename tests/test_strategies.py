@@ -32,6 +32,7 @@ from cxsim.kernels import Customers, Segments, Touchpoints
 from cxsim.runner import resize, run
 from cxsim.scenario import Intervention, Scenario, ScenarioError, Strategy
 from cxsim.strategies import cost_at, level, resolve, starts
+from cxsim.workforce import Workforce
 
 SEEDS = tuple(range(6))
 ARRAYS = Customers._fields
@@ -1414,12 +1415,13 @@ def test_permanent_hires_stay():
 
 def test_temporary_staff_who_quit_are_not_replaced(monkeypatch):
     sc = rich()
-    real = cxsim.Employee.quits
+    real = Workforce.leavers
 
-    def quits(self, rate):  # every temporary hire quits on tick 10; others as usual
-        return (self.temporary and self.model.time_tick == 10) or real(self, rate)
+    def leavers(self, name, t):  # every temporary hire quits on tick 10; others as usual
+        drawn = real(self, name, t)
+        return [e for e in self.teams[name] if e in drawn or (e.temporary and t == 10)]
 
-    monkeypatch.setattr(cxsim.Employee, "quits", quits)
+    monkeypatch.setattr(Workforce, "leavers", leavers)
     model = cxsim.CXModel(sc, rng=3, strategy=strat(iv("hire", "cc", amount=5, start=1,
                                                        end=30)))
     model.run(9)

@@ -8,6 +8,7 @@ module                 what it computes
 :mod:`.social`         word of mouth, referrals and contagion over the network; chunk sums
 :mod:`.population`     the market at tick 0; the social network's CSR arrays
 :mod:`.waits`          the queue's wait device for callers of several patience groups
+:mod:`.staff`          a team of employees stepped at once (the agents' rules); NumPy's sum
 =====================  ====================================================================
 
 The random draws they use are the counter-based streams of :mod:`cxsim.rng`.  Everything is
@@ -31,3 +32,4 @@ from .inputs import *  # noqa: E402, F403
 from .population import *  # noqa: E402, F403
 from .social import *  # noqa: E402, F403
 from .social import _senders  # noqa: E402, F401
+from .staff import *  # noqa: E402, F403
