@@ -7,6 +7,7 @@ module                 what it computes
 :mod:`.customer`       the per-customer maths and the one per-customer step of both engines
 :mod:`.social`         word of mouth, referrals and contagion over the network; chunk sums
 :mod:`.population`     the market at tick 0; the social network's CSR arrays
+:mod:`.parallel`       parallel loops: one compiled serial loop per thread (no ``prange``)
 =====================  ====================================================================
 
 The random draws they use are the counter-based streams of :mod:`cxsim.rng`.  Everything is
@@ -21,7 +22,8 @@ import os
 # experiments/bench/contention.py (100,000 customers, 365 days, 2 cores): with one core kept
 # busy, spinning made a run 1.31-1.35x as long as one thread, sleeping 1.02-1.03x; on a quiet
 # machine the two are within noise.  Set before any parallel loop starts the OpenMP runtime;
-# a value the user set wins.
+# a value the user set wins.  (cxsim's own loops now run on Python threads, kernels.parallel,
+# but numba still starts its OpenMP threads when asked for its thread count.)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .customer import *  # noqa: E402, F403

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..rng import normal, uniform
 from .customer import is_referrer, nps_category, round_by_chance, start_customer
 from .inputs import CUSTOMER, K_FRAILTY, K_INITIAL, K_SEGMENT, K_START, K_STYLE, WOM_TALKS_MAX
+from .parallel import for_ranges
 
 __all__ = [
     "assign_segments", "fill_csr", "first_talks", "referrers", "start_initial_customers",
@@ -27,21 +28,25 @@ def uniforms(key, n, slot):
     return out
 
 
-@njit(parallel=True, cache=True)
-def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
-    """Give every agent a segment (``cum_shares float64[S]``) and a response style.
-
-    Writes ``segment uint8[N]`` and ``nps_bias float32[N]`` (``nps_sd`` x a standard normal).
-    """
-    n = segment.shape[0]
+@njit(cache=True, nogil=True)
+def _assign_segments(lo, hi, keys, cum_shares, nps_sd, segment, nps_bias):
     last = cum_shares.shape[0] - 1
-    for i in prange(n):
+    for i in range(lo, hi):
         u = uniform(keys[K_SEGMENT], i, 0, 0)
         s = 0
         while s < last and u >= cum_shares[s]:
             s += 1
         segment[i] = s
         nps_bias[i] = nps_sd * normal(keys[K_STYLE], i, 0, 0)
+
+
+def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
+    """Give every agent a segment (``cum_shares float64[S]``) and a response style.
+
+    Writes ``segment uint8[N]`` and ``nps_bias float32[N]`` (``nps_sd`` x a standard normal).
+    """
+    for_ranges(_assign_segments, segment.shape[0], keys, cum_shares, float(nps_sd), segment,
+               nps_bias)
 
 
 @njit(cache=True)
@@ -55,9 +60,9 @@ def _stationary_tenure(u, cdf, expo):
     return (k - 1) + x, expo[k - 1] + x * (expo[k] - expo[k - 1])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _start_initial(lo, hi, keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
-    """Start ``chosen[lo:hi]`` as customers (a compiled call per chunk; see inputs' pitfall)."""
+    """Start ``chosen[lo:hi]`` as customers (one thread's part)."""
     for k in range(lo, hi):
         i = chosen[k]
         s = cu.segment[i]
@@ -70,13 +75,12 @@ def _start_initial(lo, hi, keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
             tenure = min(-tenure_mean * math.log(uniform(keys[K_INITIAL], i, 0, 1)),
                          beh.tenure_cap_months)
             exposure = tenure
-        start_customer(keys[K_START], keys[K_FRAILTY], i, 0, s, seg, beh, cu, tenure,
+        start_customer(keys[K_START], keys[K_FRAILTY], i, np.int64(0), s, seg, beh, cu, tenure,
                        exposure)
         cu.status[i] = CUSTOMER
 
 
-@njit(parallel=True, cache=True)
-def start_initial_customers(keys, chosen, tenure_mean, cdf, expo, seg, beh, cu, chunk):
+def start_initial_customers(keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
     """Make the ``chosen int64[k]`` agents customers with a tenure (months).
 
     With tables (``cdf``, ``expo``: ``float64[S, M + 1]`` on whole months 0..M, from
@@ -85,24 +89,32 @@ def start_initial_customers(keys, chosen, tenure_mean, cdf, expo, seg, beh, cu, 
     tables (``[S, 0]``) the tenure is exponential with mean ``tenure_mean``, capped at
     ``beh.tenure_cap_months``.
     """
-    m = chosen.shape[0]
-    for c in prange((m + chunk - 1) // chunk):
-        lo = c * chunk
-        _start_initial(lo, min(m, lo + chunk), keys, chosen, tenure_mean, cdf, expo, seg, beh,
-                       cu)
+    for_ranges(_start_initial, chosen.shape[0], keys, chosen, float(tenure_mean), cdf, expo,
+               seg, beh, cu)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
+def _referrers(lo, hi, status, satisfaction, nps_bias, promoters_only, out):
+    for i in range(lo, hi):
+        out[i] = is_referrer(status[i], satisfaction[i], nps_bias[i], promoters_only)
+
+
 def referrers(status, satisfaction, nps_bias, promoters_only):
     """``bool[N]``: which agents refer prospects now (:func:`is_referrer`)."""
-    n = status.shape[0]
-    out = np.zeros(n, np.bool_)
-    for i in prange(n):
-        out[i] = is_referrer(status[i], satisfaction[i], nps_bias[i], promoters_only)
+    out = np.zeros(status.shape[0], np.bool_)
+    for_ranges(_referrers, status.shape[0], status, satisfaction, nps_bias,
+               bool(promoters_only), out)
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
+def _first_talks(lo, hi, keys, status, satisfaction, nps_bias, segment, need_mean, out):
+    for i in range(lo, hi):
+        if status[i] == CUSTOMER and nps_category(satisfaction[i], nps_bias[i]) == -1:
+            talks = round_by_chance(need_mean[segment[i]], uniform(keys[K_INITIAL], i, 0, 3))
+            out[i] = min(talks, WOM_TALKS_MAX)
+
+
 def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
     """``int64[N]``: the word of mouth each agent has just given when the run starts.
 
@@ -112,12 +124,9 @@ def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
     as a first approximation: some episodes would have lifted the customer out of
     detraction.)  Without it the first tick would hear none, a transient as long as a tick.
     """
-    n = status.shape[0]
-    out = np.zeros(n, np.int64)
-    for i in prange(n):
-        if status[i] == CUSTOMER and nps_category(satisfaction[i], nps_bias[i]) == -1:
-            talks = round_by_chance(need_mean[segment[i]], uniform(keys[K_INITIAL], i, 0, 3))
-            out[i] = min(talks, WOM_TALKS_MAX)
+    out = np.zeros(status.shape[0], np.int64)
+    for_ranges(_first_talks, status.shape[0], keys, status, satisfaction, nps_bias, segment,
+               need_mean, out)
     return out
 
 
