@@ -951,7 +951,9 @@ def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, ind
         start = end
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+# inlined: its one call site is in the step, and as a function of its own its compiled code
+# (with the episode walk's) was optimised and generated once more for the step
+@njit(cache=True, _nrt=False, inline="always")
 def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, base):
     """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey.
 

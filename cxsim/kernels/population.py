@@ -19,12 +19,16 @@ __all__ = [
 
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _uniforms(lo, hi, key, slot, out):
+    for i in range(lo, hi):
+        out[i] = uniform(key, i, 0, slot)
+
+
 def uniforms(key, n, slot):
     """``float64[n]``: draw ``slot`` of agents ``0 .. n-1`` at tick 0 of stream ``key``."""
     out = np.empty(n)
-    for i in range(n):
-        out[i] = uniform(key, i, 0, slot)
+    for_ranges(_uniforms, n, np.uint64(key), int(slot), out)
     return out
 
 
@@ -52,7 +56,16 @@ def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
 @njit(cache=True)
 def _stationary_tenure(u, cdf, expo):
     """Tenure and survivor exposure (months) at quantile ``u`` of one segment's table."""
-    k = np.searchsorted(cdf, u, side="right")  # cdf[k - 1] <= u < cdf[k]
+    # np.searchsorted(cdf, u, side="right"), its binary search written out (numba's generic
+    # one compiles comparisons for every dtype): cdf[k - 1] <= u < cdf[k]
+    k = 0
+    top = cdf.shape[0]
+    while k < top:
+        mid = k + ((top - k) >> 1)
+        if cdf[mid] <= u:
+            k = mid + 1
+        else:
+            top = mid
     k = min(max(k, 1), cdf.shape[0] - 1)
     width = cdf[k] - cdf[k - 1]
     x = (u - cdf[k - 1]) / width if width > 0.0 else 0.0
@@ -130,18 +143,17 @@ def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
     return out
 
 
-@njit(cache=True)
-def fill_csr(n, src, dst):
-    """Build a symmetric CSR adjacency from an undirected edge list (self-loops skipped)."""
-    deg = np.zeros(n + 1, dtype=np.int64)
+@njit(cache=True, nogil=True)
+def _degrees(src, dst, deg):
     for k in range(src.shape[0]):
         a, b = src[k], dst[k]
         if a != b:
             deg[a + 1] += 1
             deg[b + 1] += 1
-    indptr = np.cumsum(deg)
-    pos = indptr[:-1].copy()
-    indices = np.empty(indptr[n], dtype=np.int32)
+
+
+@njit(cache=True, nogil=True)
+def _fill_contacts(src, dst, pos, indices):
     for k in range(src.shape[0]):
         a, b = src[k], dst[k]
         if a != b:
@@ -149,4 +161,18 @@ def fill_csr(n, src, dst):
             pos[a] += 1
             indices[pos[b]] = a
             pos[b] += 1
+
+
+def fill_csr(n, src, dst):
+    """Build a symmetric CSR adjacency from an undirected edge list (self-loops skipped).
+
+    Returns ``(indptr int64[n+1], indices int32[E])``; the arrays are allocated here, the
+    two passes over the edges are compiled.
+    """
+    deg = np.zeros(n + 1, dtype=np.int64)
+    _degrees(src, dst, deg)
+    indptr = np.cumsum(deg)
+    pos = indptr[:-1].copy()
+    indices = np.empty(indptr[n], dtype=np.int32)
+    _fill_contacts(src, dst, pos, indices)
     return indptr, indices

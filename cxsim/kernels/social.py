@@ -179,10 +179,14 @@ def wom_heard(j, keep_log, target, wom_log, wom_target):
 
 
 @njit(cache=True)
-def sum_chunks(x):
-    """Sum ``x float64[C, M]`` over chunks strictly in chunk order (reproducible rounding)."""
-    out = np.zeros(x.shape[1])
+def _sum_chunks(x, out):
     for c in range(x.shape[0]):
         for k in range(x.shape[1]):
             out[k] += x[c, k]
+
+
+def sum_chunks(x):
+    """Sum ``x float64[C, M]`` over chunks strictly in chunk order (reproducible rounding)."""
+    out = np.zeros(x.shape[1])
+    _sum_chunks(x, out)
     return out
