@@ -136,7 +136,7 @@ def numpy_generator(keys: np.ndarray, stream: str) -> np.random.Generator:
 # int64 and as uint64.
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def mix64(z):
     """SplitMix64 finaliser: a bijective avalanche mix of a ``uint64``."""
     z = (z ^ (z >> _S30)) * _M1
@@ -144,31 +144,31 @@ def mix64(z):
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _draw_bits(key, agent, tick, slot):
     x = mix64(key ^ (np.uint64(agent) * _GOLDEN))
     ctr = (np.uint64(tick) << _S20) | np.uint64(slot)
     return mix64(x ^ (ctr * _GOLDEN2))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _uniform(key, agent, tick, slot):
     return ((_draw_bits(key, agent, tick, slot) >> _S12) + 0.5) * _TWO_M52
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _uniform_pair(key, agent, tick, slot):
     x = _draw_bits(key, agent, tick, slot)
     return ((x >> _S32) + 0.5) * _TWO_M32, ((x & _LOW32) + 0.5) * _TWO_M32
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _normal(key, agent, tick, slot):
     u1, u2 = _uniform_pair(key, agent, tick, slot)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _gamma(key, agent, tick, slot0, shape):
     boost = 1.0
     a = shape
@@ -189,7 +189,7 @@ def _gamma(key, agent, tick, slot0, shape):
     return boost * d  # acceptance fails with probability < 1e-40 over 63 tries
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _log_gamma_deviate(key, agent, tick, slot0, shape):
     a = shape
     log_boost = 0.0
@@ -199,7 +199,7 @@ def _log_gamma_deviate(key, agent, tick, slot0, shape):
     return log_boost + math.log(_gamma(key, agent, tick, slot0, a))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _beta(key, agent, tick, slot0, a, b):
     x = _gamma(key, agent, tick, slot0, a)
     y = _gamma(key, agent, tick, slot0 + 128, b)

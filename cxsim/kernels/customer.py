@@ -127,7 +127,7 @@ def peak_end(peak, end, mean, peak_weight, end_weight):
     return peak_weight * peak + end_weight * end + (1.0 - peak_weight - end_weight) * mean
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def memory_weight(half_life):
     """Weight of the newest experience in a recency-weighted average: 1 - 2**(-1/h)."""
     return 1.0 - 2.0 ** (-1.0 / half_life)
@@ -171,7 +171,7 @@ def logit(p):
     return math.log(p / (1.0 - p))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def per_tick_probability(p_period, ticks_per_period):
     """Probability per tick equivalent to ``p_period`` per period (constant hazard)."""
     return 1.0 - (1.0 - p_period) ** (1.0 / ticks_per_period)
@@ -205,7 +205,7 @@ _SHIFT_SERIES = 1e-2
 _SHIFT_PANELS = 64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def contagion_shift(y, decay, mean_u, var_u):
     """Log of the tick-mean contagion multiplier, ``log M``, for ``y = log(m) X``.
 
@@ -341,7 +341,7 @@ def is_referrer(status, satisfaction, nps_bias, promoters_only):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def service_recovery(key, i, t, satisfaction, expectation, share, effect, base=0):
     """Proactive outreach to a customer who just ended an episode as a detractor.
 
@@ -413,13 +413,13 @@ def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
     return min(1.0, num / den) if num > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def csat_answer(episode_satisfaction, z, noise):
     """CSAT answer on 1-5 from an episode's satisfaction in [0, 1]."""
     return min(max(math.floor(1.0 + 4.0 * episode_satisfaction + noise * z + 0.5), 1.0), 5.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ces_answer(effort, patience, z, noise):
     """CES 2.0 answer on 1-7 ("the company made it easy"; 7 = very easy)."""
     strain = min(effort / patience, 1.0)
@@ -466,7 +466,7 @@ def available(tp, j, moment):
     return tp.open[j]
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
 
@@ -487,7 +487,7 @@ def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     return last
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _escalate(u, j, need_bit, tp, jr, moment):
     """Next touchpoint along ``j``'s escalation pathways for this need, or -1.
 
@@ -513,7 +513,7 @@ def _escalate(u, j, need_bit, tp, jr, moment):
     return nxt
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc, base):
     """Walk one service episode through the touchpoint graph and return how it went.
 
@@ -711,7 +711,7 @@ def draw_need(u_need, p_need, need_cum, s):
     return need_type(u_need / p_need, need_cum, s)
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
                    exposure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.

@@ -19,7 +19,7 @@ __all__ = [
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _uniforms(lo, hi, key, slot, out):
     for i in range(lo, hi):
         out[i] = uniform(key, i, 0, slot)
@@ -32,7 +32,7 @@ def uniforms(key, n, slot):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _assign_segments(lo, hi, keys, cum_shares, nps_sd, segment, nps_bias):
     last = cum_shares.shape[0] - 1
     for i in range(lo, hi):
@@ -53,7 +53,7 @@ def assign_segments(keys, cum_shares, nps_sd, segment, nps_bias):
                nps_bias)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _stationary_tenure(u, cdf, expo):
     """Tenure and survivor exposure (months) at quantile ``u`` of one segment's table."""
     # np.searchsorted(cdf, u, side="right"), its binary search written out (numba's generic
@@ -73,7 +73,7 @@ def _stationary_tenure(u, cdf, expo):
     return (k - 1) + x, expo[k - 1] + x * (expo[k] - expo[k - 1])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _start_initial(lo, hi, keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
     """Start ``chosen[lo:hi]`` as customers (one thread's part)."""
     for k in range(lo, hi):
@@ -106,7 +106,7 @@ def start_initial_customers(keys, chosen, tenure_mean, cdf, expo, seg, beh, cu):
                seg, beh, cu)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _referrers(lo, hi, status, satisfaction, nps_bias, promoters_only, out):
     for i in range(lo, hi):
         out[i] = is_referrer(status[i], satisfaction[i], nps_bias[i], promoters_only)
@@ -120,7 +120,7 @@ def referrers(status, satisfaction, nps_bias, promoters_only):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _first_talks(lo, hi, keys, status, satisfaction, nps_bias, segment, need_mean, out):
     for i in range(lo, hi):
         if status[i] == CUSTOMER and nps_category(satisfaction[i], nps_bias[i]) == -1:
@@ -143,7 +143,7 @@ def first_talks(keys, status, satisfaction, nps_bias, segment, need_mean):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _degrees(src, dst, deg):
     for k in range(src.shape[0]):
         a, b = src[k], dst[k]
@@ -152,7 +152,7 @@ def _degrees(src, dst, deg):
             deg[b + 1] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fill_contacts(src, dst, pos, indices):
     for k in range(src.shape[0]):
         a, b = src[k], dst[k]

@@ -19,7 +19,7 @@ __all__ = [
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _senders_of_chunks(c_lo, c_hi, chunk, start, events, out):
     n = events.shape[0]
     for c in range(c_lo, c_hi):
@@ -103,7 +103,7 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, said,
                expectation, exposure, referrer_nbrs, wom_log, wom_target, float(wom_strength))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _spread_parts(p_lo, p_hi, parts, senders, events, indptr, indices, said, expectation,
                   exposure, referrer_nbrs, wom_log, wom_target, wom_strength):
     """Receiver ranges ``p_lo .. p_hi-1`` of ``parts`` take this tick's events, in sender order."""
@@ -178,7 +178,7 @@ def wom_heard(j, keep_log, target, wom_log, wom_target):
     wom_target[j] = a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sum_chunks(x, out):
     for c in range(x.shape[0]):
         for k in range(x.shape[1]):
