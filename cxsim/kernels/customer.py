@@ -18,6 +18,7 @@ from numba import njit
 
 from ..limits import MAX_EPISODES  # most episodes a customer lives in one tick
 from ..rng import beta, normal, uniform, uniform_pair
+from . import precompile
 from .inputs import (
     ACC_ABANDONED,
     ACC_ACTIVE,
@@ -1044,5 +1045,6 @@ def advance_customers(t, chunk, keys, cu, beh, today, seg, tp, jr, indptr, acc, 
     depend on scheduling; accumulators are per chunk and summed by the caller in order.
     Each thread advances a run of whole chunks (:func:`cxsim.kernels.parallel.for_ranges`).
     """
+    precompile.wait()  # a first run may compile the kernel in a second process
     for_ranges(advance_span, cu.status.shape[0], t, chunk, True, keys, cu, beh, today, seg, tp,
                jr, indptr, acc, tpacc, segacc, align=chunk)
