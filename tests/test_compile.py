@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -17,43 +18,26 @@ import pytest
 from conftest import minimal_scenario, subprocess_env
 
 import cxsim
-from cxsim import rng as R
-from cxsim.kernels import customer as C
 from cxsim.kernels import parallel, precompile
 from cxsim.runner import resize
-
-
-@pytest.fixture(scope="module")
-def ran():
-    """A small model of each kind of market, run a few ticks (both share the kernels)."""
-    for network in ("small_world", "full"):
-        cxsim.CXModel(minimal_scenario(market={"network": network}), rng=1).run(3)
-    cxsim.CXModel(resize(cxsim.default_scenario(), customers=3000, days=3), rng=1).run()
 
 
 def _types(args: tuple) -> tuple:
     return tuple(numba.typeof(a) for a in args)
 
 
-def test_the_second_process_compiles_the_step_with_a_runs_types(ran):
-    args = precompile.example_arguments()
-    assert C.advance_span.signatures == [_types(args)]
-    assert C.walk_episode.signatures == [_types(precompile._walk_arguments(args))]
-    for function, arguments in precompile._helper_calls(args):
-        assert function.signatures == [_types(arguments)], function.__name__
-
-
-@pytest.mark.parametrize("draw", [R._draw_bits, R._uniform, R._uniform_pair, R._normal,
-                                  R._gamma, R._log_gamma_deviate, R._beta])
-def test_each_random_draw_compiles_once(ran, draw):
-    # literal slots and unsigned indices once made up to nine copies of each
-    assert len(draw.signatures) == 1
-
-
-def test_every_step_helper_compiles_once(ran):
-    for name in ("walk_episode", "_pick", "_escalate", "start_customer", "contagion_shift",
-                 "service_recovery", "csat_answer", "ces_answer", "advance_span"):
-        assert len(getattr(C, name).signatures) == 1, name
+@pytest.mark.parametrize("network", ["small_world", "full"])
+def test_the_second_process_compiles_the_step_with_a_runs_types(network):
+    # the arguments cxsim.kernels.advance_customers passes the step, from a real model
+    for sc in (minimal_scenario(market={"network": network}),
+               resize(cxsim.default_scenario(), customers=3000, days=3)):
+        m = cxsim.CXModel(sc, rng=1)
+        m.step()
+        mk = m.market
+        run = (0, mk.n, 1, mk.chunk, True, mk.keys, mk.customers, m.behaviour, m.today,
+               m.segments, m.touchpoints, m.journeys, m.social.indptr, mk.acc, mk.tpacc,
+               mk.segacc)
+        assert _types(run) == _types(precompile.example_arguments())
 
 
 def test_split_covers_the_range_in_whole_blocks():
@@ -87,9 +71,40 @@ def test_for_ranges_runs_every_part_and_passes_errors_on():
     assert (out == 3).all()
 
 
+def _fresh(code: str, cache) -> str:
+    env = {**subprocess_env(), "NUMBA_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=900, cwd=Path(__file__).parent)
+    return out.stdout.strip() or out.stderr
+
+
+@pytest.mark.slow
+def test_a_cold_run_compiles_each_function_once(tmp_path):
+    # literal slots, unsigned indices, literal flags and sets of options once made up to nine
+    # copies of a function, each compiled from scratch in a first run
+    code = """if True:
+        import cxsim
+        from numba.core.registry import CPUDispatcher
+        from cxsim import rng
+        from cxsim.kernels import customer, population, social
+        from cxsim.runner import resize
+        from conftest import minimal_scenario
+        for network in ("small_world", "full"):
+            cxsim.CXModel(minimal_scenario(market={"network": network}), rng=1).run(3)
+        cxsim.CXModel(minimal_scenario(), rng=1, engine="mesa").run(2)
+        cxsim.CXModel(resize(cxsim.default_scenario(), customers=3000, days=3), rng=1).run()
+        many = [f.__name__ for m in (rng, customer, population, social)
+                for f in vars(m).values()
+                if isinstance(f, CPUDispatcher) and len(f.signatures) > 1]
+        print(many or "ok")
+        """
+    assert _fresh(code, tmp_path) == "ok"
+
+
 @pytest.mark.slow
 def test_a_cold_cache_gets_the_step_from_the_second_process(tmp_path):
-    # a fresh numba cache: the second process compiles the step, this one loads it
+    # a fresh numba cache: the second process compiles the step, this one loads it; the
+    # helpers this one compiled for both are in the cache once (the same types)
     code = """if True:
         from cxsim.kernels import customer as C, precompile
         precompile.start()
@@ -98,11 +113,11 @@ def test_a_cold_cache_gets_the_step_from_the_second_process(tmp_path):
         C.advance_span(*precompile.example_arguments())
         assert sum(C.advance_span.stats.cache_hits.values()) == 1
         assert not C.advance_span.stats.cache_misses
+        for f in (C.advance_span, C.walk_episode, C.start_customer, C.contagion_shift,
+                  C.service_recovery, C.csat_answer, C.ces_answer):
+            assert len(f._cache._cache_file._load_index()) == 1, f.__name__
         precompile.start()  # now in the cache: nothing to start
         assert precompile._child is None
         print("ok")
         """
-    env = {**subprocess_env(), "NUMBA_CACHE_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=600)
-    assert out.stdout.strip() == "ok", out.stderr
+    assert _fresh(code, tmp_path) == "ok"

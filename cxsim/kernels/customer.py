@@ -1030,7 +1030,8 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     the accumulators of the customer's chunk, added to.
     """
     # a chunk of i + 1 customers puts customer i in chunk 0: the one set of accumulators
-    advance_span(i, i + 1, t, i + 1, False, keys, cu, beh, today, seg, tp, jr, indptr,
+    # (np.bool_: a literal False would compile the step a second time)
+    advance_span(i, i + 1, t, i + 1, np.bool_(False), keys, cu, beh, today, seg, tp, jr, indptr,
                  acc.reshape((1, acc.shape[0])),
                  tpacc.reshape((1, tpacc.shape[0], tpacc.shape[1])),
                  segacc.reshape((1, segacc.shape[0], segacc.shape[1])))
