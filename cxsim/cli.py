@@ -330,6 +330,11 @@ def _set_threads(threads: int | None) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``cxsim run``: one run, written to ``--out`` (a new folder swapped in whole)."""
+    if args.engine == "numba":
+        # a cold numba cache: the customer kernel compiles in a second process meanwhile
+        from .kernels import precompile
+
+        precompile.start()
     from .runner import run
 
     if args.run_id is not None and args.replay is None:

@@ -62,7 +62,7 @@ class Market:
                 chosen = np.sort(np.argpartition(u, k - 1)[:k]) if k < n else np.arange(n)
                 cdf = expo = np.zeros((n_seg, 0))
             K.start_initial_customers(keys, chosen, float(sc.market.initial_tenure_months),
-                                      cdf, expo, seg, beh, cu, CHUNK)
+                                      cdf, expo, seg, beh, cu)
         self.initial_customers = int((cu.status == K.CUSTOMER).sum())
         self.segment_initial = np.bincount(cu.segment[cu.status == K.CUSTOMER],
                                            minlength=n_seg)

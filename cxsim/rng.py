@@ -127,7 +127,16 @@ def numpy_generator(keys: np.ndarray, stream: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(int(keys[STREAM_INDEX[stream]])))
 
 
-@njit(cache=True)
+# The draws compile once each: the compiled functions (``_uniform``, ...) are only ever called
+# with a ``uint64`` key, ``int64`` agent, tick and slot and ``float64`` shapes, and the public
+# names are inlined casts to those types.  Without the casts numba compiled a function again
+# for every combination of argument types its callers happened to pass (a literal slot of 0
+# or 1, an unsigned agent index): up to nine copies of each, each compiled from scratch in a
+# first run.  The casts keep every bit: a non-negative integer below 2**63 has the same bits as
+# int64 and as uint64.
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def mix64(z):
     """SplitMix64 finaliser: a bijective avalanche mix of a ``uint64``."""
     z = (z ^ (z >> _S30)) * _M1
@@ -135,98 +144,138 @@ def mix64(z):
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
+def _draw_bits(key, agent, tick, slot):
+    x = mix64(key ^ (np.uint64(agent) * _GOLDEN))
+    ctr = (np.uint64(tick) << _S20) | np.uint64(slot)
+    return mix64(x ^ (ctr * _GOLDEN2))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _uniform(key, agent, tick, slot):
+    return ((_draw_bits(key, agent, tick, slot) >> _S12) + 0.5) * _TWO_M52
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _uniform_pair(key, agent, tick, slot):
+    x = _draw_bits(key, agent, tick, slot)
+    return ((x >> _S32) + 0.5) * _TWO_M32, ((x & _LOW32) + 0.5) * _TWO_M32
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _normal(key, agent, tick, slot):
+    u1, u2 = _uniform_pair(key, agent, tick, slot)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _gamma(key, agent, tick, slot0, shape):
+    boost = 1.0
+    a = shape
+    if a < 1.0:
+        boost = _uniform(key, agent, tick, slot0) ** (1.0 / a)
+        a += 1.0
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    for k in range(1, 64):
+        z = _normal(key, agent, tick, slot0 + 2 * k)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = _uniform(key, agent, tick, slot0 + 2 * k + 1)
+        if math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v):
+            return boost * d * v
+    return boost * d  # acceptance fails with probability < 1e-40 over 63 tries
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _log_gamma_deviate(key, agent, tick, slot0, shape):
+    a = shape
+    log_boost = 0.0
+    if a < 1.0:
+        log_boost = math.log(_uniform(key, agent, tick, slot0)) / a
+        a += 1.0
+    return log_boost + math.log(_gamma(key, agent, tick, slot0, a))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _beta(key, agent, tick, slot0, a, b):
+    x = _gamma(key, agent, tick, slot0, a)
+    y = _gamma(key, agent, tick, slot0 + 128, b)
+    total = x + y
+    if total > 0.0 and total < math.inf:
+        return x / total
+    d = _log_gamma_deviate(key, agent, tick, slot0 + 128, b) - _log_gamma_deviate(
+        key, agent, tick, slot0, a)
+    if d > 700.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(d))
+
+
+_I64 = np.int64
+_U64 = np.uint64
+_F64 = np.float64
+
+
+@njit(cache=True, inline="always")
 def draw_bits(key, agent, tick, slot):
     """Return 64 random bits for ``(key, agent, tick, slot)``; all arguments are integers.
 
     ``tick`` must be in [0, 2**44) and ``slot`` in [0, 2**20).
     """
-    x = mix64(np.uint64(key) ^ (np.uint64(agent) * _GOLDEN))
-    ctr = (np.uint64(tick) << _S20) | np.uint64(slot)
-    return mix64(x ^ (ctr * _GOLDEN2))
+    return _draw_bits(_U64(key), _I64(agent), _I64(tick), _I64(slot))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform(key, agent, tick, slot):
     """Return one uniform in the open interval (0, 1) with 52-bit resolution.
 
     ``(k + 0.5) / 2**52`` for a 52-bit ``k``: the largest value, ``1 - 2**-53``, is exactly
     representable, so 1.0 never occurs (with 53 bits it would round up to 1.0).
     """
-    return ((draw_bits(key, agent, tick, slot) >> _S12) + 0.5) * _TWO_M52
+    return _uniform(_U64(key), _I64(agent), _I64(tick), _I64(slot))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform_pair(key, agent, tick, slot):
     """Return two independent uniforms in (0, 1), 32-bit resolution, from one hash."""
-    x = draw_bits(key, agent, tick, slot)
-    return ((x >> _S32) + 0.5) * _TWO_M32, ((x & _LOW32) + 0.5) * _TWO_M32
+    return _uniform_pair(_U64(key), _I64(agent), _I64(tick), _I64(slot))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def normal(key, agent, tick, slot):
     """Return one standard normal deviate (Box-Muller on one hashed pair)."""
-    u1, u2 = uniform_pair(key, agent, tick, slot)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+    return _normal(_U64(key), _I64(agent), _I64(tick), _I64(slot))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def gamma(key, agent, tick, slot0, shape):
     """Return a Gamma(shape, 1) deviate (Marsaglia & Tsang 2000), using slots from ``slot0``.
 
     Uses at most 64 slots; for ``shape < 1`` the boost ``G(a) = G(a + 1) * U**(1/a)`` applies.
     """
-    boost = 1.0
-    a = shape
-    if a < 1.0:
-        boost = uniform(key, agent, tick, slot0) ** (1.0 / a)
-        a += 1.0
-    d = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    for k in range(1, 64):
-        z = normal(key, agent, tick, slot0 + 2 * k)
-        v = 1.0 + c * z
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        u = uniform(key, agent, tick, slot0 + 2 * k + 1)
-        if math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v):
-            return boost * d * v
-    return boost * d  # acceptance fails with probability < 1e-40 over 63 tries
+    return _gamma(_U64(key), _I64(agent), _I64(tick), _I64(slot0), _F64(shape))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def log_gamma_deviate(key, agent, tick, slot0, shape):
     """The logarithm of :func:`gamma`'s deviate for the same slots, without underflow.
 
     For tiny shapes ``U**(1/a)`` underflows to 0 (a shape of 1e-4 needs ``exp(-10^4)``); in
     logs it is ``log(U) / a``, always finite.
     """
-    a = shape
-    log_boost = 0.0
-    if a < 1.0:
-        log_boost = math.log(uniform(key, agent, tick, slot0)) / a
-        a += 1.0
-    return log_boost + math.log(gamma(key, agent, tick, slot0, a))
+    return _log_gamma_deviate(_U64(key), _I64(agent), _I64(tick), _I64(slot0), _F64(shape))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def beta(key, agent, tick, slot0, a, b):
     """Return a Beta(a, b) deviate from two gamma deviates (slots ``slot0`` .. ``slot0+255``).
 
     When both gamma deviates underflow (shapes far below 1), the ratio is taken in logs from
     the same draws, so the result is still the Beta deviate (0 or 1 to double precision).
     """
-    x = gamma(key, agent, tick, slot0, a)
-    y = gamma(key, agent, tick, slot0 + 128, b)
-    total = x + y
-    if total > 0.0 and total < math.inf:
-        return x / total
-    d = log_gamma_deviate(key, agent, tick, slot0 + 128, b) - log_gamma_deviate(
-        key, agent, tick, slot0, a)
-    if d > 700.0:
-        return 0.0
-    return 1.0 / (1.0 + math.exp(d))
+    return _beta(_U64(key), _I64(agent), _I64(tick), _I64(slot0), _F64(a), _F64(b))
 
 
 #: spawn key of the stream that samples experimental designs: no replicate uses it

@@ -104,7 +104,7 @@ def build_scenario(base: Mapping, point: Mapping[str, Any], customers: int | Non
 #: seconds the set-up and first tick may take before ``run(notice=True)`` says what is slow
 NOTICE_AFTER_S = 2.0
 NOTICE = ("cxsim: preparing the model (the first run after installing also compiles its "
-          "kernels, about 20 s; later runs reuse them)")
+          "kernels, about 10 s; later runs reuse them)")
 
 
 def run(scenario: Scenario, seed: SeedLike = 0, *, engine: str = "numba",

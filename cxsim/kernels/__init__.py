@@ -9,6 +9,9 @@ module                 what it computes
 :mod:`.population`     the market at tick 0; the social network's CSR arrays
 :mod:`.waits`          the queue's wait device for callers of several patience groups
 :mod:`.staff`          a team of employees stepped at once (the agents' rules); NumPy's sum
+:mod:`.erlang`         Erlang A, the incomplete beta and the queue forecast (per-tick path)
+:mod:`.ensemble`       one pass over the customers of every member of an ensemble
+:mod:`.parallel`       parallel loops: one compiled serial loop per thread (no ``prange``)
 =====================  ====================================================================
 
 The random draws they use are the counter-based streams of :mod:`cxsim.rng`.  Everything is
@@ -23,7 +26,8 @@ import os
 # experiments/bench/contention.py (100,000 customers, 365 days, 2 cores): with one core kept
 # busy, spinning made a run 1.31-1.35x as long as one thread, sleeping 1.02-1.03x; on a quiet
 # machine the two are within noise.  Set before any parallel loop starts the OpenMP runtime;
-# a value the user set wins.
+# a value the user set wins.  (cxsim's own loops now run on Python threads, kernels.parallel,
+# but numba still starts its OpenMP threads when asked for its thread count.)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .customer import *  # noqa: E402, F403

@@ -2,9 +2,10 @@
 
 The per-customer maths are small ``@njit`` scalar functions (:func:`experience_value`,
 :func:`peak_end`, :func:`update_satisfaction`, :func:`churn_hazard`, :func:`walk_episode`, ...)
-composed into one per-customer step, :func:`advance_customer`, which both engines run: the
-parallel kernel :func:`advance_customers` for every customer at once, and the Mesa reference
-engine (:meth:`cxsim.agents.Customer.step`) one agent at a time.  Inputs are grouped and named
+composed into one per-customer step, :func:`advance_span`, which both engines run: the
+numba engine for every customer at once, each thread over its own chunks
+(:func:`advance_customers`), and the Mesa reference engine (:meth:`cxsim.agents.Customer.step`,
+through :func:`advance_customer`) one agent at a time.  Inputs are grouped and named
 (:mod:`cxsim.kernels.inputs`).
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..limits import MAX_EPISODES  # most episodes a customer lives in one tick
 from ..rng import beta, normal, uniform, uniform_pair
+from . import precompile
 from .inputs import (
     ACC_ABANDONED,
     ACC_ACTIVE,
@@ -83,9 +85,10 @@ from .inputs import (
     WOM_TALKS_MAX,
     WOM_TALKS_SHIFT,
 )
+from .parallel import for_ranges
 
 __all__ = [
-    "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_chunk", "bass_join",
+    "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_span", "bass_join",
     "advance_customer", "advance_customers", "census", "ces_answer", "churn_hazard", "churns",
     "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
     "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
@@ -125,7 +128,7 @@ def peak_end(peak, end, mean, peak_weight, end_weight):
     return peak_weight * peak + end_weight * end + (1.0 - peak_weight - end_weight) * mean
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def memory_weight(half_life):
     """Weight of the newest experience in a recency-weighted average: 1 - 2**(-1/h)."""
     return 1.0 - 2.0 ** (-1.0 / half_life)
@@ -169,7 +172,7 @@ def logit(p):
     return math.log(p / (1.0 - p))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def per_tick_probability(p_period, ticks_per_period):
     """Probability per tick equivalent to ``p_period`` per period (constant hazard)."""
     return 1.0 - (1.0 - p_period) ** (1.0 / ticks_per_period)
@@ -203,7 +206,7 @@ _SHIFT_SERIES = 1e-2
 _SHIFT_PANELS = 64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def contagion_shift(y, decay, mean_u, var_u):
     """Log of the tick-mean contagion multiplier, ``log M``, for ``y = log(m) X``.
 
@@ -339,7 +342,7 @@ def is_referrer(status, satisfaction, nps_bias, promoters_only):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def service_recovery(key, i, t, satisfaction, expectation, share, effect, base=0):
     """Proactive outreach to a customer who just ended an episode as a detractor.
 
@@ -411,13 +414,13 @@ def bass_join(p_tick, q_tick, referral_fraction, e, one_minus_e):
     return min(1.0, num / den) if num > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def csat_answer(episode_satisfaction, z, noise):
     """CSAT answer on 1-5 from an episode's satisfaction in [0, 1]."""
     return min(max(math.floor(1.0 + 4.0 * episode_satisfaction + noise * z + 0.5), 1.0), 5.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ces_answer(effort, patience, z, noise):
     """CES 2.0 answer on 1-7 ("the company made it easy"; 7 = very easy)."""
     strain = min(effort / patience, 1.0)
@@ -464,7 +467,7 @@ def available(tp, j, moment):
     return tp.open[j]
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
 
@@ -485,7 +488,7 @@ def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     return last
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def _escalate(u, j, need_bit, tp, jr, moment):
     """Next touchpoint along ``j``'s escalation pathways for this need, or -1.
 
@@ -511,7 +514,7 @@ def _escalate(u, j, need_bit, tp, jr, moment):
     return nxt
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc, base):
     """Walk one service episode through the touchpoint graph and return how it went.
 
@@ -561,12 +564,12 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
         perf = beh.unresolved
         v = experience_value(perf - expectation, loss, alpha)
         return v, perf, 0.0, OUT_NO_CHANNEL, False, 0, False
-    j = _pick(u_entry, total_all, lo, hi, s, seg, tp, jr, False, moment)
+    j = _pick(u_entry, total_all, lo, hi, s, seg, tp, jr, np.bool_(False), moment)
     carried_effort = 0.0
     if available(tp, j, moment) <= 0.0:
         carried_effort = beh.reroute_effort
         if total > 0.0:
-            j = _pick(u_reroute, total, lo, hi, s, seg, tp, jr, True, moment)
+            j = _pick(u_reroute, total, lo, hi, s, seg, tp, jr, np.bool_(True), moment)
         else:
             j = _escalate(u_reroute, j, need_bit, tp, jr, moment)
             if j < 0:
@@ -709,7 +712,7 @@ def draw_need(u_need, p_need, need_cum, s):
     return need_type(u_need / p_need, need_cum, s)
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
 def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
                    exposure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.
@@ -775,12 +778,16 @@ def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block
     return nps_category(cu.satisfaction[i], cu.nps_bias[i]) == -1
 
 
-@njit(cache=True, inline="always")
-def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
-    """Advance customer ``i`` by one tick: the one per-customer step of both engines.
+@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
+def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, indptr, acc_c,
+                 tpacc_c, segacc_c):
+    """Advance customers ``lo .. hi-1`` by one tick: the one per-customer step of both engines.
 
-    The numba engine calls it for every customer from :func:`advance_customers`; the mesa
-    engine calls it from :meth:`cxsim.agents.Customer.step`, one Mesa agent at a time.
+    The numba engine runs it over every customer, each thread over whole chunks
+    (:func:`advance_customers`); the mesa engine for one customer at a time
+    (:func:`advance_customer`, from :meth:`cxsim.agents.Customer.step`).  Customer ``i``
+    counts into its chunk's accumulators, ``acc[i // chunk]`` (likewise ``tpacc``,
+    ``segacc``), zeroed first when ``clear`` (so ``lo`` must start a chunk).
 
     In order: churn exposure is read and decays (see :func:`contagion_shift`); a prospect or
     a former customer may join (the one-tick Bass flow from marketing ``p`` and ``q`` x the
@@ -796,143 +803,158 @@ def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc
     Arguments: ``keys uint64[len(STREAMS)]`` stream keys; ``cu`` :class:`Customers`;
     ``beh`` :class:`Behaviour`; ``today`` :class:`Today`; ``seg`` :class:`Segments`; ``tp``
     :class:`Touchpoints`; ``jr`` :class:`Journeys`; ``indptr int64[N+1]`` the social network's
-    row pointers (degrees); ``acc float64[N_ACC]``, ``tpacc float64[T, N_TPA + T]``,
-    ``segacc float64[S, N_SGA]`` this chunk's accumulators.
+    row pointers (degrees); ``acc float64[C, N_ACC]``, ``tpacc float64[C, T, N_TPA + T]``,
+    ``segacc float64[C, S, N_SGA]`` the chunks' accumulators.
+
+    The step is written out here, not in a function inlined into the loop: numba inlines by
+    copying the callee's IR, and copying the whole step cost about a third of its compile
+    time.
     """
-    st = cu.status[i]
-    s = cu.segment[i]
-    ev = 0
-    cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
-    promoters_only = beh.referral_promoters
-    # churn exposure: X at the start of the tick (churns of the previous tick added whole,
-    # undecayed); the churn hazard uses its tick mean (contagion_shift), and what is left at
-    # the end of the tick, X e^{-lambda dt}, is carried over (tiny values flushed to 0)
-    expo = cu.exposure[i]
-    if expo != 0.0:
-        left = np.float32(expo * beh.exposure_decay)
-        cu.exposure[i] = left if left > np.float32(1e-30) else np.float32(0.0)
-    # state read once into locals: every store to an accumulator could alias the state arrays
-    # for the compiler, which would otherwise reload them after each one
-    sat = cu.satisfaction[i]
-    if st == CHURNED and t - cu.join_tick[i] >= beh.win_back_window_ticks:
-        # beyond the win-back window a former customer is a prospect again (join_tick holds
-        # the tick they left)
-        cu.status[i] = PROSPECT
-        st = PROSPECT
-    if st == PROSPECT or st == CHURNED:
-        cu.wom_log[i] = 0.0  # what they heard is moot: joining sets a fresh expectation
-        # a former customer is a rival's customer again: marketing and referrals reach them
-        # as they reach prospects (Bass), and win-back offers on top within the window
-        if beh.full_mixing:
-            frac = today.referral_fraction
-        else:
-            deg = indptr[i + 1] - indptr[i]
-            frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-        acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
-                         beh.bass_e, beh.bass_1me)
-        won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
-               and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
-        if acquired or won:
-            start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0, 0.0)
-            cu.status[i] = CUSTOMER
-            cu.exposure[i] = 0.0
-            ev |= EV_JOIN
-            if st == PROSPECT:
-                acc[ACC_NEW] += 1.0
-                segacc[s, SGA_NEW] += 1.0
-            else:  # a former customer back, by marketing, referral or a win-back offer
-                acc[ACC_WON_BACK] += 1.0
+    start = lo
+    while start < hi:
+        c = start // chunk
+        end = min(hi, (c + 1) * chunk)
+        acc = acc_c[c]
+        tpacc = tpacc_c[c]
+        segacc = segacc_c[c]
+        if clear:
+            acc[:] = 0.0
+            tpacc[:, :] = 0.0
+            segacc[:, :] = 0.0
+        for i in range(start, end):
+            st = cu.status[i]
+            s = cu.segment[i]
+            ev = 0
+            cat = 0  # NPS category of the agent's satisfaction at the end of the tick (customers)
+            promoters_only = beh.referral_promoters
+            # churn exposure: X at the start of the tick (churns of the previous tick added whole,
+            # undecayed); the churn hazard uses its tick mean (contagion_shift), and what is left at
+            # the end of the tick, X e^{-lambda dt}, is carried over (tiny values flushed to 0)
+            expo = cu.exposure[i]
+            if expo != 0.0:
+                left = np.float32(expo * beh.exposure_decay)
+                cu.exposure[i] = left if left > np.float32(1e-30) else np.float32(0.0)
+            # state read once into locals: every store to an accumulator could alias the state
+            # arrays for the compiler, which would otherwise reload them after each one
             sat = cu.satisfaction[i]
-            cat = nps_category(sat, cu.nps_bias[i])
-            if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
-                ev |= EV_REF_UP
-    else:
-        acc[ACC_ACTIVE_START] += 1.0
-        cat = nps_category(sat, cu.nps_bias[i])
-        ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
-        u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
-        n_needs = 0
-        if u_need < seg.p_need[s]:
-            n_needs = need_count(u_need, uniform(keys[K_DAILY], i, t, 1), seg.p_need[s],
-                                 seg.need_mean[s])
-        due = cu.pending[i]
-        # word of mouth heard last tick is taken in over this one: a share before each
-        # episode and the last after them, so the episodes of a long tick meet it as the
-        # same episodes over short ticks would (not all before, nor all after)
-        if beh.full_mixing:
-            heard, toward = today.wom_log, today.wom_target
-        else:
-            heard, toward = np.float64(cu.wom_log[i]), np.float64(cu.wom_target[i])
-            if heard != 0.0:
-                cu.wom_log[i] = 0.0
-        share = heard / (due + n_needs + 1) if heard != 0.0 else 0.0
-        # this tick's episodes, one after another: the failure demands due first (one per
-        # partner failure of the previous tick), then Poisson(rate x dt) needs; episode k
-        # uses its own block of 'episode' slots
-        block = 0
-        talks = 0  # episodes that left the customer a detractor: each is word of mouth
-        said = 0.0  # the satisfaction after each of them (what the talk conveys)
-        if due > 0:
-            cu.pending[i] = 0
-            for _ in range(due):
-                acc[ACC_FAILURE_DEMAND] += 1.0
-                take_in_wom(cu, i, share, toward)
-                if _episode(i, t, keys, beh.failure_need, s, cu, beh, today, seg, tp, jr, acc,
-                            tpacc, block):
-                    talks += 1
-                    said += cu.satisfaction[i]
-                block += 1
-        for k in range(n_needs):
-            if k == 0:  # the first need's type from the draw that decided it
-                need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
+            if st == CHURNED and t - cu.join_tick[i] >= beh.win_back_window_ticks:
+                # beyond the win-back window a former customer is a prospect again (join_tick holds
+                # the tick they left)
+                cu.status[i] = PROSPECT
+                st = PROSPECT
+            if st == PROSPECT or st == CHURNED:
+                cu.wom_log[i] = 0.0  # what they heard is moot: joining sets a fresh expectation
+                # a former customer is a rival's customer again: marketing and referrals reach them
+                # as they reach prospects (Bass), and win-back offers on top within the window
+                if beh.full_mixing:
+                    frac = today.referral_fraction
+                else:
+                    deg = indptr[i + 1] - indptr[i]
+                    frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
+                acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
+                                 beh.bass_e, beh.bass_1me)
+                won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
+                       and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
+                if acquired or won:
+                    start_customer(keys[K_START], keys[K_FRAILTY], i, t, s, seg, beh, cu, 0.0, 0.0)
+                    cu.status[i] = CUSTOMER
+                    cu.exposure[i] = 0.0
+                    ev |= EV_JOIN
+                    if st == PROSPECT:
+                        acc[ACC_NEW] += 1.0
+                        segacc[s, SGA_NEW] += 1.0
+                    else:  # a former customer back, by marketing, referral or a win-back offer
+                        acc[ACC_WON_BACK] += 1.0
+                    sat = cu.satisfaction[i]
+                    cat = nps_category(sat, cu.nps_bias[i])
+                    if not promoters_only or cat == 1:  # is_referrer(CUSTOMER, ...)
+                        ev |= EV_REF_UP
             else:
-                need = need_type(uniform(keys[K_EPISODE], i, t,
-                                         block * EPISODE_SLOTS + _SLOT_NEED),
-                                 seg.need_cum, s)
-            take_in_wom(cu, i, share, toward)
-            if _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
-                talks += 1
-                said += cu.satisfaction[i]
-            block += 1
-        take_in_wom(cu, i, share, toward)
-        if block > 0:
-            sat = cu.satisfaction[i]  # the episodes moved it
-            cat = nps_category(sat, cu.nps_bias[i])
-            if talks > 0:
-                # one talk per detractor episode, so that word of mouth does not depend on
-                # how many episodes a tick holds (the cap is above any tick's episodes)
-                cu.wom_said[i] = said / talks
-                talks = min(talks, WOM_TALKS_MAX)
-                ev |= EV_WOM | (talks << WOM_TALKS_SHIFT)
-                acc[ACC_WOM_N] += talks
-                acc[ACC_WOM_SAT_SUM] += said
-        tenure = t - cu.join_tick[i]
-        if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
-                  tenure * beh.years_per_tick, beh.tenure_effect,
-                  seg.extra_logit[s]
-                  + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
-                                   beh.contract_effect, beh.renewal_effect),
-                  beh.log_contagion * np.float64(expo), today.contagion_shift,
-                  beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
-            cu.status[i] = CHURNED
-            cu.join_tick[i] = t  # from now on: the tick they left (the win-back window)
-            cu.pending[i] = 0
-            ev |= EV_CHURN
-            acc[ACC_CHURNED] += 1.0
-            segacc[s, SGA_CHURNED] += 1.0
-        ref1 = cu.status[i] == CUSTOMER and (not promoters_only or cat == 1)  # is_referrer
-        if ref1 and not ref0:
-            ev |= EV_REF_UP
-        elif ref0 and not ref1:
-            ev |= EV_REF_DOWN
-    census(i, t, keys[K_SURVEY], cu.status[i], s, sat, cat, cu.join_tick[i],
-           promoters_only, beh, acc, segacc)
-    cu.events[i] = ev
-    if ev != 0:
-        acc[ACC_EVENTS] += 1.0
+                acc[ACC_ACTIVE_START] += 1.0
+                cat = nps_category(sat, cu.nps_bias[i])
+                ref0 = not promoters_only or cat == 1  # is_referrer(CUSTOMER, ...)
+                u_need, u_churn = uniform_pair(keys[K_DAILY], i, t, 0)
+                n_needs = 0
+                if u_need < seg.p_need[s]:
+                    n_needs = need_count(u_need, uniform(keys[K_DAILY], i, t, 1), seg.p_need[s],
+                                         seg.need_mean[s])
+                due = cu.pending[i]
+                # word of mouth heard last tick is taken in over this one: a share before each
+                # episode and the last after them, so the episodes of a long tick meet it as the
+                # same episodes over short ticks would (not all before, nor all after)
+                if beh.full_mixing:
+                    heard, toward = today.wom_log, today.wom_target
+                else:
+                    heard, toward = np.float64(cu.wom_log[i]), np.float64(cu.wom_target[i])
+                    if heard != 0.0:
+                        cu.wom_log[i] = 0.0
+                share = heard / (due + n_needs + 1) if heard != 0.0 else 0.0
+                # this tick's episodes, one after another: the failure demands due first (one per
+                # partner failure of the previous tick), then Poisson(rate x dt) needs; episode k
+                # uses its own block of 'episode' slots
+                talks = 0  # episodes that left the customer a detractor: each is word of mouth
+                said = 0.0  # the satisfaction after each of them (what the talk conveys)
+                if due > 0:
+                    cu.pending[i] = 0
+                # one call site for every episode (block k is the tick's episode k), so the compiled
+                # step holds one copy of the episode's code
+                for block in range(due + n_needs):
+                    if block < due:
+                        acc[ACC_FAILURE_DEMAND] += 1.0
+                        need = beh.failure_need
+                    elif block == due:  # the first need's type from the draw that decided it
+                        need = draw_need(u_need, seg.p_need[s], seg.need_cum, s)
+                    else:
+                        need = need_type(uniform(keys[K_EPISODE], i, t,
+                                                 block * EPISODE_SLOTS + _SLOT_NEED),
+                                         seg.need_cum, s)
+                    take_in_wom(cu, i, share, toward)
+                    if _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
+                                block):
+                        talks += 1
+                        said += cu.satisfaction[i]
+                take_in_wom(cu, i, share, toward)
+                if due + n_needs > 0:
+                    sat = cu.satisfaction[i]  # the episodes moved it
+                    cat = nps_category(sat, cu.nps_bias[i])
+                    if talks > 0:
+                        # one talk per detractor episode, so that word of mouth does not depend on
+                        # how many episodes a tick holds (the cap is above any tick's episodes)
+                        cu.wom_said[i] = said / talks
+                        talks = min(talks, WOM_TALKS_MAX)
+                        ev |= EV_WOM | (talks << WOM_TALKS_SHIFT)
+                        acc[ACC_WOM_N] += talks
+                        acc[ACC_WOM_SAT_SUM] += said
+                tenure = t - cu.join_tick[i]
+                if churns(u_churn, cu.churn_logit[i], sat, beh.sat_reference, beh.sat_effect,
+                          tenure * beh.years_per_tick, beh.tenure_effect,
+                          seg.extra_logit[s]
+                          + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
+                                           beh.contract_effect, beh.renewal_effect),
+                          beh.log_contagion * np.float64(expo), today.contagion_shift,
+                          beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
+                    cu.status[i] = CHURNED
+                    cu.join_tick[i] = t  # from now on: the tick they left (the win-back window)
+                    cu.pending[i] = 0
+                    ev |= EV_CHURN
+                    acc[ACC_CHURNED] += 1.0
+                    segacc[s, SGA_CHURNED] += 1.0
+                ref1 = cu.status[i] == CUSTOMER and (not promoters_only or cat == 1)  # is_referrer
+                if ref1 and not ref0:
+                    ev |= EV_REF_UP
+                elif ref0 and not ref1:
+                    ev |= EV_REF_DOWN
+            census(i, t, keys[K_SURVEY], cu.status[i], s, sat, cat, cu.join_tick[i],
+                   promoters_only, beh, acc, segacc)
+            cu.events[i] = ev
+            if ev != 0:
+                acc[ACC_EVENTS] += 1.0
+        start = end
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
+# inlined: its one call site is in the step, and as a function of its own its compiled code
+# (with the episode walk's) was optimised and generated once more for the step
+@njit(cache=True, _nrt=False, inline="always")
 def live_episode(i, t, key, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, base):
     """Customer ``i`` lives one episode: walk it, remember it, answer the transaction survey.
 
@@ -1000,21 +1022,21 @@ def census(i, t, key_survey, st, s, sat, cat, joined, promoters_only, beh, acc, 
             acc[ACC_SURVEY_DET] += answers
 
 
-@njit(cache=True, _nrt=False)  # no reference counting: see kernels.inputs
-def advance_chunk(lo, hi, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
-    """Advance customers ``lo .. hi-1`` by one tick into one chunk's accumulators.
+@njit(cache=True)
+def advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
+    """Advance customer ``i`` by one tick (:func:`advance_span`): the mesa engine's step.
 
-    A separate compiled function, not inlined into the parallel loop: see the numba pitfall
-    in :mod:`cxsim.kernels.inputs`.
+    ``acc float64[N_ACC]``, ``tpacc float64[T, N_TPA + T]``, ``segacc float64[S, N_SGA]`` are
+    the accumulators of the customer's chunk, added to.
     """
-    acc[:] = 0.0
-    tpacc[:, :] = 0.0
-    segacc[:, :] = 0.0
-    for i in range(lo, hi):
-        advance_customer(i, t, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc)
+    # a chunk of i + 1 customers puts customer i in chunk 0: the one set of accumulators
+    # (np.bool_: a literal False would compile the step a second time)
+    advance_span(i, i + 1, t, i + 1, np.bool_(False), keys, cu, beh, today, seg, tp, jr, indptr,
+                 acc.reshape((1, acc.shape[0])),
+                 tpacc.reshape((1, tpacc.shape[0], tpacc.shape[1])),
+                 segacc.reshape((1, segacc.shape[0], segacc.shape[1])))
 
 
-@njit(parallel=True, cache=True)
 def advance_customers(t, chunk, keys, cu, beh, today, seg, tp, jr, indptr, acc, tpacc, segacc):
     """Advance every customer by one tick, in parallel over fixed-size chunks.
 
@@ -1022,9 +1044,8 @@ def advance_customers(t, chunk, keys, cu, beh, today, seg, tp, jr, indptr, acc, 
     ``segacc float64[C, S, N_SGA]`` with ``C = ceil(N / chunk)``, zeroed here.  Customers only
     read their own state and the previous tick's neighbour counts, so the result does not
     depend on scheduling; accumulators are per chunk and summed by the caller in order.
+    Each thread advances a run of whole chunks (:func:`cxsim.kernels.parallel.for_ranges`).
     """
-    n = cu.status.shape[0]
-    for c in prange(acc.shape[0]):
-        lo = c * chunk
-        advance_chunk(lo, min(n, lo + chunk), t, keys, cu, beh, today, seg, tp, jr, indptr,
-                      acc[c], tpacc[c], segacc[c])
+    precompile.wait()  # a first run may compile the kernel in a second process
+    for_ranges(advance_span, cu.status.shape[0], t, chunk, True, keys, cu, beh, today, seg, tp,
+               jr, indptr, acc, tpacc, segacc, align=chunk)

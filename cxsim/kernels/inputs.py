@@ -22,18 +22,21 @@ Per-chunk accumulators are plain float64 arrays whose columns are named by the `
 (``[C, N_ACC]``), ``TPA_*`` (``[C, T, N_TPA + T]``) and ``SGA_*`` (``[C, S, N_SGA]``) constants;
 they are summed afterwards in chunk order, so results do not depend on the thread count.
 
-A pitfall of numba 0.68 that shapes the kernels: inside a ``prange`` body, writing to an array
-reached through a NamedTuple attribute (``customers.status[i] = ...``, also after
-``inline="always"`` inlining) is silently lost.  Parallel loops therefore call a compiled,
-not-inlined function per chunk (:func:`cxsim.kernels.customer.advance_chunk`), which does the
-writes; the engine-equality tests would catch a regression.
+A pitfall of numba 0.68 that once shaped the kernels: inside a ``prange`` body, writing to an
+array reached through a NamedTuple attribute (``customers.status[i] = ...``, also after
+``inline="always"`` inlining) is silently lost.  The kernels no longer use ``prange``: each
+thread runs a serial compiled loop over its own range
+(:func:`cxsim.kernels.parallel.for_ranges`); the engine-equality tests would catch a
+regression.
 
-A second one, of speed: every array taken out of a NamedTuple (``cu.status``) is a new
+Another, of speed: every array taken out of a NamedTuple (``cu.status``) is a new
 reference, and numba's reference counting (atomic increments and decrements, shared by the
 threads) does not prune them all in branchy code or across calls; the customer step was six
-times slower for it.  The per-customer functions never allocate, so they are compiled
-without reference counting (numba's ``_nrt=False`` target option); the arrays stay owned
-by their callers throughout.
+times slower for it.  No compiled function allocates (arrays are allocated in Python), so
+they are compiled without reference counting (numba's ``_nrt=False`` target option); the
+arrays stay owned by their callers throughout.  All of them take the same options
+(``cache=True, nogil=True, _nrt=False``): numba compiles its own helpers (``min``, ``max``,
+slice assignment) once per set of options, so one set compiles each once.
 """
 
 from __future__ import annotations

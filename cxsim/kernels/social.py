@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .inputs import EV_CHURN, EV_REF_DOWN, EV_REF_UP, EV_WOM, WOM_TALKS_SHIFT
+from .parallel import for_ranges
 
 __all__ = [
     "prefetch", "spread_social_effects", "sum_chunks",
@@ -18,21 +19,10 @@ __all__ = [
 
 
 
-@njit(parallel=True, cache=True)
-def _senders(chunk, chunk_events, events):
-    """Ids of the agents with events this tick, ascending.
-
-    ``chunk_events[c]`` is the number of agents with events in chunk ``c`` (the kernel's
-    ``ACC_EVENTS``), so one pass fills each chunk's slice of the list in parallel.  A count
-    that were too small would drop senders, never write out of bounds.
-    """
+@njit(cache=True, nogil=True, _nrt=False)
+def _senders_of_chunks(c_lo, c_hi, chunk, start, events, out):
     n = events.shape[0]
-    n_chunks = chunk_events.shape[0]
-    start = np.zeros(n_chunks + 1, np.int64)
-    for c in range(n_chunks):
-        start[c + 1] = start[c] + np.int64(chunk_events[c])
-    out = np.empty(start[n_chunks], np.int64)
-    for c in prange(n_chunks):
+    for c in range(c_lo, c_hi):
         q = start[c]
         end = start[c + 1]
         if end > q:
@@ -40,6 +30,20 @@ def _senders(chunk, chunk_events, events):
                 if events[i] != 0 and q < end:
                     out[q] = i
                     q += 1
+
+
+def _senders(chunk, chunk_events, events):
+    """Ids of the agents with events this tick, ascending.
+
+    ``chunk_events[c]`` is the number of agents with events in chunk ``c`` (the kernel's
+    ``ACC_EVENTS``), so one pass fills each chunk's slice of the list in parallel.  A count
+    that were too small would drop senders, never write out of bounds.
+    """
+    n_chunks = chunk_events.shape[0]
+    start = np.zeros(n_chunks + 1, np.int64)
+    np.cumsum(chunk_events.astype(np.int64), out=start[1:])
+    out = np.empty(start[n_chunks], np.int64)
+    for_ranges(_senders_of_chunks, n_chunks, chunk, start, events, out)
     return out
 
 
@@ -74,7 +78,6 @@ def prefetch(typingctx, arr, idx):
 _AHEAD = 4
 
 
-@njit(parallel=True, cache=True)
 def spread_social_effects(chunk, chunk_events, events, indptr, indices, said,
                           expectation, exposure, referrer_nbrs, wom_log, wom_target,
                           wom_strength, parts):
@@ -95,11 +98,19 @@ def spread_social_effects(chunk, chunk_events, events, indptr, indices, said,
     ``chunk_events[c]`` counts the agents with events in chunk ``c``.  Shapes: ``events
     uint16[N]``, CSR ``indptr int64[N+1]``, ``indices int32[E]``, ``chunk_events float64[C]``.
     """
-    n = events.shape[0]
     senders = _senders(chunk, chunk_events, events)
+    for_ranges(_spread_parts, parts, parts, senders, events, indptr, indices, said,
+               expectation, exposure, referrer_nbrs, wom_log, wom_target, float(wom_strength))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _spread_parts(p_lo, p_hi, parts, senders, events, indptr, indices, said, expectation,
+                  exposure, referrer_nbrs, wom_log, wom_target, wom_strength):
+    """Receiver ranges ``p_lo .. p_hi-1`` of ``parts`` take this tick's events, in sender order."""
+    n = events.shape[0]
     ns = senders.shape[0]
     width = (n + parts - 1) // parts
-    for p in prange(parts):
+    for p in range(p_lo, p_hi):
         lo = p * width
         hi = min(n, lo + width)
         for q in range(ns):
@@ -167,11 +178,15 @@ def wom_heard(j, keep_log, target, wom_log, wom_target):
     wom_target[j] = a
 
 
-@njit(cache=True)
-def sum_chunks(x):
-    """Sum ``x float64[C, M]`` over chunks strictly in chunk order (reproducible rounding)."""
-    out = np.zeros(x.shape[1])
+@njit(cache=True, nogil=True, _nrt=False)
+def _sum_chunks(x, out):
     for c in range(x.shape[0]):
         for k in range(x.shape[1]):
             out[k] += x[c, k]
+
+
+def sum_chunks(x):
+    """Sum ``x float64[C, M]`` over chunks strictly in chunk order (reproducible rounding)."""
+    out = np.zeros(x.shape[1])
+    _sum_chunks(x, out)
     return out
