@@ -17,6 +17,8 @@ from .queueing import ErlangAResult, wait_device
 from .scenario import Scenario
 from .workforce import Workforce, mean_of
 
+_TINY = float(np.finfo(float).tiny)
+
 #: half-life of the recent shares of moves between touchpoints used in the forecast (days)
 FLOW_HALF_LIFE_DAYS = 7.0
 
@@ -140,7 +142,9 @@ class Queues:
             if total <= 0:
                 weights = np.ones(len(patience))
                 total = weights.sum()
-            mean_patience = float(weights @ patience / total)
+            # a subnormal patience (5e-324 minutes passes validation) can average to 0:
+            # keep the smallest normal float, as good as no patience at all
+            mean_patience = max(float(weights @ patience / total), _TINY)
             # erlang_a_shared and wait_device's compiled parts, on input valid here
             q = ErlangAResult(*erlang_a_core(offered * scale / minutes, aht, mean_patience,
                                              agents * scale, target))

@@ -304,7 +304,7 @@ def test_two_resumes_at_once_one_is_refused(tmp_path):
     """Two real processes resume the same interrupted sweep: one runs, one is refused."""
     out = tmp_path / "s"
     argv = ["sweep", "--param", "touchpoints.chat.quality=0.4:0.9:6", "--reps", "2",
-            "--customers", "20000", "--days", "60", "--workers", "1", "--quiet"]
+            "--customers", "20000", "--days", "300", "--workers", "1", "--quiet"]
     code, _, err = call([*argv, "--out", out])
     assert code == 0, err
     journal = (out / "journal.jsonl").read_text().splitlines(keepends=True)
