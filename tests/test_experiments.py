@@ -10,6 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_ARGS = {
     "bench/company.py": ["--customers", "2000", "--ticks", "3", "--no-save"],
+    "bench/compile_profile.py": ["--customers", "1000", "--days", "3", "--top", "3",
+                                 "--no-save"],
     "bench/engines.py": ["--customers", "2000", "--ticks", "3", "--mesa-customers", "300",
                          "--mesa-ticks", "2", "--no-save"],
     "bench/startup.py": ["--customers", "1000", "--days", "5", "--warm-repeats", "1",
