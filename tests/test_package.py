@@ -24,7 +24,7 @@ DEFINED_IN = {
     "CXModel": "model", "Customer": "agents", "Employee": "agents", "Partner": "agents",
     "RunResult": "runner", "run": "runner", "Scenario": "scenario",
     "ScenarioError": "scenario", "default_scenario": "scenario", "load_scenario": "scenario",
-    "SweepResult": "sweep", "sweep": "sweep", "compare": "compare",
+    "SweepResult": "sweep", "sweep": "sweep", "compare": "compare", "Ensemble": "ensemble",
 }
 
 
