@@ -27,6 +27,24 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine()}
 
 
+def clock(owner: object, attr: str, into: list[float]) -> Callable:
+    """Time every call of ``owner.attr`` into ``into`` (seconds); return the original.
+
+    Set on ``owner`` itself (an instance attribute times this object only; a module
+    attribute times every caller that looks it up at call time).
+    """
+    method = getattr(owner, attr)
+
+    def clocked(*args, **kw):
+        t0 = time.perf_counter()
+        out = method(*args, **kw)
+        into.append(time.perf_counter() - t0)
+        return out
+
+    setattr(owner, attr, clocked)
+    return method
+
+
 def record(name: str, figures: dict, save: bool = True) -> dict:
     """Print a benchmark's figures as JSON and append them to ``results.jsonl``."""
     row = {"benchmark": name, "when": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -19,7 +19,7 @@ import time
 import cxsim
 from cxsim.runner import resize
 
-from _common import count, record, run_main
+from _common import clock, count, record, run_main
 
 
 def _timed_ensemble(scenario, runs: int) -> tuple[float, float, cxsim.Ensemble]:
@@ -27,22 +27,15 @@ def _timed_ensemble(scenario, runs: int) -> tuple[float, float, cxsim.Ensemble]:
     from cxsim.kernels import ensemble as kernel
 
     ens = cxsim.Ensemble(scenario, seeds=range(runs))
-    inner = kernel.advance_ensemble
-    spent = [0.0]
-
-    def timed(*args):
-        t0 = time.perf_counter()
-        inner(*args)
-        spent[0] += time.perf_counter() - t0
-
-    kernel.advance_ensemble = timed
+    spent: list[float] = []
+    inner = clock(kernel, "advance_ensemble", spent)
     try:
         t0 = time.perf_counter()
         ens.run()
         wall = time.perf_counter() - t0
     finally:
         kernel.advance_ensemble = inner
-    return wall, spent[0], ens
+    return wall, sum(spent), ens
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import cxsim
 from cxsim import kernels as K
 from cxsim.runner import resize
 
-from _common import count, record, run_main
+from _common import clock, count, record, run_main
 
 #: each phase of a tick: the part that owns it and the method ``CXModel.step`` calls
 PHASES = {
@@ -43,25 +43,8 @@ def main() -> None:
         model.step()
     spent: dict[str, list[float]] = {name: [] for name in (*PHASES, "kernel")}
     for name, (part, attr) in PHASES.items():
-        owner = model if part is None else getattr(model, part)
-        method = getattr(owner, attr)
-
-        def timed(*args, _method=method, _name=name, **kw):
-            t0 = time.perf_counter()
-            out = _method(*args, **kw)
-            spent[_name].append(time.perf_counter() - t0)
-            return out
-
-        setattr(owner, attr, timed)  # an instance attribute: this model only
-    kernel = K.advance_customers
-
-    def timed_kernel(*args, **kw):
-        t0 = time.perf_counter()
-        out = kernel(*args, **kw)
-        spent["kernel"].append(time.perf_counter() - t0)
-        return out
-
-    K.advance_customers = timed_kernel
+        clock(model if part is None else getattr(model, part), attr, spent[name])
+    kernel = clock(K, "advance_customers", spent["kernel"])
     ticks = []
     try:
         for _ in range(a.ticks):

@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # _common, one folder up
 
 import _reduced as R  # noqa: E402
-from _common import count, counts, record, run_main  # noqa: E402
+from _common import clock, count, counts, record, run_main  # noqa: E402
 from _mesa_peer import ReducedMesa  # noqa: E402
 
 
@@ -62,17 +62,8 @@ def cxsim_phases(scenario, ticks: int) -> dict[str, float]:
     """Median milliseconds a cxsim tick spends in the customer kernel, the spread, the rest."""
     model = R.cxsim_model(scenario, 99)
     spent: dict[str, list[float]] = {"customers": [], "social": []}
-    for name, owner, attr in (("customers", model, "_phase_customers"),
-                              ("social", model.social, "spread")):
-        method = getattr(owner, attr)
-
-        def clocked(*args, _method=method, _name=name, **kw):
-            t0 = time.perf_counter()
-            out = _method(*args, **kw)
-            spent[_name].append(time.perf_counter() - t0)
-            return out
-
-        setattr(owner, attr, clocked)  # an instance attribute: this model only
+    clock(model, "_phase_customers", spent["customers"])
+    clock(model.social, "spread", spent["social"])
     whole = []
     for _ in range(ticks):
         t0 = time.perf_counter()
