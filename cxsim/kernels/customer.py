@@ -467,7 +467,7 @@ def available(tp, j, moment):
     return tp.open[j]
 
 
-@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True)  # see kernels.inputs
 def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     """Pick one of a need's entry points ``jr.need_tp[lo:hi]`` by channel preference.
 
@@ -488,7 +488,7 @@ def _pick(u, weights_total, lo, hi, s, seg, tp, jr, only_open, moment):
     return last
 
 
-@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True)  # see kernels.inputs
 def _escalate(u, j, need_bit, tp, jr, moment):
     """Next touchpoint along ``j``'s escalation pathways for this need, or -1.
 
@@ -514,7 +514,7 @@ def _escalate(u, j, need_bit, tp, jr, moment):
     return nxt
 
 
-@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True)  # see kernels.inputs
 def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc, base):
     """Walk one service episode through the touchpoint graph and return how it went.
 
@@ -712,7 +712,7 @@ def draw_need(u_need, p_need, need_cum, s):
     return need_type(u_need / p_need, need_cum, s)
 
 
-@njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True)  # see kernels.inputs
 def start_customer(key_start, key_frailty, i, t, s, seg, beh, cu, tenure_months,
                    exposure_months):
     """Make agent ``i`` (state ``cu``: :class:`Customers`) a customer of segment ``s`` at ``t``.

@@ -36,7 +36,10 @@ times slower for it.  No compiled function allocates (arrays are allocated in Py
 they are compiled without reference counting (numba's ``_nrt=False`` target option); the
 arrays stay owned by their callers throughout.  All of them take the same options
 (``cache=True, nogil=True, _nrt=False``): numba compiles its own helpers (``min``, ``max``,
-slice assignment) once per set of options, so one set compiles each once.
+slice assignment) once per set of options, so one set compiles each once.  The step's helpers
+that take whole groups and are only called from compiled code (``walk_episode``, ``_pick``,
+``_escalate``, ``start_customer``) have no Python entry (``no_cpython_wrapper=True``): the
+code that unpacks a group of arrays from Python objects was a large part of their compiling.
 """
 
 from __future__ import annotations
