@@ -79,6 +79,18 @@ def _fresh(code: str, cache) -> str:
 
 
 @pytest.mark.slow
+def test_the_second_process_compiles_the_queue_kernels_with_a_runs_types():
+    # a real run's calls leave exactly the signatures the second process compiles
+    from cxsim.kernels.erlang import forecast
+    from cxsim.kernels.waits import mixture_device
+
+    cxsim.CXModel(resize(cxsim.default_scenario(), customers=3000, days=3), rng=1).run()
+    calls = dict(precompile._queue_calls())
+    assert set(calls) == {mixture_device, forecast}
+    for function, arguments in calls.items():
+        assert function.signatures == [_types(arguments)], function.__name__
+
+
 def test_a_cold_run_compiles_each_function_once(tmp_path):
     # literal slots, unsigned indices, literal flags and sets of options once made up to nine
     # copies of a function, each compiled from scratch in a first run
@@ -113,8 +125,10 @@ def test_a_cold_cache_gets_the_step_from_the_second_process(tmp_path):
         C.advance_span(*precompile.example_arguments())
         assert sum(C.advance_span.stats.cache_hits.values()) == 1
         assert not C.advance_span.stats.cache_misses
+        from cxsim.kernels import erlang, waits
         for f in (C.advance_span, C.walk_episode, C.start_customer, C.contagion_shift,
-                  C.service_recovery, C.csat_answer, C.ces_answer):
+                  C.service_recovery, C.csat_answer, C.ces_answer, erlang.forecast,
+                  waits.mixture_device):
             assert len(f._cache._cache_file._load_index()) == 1, f.__name__
         precompile.start()  # now in the cache: nothing to start
         assert precompile._child is None
