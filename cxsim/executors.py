@@ -197,7 +197,11 @@ class RunSpec:
     (:func:`cxsim.runner.build_scenario`; a value that makes the scenario invalid fails
     that run only).  ``seed`` is an integer (see :mod:`cxsim.rng`); ``strategy`` as for
     :func:`cxsim.run`; ``ticks`` overrides the horizon; ``tick_columns`` are the per-tick
-    metric columns the record keeps (none by default).
+    metric columns the record keeps (none by default).  ``measure``, if given, is called
+    with the run's :class:`~cxsim.runner.RunResult` where the run ends (in the worker) and
+    its return value is the record's ``measured``: a calibration measures its targets there
+    (:meth:`cxsim.targets.Targets.measure`), so no table travels back.  It must be
+    picklable for a process pool or a cluster.
     """
 
     key: Hashable
@@ -209,6 +213,7 @@ class RunSpec:
     days: float | None = None
     ticks: int | None = None
     tick_columns: tuple[str, ...] = ()
+    measure: Callable[[Any], Any] | None = field(default=None, repr=False)
 
 
 class RunsFailed(RuntimeError):
@@ -249,9 +254,11 @@ def _plain(value: Any) -> Any:
 
 
 def _record(spec: RunSpec, status: str, error: str = "", bad_input: bool = False,
-            summary: dict | None = None, ticks: dict | None = None) -> dict:
+            summary: dict | None = None, ticks: dict | None = None,
+            measured: Any = None) -> dict:
     return {"key": spec.key, "seed": spec.seed, "status": status, "error": error,
-            "bad_input": bad_input, "summary": summary or {}, "ticks": ticks}
+            "bad_input": bad_input, "summary": summary or {}, "ticks": ticks,
+            "measured": measured}
 
 
 def execute(spec: RunSpec, single_thread: bool = False) -> dict:
@@ -260,8 +267,9 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
     The record is plain data: ``key, seed, status`` (``"done"`` or ``"failed"``),
     ``error`` (one line, empty when done), ``bad_input`` (the run failed on an invalid
     scenario or value), ``summary`` (the run's figures, :meth:`CXModel.summary`) and
-    ``ticks`` (``{column: [values per tick]}`` for ``spec.tick_columns``, else ``None``).
-    ``single_thread`` limits numba to one thread (a worker of a pool or cluster).
+    ``ticks`` (``{column: [values per tick]}`` for ``spec.tick_columns``, else ``None``)
+    and ``measured`` (``spec.measure(result)``, else ``None``; an error there fails the
+    run).  ``single_thread`` limits numba to one thread (a worker of a pool or cluster).
     """
     from .runner import build_scenario, run
     from .scenario import ScenarioError
@@ -273,6 +281,7 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
         if isinstance(sc, Mapping):
             sc = build_scenario(sc, spec.overrides, spec.customers, spec.days)
         result = run(sc, spec.seed, strategy=spec.strategy, ticks=spec.ticks)
+        measured = spec.measure(result) if spec.measure is not None else None
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the others go on
         if _interrupted(exc):
             # Ctrl-C inside a compiled call surfaces as SystemError("... returned a result
@@ -280,7 +289,7 @@ def execute(spec: RunSpec, single_thread: bool = False) -> dict:
             raise KeyboardInterrupt from exc
         return _record(spec, "failed", error_text(exc),
                        bad_input=isinstance(exc, ScenarioError | InputError))
-    return _done(spec, result.metrics, result.summary)
+    return _done(spec, result.metrics, result.summary, measured)
 
 
 def execute_together(specs: Sequence[RunSpec], single_thread: bool = False) -> list[dict]:
@@ -292,7 +301,7 @@ def execute_together(specs: Sequence[RunSpec], single_thread: bool = False) -> l
     as a whole, its specs run one by one, so a failing run fails alone.
     """
     from .ensemble import Ensemble
-    from .runner import build_scenario
+    from .runner import build_scenario, result_of
     from .scenario import ScenarioError
 
     if single_thread:
@@ -323,17 +332,29 @@ def execute_together(specs: Sequence[RunSpec], single_thread: bool = False) -> l
                 records[i] = execute(specs[i])
             continue
         for (i, _), model in zip(members, ens.models, strict=True):
-            records[i] = _done(specs[i], model.metrics, model.summary())
+            spec = specs[i]
+            if spec.measure is None:
+                records[i] = _done(spec, model.metrics, model.summary())
+                continue
+            try:
+                result = result_of(model, spec.strategy)
+                records[i] = _done(spec, result.metrics, result.summary,
+                                   spec.measure(result))
+            except Exception as exc:  # noqa: BLE001 - as in execute
+                if _interrupted(exc):
+                    raise KeyboardInterrupt from exc
+                records[i] = _record(spec, "failed", error_text(exc),
+                                     bad_input=isinstance(exc, ScenarioError | InputError))
     return [records[i] for i in range(len(specs))]
 
 
-def _done(spec: RunSpec, metrics: Any, summary: dict) -> dict:
-    """The record of a finished run (its summary and the per-tick columns it asks for)."""
+def _done(spec: RunSpec, metrics: Any, summary: dict, measured: Any = None) -> dict:
+    """The record of a finished run (its summary, per-tick columns and measurements)."""
     ticks = None
     if spec.tick_columns:
         m = metrics
         ticks = {c: [_plain(v) for v in m[c].tolist()] for c in spec.tick_columns if c in m}
-    return _record(spec, "done", summary=dict(summary), ticks=ticks)
+    return _record(spec, "done", summary=dict(summary), ticks=ticks, measured=measured)
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -140,7 +140,12 @@ def run(scenario: Scenario, seed: SeedLike = 0, *, engine: str = "numba",
         if timer is not None:
             timer.cancel()
     model.run(ticks, progress=progress)
-    return RunResult(scenario=scenario.name, seed=int(model.seed), engine=engine,
+    return result_of(model, strategy)
+
+
+def result_of(model: CXModel, strategy: StrategyLike = None) -> RunResult:
+    """The :class:`RunResult` of a model that has run (its tables, summary and seed)."""
+    return RunResult(scenario=model.spec.name, seed=int(model.seed), engine=model.engine,
                      strategy=_strategy_label(strategy),
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,

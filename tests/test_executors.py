@@ -39,6 +39,28 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tiny, ensemble):
     assert sorted(r["key"] for r in seen) == [0, 1, 2]
 
 
+def _churned_by_segment(result) -> list[int]:
+    # a measure runs in the worker on the RunResult (module level: picklable)
+    return result.segments.groupby("segment", sort=True)["churned"].sum().tolist()
+
+
+def _fails(result):
+    raise ValueError("cannot measure this run")
+
+
+@pytest.mark.parametrize("executor,ensemble", [("serial", None), ("serial", 3),
+                                               ("processes", None), ("processes", 2)])
+def test_a_measure_runs_where_the_run_ends(tiny, executor, ensemble):
+    specs = [RunSpec(k, tiny, seed=k, measure=_churned_by_segment) for k in range(3)]
+    specs.append(RunSpec(3, tiny, seed=3, measure=_fails))
+    batch = run_many(specs, executor=executor, workers=2, ensemble=ensemble)
+    for k in range(3):
+        assert batch.records[k]["measured"] == _churned_by_segment(cxsim.run(tiny, k))
+    bad = batch.records[3]
+    assert bad["status"] == "failed" and bad["error"] == "ValueError: cannot measure this run"
+    assert run_many([RunSpec(0, tiny, seed=0)], executor="serial").records[0]["measured"] is None
+
+
 class GivesUpExecutor(Executor):
     """Runs tasks in this process, except the second, which it 'loses'."""
 
