@@ -37,7 +37,9 @@ FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out
          "outcomes": "--outcomes", "fmt": "--format", "resume": "--resume",
          "scheduler": "--scheduler", "customers": "--customers", "days": "--days",
          "strategy": "--strategy", "replications": "--reps", "seed": "--seed",
-         "workers": "--workers", "ticks": "--ticks", "ensemble": "--ensemble"}
+         "workers": "--workers", "ticks": "--ticks", "ensemble": "--ensemble",
+         "method": "--method", "budget": "--budget", "reps": "--reps", "batch": "--batch",
+         "check_reps": "--check-reps", "targets": "--targets", "posterior": "--posterior"}
 
 #: the flags that take no value
 SWITCHES = ("resume", "ticks")
@@ -205,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="root seed; replicate seeds are spawned from it (default 0)")
     c.add_argument("--workers", type=_workers, help=_workers_help())
     c.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
+    c.add_argument("--posterior", metavar="DIR",
+                   help="a cxsim calibrate folder: replicate r of every strategy runs on "
+                        "posterior draw r (intervals with parameter uncertainty), beside the "
+                        "same comparison at the point estimate (noise only)")
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
                    "./cxsim-compare), written whole: new, empty or an earlier comparison's")
     c.add_argument("--plot", action="store_true",
@@ -273,6 +279,71 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the sweep's figures (heatmap or sensitivity bars)")
     w.add_argument("--quiet", action="store_true", help="print nothing but errors")
     w.set_defaults(func=cmd_sweep)
+
+    k = sub.add_parser(
+        "calibrate", help="fit scenario parameters to observed data (targets file)",
+        description="Fit parameters of a scenario to an organisation's own numbers: observed "
+                    "metrics over windows of days (--targets) and parameters with priors "
+                    "(--param PATH=uniform(a,b)). Finds the point estimate (MAP) with "
+                    "Optuna's TPE and a posterior by adaptive importance sampling; writes "
+                    "DIR/calibrated.toml (the scenario with the estimate), "
+                    "DIR/posterior.parquet (posterior.csv without pyarrow: one row per "
+                    "sample, one column per parameter, weight), DIR/fit.csv (each target: "
+                    "observed against simulated before, at the estimate and over the "
+                    "posterior), DIR/estimates.csv and DIR/calibration.json. Evaluations "
+                    "are saved as they finish: an interrupted calibration continues with "
+                    "--resume.",
+        epilog="TARGETS: a CSV (or Parquet) file with columns metric, day_from, day_to, "
+               "value and optional n (customers at risk, respondents, contacts), sd (the "
+               "value's standard error), segment / touchpoint / team (a part of the model), "
+               "weight, likelihood, dispersion; see the README's 'Bring your own numbers'. "
+               "Example: cxsim calibrate --targets observed.csv --param "
+               "segments.loyal.base_churn=uniform(0.005,0.04) --customers 20000")
+    k.add_argument("scenario", nargs="?", help="scenario TOML file or shipped scenario "
+                   f"(default: built-in {DEFAULT_SCENARIO}; with --resume: the calibration's "
+                   "own)")
+    k.add_argument("--targets", metavar="FILE", help="the observed data (CSV; Parquet with "
+                   "pyarrow)")
+    k.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
+                   help="a parameter to fit and its prior: uniform(a,b), loguniform(a,b) or "
+                        f"int(a,b) (repeatable, at most {MAX_PARAMS})")
+    k.add_argument("--method", choices=("tpe", "prior"),
+                   help="tpe (default): Optuna's TPE search, then adaptive importance "
+                        "sampling (needs the calibrate extra); prior: importance sampling "
+                        "of the prior")
+    k.add_argument("--budget", type=_whole("--budget", 1), metavar="N",
+                   help="parameter sets evaluated in all (default 240; tpe: half search, "
+                        "half posterior samples)")
+    k.add_argument("--reps", type=_whole("--reps", 1, most=MAX_REPLICATIONS),
+                   help="replicate runs per parameter set, with the same seeds for every set "
+                        "(default 4)")
+    k.add_argument("--batch", type=_whole("--batch", 1, most=1024), metavar="N",
+                   help="parameter sets proposed and run at a time (default 8); the result "
+                        "depends on it, not on --workers")
+    k.add_argument("--check-reps", type=_whole("--check-reps", 2, most=MAX_REPLICATIONS),
+                   metavar="R", help="replicates of the check runs before and at the "
+                                     "estimate, on fresh seeds (default 12)")
+    k.add_argument("--seed", type=_seed, help="root seed (default 0)")
+    k.add_argument("--days", type=_days, help=_DAYS_HELP)
+    k.add_argument("--customers", type=_customers,
+                   help="simulated market size (counts are scaled to the scenario's market; "
+                        f"at most {MAX_CUSTOMERS:,})")
+    k.add_argument("--workers", type=_workers, help=_workers_help())
+    k.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP
+                   + " (default: each parameter set's replicates together)")
+    k.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
+                        "running scheduler (needs the dask extra)")
+    k.add_argument("--out", default="cxsim-calibration", help="output folder (default "
+                   "./cxsim-calibration): new or empty, or the calibration to --resume")
+    k.add_argument("--resume", action="store_true",
+                   help="continue the interrupted calibration in --out (options not given "
+                        "are taken from it; options given must match it)")
+    k.add_argument("--plot", action="store_true",
+                   help="also write figures: observed against simulated per target metric, "
+                        "posterior marginals and pairs, the search's history")
+    k.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    k.set_defaults(func=cmd_calibrate)
 
     pl = sub.add_parser("plot", help="figures from a results folder (run, compare or sweep)",
                         description="Render every figure that fits the results in DIR (from "
@@ -528,13 +599,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_files
     from .runner import resize
 
-    scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
-    scenario = scenario.validated()
+    posterior = None
+    if args.posterior is not None:
+        # draws are set on the scenario as calibrated, then the market is resized
+        from .calibrate import load_posterior
+
+        scenario = resize(_load(args.scenario), days=args.days).validated()
+        posterior = load_posterior(args.posterior, scenario)
+        customers = args.customers
+    else:
+        scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
+        scenario = scenario.validated()
+        customers = None
     strategies = _names(args.strategies, "--strategies", "strategy")
     workers = args.workers or os.cpu_count() or 1
     # everything is checked (strategy names, horizon, counts) before anything runs
     try:
-        prepare(scenario, strategies, args.reps, args.seed, workers=args.workers)
+        prepare(scenario, strategies, args.reps, args.seed, workers=args.workers,
+                customers=customers)
     except ValueError as exc:
         if isinstance(exc, ScenarioError | InputError):
             raise
@@ -542,8 +624,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with Stage(args.out, "compare") as stage:  # --out checked and made before running
         t0 = time.perf_counter()
         result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
+                         customers=customers,
                          progress=not args.quiet and sys.stderr.isatty(),
-                         ensemble=args.ensemble)
+                         ensemble=args.ensemble, posterior=posterior)
         wall = time.perf_counter() - t0
         figures = _compare_figures(result) if args.plot else []
         with _closing(figures), stage.writing() as folder:
@@ -555,6 +638,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
               f"worker(s)")
         print(f"wrote {args.out}/: {', '.join(written)}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``cxsim calibrate``: fit parameters to a targets file, saved as it goes to ``--out``."""
+    from .calibrate import calibrate, format_result, stored_settings
+    from .io import check_target, shown
+    from .params import parse_param
+
+    out = check_target(args.out, "out")
+    if len(args.param) > MAX_PARAMS:
+        raise UsageError(f"--param is given {len(args.param):,} times; a calibration takes "
+                         f"at most {MAX_PARAMS}")
+    given = {"method": args.method, "budget": args.budget, "reps": args.reps,
+             "batch": args.batch, "check_reps": args.check_reps, "seed": args.seed,
+             "customers": args.customers, "days": args.days}
+    params = [parse_param(text) for text in args.param]
+    if args.resume:
+        settings = stored_settings(out)
+        if args.scenario is not None:
+            settings["scenario"] = _load(args.scenario)
+        if params:
+            settings["params"] = params
+        if args.targets is not None:
+            settings["targets"] = args.targets
+    else:
+        if args.targets is None:
+            raise UsageError("cxsim calibrate: give the observed data with --targets FILE "
+                             "(see --help)")
+        if not params:
+            raise UsageError("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
+                             "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
+        settings = {"scenario": _load(args.scenario), "params": params,
+                    "targets": args.targets}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    t0 = time.perf_counter()
+    result = calibrate(**settings, workers=args.workers, scheduler=args.scheduler,
+                       ensemble=args.ensemble, out=out, resume=args.resume,
+                       progress=not args.quiet and sys.stderr.isatty(), plot=args.plot)
+    wall = time.perf_counter() - t0
+    if not args.quiet:
+        meta = result.provenance
+        print(format_result(result))
+        print(f"{meta['evaluations']:,} parameter sets ({meta['runs']:,} runs) in "
+              f"{wall:.1f} s" + (f"; {meta['evaluations'] - result.ran:,} read back from the "
+                                 "journal" if result.ran < meta["evaluations"] else ""))
+        print(f"wrote {shown(out)}/: " + ", ".join(sorted(
+            p.name for p in out.iterdir() if not p.name.startswith("."))))
     return 0
 
 

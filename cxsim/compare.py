@@ -162,7 +162,12 @@ class ComparisonResult:
     interval, ROI, its net present value at ``discount_rate`` (yearly) and payback tick.
     ``starts``: each strategy's intervention start ticks.  ``workers``, ``executor`` and
     ``wall_seconds`` say how the runs were executed (``None`` when read from disk without
-    them).
+    them).  Under a calibration's posterior (``compare(..., posterior=...)``) replicate *r*
+    of every strategy runs on posterior draw *r* (the runs table has the draw's values),
+    the table and ROI also carry ``noise_diff``, ``noise_diff_ci_low``,
+    ``noise_diff_ci_high`` and ``noise_incremental_profit_ci_low/high``: the same
+    comparison at the point estimate, replication noise only; ``posterior`` says where the
+    draws came from.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -180,6 +185,7 @@ class ComparisonResult:
     workers: int | None = None
     executor: str | None = None
     wall_seconds: float | None = None
+    posterior: dict | None = None
 
     def diff(self, strategy: str, metric: str) -> tuple[float, float, float]:
         """``(diff, diff_ci_low, diff_ci_high)`` of one strategy and metric."""
@@ -322,7 +328,8 @@ replicate_seeds = rng.replicate_seeds
 def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, seed: int = 0,
             executor: Executor | None = None, *, workers: int | None = None,
             ticks: int | None = None, customers: int | None = None,
-            progress: bool = False, ensemble: int | None = None) -> ComparisonResult:
+            progress: bool = False, ensemble: int | None = None,
+            posterior: Any = None) -> ComparisonResult:
     """Run the baseline and each strategy ``replications`` times with paired seeds.
 
     Parameters
@@ -351,6 +358,14 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
     ensemble
         Advance up to this many runs together, in one :class:`~cxsim.ensemble.Ensemble`
         (a task of the pool each); ``None`` runs them one by one.  Results are the same.
+    posterior
+        A ``cxsim calibrate`` results folder (or :class:`cxsim.calibrate.Posterior`):
+        replicate *r* of the baseline and of every strategy runs on posterior draw *r*
+        (systematic resampling, reproducible from ``seed``), so the intervals include the
+        parameters' uncertainty; the same comparison at the point estimate gives the
+        noise-only intervals beside them.  ``scenario`` is then the scenario as calibrated
+        (its market size, before ``customers`` resizes it): draws are set first, then the
+        market is resized.
 
     Raises
     ------
@@ -365,6 +380,9 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
     sc, named, start_ticks = prepare(scenario, strategies, replications, seed,
                                      workers=workers, ticks=ticks, customers=customers)
     seeds = replicate_seeds(seed, replications)
+    if posterior is not None:
+        return _compare_posterior(scenario, sc, named, start_ticks, seeds, replications, seed,
+                                  executor, workers, customers, progress, ensemble, posterior)
     specs = [RunSpec(key=(name, r), scenario=sc, seed=s, strategy=spec,
                      tick_columns=RUN_TICK_COLUMNS)
              for name, spec in named.items() for r, s in enumerate(seeds)]
@@ -374,6 +392,59 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
     result = _assemble(records, list(named), start_ticks, sc, replications, seed)
     n = None if executor is not None else (workers or os.cpu_count() or 1)
     return dataclasses.replace(result, workers=n, executor=label, wall_seconds=round(wall, 3))
+
+
+def _compare_posterior(scenario: Scenario, sc: Scenario, named: dict[str, Any],
+                       start_ticks: dict[str, list[int]], seeds: list[int], replications: int,
+                       seed: int, executor: Any, workers: int | None, customers: int | None,
+                       progress: bool, ensemble: int | None, posterior: Any
+                       ) -> ComparisonResult:
+    """:func:`compare` under a posterior: draws per replicate, and the point estimate."""
+    from .calibrate import Posterior, load_posterior
+
+    post = posterior if isinstance(posterior, Posterior) else load_posterior(posterior,
+                                                                            scenario)
+    draws = post.draws(replications, seed)
+    base = scenario.to_dict()
+    n_ticks = sc.simulation.ticks
+
+    def spec(key: tuple, s: int, strategy: Any, values: dict) -> RunSpec:
+        return RunSpec(key=key, scenario=base, seed=s, strategy=strategy, overrides=values,
+                       customers=customers, ticks=n_ticks, tick_columns=RUN_TICK_COLUMNS)
+
+    # replicate r on draw r; the noise-only runs at the estimate are keyed -1-r
+    specs = [spec((name, r), s, st, draws[r]) for name, st in named.items()
+             for r, s in enumerate(seeds)]
+    specs += [spec((name, -1 - r), s, st, post.estimate) for name, st in named.items()
+              for r, s in enumerate(seeds)]
+    t0 = time.perf_counter()
+    records, label = _execute(specs, executor, workers, progress, ensemble=ensemble)
+    wall = time.perf_counter() - t0
+    order = list(named)
+    drawn = {k: v for k, v in records.items() if k[1] >= 0}
+    at = {(k[0], -1 - k[1]): v for k, v in records.items() if k[1] < 0}
+    result = _assemble(drawn, order, start_ticks, sc, replications, seed)
+    point = _assemble(at, order, start_ticks, sc, replications, seed)
+    runs = result.runs.copy()
+    for path in post.paths:
+        runs[path] = [draws[int(r)][path] for r in runs["replicate"]]
+    table = result.table.copy()
+    noise = point.table.set_index(["strategy", "metric"])
+    idx = pd.MultiIndex.from_frame(table[["strategy", "metric"]])
+    for col in ("diff", "diff_ci_low", "diff_ci_high"):
+        table[f"noise_{col}"] = noise[col].reindex(idx).to_numpy()
+    roi = result.roi.copy()
+    if not roi.empty:
+        p = point.roi.set_index("strategy")
+        for col in ("incremental_profit", "incremental_profit_ci_low",
+                    "incremental_profit_ci_high"):
+            roi[f"noise_{col}"] = p[col].reindex(roi["strategy"]).to_numpy()
+    info = {"source": post.source, "draws": replications, "samples": len(post.samples),
+            "ess": round(post.ess, 3), "parameters": post.paths,
+            "estimate": post.estimate}
+    n = None if executor is not None else (workers or os.cpu_count() or 1)
+    return dataclasses.replace(result, runs=runs, table=table, roi=roi, workers=n,
+                               executor=label, wall_seconds=round(wall, 3), posterior=info)
 
 
 def _assemble(records: dict[tuple[str, int], dict], order: list[str],
@@ -600,13 +671,18 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
                       ) -> str:
     """A compact text table: strategy, metric, mean, diff [95 % interval]; then ROI."""
     t = result.table
+    both = "noise_diff_ci_low" in t.columns
     head = (f"{result.scenario}: {len(result.strategies)} strategies incl. baseline × "
             f"{result.replications} paired replications (seed {result.seed}); "
             f"diff = strategy − baseline, 95 % interval")
     lines = [head]
+    if both:
+        lines.append(f"  under the posterior of {result.posterior['source']}: replicate r "
+                     "runs on posterior draw r (interval: noise and parameter uncertainty); "
+                     "'noise only': the same at the point estimate")
     w = max(len(s) for s in result.strategies)
     lines.append(f"  {'strategy':<{w}}  {'metric':<17} {'mean':>14} {'diff':>13}  "
-                 f"{'95 % interval':<29}")
+                 f"{'95 % interval':<29}" + (f" {'noise only':<29}" if both else ""))
     for name in result.strategies:
         for metric in metrics:
             row = t[(t["strategy"] == name) & (t["metric"] == metric)]
@@ -622,6 +698,9 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
                 if (math.isfinite(r["diff_ci_low"]) and
                         (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0)):
                     ci += " *"
+                if both:
+                    ci = (f"{ci:<29} [{_fmt(metric, r['noise_diff_ci_low'], True)}, "
+                          f"{_fmt(metric, r['noise_diff_ci_high'], True)}]")
             lines.append(f"  {name:<{w}}  {metric:<17} {_fmt(metric, r['mean']):>14} "
                          f"{diff:>13}  {ci}")
     if not result.roi.empty:
@@ -635,9 +714,14 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
             ci = (f"[{_fmt('profit', r['incremental_profit_ci_low'], True)}, "
                   f"{_fmt('profit', r['incremental_profit_ci_high'], True)}]")
             npv = _fmt("profit", r["npv"], True) if "npv" in r else "n/a"
+            noise = ""
+            if both and "noise_incremental_profit_ci_low" in r:
+                lo = _fmt("profit", r["noise_incremental_profit_ci_low"], True)
+                hi = _fmt("profit", r["noise_incremental_profit_ci_high"], True)
+                noise = f"  noise only [{lo}, {hi}]"
             lines.append(f"  {r['strategy']:<{w}}  {_fmt('profit', r['intervention_cost']):>13} "
                          f"{_fmt('profit', r['incremental_profit'], True):>19}  {ci:<27} "
-                         f"{roi:>7} {npv:>13} {pb:>10}")
+                         f"{roi:>7} {npv:>13} {pb:>10}{noise}")
         lines.append("  (* interval excludes 0; ROI = incremental profit, net of the "
                      "intervention cost, per unit of intervention cost; NPV = incremental "
                      f"profit discounted at {result.discount_rate:.1%} a year)")
@@ -664,7 +748,7 @@ def settings(result: ComparisonResult) -> dict:
             "discount_rate": result.discount_rate, "workers": result.workers,
             "executor": result.executor, "runs": len(result.runs),
             "cxsim_version": __version__, "format": RESULTS_FORMAT,
-            "wall_seconds": result.wall_seconds}
+            "wall_seconds": result.wall_seconds, "posterior": result.posterior}
 
 
 def write_comparison(result: ComparisonResult, out_dir: Path | str, fmt: str = "csv"

@@ -73,12 +73,16 @@ COMPARE_FILES = ("comparison.csv", "runs.csv", "runs.parquet", "ticks.csv", "roi
                  "compare.json")
 SWEEP_FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parquet",
                "ticks.csv", "sensitivity.csv")
-KIND_FILES = {"run": RUN_FILES, "compare": COMPARE_FILES, "sweep": SWEEP_FILES}
+CALIBRATE_FILES = ("calibration.json", "evaluations.jsonl", "calibrated.toml", "posterior.parquet",
+                   "posterior.csv", "fit.csv", "estimates.csv", "evaluations.csv")
+KIND_FILES = {"run": RUN_FILES, "compare": COMPARE_FILES, "sweep": SWEEP_FILES,
+              "calibrate": CALIBRATE_FILES}
 
 #: files that say which command wrote a folder
 MARKERS = {"run": ("summary.json", "metrics.csv"),
            "compare": ("compare.json", "comparison.csv", "roi.csv"),
-           "sweep": ("sweep.json", "journal.jsonl")}
+           "sweep": ("sweep.json", "journal.jsonl"),
+           "calibrate": ("calibration.json", "calibrated.toml")}
 
 #: files operating systems leave in any folder a person looks at; replaced like figures
 LITTER = (".DS_Store", "Thumbs.db", "desktop.ini")

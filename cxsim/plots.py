@@ -972,3 +972,180 @@ def payback_curves(result, low: float = 0.10, high: float = 0.90) -> Figure:
                  f"{result.replications} paired replications, {low:.0%}–{high:.0%} band)",
                  fontsize=14, fontweight="bold")
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration (results of cxsim.calibrate)
+# --------------------------------------------------------------------------------------------
+
+_BEFORE_COLOUR = "#9a9a9a"
+_ESTIMATE_COLOUR = "#1f77b4"
+_POSTERIOR_COLOUR = "#ff7f0e"
+
+
+def _target_group(row) -> str:
+    part = next((str(row[c]) for c in ("segment", "touchpoint", "team")
+                 if c in row and isinstance(row[c], str) and row[c]), "")
+    return f"{row['metric']} [{part}]" if part else str(row["metric"])
+
+
+def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and simulated"
+                    ) -> Figure:
+    """Observed targets against the simulated 90 % bands, one panel per metric (and part).
+
+    Each window is placed at its middle day: the observed value (black), the simulated
+    median and band at the scenario's own values (grey, "before"), at the estimate (blue)
+    and over the posterior (orange).  ``fit`` is a calibration's ``fit.csv``.
+    """
+    groups = list(dict.fromkeys(_target_group(r) for _, r in fit.iterrows()))
+    n = len(groups)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(5.4 * cols, 10.0), 3.6 * rows + 1.4),
+                             squeeze=False, constrained_layout=True)
+    for ax, group in zip(axes.flat, groups, strict=False):
+        sub = fit[[_target_group(r) == group for _, r in fit.iterrows()]]
+        m = _declared(str(sub["metric"].iloc[0]))
+        scale = m.scale
+        mid = (sub["day_from"].to_numpy(float) + sub["day_to"].to_numpy(float)) / 2
+        width = max(float(sub["day_to"].max() - sub["day_from"].min()) / max(len(sub), 1),
+                    1.0)
+        for k, (name, colour, label) in enumerate((
+                ("before", _BEFORE_COLOUR, "scenario as given"),
+                ("estimate", _ESTIMATE_COLOUR, "at the estimate"),
+                ("posterior", _POSTERIOR_COLOUR, "over the posterior"))):
+            x = mid + (k - 1) * width * 0.12
+            med = sub[f"{name}_median"].to_numpy(float) * scale
+            lo = sub[f"{name}_low"].to_numpy(float) * scale
+            hi = sub[f"{name}_high"].to_numpy(float) * scale
+            ax.errorbar(x, med, yerr=[med - lo, hi - med], fmt="o", ms=4, color=colour,
+                        capsize=3, lw=1.5, label=f"simulated, {label}")
+        ax.plot(mid, sub["value"].to_numpy(float) * scale, "D", color="black", ms=6,
+                label="observed", zorder=5)
+        ax.set_title(group if "[" in group else m.label, fontsize=12, fontweight="bold")
+        ax.set_ylabel(m.unit, fontsize=10)
+        ax.set_xlabel("day (middle of the target's window)", fontsize=10)
+        ax.grid(alpha=0.3)
+        if m.thousands:
+            _thousands(ax)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=10,
+               frameon=False)
+    fig.suptitle(f"{title}\n(bands: 90 % of replicate runs)", fontsize=14, fontweight="bold")
+    return fig
+
+
+def _weighted_hist(ax, values, weights, lo: float, hi: float, log: bool, colour: str
+                   ) -> None:
+    import numpy as np
+
+    edges = (np.geomspace(lo, hi, 26) if log else np.linspace(lo, hi, 26))
+    ax.hist(values, bins=edges, weights=weights, color=colour, alpha=0.75)
+    if log:
+        ax.set_xscale("log")
+
+
+def posterior_pairs(posterior: pd.DataFrame, priors, estimate: dict, truth: dict | None = None,
+                    title: str = "Posterior") -> Figure:
+    """Weighted posterior marginals (diagonal) and pairs (below), over the prior ranges.
+
+    ``priors`` are the calibration's :class:`cxsim.calibrate.Prior` s; the estimate (MAP) is
+    marked in blue, ``truth`` (known values, e.g. in a recovery test) in black.
+    """
+    d = len(priors)
+    size = min(3.2, 11.0 / max(d, 1))
+    fig, axes = plt.subplots(d, d, figsize=(max(size * d + 1.2, 9.0), size * d + 1.2),
+                             squeeze=False, constrained_layout=True)
+    w = posterior["weight"].to_numpy(float)
+    for i, pi in enumerate(priors):
+        for j, pj in enumerate(priors):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            xi = posterior[pj.path].to_numpy(float)
+            if i == j:
+                _weighted_hist(ax, xi, w, pj.low, pj.high, pj.dist == "loguniform",
+                               _POSTERIOR_COLOUR)
+                ax.axvline(estimate[pj.path], color=_ESTIMATE_COLOUR, lw=2, label="estimate")
+                if truth and pj.path in truth:
+                    ax.axvline(truth[pj.path], color="black", lw=2, ls="--", label="truth")
+                ax.set_yticks([])
+            else:
+                yi = posterior[pi.path].to_numpy(float)
+                big = w.max() if len(w) and w.max() > 0 else 1.0
+                ax.scatter(xi, yi, s=8 + 60 * w / big, alpha=0.35 + 0.0 * w,
+                           color=_POSTERIOR_COLOUR, edgecolors="none")
+                ax.plot(estimate[pj.path], estimate[pi.path], "o", color=_ESTIMATE_COLOUR,
+                        ms=8)
+                if truth and pj.path in truth and pi.path in truth:
+                    ax.plot(truth[pj.path], truth[pi.path], "x", color="black", ms=10, mew=2)
+                ax.set_ylim(pi.low, pi.high)
+                if pi.dist == "loguniform":
+                    ax.set_yscale("log")
+                if pj.dist == "loguniform":
+                    ax.set_xscale("log")
+            ax.set_xlim(pj.low, pj.high)
+            if i == d - 1:
+                ax.set_xlabel(pj.path, fontsize=9)
+            if j == 0 and i != j:
+                ax.set_ylabel(pi.path, fontsize=9)
+            ax.tick_params(labelsize=8)
+    axes[0][0].legend(fontsize=8, loc="upper right")
+    ess = (w.sum() ** 2 / (w * w).sum()) if len(w) and (w * w).sum() > 0 else 0.0
+    fig.suptitle(f"{title}: {len(w)} weighted samples, effective sample size {ess:.0f}\n"
+                 "(axes span the prior's range)", fontsize=12, fontweight="bold")
+    return fig
+
+
+def search_history(evaluations: pd.DataFrame, title: str = "Calibration history") -> Figure:
+    """Log-posterior of every parameter set in the order evaluated, and the best so far."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(11, 6), constrained_layout=True)
+    ev = evaluations[evaluations["phase"] != "check"].reset_index(drop=True)
+    lp = ev["logpost"].to_numpy(float)
+    ok = lp > -1e299
+    best = np.maximum.accumulate(np.where(ok, lp, -np.inf))
+    top = best[-1] if len(best) and np.isfinite(best[-1]) else 0.0
+    low = np.nanpercentile(lp[ok], 10) if ok.any() else top - 1
+    floor = min(low, top - 10)
+    for phase, colour, label in (("search", _ESTIMATE_COLOUR, "search (TPE)"),
+                                 ("sample", _POSTERIOR_COLOUR, "posterior samples")):
+        sel = (ev["phase"] == phase).to_numpy() & ok
+        ax.plot(np.flatnonzero(sel), np.maximum(lp[sel], floor), ".", color=colour, ms=5,
+                label=label, alpha=0.8)
+    ax.plot(np.arange(len(best)), np.where(np.isfinite(best), best, np.nan), color="black",
+            lw=2, label="best so far")
+    ax.set_ylim(floor - 0.05 * (top - floor + 1), top + 0.05 * (top - floor + 1))
+    ax.set_xlabel("parameter set (in the order evaluated)", fontsize=11)
+    ax.set_ylabel("log-posterior (higher fits better)", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=10)
+    ax.set_title(title + f" (values below {floor:.4g} drawn at the floor)", fontsize=13,
+                 fontweight="bold")
+    return fig
+
+
+def calibration_figures(result, out) -> list[str]:
+    """Write a calibration's figures into ``out``; their file names."""
+    from pathlib import Path
+
+    from .io import atomic_path
+
+    out = Path(out)
+    priors = result.priors
+    figures = [("calibration_fit.png", calibration_fit(result.fit)),
+               ("calibration_history.png", search_history(result.evaluations))]
+    if priors and len(result.posterior):
+        figures.append(("posterior.png", posterior_pairs(result.posterior, priors,
+                                                         result.estimate)))
+    names = []
+    for name, fig in figures:
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+        plt.close(fig)
+        names.append(name)
+    return names
