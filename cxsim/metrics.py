@@ -10,12 +10,21 @@ t·tick_days]``, so day *d* falls in tick ``ceil(d / tick_days)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .scenario import MONTH_DAYS, Scenario
-from .vocabulary import BY_NAME, METRICS, SUMMARY_METRICS, Metric
+from .vocabulary import (
+    BY_NAME,
+    METRICS,
+    PART_COMPUTED,
+    PART_KINDS,
+    PART_METRICS,
+    SUMMARY_METRICS,
+    Metric,
+)
 
 #: how each summarised metric aggregates over a run, in words (from the vocabulary)
 AGGREGATION: dict[str, str] = {m.name: m.aggregation.describe() for m in METRICS
@@ -56,6 +65,8 @@ def _rule_value(m: Metric, rows: pd.DataFrame, start: pd.Series | None) -> float
     if agg.rule == "final":
         return rows[m.name].iloc[-1]
     if agg.rule == "mean":
+        if agg.measured:
+            return _finite_mean(rows[m.name][rows[agg.measured] > 0])
         return _finite_mean(rows[m.name])
     if agg.rule == "weighted":
         return _weighted(rows, m.name, agg.weight)
@@ -164,3 +175,140 @@ def aggregate(metrics: pd.DataFrame, metric: str, day_from: float | None = None,
                          "initial_customers (the active customers before it)")
     value = _rule_value(m, metrics[inside], start[inside])
     return math.nan if value is None else float(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Windows of ticks as arrays: the model's parts, and targets
+# --------------------------------------------------------------------------------------------
+
+
+def window_ticks(day_from: float | None, day_to: float | None, tick_days: float,
+                 last_tick: int) -> tuple[int, int]:
+    """The first and last tick (1-based, inclusive) of days ``day_from .. day_to``.
+
+    Tick *t* covers days ``((t-1)·tick_days, t·tick_days]``, so day *d* is in tick
+    ``ceil(d / tick_days)`` (as :func:`aggregate`); ``None`` is the run's first or last day
+    (``last_tick`` is the run's last tick).  A window is widened to whole ticks.
+    """
+    first = 1 if day_from is None else math.ceil(day_from / tick_days - 1e-9)
+    last = last_tick if day_to is None else math.ceil(day_to / tick_days - 1e-9)
+    return first, last
+
+
+def _nansum(x: np.ndarray) -> float:
+    """Σ x skipping NaN (pandas' ``sum``); NaN when no value is a number (``min_count=1``)."""
+    ok = ~np.isnan(x)
+    return float(x[ok].sum()) if ok.any() else math.nan
+
+
+def window_value(m: Metric, column: Callable[[str], np.ndarray],
+                 start: np.ndarray | None = None, *, tick_days: float = 1.0,
+                 metrics: Mapping[str, Metric] = BY_NAME) -> float:
+    """A metric's figure over a window of ticks, by its declared rule, from plain arrays.
+
+    ``column(name)`` returns the window's per-tick values of a column (floats, in tick
+    order); ``start`` the window's active customers at the start of each tick (the
+    denominator ``active_start`` of a churn rate); ``metrics`` the table a ``derived``
+    figure's source is looked up in (:data:`~cxsim.vocabulary.BY_NAME`, or one part kind's
+    :data:`~cxsim.vocabulary.PART_METRICS`).  The rules are :func:`aggregate`'s: flows
+    summed (NaN skipped; NaN if none is a number), stocks at the window's last tick
+    (``final``) or averaged over the finite values (``mean``, only ticks whose ``measured``
+    column is positive), ratios pooled over their weight or as a ratio of sums (the
+    denominator at least 1).  NaN for an empty window.
+    """
+    agg = m.aggregation
+    if agg.rule == "derived":
+        source = window_value(metrics[agg.source], column, start, tick_days=tick_days,
+                              metrics=metrics)
+        return _derived(m.name, {agg.source: source}, tick_days)
+    if agg.rule == "ratio":
+        num = column(agg.numerator)
+        if not len(num):
+            return math.nan
+        den = start if agg.denominator == "active_start" else column(agg.denominator)
+        if den is None:
+            raise ValueError(f"the {m.name} of a window needs the active customers at the "
+                             "start of its ticks")
+        return float(np.nansum(num) / max(float(np.nansum(den)), 1.0))
+    x = column(m.name)
+    if not len(x):
+        return math.nan
+    if agg.rule == "sum":
+        return _nansum(x)
+    if agg.rule == "final":
+        return float(x[-1])
+    if agg.rule == "mean":
+        ok = np.isfinite(x)
+        if agg.measured:
+            ok &= column(agg.measured) > 0
+        return float(x[ok].mean()) if ok.any() else math.nan
+    w = column(agg.weight)  # weighted
+    total = np.nansum(w)
+    if not total > 0:
+        return math.nan
+    with np.errstate(invalid="ignore"):
+        return float(np.nansum(x * w) / total)
+
+
+def part_columns(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A part's rows with the columns :data:`~cxsim.vocabulary.PART_COMPUTED` adds."""
+    extra = {}
+    for (k, name), (num, den) in PART_COMPUTED.items():
+        if k == kind and name not in rows.columns and {num, den} <= set(rows.columns):
+            n, d = rows[num].to_numpy(dtype=float), rows[den].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                extra[name] = np.where(d > 0, n / d, np.nan)
+    return rows.assign(**extra) if extra else rows
+
+
+def aggregate_part(table: pd.DataFrame, kind: str, name: str, metric: str,
+                   day_from: float | None = None, day_to: float | None = None, *,
+                   tick_days: float = 1.0, initial: float | None = None) -> float:
+    """One part's metric over days ``day_from .. day_to`` (1-based, inclusive).
+
+    ``table`` is a run's per-tick table of a part kind (``kind``: ``"segment"`` for
+    ``RunResult.segments``, ``"touchpoint"`` for ``.touchpoints``, ``"team"`` for
+    ``.queues``), ``name`` the part (a segment, touchpoint or team of the scenario) and
+    ``metric`` one of :data:`~cxsim.vocabulary.PART_METRICS` ``[kind]``, aggregated by its
+    declared rule with :func:`aggregate`'s windows.  A segment's churn rate over a window
+    from the first tick needs ``initial``, the segment's customers before it (its
+    denominator there).  NaN when the window holds no measured value.
+    """
+    if kind not in PART_KINDS:
+        raise KeyError(f"unknown part {kind!r} (known: {', '.join(PART_KINDS)})")
+    known = PART_METRICS[kind]
+    if metric not in known:
+        raise KeyError(f"unknown {kind} metric {metric!r} (known: {', '.join(known)})")
+    if isinstance(tick_days, bool) or not (isinstance(tick_days, int | float)
+                                           and tick_days > 0):
+        raise ValueError(f"tick_days must be positive, got {tick_days!r}")
+    if day_from is not None and day_to is not None and day_to < day_from:
+        raise ValueError(f"day_to ({day_to}) is before day_from ({day_from})")
+    if table.empty:
+        return math.nan
+    rows = table[table[kind] == name]
+    if rows.empty:
+        raise KeyError(f"no {kind} {name!r} in the table (known: "
+                       f"{', '.join(map(str, pd.unique(table[kind])))})")
+    rows = part_columns(rows.sort_values("tick", kind="stable"), kind)
+    ticks = rows["tick"].to_numpy()
+    first, last = window_ticks(day_from, day_to, tick_days, int(ticks.max()))
+    inside = (ticks >= first) & (ticks <= last)
+    if not inside.any():
+        return math.nan
+    start = None
+    if kind == "segment":
+        active = rows["active"].to_numpy(dtype=float)
+        start = np.concatenate(([np.nan if initial is None else float(initial)],
+                                active[:-1]))[inside]
+        needs = known[metric].aggregation
+        while needs.rule == "derived":
+            needs = known[needs.source].aggregation
+        if needs.denominator == "active_start" and np.isnan(start).any():
+            raise ValueError(f"the {metric} of a window from the first tick needs initial "
+                             "(the segment's customers before it)")
+
+    def column(col: str) -> np.ndarray:
+        return rows[col].to_numpy(dtype=float)[inside]
+
+    return window_value(known[metric], column, start, tick_days=tick_days, metrics=known)

@@ -33,10 +33,10 @@ ROW_COLUMNS = (
     "tick", "active", "new", "churned", "churn_rate", "retention", "nps", "csat", "ces",
     "satisfaction", "fcr", "service_level", "asa", "abandonment", "occupancy", "engagement",
     "attrition", "partner_on_time", "revenue", "cost", "profit", "nps_se", "nps_population",
-    "nps_respondents", "prospects", "lost", "won_back", "episodes", "resolved", "abandoned",
-    "escalations", "failure_demand", "effort", "promoters", "detractors", "referrers",
-    "queued", "contact_cost", "staff_cost", "partner_cost", "intervention_cost", "recoveries",
-    "systems_down",
+    "nps_respondents", "nps_promoters", "nps_detractors", "prospects", "lost", "won_back",
+    "episodes", "resolved", "abandoned", "escalations", "failure_demand", "effort",
+    "promoters", "detractors", "referrers", "queued", "contact_cost", "staff_cost",
+    "partner_cost", "intervention_cost", "recoveries", "systems_down",
 )
 
 
@@ -212,6 +212,7 @@ class Recorder:
             ratio(occupancy_sum, offered),
             engagement, attrition, on_time,
             revenue, cost, revenue - cost, nps_se, nps_pop, count(n_survey),
+            count(acc(K.ACC_SURVEY_PROM)), count(acc(K.ACC_SURVEY_DET)),
             count(acc(K.ACC_PROSPECTS)), count(acc(K.ACC_LOST)), count(acc(K.ACC_WON_BACK)),
             count(episodes), count(acc(K.ACC_RESOLVED)), count(acc(K.ACC_ABANDONED)),
             count(acc(K.ACC_ESCALATIONS)), count(acc(K.ACC_FAILURE_DEMAND)),

@@ -25,6 +25,8 @@ class RunResult:
 
     ``seed`` is the integer that reproduces the run (``run(scenario, result.seed)``), also
     when the run was given a NumPy integer, a ``SeedSequence`` or ``None`` (fresh entropy).
+    ``segment_initial`` holds each segment's customers before the first tick (by name: the
+    denominator of a segment's churn rate in its first tick).
     """
 
     scenario: str
@@ -39,6 +41,7 @@ class RunResult:
     employees: pd.DataFrame = field(repr=False)
     summary: dict = field(repr=False)
     flows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    segment_initial: dict[str, int] = field(repr=False, default_factory=dict)
 
 
 def resize(scenario: Scenario, customers: int | None = None, days: float | None = None,
@@ -150,7 +153,10 @@ def result_of(model: CXModel, strategy: StrategyLike = None) -> RunResult:
                      metrics=model.metrics, touchpoints=model.touchpoint_metrics,
                      segments=model.segment_metrics, queues=model.queue_metrics,
                      partners=model.partner_metrics, employees=model.employee_table,
-                     summary=model.summary(), flows=model.flow_metrics)
+                     summary=model.summary(), flows=model.flow_metrics,
+                     segment_initial=dict(zip(model.recorder.segment_names,
+                                              map(int, model.market.segment_initial),
+                                              strict=True)))
 
 
 def _strategy_label(strategy: StrategyLike) -> str:

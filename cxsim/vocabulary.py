@@ -14,7 +14,8 @@ How a metric aggregates over ticks (``Aggregation.rule``):
 - ``sum`` — a *flow*: counted or paid per tick, summed (``new``, ``churned``, ``profit``);
 - ``final`` — a *stock*: its value at the last tick (``active``, ``retention``);
 - ``mean`` — a per-tick rate averaged over the ticks where it was measured
-  (``service_level``: queues with no contacts are not measured);
+  (``service_level``: queues with no contacts are not measured; ``measured`` names the
+  column that says so when the value itself is always computed, e.g. a team's ``offered``);
 - ``weighted`` — a *ratio* pooled over its units: Σ value·weight / Σ weight, e.g. CSAT per
   episode (weight ``episodes``); ``window_days`` restricts a run summary to the last days
   (NPS pooled over the respondents of the last 30 days);
@@ -24,6 +25,10 @@ How a metric aggregates over ticks (``Aggregation.rule``):
   rate), so it has no per-tick column.
 
 The declaration order is the order of ``summary.json``; the contract columns keep it.
+
+The tables of the model's parts (``touchpoints.csv``, ``segments.csv``, ``queues.csv``: one
+row per tick and segment, touchpoint or team) declare their metrics in :data:`PART_METRICS`
+by the same rules; :func:`cxsim.metrics.aggregate_part` aggregates them.
 """
 
 from __future__ import annotations
@@ -59,7 +64,9 @@ class Aggregation:
     the active customers at the start of each tick, i.e. the previous tick's ``active``,
     the initial customers for the first); ``window_days`` restricts a run's summary to its
     last days (the last ``max(1, round(window_days / tick_days))`` ticks); ``source`` is the
-    metric a ``derived`` figure is computed from.
+    metric a ``derived`` figure is computed from; ``measured`` (``mean`` only) the column
+    that must be positive for a tick's value to count (a team's service level is computed
+    even on a tick without contacts; ``measured="offered"`` leaves those ticks out).
     """
 
     rule: str
@@ -68,6 +75,7 @@ class Aggregation:
     denominator: str | None = None
     window_days: float | None = None
     source: str | None = None
+    measured: str | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -79,6 +87,8 @@ class Aggregation:
             raise ValueError("a ratio aggregation needs a numerator and a denominator")
         if self.rule == "derived" and not self.source:
             raise ValueError("a derived aggregation needs its source metric")
+        if self.measured and self.rule != "mean":
+            raise ValueError("only a mean aggregation has a measured column")
 
     def describe(self) -> str:
         """The rule in words, e.g. ``"pooled over episodes"``."""
@@ -87,6 +97,8 @@ class Aggregation:
         if self.rule == "final":
             return "value at the last tick"
         if self.rule == "mean":
+            if self.measured:
+                return f"mean over the ticks where {self.measured} > 0"
             return "mean over the ticks where measured"
         if self.rule == "weighted":
             where = (f" over the last {self.window_days:g} days" if self.window_days
@@ -249,6 +261,12 @@ METRICS: tuple[Metric, ...] = (
        description="relationship survey: % promoters − % detractors among respondents"),
     _m("nps_respondents", "NPS respondents", "NPS respondents", "respondents", "flow", SUM,
        "count", description="customers who answered the relationship survey"),
+    _m("nps_promoters", "NPS survey promoters", "survey promoters", "respondents", "flow",
+       SUM, "count",
+       description="survey respondents of the tick who answered 9-10 (promoters)"),
+    _m("nps_detractors", "NPS survey detractors", "survey detractors", "respondents", "flow",
+       SUM, "count",
+       description="survey respondents of the tick who answered 0-6 (detractors)"),
     _m("nps_population", "NPS of all customers", "NPS of all customers",
        "NPS (−100 to +100)", "stock", FINAL, "points", 1, good="higher", role="summary",
        diff_unit="NPS points",
@@ -368,6 +386,164 @@ HEADLINE: tuple[str, ...] = ("active", "churned", "monthly_churn", "nps", "csat"
                              "service_level", "revenue", "profit")
 
 
+# --------------------------------------------------------------------------------------------
+# The metrics of the model's parts
+# --------------------------------------------------------------------------------------------
+
+#: the parts of the model with a table of their own; each name is also the column of that
+#: table holding the part's name (``RunResult.segments``, ``.touchpoints``, ``.queues``)
+PART_KINDS: tuple[str, ...] = ("segment", "touchpoint", "team")
+
+#: a team's Erlang figures are computed every tick; a tick without contacts is not measured
+_MEASURED = Aggregation("mean", measured="offered")
+
+
+def _part(*metrics: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in metrics}
+
+
+#: the metrics of each part's per-tick table, by part kind then name, with the rules of
+#: :data:`METRICS`: a name the main table also has aggregates the same way (a segment's
+#: ``active`` is final like the whole market's, its ``churn_rate`` churned over the segment's
+#: active customers at the start of each tick, a team's ``service_level`` the mean over the
+#: ticks with contacts like the contact centre's)
+PART_METRICS: dict[str, dict[str, Metric]] = {
+    "segment": _part(
+        _m("active", "Active customers", "customers (final)", "customers", "stock", FINAL,
+           "count", good="higher", description="customers of the segment at the end of the "
+           "tick"),
+        _m("new", "New customers", "new customers", "customers", "flow", SUM, "count",
+           good="higher", description="prospects who became customers of the segment"),
+        _m("churned", "Churned customers", "churned", "customers", "flow", SUM, "count",
+           good="lower", description="customers of the segment who left"),
+        _m("churn_rate", "Churn rate", "churn rate per tick", "% of customers per tick",
+           "ratio", Aggregation("ratio", numerator="churned", denominator="active_start"),
+           "percent", 3, good="lower",
+           description="customers lost per customer of the segment active at the start of "
+           "the tick (the previous tick's active; the segment's initial customers for the "
+           "first)"),
+        _m("monthly_churn", "Monthly churn", "monthly churn", "% of customers per month",
+           "ratio", Aggregation("derived", source="churn_rate"), "percent", 2, good="lower",
+           description="the segment's churn rate per tick compounded to 30.4 days"),
+        _m("annual_retention", "Annual retention", "annual retention",
+           "% of customers per year", "ratio", Aggregation("derived", source="monthly_churn"),
+           "percent", 1, good="higher", description="(1 - monthly churn) to the 12th power"),
+        _m("retention", "Retention of the starting base", "retention of the starting base",
+           "% still active", "stock", FINAL, "percent", 1, good="higher",
+           description="share of the segment's initial customers still active"),
+    ),
+    "touchpoint": _part(
+        _m("volume", "Visits", "visits", "visits", "flow", SUM, "count",
+           description="visits (contacts) at the touchpoint"),
+        _m("resolved", "Resolved visits", "resolved visits", "visits", "flow", SUM, "count",
+           good="higher", description="visits that resolved the need"),
+        _m("failures", "Failures", "failures", "visits", "flow", SUM, "count", good="lower",
+           description="visits that failed (a partner's job not done right and on time)"),
+        _m("queued", "Queued contacts", "queued contacts", "contacts", "flow", SUM, "count",
+           description="contacts that waited in the touchpoint's staffed queue"),
+        _m("queue_abandoned", "Abandoned contacts", "abandoned contacts", "contacts", "flow",
+           SUM, "count", good="lower", description="contacts that hung up while queueing"),
+        _m("episodes_ended", "Episodes ended", "episodes ended", "episodes", "flow", SUM,
+           "count", description="service episodes that ended at the touchpoint"),
+        _m("episodes_ended_unresolved", "Episodes ended unresolved",
+           "episodes ended unresolved", "episodes", "flow", SUM, "count", good="lower",
+           description="service episodes that ended at the touchpoint without meeting the "
+           "need"),
+        _m("experience", "Experience", "experience (0-1)", "mean experience, 0–1", "ratio",
+           Aggregation("weighted", weight="volume"), "number", 3, good="higher",
+           description="mean experience of the visits"),
+        _m("mean_wait", "Mean wait", "mean wait", "minutes", "ratio",
+           Aggregation("weighted", weight="queued"), "number", 2, good="lower",
+           description="mean wait of the contacts that queued (minutes)"),
+    ),
+    "team": _part(
+        _m("offered", "Offered contacts", "offered contacts", "contacts", "flow", SUM,
+           "count", description="contacts the team's queue was solved for: the day's "
+           "expected arrivals plus the backlog carried in (a backlog carried over several "
+           "ticks counts in each)"),
+        _m("arrivals", "Arriving contacts", "arriving contacts", "contacts", "flow", SUM,
+           "count", description="contacts that arrived at the team's touchpoints"),
+        _m("offered_actual", "Offered contacts (actual)", "offered contacts (actual)",
+           "contacts", "flow", SUM, "count",
+           description="arriving contacts plus the backlog carried in"),
+        _m("served", "Served contacts", "served contacts", "contacts", "flow", SUM, "count",
+           good="higher", description="contacts the team answered"),
+        _m("abandoned", "Abandoned contacts", "abandoned contacts", "contacts", "flow", SUM,
+           "count", good="lower", description="contacts that hung up while queueing"),
+        _m("capacity", "Capacity", "capacity", "contacts", "flow", SUM, "count",
+           description="contacts the agents on shift could answer"),
+        _m("backlog", "Backlog", "backlog", "contacts", "stock", FINAL, "count",
+           good="lower", description="contacts carried into the next tick"),
+        _m("abandonment", "Queue abandonment", "queue abandonment", "% of contacts", "ratio",
+           Aggregation("mean", measured="arrivals"), "percent", 1, good="lower",
+           description="abandoned / arriving contacts of the tick (as the main table's "
+           "abandonment: computed from the queues table's columns)"),
+        _m("service_level", "Service level", "service level", "% answered within target",
+           "ratio", _MEASURED, "percent", 1, good="higher",
+           description="contacts answered within the team's target time (Erlang A)"),
+        _m("asa", "Average speed of answer", "avg speed of answer", "seconds", "ratio",
+           _MEASURED, "seconds", 1, good="lower",
+           description="mean wait of answered contacts (Erlang A)"),
+        _m("p_wait", "Probability of waiting", "P(wait)", "% of contacts", "ratio",
+           _MEASURED, "percent", 1, good="lower",
+           description="share of contacts that wait at all (Erlang A)"),
+        _m("p_abandon", "Probability of abandoning", "P(abandon)", "% of contacts", "ratio",
+           _MEASURED, "percent", 1, good="lower",
+           description="share of contacts that hang up while queueing (Erlang A)"),
+        _m("occupancy", "Agent occupancy", "agent occupancy", "% of staffed time", "ratio",
+           _MEASURED, "percent", 1, description="share of staffed time agents work "
+           "(Erlang A)"),
+        _m("occupancy_actual", "Agent occupancy (actual)", "agent occupancy (actual)",
+           "% of staffed time", "ratio", Aggregation("mean", measured="agents"), "percent",
+           1, description="served contacts' handling time over the agents' open time"),
+        _m("handle_time", "Handle time", "handle time", "minutes", "stock", MEAN, "number",
+           2, good="lower", description="mean handling time of a contact (minutes)"),
+        _m("agents", "Agents on duty", "agents on duty", "full-time equivalents", "stock",
+           MEAN, "count", description="full-time equivalents on shift while open (scale "
+           "with the market)"),
+        _m("fte", "Full-time equivalents", "FTE", "full-time equivalents", "stock", MEAN,
+           "count", description="full-time equivalents present (scale with the market)"),
+        _m("headcount", "Head count", "head count", "employees", "stock", MEAN, "count",
+           description="employees on staff at the end of the tick (employee agents: they "
+           "do not scale with the market)"),
+        _m("headcount_start", "Head count at the start", "head count at start",
+           "employees", "stock", MEAN, "count",
+           description="employees on staff at the start of the tick"),
+        _m("vacancies", "Vacancies", "vacancies", "posts", "stock", MEAN, "count",
+           good="lower", description="posts of leavers not filled yet"),
+        _m("leavers", "Leavers", "leavers", "employees", "flow", SUM, "count", good="lower",
+           description="employees who quit"),
+        _m("hires", "Hires", "hires", "employees", "flow", SUM, "count",
+           description="replacements who started"),
+        _m("skill", "Skill", "skill (0-1)", "skill, 0–1", "stock", FINAL, "number", 3,
+           good="higher", description="mean skill of the employees present"),
+        _m("engagement", "Employee engagement", "engagement (0-1)", "engagement, 0–1",
+           "stock", FINAL, "number", 3, good="higher",
+           description="mean engagement of the employees present"),
+        _m("burnout", "Burnout", "burnout (0-1)", "burnout, 0–1", "stock", FINAL, "number",
+           3, good="lower", description="mean burnout of the team's employees"),
+    ),
+}
+
+#: per-tick columns of a part table computed from two others, ``numerator / denominator``
+#: (NaN where the denominator is 0): a team's abandonment, as the main table computes its
+#: own from the touchpoints' queue abandons and visits
+PART_COMPUTED: dict[tuple[str, str], tuple[str, str]] = {
+    ("team", "abandonment"): ("abandoned", "arrivals"),
+}
+
+
+def part_metric(kind: str, name: str) -> Metric:
+    """The declared metric ``name`` of a part ``kind``; KeyError naming the known ones."""
+    if kind not in PART_METRICS:
+        raise KeyError(f"unknown part {kind!r} (known: {', '.join(PART_KINDS)})")
+    try:
+        return PART_METRICS[kind][name]
+    except KeyError:
+        raise KeyError(f"unknown {kind} metric {name!r} "
+                       f"(known: {', '.join(PART_METRICS[kind])})") from None
+
+
 def metric(name: str) -> Metric:
     """The declared metric ``name``; KeyError naming the known metrics otherwise."""
     try:
@@ -394,5 +570,6 @@ def format_value(name: str, value: float | None, *, precise: bool = False,
 
 
 __all__ = ["BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "HEADLINE", "METRICS", "OUTCOMES",
-           "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric", "format_value",
-           "label", "metric"]
+           "PART_COMPUTED", "PART_KINDS", "PART_METRICS", "RUN_TICK_COLUMNS",
+           "SUMMARY_METRICS", "Aggregation", "Metric", "format_value", "label", "metric",
+           "part_metric"]

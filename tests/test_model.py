@@ -203,8 +203,8 @@ def test_touchpoint_space_has_one_cell_per_touchpoint(small_default):
 def test_metrics_contract_columns_in_order(minimal_run):
     df = minimal_run.metrics
     assert list(df.columns[:len(CONTRACT_METRICS)]) == list(CONTRACT_METRICS)
-    for extra in ("nps_se", "nps_population", "prospects", "lost", "won_back", "episodes",
-                  "failure_demand", "systems_down"):
+    for extra in ("nps_se", "nps_population", "nps_promoters", "nps_detractors", "prospects",
+                  "lost", "won_back", "episodes", "failure_demand", "systems_down"):
         assert extra in df.columns
     assert len(df) == 30
     # row k is the state after tick k + 1
@@ -592,6 +592,12 @@ def test_invariants_every_tick(case):
         # rate x tick_days answers per customer, the fraction by chance
         per_customer = math.ceil(sc.survey.nps_sample_rate * sc.simulation.tick_days)
         assert row["nps_respondents"] <= row["active"] * per_customer
+        # the survey's promoters and detractors are among its respondents, and make its NPS
+        assert row["nps_promoters"] + row["nps_detractors"] <= row["nps_respondents"]
+        if row["nps_respondents"] > 0:
+            assert row["nps"] == pytest.approx(
+                100.0 * (row["nps_promoters"] - row["nps_detractors"])
+                / row["nps_respondents"])
         assert row["promoters"] + row["detractors"] <= row["active"]
         # stock figures recomputed from the arrays
         act = cur == K.CUSTOMER
@@ -613,6 +619,8 @@ def test_invariants_every_tick(case):
         answers = sc.survey.nps_sample_rate * sc.simulation.tick_days
         if answers == round(answers):  # whole answers per customer: the census, repeated
             assert row["nps_respondents"] == row["active"] * round(answers)
+            assert row["nps_promoters"] == row["promoters"] * round(answers)
+            assert row["nps_detractors"] == row["detractors"] * round(answers)
             assert row["nps"] == pytest.approx(row["nps_population"]) or math.isnan(row["nps"])
         # every agent's count of referring contacts is current (social phase)
         if m.network is not None:

@@ -170,3 +170,116 @@ def test_titles_and_units():
     assert V.label("not_declared") == "not_declared"
     with pytest.raises(KeyError, match="unknown metric"):
         V.metric("happiness")
+
+
+# --------------------------------------------------------------------------------------------
+# the metrics of the model's parts
+# --------------------------------------------------------------------------------------------
+
+
+def test_part_declarations_match_the_part_tables(small_run):
+    _, model = small_run
+    tables = {"segment": model.segment_metrics, "touchpoint": model.touchpoint_metrics,
+              "team": model.queue_metrics}
+    assert set(V.PART_METRICS) == set(V.PART_KINDS) == set(tables)
+    for kind, metrics in V.PART_METRICS.items():
+        columns = set(tables[kind].columns)
+        assert kind in columns
+        for name, m in metrics.items():
+            assert m.name == name and "_" not in m.label and m.description, (kind, name)
+            agg = m.aggregation
+            if agg.rule == "derived":
+                assert agg.source in metrics
+                continue
+            computed = V.PART_COMPUTED.get((kind, name))
+            assert (agg.rule == "ratio" or name in columns
+                    or computed and set(computed) <= columns), (kind, name)
+            for col in (agg.weight, agg.numerator, agg.measured):
+                assert col is None or col in columns, (kind, name, col)
+            assert agg.denominator in (None, "active_start") or agg.denominator in columns
+            # a name the main table also has aggregates the same way
+            main = V.BY_NAME.get(name)
+            if main is not None and kind == "segment":
+                assert main.aggregation == agg and main.fmt == m.fmt, name
+            if main is not None:
+                assert main.aggregation.rule == agg.rule, (kind, name)
+    # every numeric column of the queues table is declared
+    numeric = {c for c in tables["team"].columns
+               if c != "tick" and pd.api.types.is_numeric_dtype(tables["team"][c])}
+    assert numeric - {"traffic"} <= set(V.PART_METRICS["team"])
+    assert V.part_metric("team", "asa").aggregation.describe() == (
+        "mean over the ticks where offered > 0")
+    with pytest.raises(KeyError, match="unknown segment metric"):
+        V.part_metric("segment", "volume")
+    with pytest.raises(ValueError, match="measured"):
+        V.Aggregation("sum", measured="offered")
+
+
+def toy_segments():
+    """Two segments over four ticks; a starts with 100 customers, b with 50."""
+    return pd.DataFrame({
+        "tick": [1, 1, 2, 2, 3, 3, 4, 4],
+        "segment": ["a", "b"] * 4,
+        "active": [98, 50, 97, 49, 99, 47, 96, 47],
+        "new": [0, 0, 1, 0, 3, 0, 0, 1],
+        "churned": [2, 0, 2, 1, 1, 2, 3, 1],
+        "retention": [0.98, 1.0, 0.96, 0.98, 0.95, 0.94, 0.92, 0.92],
+    })
+
+
+def test_aggregate_part_segments_by_hand():
+    from cxsim.metrics import aggregate_part
+
+    df = toy_segments()
+    assert aggregate_part(df, "segment", "a", "churned") == 8
+    assert aggregate_part(df, "segment", "b", "new", 2, 4) == 1
+    assert aggregate_part(df, "segment", "a", "active", 1, 3) == 99  # final
+    assert aggregate_part(df, "segment", "b", "retention") == 0.92
+    # churn rate: churned / the segment's active at the start of each tick
+    assert aggregate_part(df, "segment", "a", "churn_rate", 2, 4) == pytest.approx(
+        (2 + 1 + 3) / (98 + 97 + 99))
+    assert aggregate_part(df, "segment", "b", "churn_rate", initial=50) == pytest.approx(
+        (0 + 1 + 2 + 1) / (50 + 50 + 49 + 47))
+    rate = (2 + 2) / (100 + 98)
+    assert aggregate_part(df, "segment", "a", "monthly_churn", 1, 2,
+                          initial=100) == pytest.approx(1 - (1 - rate) ** (365 / 12))
+    with pytest.raises(ValueError, match="initial"):
+        aggregate_part(df, "segment", "a", "churn_rate", 1, 2)
+    # weekly ticks: days 8-14 are tick 2
+    assert aggregate_part(df, "segment", "a", "churned", 8, 14, tick_days=7) == 2
+    assert math.isnan(aggregate_part(df, "segment", "a", "churned", 40, 50))
+    with pytest.raises(KeyError, match="no segment 'c'"):
+        aggregate_part(df, "segment", "c", "churned")
+    with pytest.raises(KeyError, match="unknown segment metric"):
+        aggregate_part(df, "segment", "a", "csat")
+
+
+def test_aggregate_part_touchpoints_and_teams_by_hand():
+    from cxsim.metrics import aggregate_part
+
+    tp = pd.DataFrame({
+        "tick": [1, 2, 3], "touchpoint": ["phone"] * 3,
+        "volume": [10, 0, 30], "experience": [0.5, np.nan, 0.9],
+        "queued": [4, 0, 6], "mean_wait": [2.0, 0.0, 7.0],
+    })
+    assert aggregate_part(tp, "touchpoint", "phone", "volume") == 40
+    assert aggregate_part(tp, "touchpoint", "phone", "experience") == pytest.approx(
+        (0.5 * 10 + 0.9 * 30) / 40)
+    assert aggregate_part(tp, "touchpoint", "phone", "mean_wait") == pytest.approx(
+        (2 * 4 + 7 * 6) / 10)
+    assert math.isnan(aggregate_part(tp, "touchpoint", "phone", "experience", 2, 2))
+    team = pd.DataFrame({
+        "tick": [1, 2, 3, 4], "team": ["cc"] * 4,
+        "offered": [10.0, 0.0, 20.0, 30.0], "service_level": [0.8, 0.1, 0.6, 0.7],
+        "arrivals": [10.0, 0.0, 20.0, 25.0], "abandoned": [1.0, 0.0, 4.0, 5.0],
+        "agents": [2.0, 2.0, 3.0, 3.0], "backlog": [0.0, 0.0, 1.0, 2.0],
+    })
+    # measured only where offered > 0 (tick 2 has no contacts)
+    assert aggregate_part(team, "team", "cc", "service_level") == pytest.approx(
+        (0.8 + 0.6 + 0.7) / 3)
+    assert aggregate_part(team, "team", "cc", "offered") == 60
+    assert aggregate_part(team, "team", "cc", "agents") == pytest.approx(2.5)
+    assert aggregate_part(team, "team", "cc", "backlog", 1, 3) == 1.0
+    # abandonment: the mean of each tick's abandoned / arrivals, as the main table's
+    assert aggregate_part(team, "team", "cc", "abandonment") == pytest.approx(
+        (0.1 + 0.2 + 0.2) / 3)
