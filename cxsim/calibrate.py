@@ -839,9 +839,16 @@ TARGET_COLUMNS = ("metric", "day_from", "day_to", "value", "n", "sd", "segment",
 
 
 def _targets_data(problem: Problem) -> list[dict]:
-    t = problem.targets.source_table()
+    """The targets as a plain table that loads back to the same targets (same digest)."""
+    t = problem.targets.table().rename(columns={"family": "likelihood"})
     cols = [c for c in TARGET_COLUMNS if c in t.columns]
-    return json.loads(t[cols].to_json(orient="records"))
+    def plain(v: Any) -> Any:
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return None
+        return v.item() if hasattr(v, "item") else v
+
+    return [{c: plain(v) for c, v in row.items()}
+            for row in t[cols].astype(object).to_dict(orient="records")]
 
 
 def stored_settings(out: Path | str) -> dict:
