@@ -391,7 +391,7 @@ def _score(problem: Problem, index: int, phase: str, theta: dict, z: list | None
         return Evaluation(index, phase, theta, -math.inf, IMPOSSIBLE, [], [],
                           error=failed[0]["error"] or "failed", z=z)
     measured = [r["measured"] for r in records]
-    ll, per = problem.targets.loglik(np.asarray(measured, dtype=float))
+    ll, per = problem.targets.loglik(np.asarray(measured, dtype=float), problem.scale)
     ll = float(ll)
     lp = sum(p.log_density(theta[p.path]) for p in problem.priors)
     logpost = ll + lp if math.isfinite(ll) else IMPOSSIBLE
@@ -1247,7 +1247,7 @@ class Posterior:
 
 
 def load_posterior(source: Any, scenario: Scenario) -> Posterior:
-    """A calibration's posterior from its folder (or a table with a ``weight`` column).
+    """A calibration's posterior from its folder, its result, or a table with ``weight``.
 
     Every column but ``weight`` must be a parameter path of ``scenario`` whose field takes
     the values (whole numbers for a whole-number field); weights must be finite, not
@@ -1258,7 +1258,10 @@ def load_posterior(source: Any, scenario: Scenario) -> Posterior:
     from .io import read_table
 
     estimate: dict = {}
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, CalibrationResult):
+        table, where = source.posterior.copy(), "the calibration's posterior"
+        estimate = dict(source.estimate)
+    elif isinstance(source, pd.DataFrame):
         table, where = source.copy(), "the posterior table"
     else:
         folder = Path(source)
@@ -1276,7 +1279,8 @@ def load_posterior(source: Any, scenario: Scenario) -> Posterior:
             meta = _read_meta(folder)
             if isinstance(meta.get("estimate"), dict):
                 estimate = dict(meta["estimate"])
-    arg = Arg("posterior", str(source) if not isinstance(source, pd.DataFrame) else None)
+    given = not isinstance(source, pd.DataFrame | CalibrationResult)
+    arg = Arg("posterior", str(source) if given else None)
     if "weight" not in table.columns:
         raise InputError(arg, f": {where} has no weight column")
     paths = [c for c in table.columns if c != "weight"]
@@ -1311,8 +1315,10 @@ def load_posterior(source: Any, scenario: Scenario) -> Posterior:
         if isinstance(get_value(data, p), int) and not isinstance(get_value(data, p), bool):
             samples[p] = samples[p].round().astype(np.int64)
             estimate[p] = int(round(float(estimate[p])))
+    label = (str(source) if given else "a calibration" if isinstance(source, CalibrationResult)
+             else "a table")
     return Posterior(samples=samples.reset_index(drop=True), weights=w, estimate=estimate,
-                     source=str(source) if not isinstance(source, pd.DataFrame) else "table")
+                     source=label)
 
 
 __all__ = ["BATCH", "BUDGET", "CHECK_REPS", "METHODS", "REPS", "CalibrationInterrupted",

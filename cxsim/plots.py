@@ -1049,13 +1049,33 @@ def _weighted_hist(ax, values, weights, lo: float, hi: float, log: bool, colour:
 
 def posterior_pairs(posterior: pd.DataFrame, priors, estimate: dict, truth: dict | None = None,
                     title: str = "Posterior") -> Figure:
-    """Weighted posterior marginals (diagonal) and pairs (below), over the prior ranges.
+    """Weighted posterior marginals (diagonal) and pairs (below).
 
     ``priors`` are the calibration's :class:`cxsim.calibrate.Prior` s; the estimate (MAP) is
-    marked in blue, ``truth`` (known values, e.g. in a recovery test) in black.
+    marked in blue, ``truth`` (known values, e.g. in a recovery test) in black.  Each axis
+    spans the posterior (widened) where it is narrower than half the prior's range, else
+    the prior's range; the labels give the prior.
     """
+    import numpy as np
+
     d = len(priors)
     size = min(3.2, 11.0 / max(d, 1))
+    w_all = posterior["weight"].to_numpy(float)
+
+    def span(p) -> tuple[float, float]:
+        """The posterior's range (widened), or the prior's when it fills most of it."""
+        from .calibrate import weighted_quantile
+
+        x = posterior[p.path].to_numpy(float)
+        lo, hi = weighted_quantile(x, w_all, 0.005), weighted_quantile(x, w_all, 0.995)
+        marks = [estimate[p.path], *([truth[p.path]] if truth and p.path in truth else [])]
+        lo, hi = min(lo, *marks), max(hi, *marks)
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > 0.5 * (p.high - p.low):
+            return p.low, p.high
+        pad = 0.25 * (hi - lo) if hi > lo else 0.05 * (p.high - p.low)
+        return max(p.low, lo - pad), min(p.high, hi + pad)
+
+    spans = [span(p) for p in priors]
     fig, axes = plt.subplots(d, d, figsize=(max(size * d + 1.2, 9.0), size * d + 1.2),
                              squeeze=False, constrained_layout=True)
     w = posterior["weight"].to_numpy(float)
@@ -1067,7 +1087,7 @@ def posterior_pairs(posterior: pd.DataFrame, priors, estimate: dict, truth: dict
                 continue
             xi = posterior[pj.path].to_numpy(float)
             if i == j:
-                _weighted_hist(ax, xi, w, pj.low, pj.high, pj.dist == "loguniform",
+                _weighted_hist(ax, xi, w, *spans[j], pj.dist == "loguniform",
                                _POSTERIOR_COLOUR)
                 ax.axvline(estimate[pj.path], color=_ESTIMATE_COLOUR, lw=2, label="estimate")
                 if truth and pj.path in truth:
@@ -1082,21 +1102,22 @@ def posterior_pairs(posterior: pd.DataFrame, priors, estimate: dict, truth: dict
                         ms=8)
                 if truth and pj.path in truth and pi.path in truth:
                     ax.plot(truth[pj.path], truth[pi.path], "x", color="black", ms=10, mew=2)
-                ax.set_ylim(pi.low, pi.high)
+                ax.set_ylim(*spans[i])
                 if pi.dist == "loguniform":
                     ax.set_yscale("log")
                 if pj.dist == "loguniform":
                     ax.set_xscale("log")
-            ax.set_xlim(pj.low, pj.high)
+            ax.set_xlim(*spans[j])
             if i == d - 1:
-                ax.set_xlabel(pj.path, fontsize=9)
+                ax.set_xlabel(f"{pj.path}\n(prior {pj.spec})", fontsize=9)
             if j == 0 and i != j:
                 ax.set_ylabel(pi.path, fontsize=9)
             ax.tick_params(labelsize=8)
     axes[0][0].legend(fontsize=8, loc="upper right")
     ess = (w.sum() ** 2 / (w * w).sum()) if len(w) and (w * w).sum() > 0 else 0.0
     fig.suptitle(f"{title}: {len(w)} weighted samples, effective sample size {ess:.0f}\n"
-                 "(axes span the prior's range)", fontsize=12, fontweight="bold")
+                 "(axes zoom to the posterior where it is narrower than half the prior)",
+                 fontsize=12, fontweight="bold")
     return fig
 
 

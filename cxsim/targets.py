@@ -227,10 +227,12 @@ def describe() -> str:
         lines.append(f"| {cls}: {names} | {rule['default']} | {rule['needs']} | "
                      f"{rule['why']} |")
     lines.append("")
-    lines.append("Every family is compounded with the simulator's Monte Carlo error v "
-                 "(variance of the mean of the replicates): Beta-binomial, "
-                 "Dirichlet-multinomial, negative binomial, normal with variance "
-                 "sd² + v.  `likelihood` overrides the default within the allowed "
+    lines.append("Every family is compounded with the process's variation beyond "
+                 "sampling, read off the replicates (their variance less the family's own "
+                 "at the simulated size), and with the Monte Carlo error of their mean: "
+                 "Beta-binomial, Dirichlet-multinomial, negative binomial, normal with "
+                 "variance sd² plus the replicates' variance.  `likelihood` overrides the "
+                 "default within the allowed "
                  "families: " + "; ".join(f"{c}: {', '.join(r['families'])}"
                                           for c, r in CLASS_RULES.items()) + ".")
     return "\n".join(lines)
@@ -414,30 +416,41 @@ class Targets:
         return out
 
     # ---- scoring ---------------------------------------------------------------------------
-    def loglik(self, measured: np.ndarray) -> tuple[float, np.ndarray]:
+    def loglik(self, measured: np.ndarray, scale: float = 1.0) -> tuple[float, np.ndarray]:
         """The weighted log-likelihood of the targets under replicate runs of one point.
 
         ``measured`` has shape ``(R, k, 2)``: :meth:`measure` of ``R`` replicate runs
-        (common random numbers), or ``(k, 2)`` for one.  Per target, ``m`` is the mean of
-        the replicates' column 0 and ``v`` its sample variance (``ddof=1``) over ``R``, the
-        Monte Carlo error of ``m`` (0 for one run).  Returns the total and the per-target
-        log-likelihoods, each times its weight (a weight of 0 gives 0).  A replicate
-        without a value (NaN) makes its target's log-likelihood ``-inf``.
+        (common random numbers), or ``(k, 2)`` for one; ``scale`` the organisation's units
+        per simulated unit (as given to :meth:`measure`).  Per target, ``m`` is the mean
+        of the replicates' column 0, ``s²`` their sample variance (``ddof=1``; 0 for one
+        run) and ``v = s²/R`` the Monte Carlo error of ``m``.  Returns the total and the
+        per-target log-likelihoods, each times its weight (a weight of 0 gives 0).  A
+        replicate without a value (NaN) makes its target's log-likelihood ``-inf``.
 
-        Families (``x`` the observation, see :func:`describe` for the defaults):
+        The observed figure is one realisation of the process the replicates sample, so
+        its spread around ``m`` has three parts: the sampling of its own units (the
+        family: binomial, multinomial, Poisson, or the measurement's ``sd``), the
+        process's variation beyond that sampling (shared shocks: outages, word of mouth,
+        a staff crisis), and the Monte Carlo error ``v``.  The second is read off the
+        replicates: ``e = max(s² - sampling variance of the simulated figure, 0)``, the
+        sampling variance taken at the simulated size (``n/scale`` units: a binomial's
+        ``m(1-m)·scale/n``, a count's ``scale·m``, an NPS's multinomial variance
+        ``·scale/n``); for a level (``normal``) no sampling part is known and all of
+        ``s²`` counts.  Families (``x`` the observation, :func:`describe` the defaults):
 
         - ``binomial``: ``x = round(value·n)`` of ``n`` with probability ``m``; with
-          ``v > 0`` Beta-binomial, the Beta of mean ``m`` and variance ``v`` (moment
-          matched); ``beta-binomial`` adds ``dispersion·m(1-m)`` to that variance.
+          ``e + v > 0`` Beta-binomial, the Beta of mean ``m`` and variance ``e + v``
+          (moment matched); ``beta-binomial`` adds ``dispersion·m(1-m)`` to it.
         - ``nps``: the observed NPS and ``n`` respondents; the model's promoter share
           ``πP`` (column 1, averaged over replicates), detractor share
           ``πD = πP - m/100``; the probability of ``k = round(value·n/100)`` net promoters
-          summed over the splits (:func:`nps_logpmf`); with ``v > 0`` (or a dispersion)
-          Dirichlet-multinomial with the concentration that gives NPS that variance.
-        - ``poisson``: the observed count around ``μ = m``; with ``v > 0`` negative binomial
-          (the rate Gamma with variance ``v``); ``negative-binomial`` adds
+          summed over the splits (:func:`nps_logpmf`); with ``e + v > 0`` (or a
+          dispersion) Dirichlet-multinomial with the concentration that gives NPS that
+          variance.
+        - ``poisson``: the observed count around ``μ = m``; with ``e + v > 0`` negative
+          binomial (the rate Gamma with variance ``e + v``); ``negative-binomial`` adds
           ``dispersion·μ²``.
-        - ``normal``: ``N(value; m, sd² + v)``.
+        - ``normal``: ``N(value; m, sd² + s² + v)``.
 
         Floors, so that a model that simulated none of a rare event makes it improbable
         but not impossible: a share is kept within half an event of 0 and 1, half a
@@ -459,10 +472,10 @@ class Targets:
         # absurd simulated values (1e300) must give -inf or a number, not warnings
         with np.errstate(all="ignore"):
             m = x0.mean(axis=0)
-            v = x0.var(axis=0, ddof=1) / R if R > 1 else np.zeros(k)
-            ok = np.isfinite(m) & np.isfinite(v)
+            s2 = x0.var(axis=0, ddof=1) if R > 1 else np.zeros(k)
+            ok = np.isfinite(m) & np.isfinite(s2)
             for i in np.flatnonzero(ok):
-                per[i] = self._one(i, m[i], v[i], aux[:, i], R)
+                per[i] = self._one(i, m[i], s2[i], aux[:, i], R, float(scale))
         per = np.where(np.isnan(per), -np.inf, per)
         w = self._weight
         with np.errstate(invalid="ignore"):
@@ -470,14 +483,17 @@ class Targets:
             total = float(weighted.sum())
         return (-math.inf if math.isnan(total) else total), weighted
 
-    def _one(self, i: int, m: float, v: float, aux: np.ndarray, R: int) -> float:
+    def _one(self, i: int, m: float, s2: float, aux: np.ndarray, R: int,
+             scale: float) -> float:
         family, x, n = self._family[i], self._value[i], self._n[i]
         rho = self._disp[i]
+        v = s2 / R  # the Monte Carlo error of m
         if family in ("binomial", "beta-binomial"):
             units = np.nansum(aux) if np.isfinite(aux).any() else 0.0
             eps = 0.5 / max(units, 1.0) if units > 0 else 0.5 / n
             p = min(max(m, eps), 1.0 - eps)
-            var = v + (rho * p * (1.0 - p) if family == "beta-binomial" else 0.0)
+            extra = max(s2 - p * (1.0 - p) * scale / n, 0.0)
+            var = extra + v + (rho * p * (1.0 - p) if family == "beta-binomial" else 0.0)
             return float(binomial_logpmf(round(x * n), n, p, var))
         if family == "nps":
             pp = float(np.mean(aux))
@@ -487,17 +503,20 @@ class Targets:
             eps = 0.5 / n
             shares = np.maximum(shares, eps)
             shares /= shares.sum()
-            s2 = shares[0] + shares[2] - (shares[0] - shares[2]) ** 2
-            var = v / 1e4 + rho * s2
-            alpha0 = max(s2 / var - 1.0, ALPHA_MIN) if var > 0 else math.inf
+            q2 = shares[0] + shares[2] - (shares[0] - shares[2]) ** 2
+            extra = max(s2 / 1e4 - q2 * scale / n, 0.0)
+            var = extra + v / 1e4 + rho * q2
+            alpha0 = max(q2 / var - 1.0, ALPHA_MIN) if var > 0 else math.inf
             return float(nps_logpmf(round(x * n / 100.0), int(n), shares[0], shares[2],
                                     alpha0))
         if family in ("poisson", "negative-binomial"):
             unit = float(np.nanmean(aux)) if np.isfinite(aux).any() else 1.0
-            mu = max(m, 0.5 * (unit if unit > 0 else 1.0) / R)
-            var = v + (rho * mu * mu if family == "negative-binomial" else 0.0)
+            unit = unit if unit > 0 else 1.0
+            mu = max(m, 0.5 * unit / R)
+            extra = max(s2 - unit * mu, 0.0)  # beyond the simulated counts' own Poisson
+            var = extra + v + (rho * mu * mu if family == "negative-binomial" else 0.0)
             return float(negbinomial_logpmf(x, mu, var))
-        return float(normal_logpdf(x, m, self._sd[i] ** 2 + v))
+        return float(normal_logpdf(x, m, self._sd[i] ** 2 + s2 + v))
 
 
 def _base(m: Metric, lookup: Mapping[str, Metric]):

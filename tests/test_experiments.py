@@ -46,6 +46,10 @@ SMALL_ARGS = {
     "launch_spike.py": ["--customers", "5000", "--days", "75", "--reps", "2", "--temps", "4",
                         "--out", "ls"],
     "tick_invariance.py": ["--customers", "300", "--reps", "2", "--months", "1"],
+    "calibration.py": ["--customers", "3000", "--days", "120", "--budget", "32", "--reps",
+                       "2", "--compare-reps", "3", "--out", "cal"],
+    "bench/calibration.py": ["--customers", "2000", "--days", "90", "--budget", "16",
+                             "--reps", "1", "--no-save"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -56,6 +60,7 @@ FIGURES = {
     "partner_failure.py": "pf/partner_failure.png",
     "recovery_paradox.py": "rp/recovery_paradox.png",
     "launch_spike.py": "ls/launch_spike.png",
+    "calibration.py": "cal/recovery.png",
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}

@@ -139,11 +139,21 @@ def test_loglik_binomial_and_beta_binomial(scenario):
     assert t.rows[0].family == "binomial"
     total, per = t.loglik(one_rep(0.75, 5000))
     assert total == per[0] == pytest.approx(stats.binom.logpmf(160, 200, 0.75))
-    # three replicates: Beta of mean m and variance v = s² / R
+    # three replicates: Beta of mean m and variance e + v: the replicates' variance s²
+    # beyond a binomial's at the simulated size (n / scale units), and v = s² / R
     ms = [0.70, 0.75, 0.80]
-    m, v = np.mean(ms), np.var(ms, ddof=1) / 3
-    alpha = m * (1 - m) / v - 1
-    assert t.loglik(reps(ms, 5000))[0] == pytest.approx(
+    m, s2 = np.mean(ms), np.var(ms, ddof=1)
+    for scale in (1.0, 10.0):
+        var = max(s2 - m * (1 - m) * scale / 200, 0.0) + s2 / 3
+        alpha = m * (1 - m) / var - 1
+        assert t.loglik(reps(ms, 5000), scale)[0] == pytest.approx(
+            stats.betabinom.logpmf(160, 200, m * alpha, (1 - m) * alpha))
+    # replicates spread no more than binomial sampling: only their mean's error counts
+    small = [0.74, 0.75, 0.76]
+    m, s2 = np.mean(small), np.var(small, ddof=1)
+    assert s2 < m * (1 - m) / 200
+    alpha = m * (1 - m) / (s2 / 3) - 1
+    assert t.loglik(reps(small, 5000))[0] == pytest.approx(
         stats.betabinom.logpmf(160, 200, m * alpha, (1 - m) * alpha))
     # identical replicates: no Monte Carlo error, the plain binomial
     assert t.loglik(reps([0.75, 0.75], 5000))[0] == pytest.approx(
@@ -159,10 +169,15 @@ def test_loglik_poisson_and_negative_binomial(scenario):
     t = targets(scenario, row("churned", 40))
     assert t.rows[0].family == "poisson"
     assert t.loglik(one_rep(33.0, 1.0))[0] == pytest.approx(stats.poisson.logpmf(40, 33.0))
+    # the Gamma's variance: the replicates' variance beyond their own Poisson, plus s² / R
     ms = [30.0, 33.0, 39.0]
-    m, v = np.mean(ms), np.var(ms, ddof=1) / 3
-    r = m * m / v
+    m, s2 = np.mean(ms), np.var(ms, ddof=1)
+    r = m * m / (max(s2 - m, 0.0) + s2 / 3)
     assert t.loglik(reps(ms, 1.0))[0] == pytest.approx(stats.nbinom.logpmf(40, r, r / (r + m)))
+    # counts of an organisation 3 times the model: each simulated event stands for 3
+    r = m * m / (max(s2 - 3 * m, 0.0) + s2 / 3)
+    assert t.loglik(reps(ms, 3.0), 3.0)[0] == pytest.approx(
+        stats.nbinom.logpmf(40, r, r / (r + m)))
     nb = targets(scenario, row("churned", 40, dispersion=0.05))
     assert nb.rows[0].family == "negative-binomial"
     assert nb.loglik(one_rep(33.0, 1.0))[0] == pytest.approx(
@@ -173,10 +188,11 @@ def test_loglik_normal(scenario):
     t = targets(scenario, row("csat", 3.9, sd=0.05))
     assert t.rows[0].family == "normal"
     assert t.loglik(one_rep(3.8))[0] == pytest.approx(stats.norm.logpdf(3.9, 3.8, 0.05))
+    # a level has no known sampling part: the replicates' whole variance and s² / R
     ms = [3.7, 3.8, 3.9]
-    v = np.var(ms, ddof=1) / 3
+    s2 = np.var(ms, ddof=1)
     assert t.loglik(reps(ms))[0] == pytest.approx(
-        stats.norm.logpdf(3.9, 3.8, math.sqrt(0.05 ** 2 + v)))
+        stats.norm.logpdf(3.9, 3.8, math.sqrt(0.05 ** 2 + s2 + s2 / 3)))
 
 
 def test_loglik_nps(scenario):
@@ -186,9 +202,9 @@ def test_loglik_nps(scenario):
     assert t.loglik(one_rep(15.0, 0.45))[0] == pytest.approx(nps_by_hand(2, 10, .45, .30))
     # replicates: Dirichlet-multinomial whose NPS has the replicates' variance
     ms, pp = [10.0, 15.0, 20.0], 0.45
-    v = np.var(ms, ddof=1) / 3 / 1e4
-    s2 = pp + 0.30 - (pp - 0.30) ** 2
-    alpha = s2 / v - 1
+    s2 = np.var(ms, ddof=1) / 1e4
+    q2 = pp + 0.30 - (pp - 0.30) ** 2
+    alpha = q2 / (max(s2 - q2 / 10, 0.0) + s2 / 3) - 1
     assert t.loglik(reps(ms, pp))[0] == pytest.approx(nps_by_hand(2, 10, .45, .30, alpha),
                                                       rel=1e-9)
     # a dispersion: the Dirichlet's intra-class correlation, alpha = 1/rho - 1
