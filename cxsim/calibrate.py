@@ -41,6 +41,7 @@ the estimate and over the posterior, its log-likelihood), ``calibration.json``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -84,7 +85,7 @@ METHODS = ("tpe", "prior")
 BUDGET = 240
 REPS = 4
 BATCH = 8
-CHECK_REPS = 12
+CHECK_REPS = 20
 
 #: share of the budget the ``tpe`` method spends searching (the rest samples the posterior)
 SEARCH_SHARE = 0.5
@@ -218,6 +219,9 @@ class Problem:
     scale: float
     base: dict = field(repr=False)
     seeds: list[int] = field(repr=False)
+    #: each target's weight for its series' correlation (:func:`design_weights`), set once
+    #: the scenario's own values have run
+    design: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_search(self) -> int:
@@ -322,7 +326,8 @@ def prepare(scenario: Scenario, targets: Any, params: Any, *, method: str = "tpe
     if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
                              or not math.isfinite(days) or days <= 0):
         raise InputError(Arg("days"), f" must be a positive number of days, got {days!r}")
-    run_sc = resize(scenario, customers=customers, days=days).validated(check_horizon=True)
+    # strategies play no part in a calibration: their start days are not checked here
+    run_sc = resize(scenario, customers=customers, days=days).validated()
     data = scenario.to_dict()
     parsed = _params(params)
     if not parsed:
@@ -391,12 +396,56 @@ def _score(problem: Problem, index: int, phase: str, theta: dict, z: list | None
         return Evaluation(index, phase, theta, -math.inf, IMPOSSIBLE, [], [],
                           error=failed[0]["error"] or "failed", z=z)
     measured = [r["measured"] for r in records]
-    ll, per = problem.targets.loglik(np.asarray(measured, dtype=float), problem.scale)
-    ll = float(ll)
-    lp = sum(p.log_density(theta[p.path]) for p in problem.priors)
+    return _scored(problem, Evaluation(index, phase, theta, -math.inf, IMPOSSIBLE, [],
+                                       measured, z=z))
+
+
+def _scored(problem: Problem, ev: Evaluation) -> Evaluation:
+    """``ev`` with its log-likelihood and log-posterior from its measurements."""
+    _, per = problem.targets.loglik(np.asarray(ev.measured, dtype=float), problem.scale)
+    if problem.design is not None:
+        with np.errstate(invalid="ignore"):
+            per = np.where(problem.design == 1.0, per, per * problem.design)
+    ll = float(np.sum(per)) if not np.isnan(per).any() else -math.inf
+    lp = sum(p.log_density(ev.theta[p.path]) for p in problem.priors)
     logpost = ll + lp if math.isfinite(ll) else IMPOSSIBLE
-    return Evaluation(index, phase, theta, ll, logpost, [float(x) for x in per], measured,
-                      z=z)
+    return dataclasses.replace(ev, loglik=ll, logpost=logpost,
+                               per_target=[float(x) for x in per])
+
+
+def design_weights(targets: Any, measured: np.ndarray) -> np.ndarray:
+    """Each target's weight ``1/deff`` for the correlation within its series.
+
+    Targets of one series (the same metric, part and family over successive windows) are
+    not independent: a run whose customers happen to stay longer has more contacts in
+    every later month.  Their log-likelihoods summed as if independent would make the
+    posterior too sure.  The replicates of one parameter set (``measured``: R × k × 2, the
+    scenario's own values, ``check_reps`` runs) give each series' mean correlation
+    ``ρ̄`` between its targets; the series' log-likelihood is scaled by
+    ``1/deff``, ``deff = 1 + (k_s - 1)·max(ρ̄, 0)`` — the design effect of ``k_s``
+    equicorrelated observations (Kish 1965), the magnitude adjustment of a composite
+    likelihood (Varin, Reid and Firth 2011, *Statistica Sinica* 21: 5-42).  A series of
+    one target, or without spread, keeps weight 1.
+    """
+    x = np.asarray(measured, dtype=float)[:, :, 0]
+    table = targets.table()
+    keys = [tuple(r) for r in table[["metric", "segment", "touchpoint", "team",
+                                     "family"]].itertuples(index=False)]
+    weights = np.ones(x.shape[1])
+    groups: dict[tuple, list[int]] = {}
+    for j, key in enumerate(keys):
+        groups.setdefault(key, []).append(j)
+    for idx in groups.values():
+        sub = x[:, idx]
+        keep = np.isfinite(sub).all(axis=0) & (np.nanstd(sub, axis=0) > 0)
+        if keep.sum() < 2 or x.shape[0] < 3:
+            continue
+        c = np.corrcoef(sub[:, keep], rowvar=False)
+        k = c.shape[0]
+        rho = float((c.sum() - np.trace(c)) / (k * (k - 1)))
+        deff = 1.0 + (len(idx) - 1) * max(rho, 0.0)
+        weights[idx] = 1.0 / deff
+    return weights
 
 
 class _Journal:
@@ -641,7 +690,7 @@ def _sample(problem: Problem, runner: _Runner) -> tuple[np.ndarray, np.ndarray]:
     zs: list[np.ndarray] = []
     logpost_z: list[float] = []
     if problem.method == "tpe":
-        past = runner.evaluations
+        past = [ev for ev in runner.evaluations if ev.phase == "search"]
         z0 = np.array([ev.z for ev in past])
         lp0 = np.array([_log_target_z(problem, ev, np.asarray(ev.z)) for ev in past])
         proposal = _fit_proposal(z0, _temper(lp0, 2 * d + 2), 1.5)
@@ -771,6 +820,8 @@ def _fit_table(problem: Problem, before: Evaluation, at: Evaluation,
             row["posterior_median"], row["posterior_low"], row["posterior_high"] = _bands(v, w)
         else:
             row["posterior_median"] = row["posterior_low"] = row["posterior_high"] = math.nan
+        row["design_weight"] = (float(problem.design[j]) if problem.design is not None
+                                else 1.0)
         row["loglik_before"] = before.per_target[j] if before.per_target else math.nan
         row["loglik_estimate"] = at.per_target[j] if at.per_target else math.nan
         rows.append(row)
@@ -1032,15 +1083,21 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
                    smoothing=0.1)
     runner = _Runner(problem, journal, known, run_specs, bar)
     try:
+        # the scenario's own values first, on fresh seeds: the fit before, and the
+        # correlation within each series of targets (design_weights)
+        check_seeds = replicate_seeds(problem.seed + 1, problem.check_reps)
+        own = {p.path: _current(problem.base, p.path) for p in problem.priors}
+        before, = runner.evaluate("check", [own], [None], check_seeds)
+        if not before.error:
+            problem.design = design_weights(problem.targets, before.measured)
+            before = _scored(problem, before)
         if problem.method == "tpe":
             _search(problem, runner)
         z, w = _sample(problem, runner)
-        evs = runner.evaluations
+        evs = [ev for ev in runner.evaluations if ev.phase != "check"]
         best = max(range(len(evs)), key=lambda i: (evs[i].logpost, -i))
         estimate = dict(evs[best].theta)
-        check_seeds = replicate_seeds(problem.seed + 1, problem.check_reps)
-        own = {p.path: _current(problem.base, p.path) for p in problem.priors}
-        before, at = runner.evaluate("check", [own, estimate], [None, None], check_seeds)
+        at, = runner.evaluate("check", [estimate], [None], check_seeds)
     except KeyboardInterrupt:
         if label == "processes":
             stop_now(pool)  # its workers are killed, not waited for
@@ -1085,7 +1142,8 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
         "interval": {r.parameter: [r.ci_low, r.ci_high] for r in summary.itertuples()},
         "posterior_mean": {r.parameter: r.posterior_mean for r in summary.itertuples()},
         "log_posterior": evs[best].logpost, "log_likelihood": evs[best].loglik,
-        "check_seeds": check_seeds})
+        "check_seeds": check_seeds,
+        "design_weights": None if problem.design is None else problem.design.tolist()})
     result = CalibrationResult(estimate=estimate, posterior=post, summary=summary, fit=fit,
                                evaluations=evaluations, scenario=scenario, provenance=meta,
                                ess=ess, priors=problem.priors, out=out, ran=runner.ran,
@@ -1118,6 +1176,55 @@ def _with_values(data: Mapping, values: Mapping[str, Any]) -> dict:
     from .params import apply_overrides
 
     return apply_overrides(data, values)
+
+
+def read_calibration(out: Path | str) -> CalibrationResult:
+    """A finished calibration read back from its folder (for figures and reports).
+
+    Every file is untrusted input (:mod:`cxsim.io`): sizes and rows are capped, columns
+    checked; a missing or damaged file raises :class:`~cxsim.io.FolderError` (one line).
+    """
+    from .io import check_columns, read_table
+
+    out = Path(out)
+    meta = _read_meta(out)
+    if meta.get("status") != "complete":
+        raise FolderError(f"{shown(out)}: the calibration is {meta.get('status')!r}, not "
+                          "complete; continue it with --resume")
+    try:
+        priors = tuple(_prior_of(parse_param(str(t))) for t in meta["params"])
+        estimate = dict(meta["estimate"])
+        n_eval = int(meta["evaluations"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FolderError(f"{shown(out / META)}: damaged ({exc})") from None
+    need = {"fit.csv": ("metric", "day_from", "day_to", "value"),
+            "evaluations.csv": ("index", "phase", "logpost"),
+            "estimates.csv": ("parameter", "estimate", "ci_low", "ci_high")}
+    tables = {}
+    for name, cols in need.items():
+        path = out / name
+        if not path.is_file():
+            raise FolderError(f"{shown(out)}: {name} is missing")
+        tables[name] = read_table(path, max(n_eval, 1) * 10 + 100_000,
+                                  ("metric", "phase", "parameter", "segment", "touchpoint",
+                                   "team", "family", "error", "prior"))
+        check_columns(tables[name], path, needed=cols)
+    post_path = posterior_file(out)
+    if post_path is None:
+        raise FolderError(f"{shown(out)}: posterior.parquet or posterior.csv is missing")
+    post = read_table(post_path, MAX_POSTERIOR_ROWS)
+    check_columns(post, post_path, needed=(*(p.path for p in priors), "weight"))
+    w = post["weight"].to_numpy(float)
+    return CalibrationResult(estimate=estimate, posterior=post,
+                             summary=tables["estimates.csv"], fit=tables["fit.csv"],
+                             evaluations=tables["evaluations.csv"], scenario=None,
+                             provenance=meta, ess=_ess(w), priors=priors, out=out)
+
+
+def _prior_of(param: Param) -> Prior:
+    if not param.is_distribution:
+        raise ValueError(f"{param.path}: not a prior")
+    return Prior(param.path, param.spec, param.dist, float(param.low), float(param.high))
 
 
 def posterior_file(out: Path | str) -> Path | None:
@@ -1324,4 +1431,4 @@ def load_posterior(source: Any, scenario: Scenario) -> Posterior:
 __all__ = ["BATCH", "BUDGET", "CHECK_REPS", "METHODS", "REPS", "CalibrationInterrupted",
            "CalibrationResult", "CalibrationStopped", "Posterior", "Prior", "Problem",
            "calibrate", "format_result", "load_posterior", "posterior_file", "prepare",
-           "stored_settings", "weighted_quantile", "write_outputs"]
+           "read_calibration", "stored_settings", "weighted_quantile", "write_outputs"]

@@ -322,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "depends on it, not on --workers")
     k.add_argument("--check-reps", type=_whole("--check-reps", 2, most=MAX_REPLICATIONS),
                    metavar="R", help="replicates of the check runs before and at the "
-                                     "estimate, on fresh seeds (default 12)")
+                                     "estimate, on fresh seeds (default 20; the runs before "
+                                     "also measure the correlation within each series of "
+                                     "targets)")
     k.add_argument("--seed", type=_seed, help="root seed (default 0)")
     k.add_argument("--days", type=_days, help=_DAYS_HELP)
     k.add_argument("--customers", type=_customers,
@@ -345,9 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--quiet", action="store_true", help="print nothing but errors")
     k.set_defaults(func=cmd_calibrate)
 
-    pl = sub.add_parser("plot", help="figures from a results folder (run, compare or sweep)",
+    pl = sub.add_parser("plot", help="figures from a results folder (run, compare, sweep or "
+                                     "calibrate)",
                         description="Render every figure that fits the results in DIR (from "
-                                    "cxsim run, compare or sweep) as PNG files in DIR.")
+                                    "cxsim run, compare, sweep or calibrate) as PNG files in DIR.")
     pl.add_argument("folder", metavar="DIR", help="a results folder")
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(func=cmd_plot)
@@ -859,8 +862,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
     if not kinds:
         raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
-                         "cxsim run, compare.json from cxsim compare or sweep.json from cxsim "
-                         "sweep)")
+                         "cxsim run, compare.json from cxsim compare, sweep.json from cxsim "
+                         "sweep or calibration.json from cxsim calibrate)")
     figures: list = []
     with folder_lock(folder, None), _closing(figures):
         try:
@@ -880,7 +883,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 #: what each kind of results folder holds: (marker file, kind)
-_RESULT_KINDS = (("summary.json", "run"), ("compare.json", "compare"), ("sweep.json", "sweep"))
+_RESULT_KINDS = (("summary.json", "run"), ("compare.json", "compare"), ("sweep.json", "sweep"),
+                 ("calibration.json", "calibrate"))
 
 #: columns each run table needs for its figures (a table without them is of another format)
 _NEEDED = {
@@ -950,10 +954,14 @@ def _folder_figures(kind: str, folder: Path, given: str) -> list:
             raise UsageError(str(exc)) from None
     import matplotlib
 
-    from .sweep import load_sweep
-
     matplotlib.use("Agg")
     from . import plots
+
+    if kind == "calibrate":
+        from .calibrate import read_calibration
+
+        return plots.calibration_figure_list(read_calibration(folder))
+    from .sweep import load_sweep
 
     return plots.sweep_figures(load_sweep(folder))
 

@@ -1150,6 +1150,16 @@ def search_history(evaluations: pd.DataFrame, title: str = "Calibration history"
     return fig
 
 
+def calibration_figure_list(result) -> list[tuple[str, Figure]]:
+    """A calibration's figures as ``(file name, figure)`` pairs (its result or folder)."""
+    figures = [("calibration_fit.png", calibration_fit(result.fit)),
+               ("calibration_history.png", search_history(result.evaluations))]
+    if result.priors and len(result.posterior):
+        figures.append(("posterior.png", posterior_pairs(result.posterior, result.priors,
+                                                         result.estimate)))
+    return figures
+
+
 def calibration_figures(result, out) -> list[str]:
     """Write a calibration's figures into ``out``; their file names."""
     from pathlib import Path
@@ -1157,12 +1167,7 @@ def calibration_figures(result, out) -> list[str]:
     from .io import atomic_path
 
     out = Path(out)
-    priors = result.priors
-    figures = [("calibration_fit.png", calibration_fit(result.fit)),
-               ("calibration_history.png", search_history(result.evaluations))]
-    if priors and len(result.posterior):
-        figures.append(("posterior.png", posterior_pairs(result.posterior, priors,
-                                                         result.estimate)))
+    figures = calibration_figure_list(result)
     names = []
     for name, fig in figures:
         with atomic_path(out / name) as tmp:

@@ -27,7 +27,7 @@ from cxsim.cli import main
 from cxsim.metrics import aggregate
 from cxsim.params import ParamError
 from cxsim.runner import build_scenario, resize
-from cxsim.targets import TargetsError, load_targets
+from cxsim.targets import TargetsError
 
 PATH = "segments.occasional.base_churn"
 TRUTH = 0.075
@@ -222,6 +222,15 @@ def test_results_do_not_depend_on_workers_or_ensemble(small):
     assert a.estimate == b.estimate
 
 
+def test_a_dask_cluster_gives_the_same_result(small):
+    pytest.importorskip("distributed")
+    t = churn_targets(small, {PATH: TRUTH}, seed=77)
+    a = _fit(small, t, budget=16)
+    b = _fit(small, t, budget=16, workers=2, scheduler="local")
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+    assert a.estimate == b.estimate and b.provenance["executor"] == "dask-local"
+
+
 def test_an_interrupted_calibration_resumes_to_the_same_result(small, tmp_path, monkeypatch):
     t = churn_targets(small, {PATH: TRUTH}, seed=77)
     whole = _fit(small, t, budget=24, out=tmp_path / "whole")
@@ -326,7 +335,11 @@ def test_cli_calibrates_writes_its_files_and_resumes_a_finished_folder(small, tm
     post = pd.read_parquet(out / "posterior.parquet")
     assert list(post.columns) == [PATH, "weight"]
     before = (out / "fit.csv").read_bytes()
+    # cxsim plot redraws a calibration's figures from its folder
+    (out / "posterior.png").unlink()
     capsys.readouterr()
+    assert main(["plot", str(out)]) == 0
+    assert "posterior.png" in capsys.readouterr().out and (out / "posterior.png").exists()
     # resuming a finished calibration reads every evaluation back and writes the same files
     assert main(["calibrate", "--out", str(out), "--resume", "--workers", "1"]) == 0
     assert "read back from the journal" in capsys.readouterr().out
@@ -446,3 +459,17 @@ def test_a_killed_calibration_resumes_to_the_same_result(small, tmp_path):
     for name in ("calibrated.toml", "fit.csv", "estimates.csv", "posterior.parquet"):
         assert ((tmp_path / "cut" / name).read_bytes()
                 == (tmp_path / "whole" / name).read_bytes()), name
+
+
+def test_the_readme_calibration_snippet_runs(tmp_path):
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## Calibration: bring your own numbers", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert blocks, "the README's calibration section has no Python example"
+    for code in blocks:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600,
+                              env={**os.environ,
+                                   "PYTHONPATH": str(Path(cxsim.__file__).parents[1])})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "90% interval" in proc.stdout
