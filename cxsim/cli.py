@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                "weight, likelihood, dispersion; see the README's 'Bring your own numbers'. "
                "Example: cxsim calibrate --targets observed.csv --param "
                "segments.loyal.base_churn=uniform(0.005,0.04) --customers 20000")
-    k.add_argument("scenario", nargs="?", help="scenario TOML file or shipped scenario "
+    k.add_argument("scenario", nargs="?", help="scenario TOML file "
                    f"(default: built-in {DEFAULT_SCENARIO}; with --resume: the calibration's "
                    "own)")
     k.add_argument("--targets", metavar="FILE", help="the observed data (CSV; Parquet with "

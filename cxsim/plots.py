@@ -989,6 +989,21 @@ def _target_group(row) -> str:
     return f"{row['metric']} [{part}]" if part else str(row["metric"])
 
 
+def _target_metric(row) -> tuple[Metric, str]:
+    """The declared metric of a target row and its title (with the part, if any)."""
+    from .vocabulary import PART_METRICS
+
+    for kind in ("segment", "touchpoint", "team"):
+        part = row.get(kind) if hasattr(row, "get") else None
+        if isinstance(part, str) and part:
+            m = PART_METRICS.get(kind, {}).get(str(row["metric"]))
+            if m is not None:
+                return m, f"{m.label}: {kind} {part}"
+            return _declared(str(row["metric"])), f"{row['metric']}: {kind} {part}"
+    m = _declared(str(row["metric"]))
+    return m, m.label
+
+
 def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and simulated"
                     ) -> Figure:
     """Observed targets against the simulated 90 % bands, one panel per metric (and part).
@@ -1005,7 +1020,7 @@ def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and s
                              squeeze=False, constrained_layout=True)
     for ax, group in zip(axes.flat, groups, strict=False):
         sub = fit[[_target_group(r) == group for _, r in fit.iterrows()]]
-        m = _declared(str(sub["metric"].iloc[0]))
+        m, panel_title = _target_metric(sub.iloc[0])
         scale = m.scale
         mid = (sub["day_from"].to_numpy(float) + sub["day_to"].to_numpy(float)) / 2
         width = max(float(sub["day_to"].max() - sub["day_from"].min()) / max(len(sub), 1),
@@ -1022,7 +1037,7 @@ def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and s
                         capsize=3, lw=1.5, label=f"simulated, {label}")
         ax.plot(mid, sub["value"].to_numpy(float) * scale, "D", color="black", ms=6,
                 label="observed", zorder=5)
-        ax.set_title(group if "[" in group else m.label, fontsize=12, fontweight="bold")
+        ax.set_title(panel_title, fontsize=12, fontweight="bold")
         ax.set_ylabel(m.unit, fontsize=10)
         ax.set_xlabel("day (middle of the target's window)", fontsize=10)
         ax.grid(alpha=0.3)

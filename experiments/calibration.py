@@ -37,14 +37,14 @@ from cxsim.runner import build_scenario, resize
 HIDDEN = {
     "segments.occasional.base_churn": 0.066,      # the scenario says 0.051
     "segments.occasional.need_rates.support": 0.017,  # 0.012: more contacts
-    "partners.courier.quality": 0.70,            # 0.78: a worse delivery experience
+    "touchpoints.delivery.quality": 0.88,        # 0.935: a worse delivery experience
 }
 
 #: the priors the analyst gives: wide, around what the industry benchmarks say
 PRIORS = {
     "segments.occasional.base_churn": "uniform(0.02,0.12)",
     "segments.occasional.need_rates.support": "uniform(0.004,0.03)",
-    "partners.courier.quality": "uniform(0.5,0.95)",
+    "touchpoints.delivery.quality": "uniform(0.75,0.99)",
 }
 
 #: seed of the company's own history (not one the calibration uses)
