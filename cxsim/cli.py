@@ -145,6 +145,13 @@ def _workers_help() -> str:
             f"{WORKERS_PER_CORE} per core, {max_workers()} here)")
 
 
+def _add_scheduler(p: argparse.ArgumentParser) -> None:
+    """``--scheduler``: where many runs go on Dask (sweep, calibrate)."""
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
+                        "running scheduler (needs the dask extra)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``cxsim`` command."""
     p = _Parser(prog="cxsim", description="Simulate customer-experience ecosystems.")
@@ -267,9 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs table format (default: parquet if pyarrow is installed)")
     w.add_argument("--workers", type=_workers, help=_workers_help())
     w.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
-    w.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
-                        "running scheduler (needs the dask extra)")
+    _add_scheduler(w)
     w.add_argument("--out", default="cxsim-sweep", help="output folder (default "
                    "./cxsim-sweep): new or empty, or the sweep to --resume")
     w.add_argument("--resume", action="store_true",
@@ -333,9 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--workers", type=_workers, help=_workers_help())
     k.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP
                    + " (default: each parameter set's replicates together)")
-    k.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a "
-                        "running scheduler (needs the dask extra)")
+    _add_scheduler(k)
     k.add_argument("--out", default="cxsim-calibration", help="output folder (default "
                    "./cxsim-calibration): new or empty, or the calibration to --resume")
     k.add_argument("--resume", action="store_true",
