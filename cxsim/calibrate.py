@@ -1297,7 +1297,33 @@ def format_result(result: CalibrationResult) -> str:
     lines.append("")
     lines.append(f"effective sample size {result.ess:.1f} of {len(result.posterior)} "
                  "posterior samples")
+    lines += calibration_notes(result)
     return "\n".join(lines)
+
+
+#: below this effective sample size the posterior rests on a handful of samples
+FEW_SAMPLES = 20.0
+
+
+def calibration_notes(result: CalibrationResult) -> list[str]:
+    """Warnings a reader of the result needs: a thin posterior, counts at another scale."""
+    notes = []
+    if result.ess < FEW_SAMPLES:
+        notes.append(f"note: the posterior rests on {result.ess:.1f} effective samples; its "
+                     "intervals are rough (raise --budget, or narrow the priors)")
+    fit = result.fit
+    if "family" in fit.columns and "before_median" in fit.columns:
+        counts = fit[fit["family"].isin(["poisson", "negative-binomial"])]
+        for r in counts.itertuples():
+            if r.value > 0 and r.before_median > 0 and not (
+                    0.2 <= r.before_median / r.value <= 5.0):
+                scale = result.provenance.get("settings", {}).get("scale")
+                notes.append(f"note: {_target_label(r)}: observed {r.value:,.0f}, simulated "
+                             f"{r.before_median:,.0f} with the scenario's own values; counts "
+                             f"are compared at the scenario's market size (simulated counts "
+                             f"times {scale:g}): is market.size the organisation's?")
+                break
+    return notes
 
 
 def _target_label(r: Any) -> str:

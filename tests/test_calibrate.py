@@ -473,3 +473,18 @@ def test_the_readme_calibration_snippet_runs(tmp_path):
                                    "PYTHONPATH": str(Path(cxsim.__file__).parents[1])})
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "90% interval" in proc.stdout
+
+
+def test_notes_warn_of_a_thin_posterior_and_of_counts_at_another_scale():
+    fit = pd.DataFrame({"metric": ["arrivals", "monthly_churn"], "day_from": [1, 1],
+                        "day_to": [30, 30], "value": [846.0, 0.02],
+                        "family": ["poisson", "binomial"], "before_median": [25_733.0, 0.02],
+                        "team": ["contact_centre", ""]})
+    res = C.CalibrationResult(estimate={}, posterior=pd.DataFrame(), summary=pd.DataFrame(),
+                              fit=fit, evaluations=pd.DataFrame(), scenario=None,
+                              provenance={"settings": {"scale": 33.3}}, ess=3.0)
+    notes = C.calibration_notes(res)
+    assert len(notes) == 2 and "3.0 effective samples" in notes[0]
+    assert "observed 846, simulated 25,733" in notes[1] and "times 33.3" in notes[1]
+    res.ess, res.fit = 50.0, fit.assign(before_median=[900.0, 0.02])
+    assert C.calibration_notes(res) == []
