@@ -75,6 +75,8 @@ from .params import STRATEGY, Param, ParamError, check_param, parse_param, parse
 from .rng import replicate_seeds
 from .runner import build_scenario, resize
 from .scenario import Scenario, ScenarioError
+from .search import BatchRunner, Journal, WriteFailed
+from .search import plain as _plain
 
 #: how a calibration searches: ``tpe`` (Optuna's TPE, then adaptive importance sampling) or
 #: ``prior`` (importance sampling from the prior alone)
@@ -448,140 +450,21 @@ def design_weights(targets: Any, measured: np.ndarray) -> np.ndarray:
     return weights
 
 
-class _Journal:
-    """The calibration's journal: one evaluation a line, written through (see sweep's)."""
-
-    def __init__(self, path: Path):
-        from .sweep import Journal
-
-        self._file = Journal(path)
-        self.path = path
-
-    def load(self) -> dict[int, dict]:
-        """Valid evaluations by index; a torn last line is cut, damaged lines dropped."""
-        from .io import open_regular
-
-        out: dict[int, dict] = {}
-        try:
-            fd = open_regular(self.path, 2**40)
-        except FileNotFoundError:
-            return out
-        good = 0
-        with os.fdopen(fd, "rb") as fh:
-            while True:
-                line = fh.readline()
-                if not line:
-                    break
-                if not line.endswith(b"\n"):
-                    break  # a torn last line (a killed process)
-                good = fh.tell()
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if not isinstance(rec, dict) or set(rec) != _KEYS or not isinstance(
-                        rec["i"], int) or isinstance(rec["i"], bool) or rec["i"] < 0:
-                    continue
-                out.setdefault(rec["i"], rec)
-            size = os.fstat(fh.fileno()).st_size
-        if good < size:
-            self._file._cut(good)
-        return out
-
-    def append(self, ev: Evaluation) -> None:
-        """Write one evaluation through to the operating system."""
-        self._file.append(ev.record())
-
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+def _journal(path: Path) -> Journal:
+    return Journal(path, _KEYS)
 
 
-class _Runner:
-    """Evaluates batches of parameter sets: from the journal where it has them, else runs."""
-
-    def __init__(self, problem: Problem, journal: _Journal | None, known: dict[int, dict],
-                 run: Callable[[list[RunSpec], Callable[[dict], None]], str],
-                 bar: Any = None):
-        self.problem = problem
-        self.journal = journal
-        self.known = known
-        self.run = run
-        self.bar = bar
-        self.evaluations: list[Evaluation] = []
-        self.ran = 0
-        self.executor = "none"
-        self.best = -math.inf
-
-    def __len__(self) -> int:
-        return len(self.evaluations)
-
-    def evaluate(self, phase: str, thetas: list[dict], zs: list[list | None],
-                 seeds: Sequence[int] | None = None) -> list[Evaluation]:
-        """Evaluate parameter sets ``len(self) ...`` in order; journal new ones."""
-        first = len(self.evaluations)
-        out: dict[int, Evaluation] = {}
-        todo = []
-        for k, theta in enumerate(thetas):
-            i = first + k
-            rec = self.known.get(i)
-            if rec is not None:
-                if rec["phase"] != phase or rec["theta"] != _plain(theta):
-                    raise InputError(Arg("resume", "True"), f": {shown(self.journal.path)} "
-                                     f"line for evaluation {i} does not match this "
-                                     "calibration (another version or settings); start a "
-                                     "new folder")
-                out[i] = _from_record(rec)
-            else:
-                todo.append(k)
-        if todo:
-            problem = self.problem
-            reps = len(seeds) if seeds is not None else problem.reps
-            specs = []
-            for k in todo:
-                specs.extend(problem.specs([thetas[k]], first + k, seeds))
-            pending: dict[int, list] = {first + k: [None] * reps for k in todo}
-
-            def on_record(record: dict) -> None:
-                i, r = record["key"]
-                pending[i][r] = record
-                if all(x is not None for x in pending[i]):
-                    k = i - first
-                    ev = _score(problem, i, phase, _plain(thetas[k]), zs[k], pending[i])
-                    ev = _from_record(json.loads(json.dumps(ev.record())))  # as journalled
-                    if self.journal is not None:
-                        try:
-                            self.journal.append(ev)
-                        except OSError as exc:
-                            raise _WriteFailed(exc) from None
-                    out[i] = ev
-                    self.ran += 1
-                    if self.bar is not None:
-                        self.best = max(self.best, ev.logpost)
-                        self.bar.set_postfix_str(f"best log-posterior {self.best:.6g}",
-                                                 refresh=False)
-                        self.bar.update()
-
-            self.executor = self.run(specs, on_record)
-        for i in range(first, first + len(thetas)):
-            ev = out[i]
-            if self.bar is not None and i - first not in todo:
-                self.best = max(self.best, ev.logpost)
-                self.bar.update()
-            self.evaluations.append(ev)
-        return self.evaluations[first:]
-
-
-class _WriteFailed(Exception):
-    def __init__(self, error: OSError):
-        super().__init__(str(error))
-        self.error = error
-
-
-def _plain(theta: Mapping[str, Any]) -> dict:
-    """Parameter values as JSON gives them back (NumPy scalars as Python ones)."""
-    return json.loads(json.dumps({k: (v.item() if hasattr(v, "item") else v)
-                                  for k, v in theta.items()}))
+def _runner(problem: Problem, journal: Journal | None, known: dict[int, dict],
+            run: Callable[[list[RunSpec], Callable[[dict], None]], str],
+            bar: Any = None) -> BatchRunner:
+    """The engine that evaluates parameter sets (:class:`cxsim.search.BatchRunner`)."""
+    return BatchRunner(
+        journal, known, run,
+        specs=lambda i, theta, seeds: problem.specs([theta], i, seeds),
+        score=lambda i, phase, theta, z, records: _score(problem, i, phase, theta, z,
+                                                         records).record(),
+        decode=_from_record, what="calibration", bar=bar,
+        progress=lambda ev: ev.logpost, progress_label="best log-posterior")
 
 
 def _from_record(rec: dict) -> Evaluation:
@@ -596,7 +479,7 @@ def _from_record(rec: dict) -> Evaluation:
 # --------------------------------------------------------------------------------------------
 
 
-def _search(problem: Problem, runner: _Runner) -> None:
+def _search(problem: Problem, runner: BatchRunner) -> None:
     """Optuna's TPE over the priors, ``batch`` proposals at a time, told in order."""
     try:
         import optuna
@@ -679,7 +562,7 @@ def _prior_logpdf_z(z: np.ndarray) -> np.ndarray:
     return np.sum(_log_logistic(z), axis=1)
 
 
-def _sample(problem: Problem, runner: _Runner) -> tuple[np.ndarray, np.ndarray]:
+def _sample(problem: Problem, runner: BatchRunner) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive importance sampling; returns the samples' ``z`` and normalised weights."""
     d = len(problem.priors)
     rng = np.random.default_rng(np.random.SeedSequence([problem.seed, 0x5A4D]))
@@ -1014,7 +897,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
                 raise InputError(Arg("resume", "True"), f": {shown(out)} holds a different "
                                  f"calibration ({diff})")
             created = meta.get("created") or created
-            known = _Journal(out / JOURNAL).load()
+            known = _journal(out / JOURNAL).load()
     t0 = time.perf_counter()
     total = problem.budget + 2
     journal = None
@@ -1049,9 +932,9 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
             raise FolderError(Arg("out"), f": cannot write {shown(out)} "
                               f"({exc.strerror or exc}); nothing ran", errno_=exc.errno
                               ) from None
-        journal = _Journal(out / JOURNAL)
+        journal = _journal(out / JOURNAL)
 
-    def saved(runner: _Runner) -> str:
+    def saved(runner: BatchRunner) -> str:
         return (f"{len(runner.known) + runner.ran} of {total} evaluations saved; continue "
                 "with ")
 
@@ -1081,7 +964,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
 
         bar = tqdm(total=total, desc="cxsim calibrate", unit="set", file=sys.stderr,
                    smoothing=0.1)
-    runner = _Runner(problem, journal, known, run_specs, bar)
+    runner = _runner(problem, journal, known, run_specs, bar)
     try:
         # the scenario's own values first, on fresh seeds: the fit before, and the
         # correlation within each series of targets (design_weights)
@@ -1112,7 +995,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
         _close(bar, journal)
         raise CalibrationInterrupted(f"{exc}: {saved(runner)}", Arg("resume", "True")
                                      ) from None
-    except _WriteFailed as exc:
+    except WriteFailed as exc:
         _close(bar, journal)
         err = exc.error
         raise CalibrationStopped(Arg("out"), f": cannot write {shown(out)} "
@@ -1159,7 +1042,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
     return result
 
 
-def _close(bar: Any, journal: _Journal | None) -> None:
+def _close(bar: Any, journal: Journal | None) -> None:
     if bar is not None:
         bar.close()
     if journal is not None:
