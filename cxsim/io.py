@@ -75,14 +75,17 @@ SWEEP_FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks
                "ticks.csv", "sensitivity.csv")
 CALIBRATE_FILES = ("calibration.json", "evaluations.jsonl", "calibrated.toml", "posterior.parquet",
                    "posterior.csv", "fit.csv", "estimates.csv", "evaluations.csv")
+OPTIMISE_FILES = ("search.json", "candidates.jsonl", "pareto.csv", "candidates.csv",
+                  "best.toml")
 KIND_FILES = {"run": RUN_FILES, "compare": COMPARE_FILES, "sweep": SWEEP_FILES,
-              "calibrate": CALIBRATE_FILES}
+              "calibrate": CALIBRATE_FILES, "optimise": OPTIMISE_FILES}
 
 #: files that say which command wrote a folder
 MARKERS = {"run": ("summary.json", "metrics.csv"),
            "compare": ("compare.json", "comparison.csv", "roi.csv"),
            "sweep": ("sweep.json", "journal.jsonl"),
-           "calibrate": ("calibration.json", "calibrated.toml")}
+           "calibrate": ("calibration.json", "calibrated.toml"),
+           "optimise": ("search.json", "pareto.csv")}
 
 #: files operating systems leave in any folder a person looks at; replaced like figures
 LITTER = (".DS_Store", "Thumbs.db", "desktop.ini")
