@@ -22,7 +22,9 @@ On disk (``out``):
   and ``sweep.json`` (status ``complete``) are written into a new folder beside ``out``,
   with the journal linked in, and swapped in whole (:class:`cxsim.io.Stage`);
 - ``ticks.parquet``/``ticks.csv`` — per-tick metrics of every run (``ticks=True``);
-- ``sensitivity.csv`` — Sobol' indices or Morris μ*/σ per outcome (sobol/morris designs).
+- ``sensitivity.csv`` — Sobol' indices or Morris μ*/σ per outcome (sobol/morris designs);
+- ``discovery/`` — written later by ``cxsim discover`` (:mod:`cxsim.discover`): kept by
+  ``cxsim plot`` and by a resume that runs nothing, dropped by one that runs more.
 
 A run that raises is recorded as failed with its error and the sweep goes on.  An
 interrupted sweep (Ctrl-C, or the process killed) continues with ``resume=True`` (``cxsim
@@ -117,6 +119,9 @@ FILES = SWEEP_FILES
 
 #: the journal's file name
 JOURNAL = "journal.jsonl"
+
+#: the subfolder ``cxsim discover`` writes into a sweep folder
+DISCOVERY = "discovery"
 
 #: bytes of one journal line without per-tick metrics (a record is about 2 KB), and per
 #: tick and column with them
@@ -1289,7 +1294,8 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
                                     else round(state["first"], 3))
     if out_path is not None:
         try:
-            _write_final(out_path, plan, runs, tick_table, sens, meta)
+            _write_final(out_path, plan, runs, tick_table, sens, meta,
+                         keep_discovery=state["ran"] == 0)
         except FolderError as exc:
             raise _stopped(out_path, exc, saved(), status) from None
     return SweepResult(runs=runs, ticks=tick_table, sensitivity=sens, plan=plan,
@@ -1297,15 +1303,19 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
 
 
 def _write_final(out: Path, plan: Plan, runs: pd.DataFrame, tick_table: pd.DataFrame | None,
-                 sens: pd.DataFrame | None, meta: dict) -> None:
+                 sens: pd.DataFrame | None, meta: dict, keep_discovery: bool = False) -> None:
     """Write the final tables and ``sweep.json`` into a new folder and swap it in whole.
 
     The journal is carried into the new folder (a hard link, no copy); every other file of
     the running sweep (the runs table rewritten as it went, figures of an earlier ``plot``)
-    is replaced, so the folder holds exactly the finished sweep.
+    is replaced, so the folder holds exactly the finished sweep.  A ``discovery`` subfolder
+    (``cxsim discover``) is carried along only with ``keep_discovery`` (a resume that ran
+    nothing): after new runs it describes runs the table no longer is, and goes.
     """
-    with Stage(out, "sweep", keep=lambda name: name == JOURNAL) as stage, \
-            stage.writing() as folder:
+    def keep(name: str) -> bool:
+        return name == JOURNAL or (keep_discovery and name == DISCOVERY)
+
+    with Stage(out, "sweep", keep=keep) as stage, stage.writing() as folder:
         if tick_table is not None:
             _write_table(tick_table, folder / f"ticks.{plan.fmt}", plan.fmt)
         if sens is not None:
