@@ -1706,6 +1706,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _default_out(source: str) -> Path | None:
+    """Where the discovery of ``source`` goes by default: its folder, a table's folder."""
+    path = Path(source)
+    if not str(source).strip() or not os.path.lexists(path) or os.path.islink(path):
+        return None  # discover() says what is wrong with it
+    return path if os.path.isdir(path) else path.parent
+
+
 def cmd_discover(args: argparse.Namespace) -> int:
     """``cxsim discover DIR --where EXPR``: find, print, write ``OUT/discovery``.
 
@@ -1718,7 +1726,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
             import matplotlib
 
             matplotlib.use("Agg")
-        out = Path(args.out) if args.out is not None else None
+        out = Path(args.out) if args.out is not None else _default_out(args.source)
         if out is not None:
             _check_out(out)  # before the work
         result = discover(args.source, args.where, inputs=args.inputs,
