@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -23,7 +25,6 @@ from hypothesis import strategies as st
 import cxsim.cli as cli
 from cxsim.discover import (
     DiscoveryError,
-    add_parser,
     discover,
     parse_where,
     prim,
@@ -31,6 +32,7 @@ from cxsim.discover import (
     to_ema,
     write_discovery,
 )
+from cxsim.discover_cli import add_parser
 from cxsim.errors import InputError
 from cxsim.io import FolderError, check_contents
 from cxsim.params import ParamError
@@ -498,6 +500,14 @@ def test_cli_bad_input_is_one_line_exit_2(argv, words, tmp_path, with_discover):
     assert code == 2, (stdout, err)
     assert words in one_line(err), err
     assert not (tmp_path / "discovery").exists() and not (tmp_path / "cmp" / "discovery").exists()
+
+
+def test_the_command_loads_light():
+    code = ("import sys, cxsim.cli, cxsim.discover_cli; "
+            "print(any(m in sys.modules for m in ('pandas', 'numpy', 'cxsim.discover')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_errors_are_input_errors():
