@@ -25,6 +25,10 @@ A results folder belongs to cxsim: what is replaced must hold only results of th
 folder holding anything else (a subfolder, a symbolic link, ``notes.txt``, the results of
 another command) is refused before any work, so nothing of the user's is ever deleted, and
 the new folder holds only the new results (no figure of an earlier run beside new tables).
+The one subfolder allowed is a sweep's ``discovery`` (:data:`SUBFOLDERS`, written by ``cxsim
+discover``): it may hold only discovery results and figures, is staged and swapped like any
+results folder (its temporary siblings live inside the sweep folder and are passed over by
+the checks), and is carried along when figures are added to the sweep folder.
 Nothing follows a symbolic link: ``--out`` itself and every file inside are checked with
 ``lstat``/``O_NOFOLLOW``.  Single files are written with :func:`atomic_path` (a temporary
 file and ``os.replace``).
@@ -77,15 +81,22 @@ CALIBRATE_FILES = ("calibration.json", "evaluations.jsonl", "calibrated.toml", "
                    "posterior.csv", "fit.csv", "estimates.csv", "evaluations.csv")
 OPTIMISE_FILES = ("search.json", "candidates.jsonl", "pareto.csv", "candidates.csv",
                   "best.toml")
+DISCOVERY_FILES = ("boxes.csv", "trajectory.csv", "rules.csv", "scores.csv", "discovery.json",
+                   "ema_results.tar.gz")
 KIND_FILES = {"run": RUN_FILES, "compare": COMPARE_FILES, "sweep": SWEEP_FILES,
-              "calibrate": CALIBRATE_FILES, "optimise": OPTIMISE_FILES}
+              "calibrate": CALIBRATE_FILES, "optimise": OPTIMISE_FILES,
+              "discover": DISCOVERY_FILES}
+
+#: the subfolders a kind of results folder may hold, each with the kind of results inside
+SUBFOLDERS = {"sweep": {"discovery": "discover"}}
 
 #: files that say which command wrote a folder
 MARKERS = {"run": ("summary.json", "metrics.csv"),
            "compare": ("compare.json", "comparison.csv", "roi.csv"),
            "sweep": ("sweep.json", "journal.jsonl"),
            "calibrate": ("calibration.json", "calibrated.toml"),
-           "optimise": ("search.json", "pareto.csv")}
+           "optimise": ("search.json", "pareto.csv"),
+           "discover": ("discovery.json", "boxes.csv")}
 
 #: files operating systems leave in any folder a person looks at; replaced like figures
 LITTER = (".DS_Store", "Thumbs.db", "desktop.ini")
@@ -251,6 +262,24 @@ def transient(name: str) -> bool:
     return bool(_ATOMIC_TEMP.match(name))
 
 
+def subfolders(kind: str | None) -> dict[str, str]:
+    """The subfolders a ``kind`` of results folder may hold (any kind's for ``None``)."""
+    if kind is not None:
+        return SUBFOLDERS.get(kind, {})
+    return {name: inner for names in SUBFOLDERS.values() for name, inner in names.items()}
+
+
+def _substage(name: str, allowed: Iterable[str]) -> bool:
+    """True for a staged (or set-aside) copy of one of the ``allowed`` subfolders."""
+    if not _TOKEN.search(name):
+        return False
+    for sub in allowed:
+        digest = hashlib.sha1(sub.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        if name.startswith(f".{sub[:40]}-{digest}.cxsim-"):
+            return True
+    return False
+
+
 def kinds_in(folder: Path | str) -> list[str]:
     """The kinds of results (``run``, ``compare``, ``sweep``) whose marker files are here."""
     names = set()
@@ -266,12 +295,15 @@ def check_contents(folder: Path | str, kind: str | None, arg: str | None = "out"
                    extra: Iterable[str] = ()) -> None:
     """Refuse a folder that holds anything cxsim may not replace; return if it is fine.
 
-    Every entry must be a regular file (no subfolder, no symbolic link, no FIFO).  With a
-    ``kind``, it must moreover be one of that kind's files (:data:`KIND_FILES`), a figure
-    (``*.png``), one of ``extra``, operating-system litter (``.DS_Store``) or a temporary
-    file of cxsim; a file of another kind of results names that kind.
+    Every entry must be a regular file (no symbolic link, no FIFO), or one of the kind's
+    :data:`SUBFOLDERS` holding that subfolder's results (checked the same way; any kind's
+    for ``kind=None``).  With a ``kind``, a file must moreover be one of that kind's files
+    (:data:`KIND_FILES`), a figure (``*.png``), one of ``extra``, operating-system litter
+    (``.DS_Store``) or a temporary file of cxsim; a file of another kind of results names
+    that kind.
     """
     extra = set(extra)
+    allowed = subfolders(kind)
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -288,6 +320,10 @@ def check_contents(folder: Path | str, kind: str | None, arg: str | None = "out"
                               "folder (remove it, or choose another folder)")
         if transient(name):
             continue
+        if e.is_dir(follow_symlinks=False) and (name in allowed or _substage(name, allowed)):
+            if name in allowed:  # e.g. a sweep's discovery: its own kind of results
+                check_contents(Path(folder) / name, allowed[name], arg)
+            continue  # a stage of it left by a killed process: never carried, never read
         if not e.is_file(follow_symlinks=False):
             raise FolderError(*_prefix(arg), f"{shown(folder)} holds '{name}', which is not "
                               "a cxsim result file; cxsim replaces a results folder whole, so "
@@ -393,9 +429,13 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _sync(folder: Path) -> None:
-    """Flush every file of ``folder`` and the folder itself to the disk."""
+    """Flush every file of ``folder`` (and of its subfolders) and the folder to the disk."""
     with os.scandir(folder) as it:
-        files = [e.path for e in it if e.is_file(follow_symlinks=False)]
+        entries = list(it)
+    files = [e.path for e in entries if e.is_file(follow_symlinks=False)]
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            _sync(Path(e.path))
     for p in files:
         fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -431,6 +471,17 @@ def _carry(src: Path, dst: Path) -> None:
             shutil.copyfileobj(fin, fout, 2**20)
 
 
+def _carry_folder(src: Path, dst: Path) -> None:
+    """Put a subfolder ``src`` (regular files only, checked) at ``dst``, file by file."""
+    os.mkdir(dst, 0o777)
+    os.chmod(dst, stat.S_IMODE(os.stat(src, follow_symlinks=False).st_mode))
+    with os.scandir(src) as it:
+        names = [e.name for e in it if e.is_file(follow_symlinks=False)
+                 and not transient(e.name)]
+    for name in names:
+        _carry(src / name, dst / name)
+
+
 class Stage:
     """A results folder being written: a temporary sibling of ``out``, swapped in whole.
 
@@ -441,8 +492,9 @@ class Stage:
 
     ``keep(name)`` selects files of the existing folder carried into the new one (hard
     links): ``cxsim plot`` keeps the results and replaces its figures, a sweep keeps its
-    journal.  ``arg`` names the argument in messages (``"out"``; ``None`` for a folder
-    given by position); ``what`` says what is being written.
+    journal.  It also selects the kind's subfolders (:data:`SUBFOLDERS`) carried along,
+    their files linked one by one.  ``arg`` names the argument in messages (``"out"``;
+    ``None`` for a folder given by position); ``what`` says what is being written.
     """
 
     def __init__(self, out: Path | str, kind: str | None, *, arg: str | None = "out",
@@ -458,6 +510,7 @@ class Stage:
         if os.path.isdir(self.target.parent):
             _clean_stale(self.target)  # e.g. an old folder set aside by a killed process
         self.existed = os.path.lexists(self.target)
+        allowed = subfolders(kind)
         if self.existed:
             check_contents(self.target, kind, arg, extra)
             if not os.access(self.target, os.W_OK):
@@ -477,11 +530,12 @@ class Stage:
                 self.mode = stat.S_IMODE(os.stat(self.target, follow_symlinks=False).st_mode)
             if keep is not None and self.existed:
                 with os.scandir(self.target) as it:
-                    kept = [e.name for e in it
-                            if e.is_file(follow_symlinks=False) and not transient(e.name)
-                            and keep(e.name)]
-                for name in kept:
-                    _carry(self.target / name, path / name)
+                    entries = [e for e in it if not transient(e.name) and keep(e.name)]
+                for e in entries:
+                    if e.is_file(follow_symlinks=False):
+                        _carry(self.target / e.name, path / e.name)
+                    elif e.name in allowed and e.is_dir(follow_symlinks=False):
+                        _carry_folder(self.target / e.name, path / e.name)
         except OSError as exc:
             self.discard()
             raise self.failure(exc) from None
@@ -794,8 +848,8 @@ def read_csv_text(path: Path | str, text: tuple[str, ...] = ()):
     return read_table(path, 50_000_000, text)
 
 
-__all__ = ["COMPARE_FILES", "KIND_FILES", "MARKERS", "RESULTS_FORMAT", "RUN_FILES",
-           "SWEEP_FILES", "FolderError", "Stage", "atomic_path", "check_columns",
-           "check_contents", "check_target", "folder_lock", "json_depth", "kinds_in",
-           "open_regular", "read_bytes", "read_csv_text", "read_json", "read_table",
-           "shown", "transient", "write_atomic"]
+__all__ = ["COMPARE_FILES", "DISCOVERY_FILES", "KIND_FILES", "MARKERS", "RESULTS_FORMAT",
+           "RUN_FILES", "SUBFOLDERS", "SWEEP_FILES", "FolderError", "Stage", "atomic_path",
+           "check_columns", "check_contents", "check_target", "folder_lock", "json_depth",
+           "kinds_in", "open_regular", "read_bytes", "read_csv_text", "read_json", "read_table",
+           "shown", "subfolders", "transient", "write_atomic"]

@@ -1278,3 +1278,287 @@ def optimise_figures(result, search, out) -> list[str]:
         plt.close(fig)
         names.append(name)
     return names
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario discovery (results of cxsim.discover)
+# --------------------------------------------------------------------------------------------
+
+#: colours of the first and second PRIM box
+BOX_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf", "#d62728")
+_TRUE_COLOUR = "#d62728"
+_FALSE_COLOUR = "#9a9a9a"
+
+
+def _clip_label(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
+def discovery_tradeoff(result) -> Figure:
+    """PRIM's peeling trajectory: coverage against density, the chosen boxes marked.
+
+    Each dot is a box of the peeling (from the box holding every run, right, towards small
+    dense boxes, left), coloured by how many parameters it restricts; a ring marks the step
+    chosen, a star the box after pasting and pruning (the box reported).
+    """
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(11, 6.2), constrained_layout=True)
+    traj = result.trajectory
+    where = _clip_label(result.where)
+    top = int(traj["restricted"].max()) if len(traj) else 1
+    cmap = matplotlib.colormaps["viridis"].resampled(max(top + 1, 2))
+    scatter = None
+    for b, sub in traj.groupby("box", sort=True):
+        colour = BOX_COLOURS[(int(b) - 1) % len(BOX_COLOURS)]
+        ax.plot(sub["coverage"], sub["density"], color=colour, lw=1.2, alpha=0.6,
+                label=f"peeling of box {b}")
+        scatter = ax.scatter(sub["coverage"], sub["density"], c=sub["restricted"], cmap=cmap,
+                             vmin=-0.5, vmax=max(top, 1) + 0.5, s=30, zorder=3,
+                             edgecolors="none")
+        chosen = sub[sub["chosen"].astype(bool)]
+        ax.scatter(chosen["coverage"], chosen["density"], s=220, facecolors="none",
+                   edgecolors=colour, linewidths=2, zorder=4)
+        boxes = [x for x in result.boxes if x.number == int(b)]
+        if boxes:
+            box = boxes[0]
+            start = int(sub["n_interesting"].iloc[0]) or 1
+            cov = box.n_interesting / start
+            ax.scatter([cov], [box.density], marker="*", s=380, color=colour,
+                       edgecolors="black", zorder=5)
+            ax.annotate(f"box {box.number}: coverage {100 * box.coverage:.0f} %, density "
+                        f"{100 * box.density:.0f} %\n"
+                        + _clip_label(", ".join(box.restricted), 70),
+                        (cov, box.density), xytext=(0.03, 0.62 - 0.13 * (box.number - 1)),
+                        textcoords="axes fraction", fontsize=10, color=colour,
+                        fontweight="bold", va="top",
+                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.2})
+    if scatter is not None:
+        cbar = fig.colorbar(scatter, ax=ax, shrink=0.85, ticks=np.arange(0, max(top, 1) + 1))
+        cbar.set_label("parameters restricted", fontsize=11)
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], marker="o", ls="", markerfacecolor="none",
+                       markeredgecolor="black", ms=12, label="step chosen"),
+                Line2D([], [], marker="*", ls="", color="black", ms=14,
+                       label="box reported (pasted, pruned)")]
+    ax.legend(handles=handles, loc="lower left", fontsize=10)
+    ax.set_xlim(-0.02, 1.04)
+    ax.set_ylim(-0.02, 1.04)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(f"coverage: share of the runs with {where} inside the box", fontsize=11)
+    ax.set_ylabel(f"density: share of the box's runs with {where}", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"Where {where}: PRIM's coverage and density, box by box", fontsize=14,
+                 fontweight="bold")
+    return fig
+
+
+def _discovery_params(result) -> list[str]:
+    """Inputs in order of importance: the feature scores, else the order given."""
+    order = list(result.scores["parameter"]) if len(result.scores) else []
+    return [p for p in order if p in result.inputs] + [p for p in result.inputs
+                                                        if p not in order]
+
+
+def discovery_limits(result) -> Figure:
+    """Each box's limits drawn over the full range of every parameter it restricts."""
+    import numpy as np
+
+    restricted = {p for box in result.boxes for p in box.restricted}
+    params = [p for p in _discovery_params(result) if p in restricted] or list(result.inputs)
+    n = len(params)
+    fig, ax = plt.subplots(figsize=(11, max(3.6, 0.95 * n + 2.0)), constrained_layout=True)
+    k = max(len(result.boxes), 1)
+    offsets = 0.16 * (np.arange(k) - (k - 1) / 2)[::-1]
+    table = result.table
+    for row, p in enumerate(params):
+        y = n - 1 - row
+        ax.plot([0, 1], [y, y], color="#cccccc", lw=10, solid_capstyle="butt", zorder=1)
+        if p in result.categorical:
+            cats = sorted(table[p].astype(str).unique(), key=_category_order)
+            xs = np.linspace(0.05, 0.95, len(cats)) if len(cats) > 1 else np.array([0.5])
+            for x, c in zip(xs, cats, strict=True):
+                ax.text(x, y - 0.3, c, ha="center", va="top", fontsize=9, color="#555555")
+            for box, off in zip(result.boxes, offsets, strict=False):
+                if p not in box.restricted:
+                    continue
+                kept = [x for x, c in zip(xs, cats, strict=True) if c in box.limits[p]]
+                ax.scatter(kept, [y + off] * len(kept), s=140, marker="s",
+                           color=BOX_COLOURS[(box.number - 1) % len(BOX_COLOURS)], zorder=3)
+            continue
+        v = table[p].to_numpy(dtype=float)
+        lo, hi = float(np.min(v)), float(np.max(v))
+        span = hi - lo if hi > lo else 1.0
+        levels = np.unique(v)
+        if len(levels) <= 12:  # a grid: its values as ticks
+            ax.scatter((levels - lo) / span, [y] * len(levels), marker="|", s=260,
+                       color="#888888", zorder=2)
+        ax.text(-0.015, y, _range_text(lo, span), ha="right", va="center", fontsize=9,
+                color="#555555")
+        ax.text(1.015, y, _range_text(hi, span), ha="left", va="center", fontsize=9,
+                color="#555555")
+        for box, off in zip(result.boxes, offsets, strict=False):
+            if p not in box.restricted:
+                continue
+            a, b = box.limits[p]
+            colour = BOX_COLOURS[(box.number - 1) % len(BOX_COLOURS)]
+            xa, xb = (a - lo) / span, (b - lo) / span
+            ax.plot([xa, xb], [y + off, y + off], color=colour, lw=7, solid_capstyle="butt",
+                    zorder=3)
+            if xb - xa < 0.02:  # one value of a grid
+                ax.scatter([(xa + xb) / 2], [y + off], s=140, marker="s", color=colour,
+                           zorder=3)
+            above = off >= 0  # the first box's labels above its bar, the others' below
+            ty, va = (y + off + 0.08, "bottom") if above else (y + off - 0.08, "top")
+            if a > lo:
+                ax.text(xa, ty, f"≥ {a:.4g}", ha="center", va=va, fontsize=10, color=colour,
+                        fontweight="bold")
+            if b < hi:
+                ax.text(xb, ty, f"≤ {b:.4g}", ha="center", va=va, fontsize=10, color=colour,
+                        fontweight="bold")
+    ax.set_yticks(range(n), params[::-1], fontsize=11)
+    ax.set_xticks([])
+    ax.set_xlim(-0.1, 1.1)
+    ax.set_ylim(-0.7, n - 0.3)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    handles = [Line2D([], [], color=BOX_COLOURS[(b.number - 1) % len(BOX_COLOURS)], lw=7,
+                      label=f"box {b.number}: coverage {100 * b.coverage:.0f} %, density "
+                            f"{100 * b.density:.0f} %, {b.n:,} runs")
+               for b in result.boxes]
+    handles.append(Line2D([], [], color="#cccccc", lw=7, label="the parameter's full range"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
+               fontsize=10, frameon=False)
+    title = (f"Where {_clip_label(result.where)}: the boxes' limits" if result.boxes
+             else f"{_clip_label(result.where)}: no box found (full ranges)")
+    ax.set_title(title, fontsize=14, fontweight="bold")
+    return fig
+
+
+def _range_text(v: float, span: float) -> str:
+    """An end of a parameter's range, to three significant digits of the range."""
+    import math
+
+    digits = max(0, 3 - round(math.log10(span))) if span > 0 else 3
+    text = f"{v:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if digits else text
+
+
+def _category_order(v: str):
+    try:
+        return (0, float(v), v)
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def _axis_values(table: pd.DataFrame, name: str, categorical: bool, rng) -> tuple:
+    """Positions of the rows on an axis (jittered when few values), ticks, intervals fn."""
+    import numpy as np
+
+    if categorical:
+        values = table[name].astype(str)
+        cats = sorted(values.unique(), key=_category_order)
+        index = {c: k for k, c in enumerate(cats)}
+        pos = values.map(index).to_numpy(dtype=float)
+        pos = pos + rng.uniform(-0.3, 0.3, len(pos))
+
+        def spans(lim):
+            return [(index[c] - 0.4, index[c] + 0.4) for c in lim if c in index]
+        return pos, (list(range(len(cats))), cats), spans, (-0.6, len(cats) - 0.4)
+    v = table[name].to_numpy(dtype=float)
+    lo, hi = float(np.min(v)), float(np.max(v))
+    span = hi - lo if hi > lo else 1.0
+    levels = np.unique(v)
+    jitter = 0.0
+    if len(levels) <= 12:
+        gap = np.min(np.diff(levels)) if len(levels) > 1 else span
+        jitter = 0.3 * gap
+        v = v + rng.uniform(-jitter, jitter, len(v))
+
+    def spans(lim):
+        return [(lim[0] - jitter, lim[1] + jitter)]
+    pad = 0.04 * span + jitter
+    return v, None, spans, (lo - pad, hi + pad)
+
+
+def discovery_pairs(result) -> Figure:
+    """The runs over the two most important inputs, the condition in colour, the boxes drawn.
+
+    Inputs with few values (a grid) are jittered so every run shows; with one input only,
+    the vertical axis is the first number the condition names.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    table, y = result.table, np.asarray(result.interesting, dtype=bool)
+    params = _discovery_params(result)
+    fig, ax = plt.subplots(figsize=(11, 6.6), constrained_layout=True)
+    x_name = params[0]
+    xs, xticks, xspans, xlim = _axis_values(table, x_name, x_name in result.categorical, rng)
+    if len(params) >= 2:
+        y_name = params[1]
+        ys, yticks, yspans, ylim = _axis_values(table, y_name, y_name in result.categorical,
+                                                rng)
+    else:
+        numbers = [c for c in result.names if c in table
+                   and pd.api.types.is_numeric_dtype(table[c])]
+        y_name = numbers[0] if numbers else x_name
+        ys, yticks, yspans, ylim = _axis_values(table, y_name, False, rng)
+    size = 14 if len(table) <= 2_000 else 6
+    ax.scatter(xs[~y], ys[~y], s=size, color=_FALSE_COLOUR, alpha=0.45, edgecolors="none",
+               label=f"not {_clip_label(result.where, 40)} ({int((~y).sum()):,})",
+               rasterized=len(table) > 5_000)
+    ax.scatter(xs[y], ys[y], s=size, color=_TRUE_COLOUR, alpha=0.7, edgecolors="none",
+               label=f"{_clip_label(result.where, 40)} ({int(y.sum()):,})",
+               rasterized=len(table) > 5_000)
+    for box in result.boxes:
+        colour = BOX_COLOURS[(box.number - 1) % len(BOX_COLOURS)]
+        if x_name not in box.restricted and y_name not in box.restricted:
+            ax.plot([], [], color=colour, lw=2.4,
+                    label=f"box {box.number} ({', '.join(box.restricted)}): not on these axes")
+            continue
+        xr = xspans(box.limits[x_name]) if x_name in box.restricted else [xlim]
+        if y_name in box.limits:
+            yr = yspans(box.limits[y_name]) if y_name in box.restricted else [ylim]
+        else:
+            yr = [ylim]
+        first = True
+        for xa, xb in xr:
+            for ya, yb in yr:
+                ax.add_patch(matplotlib.patches.Rectangle(
+                    (xa, ya), xb - xa, yb - ya, fill=False, edgecolor=colour, lw=2.4,
+                    zorder=4, label=(f"box {box.number} ({', '.join(box.restricted)})"
+                                     if first else None)))
+                first = False
+    if xticks is not None:
+        ax.set_xticks(*xticks)
+    if yticks is not None:
+        ax.set_yticks(*yticks)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(x_name, fontsize=12)
+    ax.set_ylabel(y_name, fontsize=12)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 4),
+               fontsize=10, frameon=False)
+    ax.set_title(f"Where {_clip_label(result.where)}: the runs over "
+                 f"{'the two most important inputs' if len(params) >= 2 else 'the input'}",
+                 fontsize=14, fontweight="bold")
+    return fig
+
+
+def discovery_figures(result) -> list[tuple[str, Figure]]:
+    """A discovery's figures as ``(file name, figure)`` pairs."""
+    figures = []
+    try:
+        figures.append(("discovery_tradeoff.png", discovery_tradeoff(result)))
+        figures.append(("discovery_limits.png", discovery_limits(result)))
+        figures.append(("discovery_pairs.png", discovery_pairs(result)))
+    except BaseException:
+        for _, fig in figures:
+            plt.close(fig)
+        raise
+    return figures

@@ -22,7 +22,14 @@ On disk (``out``):
   and ``sweep.json`` (status ``complete``) are written into a new folder beside ``out``,
   with the journal linked in, and swapped in whole (:class:`cxsim.io.Stage`);
 - ``ticks.parquet``/``ticks.csv`` — per-tick metrics of every run (``ticks=True``);
-- ``sensitivity.csv`` — Sobol' indices or Morris μ*/σ per outcome (sobol/morris designs).
+- ``sensitivity.csv`` — Sobol' indices or Morris μ*/σ per outcome (sobol/morris designs);
+- ``discovery/`` — written later by ``cxsim discover`` (:mod:`cxsim.discover`): kept by
+  ``cxsim plot`` and by a resume that runs nothing, dropped by one that runs more.
+
+Paired differences.  A sweep over ``strategy=baseline,NAME`` × other parameters compares each
+strategy with the baseline replicate by replicate: :func:`paired_differences` gives every
+outcome *M* of a strategy's run beside ``M_diff``, its difference from the baseline run at the
+same parameter values and seed.
 
 A run that raises is recorded as failed with its error and the sweep goes on.  An
 interrupted sweep (Ctrl-C, or the process killed) continues with ``resume=True`` (``cxsim
@@ -96,7 +103,7 @@ from .params import strategy_of as _strategy_arg
 from .rng import replicate_seeds
 from .runner import resize
 from .scenario import Scenario
-from .vocabulary import HEADLINE, OUTCOMES, RUN_TICK_COLUMNS
+from .vocabulary import BY_NAME, HEADLINE, OUTCOMES, RUN_TICK_COLUMNS
 
 #: version of the results-folder layout (``sweep.json`` ``format``)
 FORMAT = 1
@@ -117,6 +124,12 @@ FILES = SWEEP_FILES
 
 #: the journal's file name
 JOURNAL = "journal.jsonl"
+
+#: the subfolder ``cxsim discover`` writes into a sweep folder
+DISCOVERY = "discovery"
+
+#: the suffix of a paired difference's column (:func:`paired_differences`)
+DIFF = "_diff"
 
 #: bytes of one journal line without per-tick metrics (a record is about 2 KB), and per
 #: tick and column with them
@@ -1017,6 +1030,150 @@ def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Paired differences: a strategy against the baseline, replicate by replicate
+# --------------------------------------------------------------------------------------------
+
+#: columns of a runs table that identify a run rather than describe or measure it
+RUN_KEYS = (*ID_COLUMNS, "status", "error", "baseline_run")
+
+
+def _is_sweep_layout(columns: Sequence[str]) -> bool:
+    cols = list(columns)
+    return (cols[:len(ID_COLUMNS)] == list(ID_COLUMNS) and "status" in cols and "error" in cols
+            and cols.index("error") == cols.index("status") + 1)
+
+
+def run_columns(runs: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """``(parameters, outcomes)`` of a runs table.
+
+    A sweep's table (``run_id, point, replicate, seed``, the parameters with ``strategy``,
+    ``status, error``, the outcomes): the columns between ``seed`` and ``status`` are the
+    parameters, those after ``error`` the outcomes.  Any other table (a comparison's runs,
+    :func:`paired_differences`, one made by hand): the outcomes are the columns named like a
+    metric of the vocabulary or ending in ``_diff``, the parameters every other column but
+    the run's identifiers (:data:`RUN_KEYS`).
+    """
+    cols = [str(c) for c in runs.columns]
+    if _is_sweep_layout(cols):
+        start, status = len(ID_COLUMNS), cols.index("status")
+        return cols[start:status], cols[status + 2:]
+    outcomes = [c for c in cols if c in BY_NAME or (c.endswith(DIFF) and len(c) > len(DIFF))]
+    params = [c for c in cols if c not in outcomes and c not in RUN_KEYS]
+    return params, outcomes
+
+
+def _key_value(v: Any) -> Any:
+    v = _scalar(v)
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    return v
+
+
+def paired_differences(runs: pd.DataFrame | SweepResult, baseline: str = "baseline"
+                       ) -> pd.DataFrame:
+    """Each strategy's runs against the baseline's, replicate by replicate.
+
+    In a sweep whose design varies ``strategy`` (``--param strategy=baseline,fix_courier``),
+    replicate *r* of every design point runs on the same seed, so each run of a strategy has
+    a partner: the ``baseline`` run at the same values of the other parameters and the same
+    replicate.  Returns one row per finished run of a strategy other than ``baseline`` whose
+    partner finished too: ``run_id`` and ``baseline_run`` (the partner's ``run_id``, when the
+    table has run ids), the parameters but ``strategy``, ``strategy``, ``replicate``,
+    ``seed``, every outcome *M* of the strategy's run, then every ``M_diff`` = *M* of the
+    strategy's run − *M* of its partner (NaN when either is missing).  Common random
+    numbers make these differences far less noisy than the outcomes themselves.
+
+    ``attrs["pairing"]`` counts what was left out: ``failed`` runs (dropped), strategy runs
+    whose partner failed (``partner_failed``), and the ``pairs`` kept.
+
+    Raises :class:`~cxsim.params.ParamError` (one line) when the runs do not vary
+    ``strategy`` with ``baseline`` among its values, or a strategy's run has no partner at
+    all (a design that does not cross strategy with the other parameters, e.g. a Latin
+    hypercube over ``strategy``), or partners ran on different seeds.
+    """
+    if isinstance(runs, SweepResult):
+        runs = runs.runs
+    if STRATEGY not in runs.columns or "replicate" not in runs.columns:
+        missing = STRATEGY if STRATEGY not in runs.columns else "replicate"
+        raise ParamError(f"paired differences need the runs of several strategies with their "
+                         f"replicates; this table has no '{missing}' column")
+    params, outcomes = run_columns(runs)
+    others = [p for p in params if p != STRATEGY]
+    names = runs[STRATEGY].astype(str)
+    present = list(dict.fromkeys(names))
+    if baseline not in present:
+        raise ParamError(Arg("baseline", baseline), ": not a strategy of these runs (they "
+                         f"apply {', '.join(present[:8])}{', ...' if len(present) > 8 else ''}"
+                         "); paired differences need a sweep over strategy=baseline,NAME")
+    if len(present) < 2:
+        raise ParamError(f"every run applies {baseline}; paired differences need a sweep "
+                         f"that varies the strategy (strategy={baseline},NAME)")
+    done = (runs["status"] == "done").to_numpy() if "status" in runs.columns \
+        else np.ones(len(runs), dtype=bool)
+    keys = [tuple(_key_value(v) for v in row)
+            for row in runs[[*others, "replicate"]].itertuples(index=False, name=None)]
+    partner: dict[tuple, int] = {}
+    is_base = (names == baseline).to_numpy()
+    for i in np.flatnonzero(is_base):
+        if keys[i] in partner:
+            raise ParamError(f"two {baseline} runs share the same parameter values and "
+                             f"replicate (rows {partner[keys[i]]} and {i}); paired "
+                             "differences need one partner per run")
+        partner[keys[i]] = int(i)
+    ids = runs["run_id"].to_numpy() if "run_id" in runs.columns else np.arange(len(runs))
+    pairs: list[tuple[int, int]] = []
+    partner_failed = 0
+    for i in np.flatnonzero(~is_base):
+        j = partner.get(keys[i])
+        if j is None:
+            where = ", ".join(f"{p}={_key_value(runs[p].iat[i])}" for p in others[:4])
+            raise ParamError(f"run {_key_value(ids[i])} ({names.iat[i]}, replicate "
+                             f"{_key_value(runs['replicate'].iat[i])}"
+                             f"{', ' + where if where else ''}) has no {baseline} run at the "
+                             "same parameter values and replicate; paired differences need "
+                             "every strategy at every point of the design (a grid over "
+                             "strategy)")
+        if not done[i]:
+            continue
+        if not done[j]:
+            partner_failed += 1
+            continue
+        pairs.append((int(i), j))
+    if "seed" in runs.columns:
+        for i, j in pairs:
+            if _key_value(runs["seed"].iat[i]) != _key_value(runs["seed"].iat[j]):
+                raise ParamError(f"run {_key_value(ids[i])} and its {baseline} partner "
+                                 f"{_key_value(ids[j])} ran on different seeds; paired "
+                                 "differences need the same seed for replicate r")
+    si = np.array([i for i, _ in pairs], dtype=np.int64)
+    bi = np.array([j for _, j in pairs], dtype=np.int64)
+    s_rows = runs.iloc[si].reset_index(drop=True)
+    b_rows = runs.iloc[bi].reset_index(drop=True)
+    table: dict[str, Any] = {}
+    if "run_id" in runs.columns:
+        table["run_id"] = s_rows["run_id"]
+        table["baseline_run"] = b_rows["run_id"]
+    for p in others:
+        table[p] = s_rows[p]
+    table[STRATEGY] = s_rows[STRATEGY]
+    table["replicate"] = s_rows["replicate"]
+    if "seed" in runs.columns:
+        table["seed"] = s_rows["seed"]
+    numeric = [m for m in outcomes if pd.api.types.is_numeric_dtype(runs[m])
+               and not pd.api.types.is_bool_dtype(runs[m]) and not m.endswith(DIFF)]
+    for m in numeric:
+        table[m] = s_rows[m].astype(float)
+    for m in numeric:
+        table[m + DIFF] = s_rows[m].astype(float) - b_rows[m].astype(float)
+    out = pd.DataFrame(table, index=pd.RangeIndex(len(pairs)))
+    out.attrs["pairing"] = {"baseline": baseline, "runs": int(len(runs)),
+                            "failed": int((~done).sum()), "partner_failed": partner_failed,
+                            "pairs": len(pairs),
+                            "strategies": [n for n in present if n != baseline]}
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
 
@@ -1289,7 +1446,8 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
                                     else round(state["first"], 3))
     if out_path is not None:
         try:
-            _write_final(out_path, plan, runs, tick_table, sens, meta)
+            _write_final(out_path, plan, runs, tick_table, sens, meta,
+                         keep_discovery=state["ran"] == 0)
         except FolderError as exc:
             raise _stopped(out_path, exc, saved(), status) from None
     return SweepResult(runs=runs, ticks=tick_table, sensitivity=sens, plan=plan,
@@ -1297,15 +1455,19 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
 
 
 def _write_final(out: Path, plan: Plan, runs: pd.DataFrame, tick_table: pd.DataFrame | None,
-                 sens: pd.DataFrame | None, meta: dict) -> None:
+                 sens: pd.DataFrame | None, meta: dict, keep_discovery: bool = False) -> None:
     """Write the final tables and ``sweep.json`` into a new folder and swap it in whole.
 
     The journal is carried into the new folder (a hard link, no copy); every other file of
     the running sweep (the runs table rewritten as it went, figures of an earlier ``plot``)
-    is replaced, so the folder holds exactly the finished sweep.
+    is replaced, so the folder holds exactly the finished sweep.  A ``discovery`` subfolder
+    (``cxsim discover``) is carried along only with ``keep_discovery`` (a resume that ran
+    nothing): after new runs it describes runs the table no longer is, and goes.
     """
-    with Stage(out, "sweep", keep=lambda name: name == JOURNAL) as stage, \
-            stage.writing() as folder:
+    def keep(name: str) -> bool:
+        return name == JOURNAL or (keep_discovery and name == DISCOVERY)
+
+    with Stage(out, "sweep", keep=keep) as stage, stage.writing() as folder:
         if tick_table is not None:
             _write_table(tick_table, folder / f"ticks.{plan.fmt}", plan.fmt)
         if sens is not None:
@@ -1353,9 +1515,9 @@ def _bar(progress: bool, total: int, initial: int):
                 file=sys.stderr, smoothing=0.1)
 
 
-__all__ = ["DEFAULT_OUTCOMES", "FILES", "SAMPLED", "ExecutorError", "Journal", "JournalWarning",
-           "Plan", "SweepAborted", "SweepInterrupted", "SweepResult", "SweepStopped",
-           "check_resumable",
-           "format_failures", "load_sweep", "plan_sweep", "point_means", "read_provenance",
-           "read_runs", "runs_table", "stored_plan", "stored_settings", "sweep",
+__all__ = ["DEFAULT_OUTCOMES", "DIFF", "DISCOVERY", "FILES", "SAMPLED", "ExecutorError",
+           "Journal", "JournalWarning", "Plan", "SweepAborted", "SweepInterrupted",
+           "SweepResult", "SweepStopped", "check_resumable", "format_failures", "load_sweep",
+           "paired_differences", "plan_sweep", "point_means", "read_provenance", "read_runs",
+           "run_columns", "runs_table", "stored_plan", "stored_settings", "sweep",
            "sweep_record", "ticks_table"]
