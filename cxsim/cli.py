@@ -353,70 +353,73 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--quiet", action="store_true", help="print nothing but errors")
     k.set_defaults(func=cmd_calibrate)
 
-    for name in ("optimise", "optimize"):
-        o = sub.add_parser(
-            name, help=("portfolio search: which strategies and lever values under a budget"
-                        if name == "optimise" else argparse.SUPPRESS),
-            description="Search the portfolio of the scenario's strategies (each on or off) "
-                        "and levers (values of the strategies) that is best for the "
-                        "objectives under a budget and constraints: Optuna's multi-objective "
-                        "TPE, each candidate scored by its paired differences from the "
-                        "baseline over --reps common-random-number replicates. The Pareto "
-                        "set is re-evaluated on fresh seeds (no winner's curse). Writes "
-                        "DIR/pareto.csv, DIR/best.toml (the scenario with strategy 'best'; "
-                        "cxsim compare DIR/best.toml --strategies best), DIR/candidates.csv "
-                        "and DIR/search.json.",
-            epilog="Example: cxsim optimise --objective profit:max --objective nps:max "
-                   "--budget 250000 --lever "
-                   "'strategies.train_contact_centre.interventions.0.amount=uniform(0,0.3)' "
-                   "--constraint 'service_level>=0.6' --customers 20000 --trials 200")
-        o.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                       f"{DEFAULT_SCENARIO}; with --resume: the search's own)")
-        o.add_argument("--strategies", metavar="A,B",
-                       help="the strategies to choose from (default: all of the scenario's)")
-        o.add_argument("--lever", action="append", default=[], metavar="PATH=SPEC",
-                       help="a value of a strategy to choose, in the sweep syntax "
-                            "(uniform(a,b), int(a,b), a list); repeatable")
-        o.add_argument("--objective", action="append", default=[], metavar="METRIC:max|min",
-                       help="a run figure's difference from the baseline to maximise or "
-                            "minimise (default profit:max, incremental profit net of the "
-                            "interventions' cost); repeatable")
-        o.add_argument("--budget", type=float, metavar="AMOUNT",
-                       help="most the interventions may cost in all, at the scenario's scale")
-        o.add_argument("--constraint", action="append", default=[], metavar="EXPR",
-                       help="a bound on a run figure (service_level>=0.8) or on its "
-                            "difference from the baseline (nps_diff>0); repeatable")
-        o.add_argument("--trials", type=_whole("--trials", 1), metavar="N",
-                       help="candidates to search (default 200)")
-        o.add_argument("--reps", type=_whole("--reps", 2, most=MAX_REPLICATIONS),
-                       help="replicates of each candidate and the baseline, same seeds "
-                            "(default 5)")
-        o.add_argument("--batch", type=_whole("--batch", 1, most=1024), metavar="N",
-                       help="candidates proposed and run at a time (default 10)")
-        o.add_argument("--reeval-reps", type=_whole("--reeval-reps", 2,
-                                                    most=MAX_REPLICATIONS), metavar="R",
-                       help="replicates of the Pareto set's re-evaluation on fresh seeds "
-                            "(default 10)")
-        o.add_argument("--robust", type=float, metavar="PCT",
-                       help="score by this percentile of the replicates on the pessimistic "
-                            "side (e.g. 10) instead of their mean")
-        o.add_argument("--posterior", metavar="DIR",
-                       help="a cxsim calibrate folder: replicate r runs on posterior draw r")
-        o.add_argument("--seed", type=_seed, help="root seed (default 0)")
-        o.add_argument("--days", type=_days, help=_DAYS_HELP)
-        o.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
-        o.add_argument("--workers", type=_workers, help=_workers_help())
-        o.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
-        _add_scheduler(o)
-        o.add_argument("--out", default="cxsim-optimise", help="output folder (default "
-                       "./cxsim-optimise): new or empty, or the search to --resume")
-        o.add_argument("--resume", action="store_true",
-                       help="continue the interrupted search in --out (give the same options)")
-        o.add_argument("--plot", action="store_true",
-                       help="also write the Pareto front with intervals and the budget line, "
-                            "and each lever's trade-off")
-        o.add_argument("--quiet", action="store_true", help="print nothing but errors")
-        o.set_defaults(func=cmd_optimise)
+    o = sub.add_parser(
+        "optimise", aliases=["optimize"],
+        help="portfolio search: which strategies and lever values under a budget",
+        description="Search the portfolio of the scenario's strategies (each on or off) "
+                    "and levers (values of the strategies) that is best for the "
+                    "objectives under a budget and constraints: Optuna's multi-objective "
+                    "TPE, each candidate scored by its paired differences from the "
+                    "baseline over --reps common-random-number replicates. The Pareto "
+                    "set is re-evaluated on fresh seeds (no winner's curse). Writes "
+                    "DIR/pareto.csv, DIR/best.toml (the scenario with strategy 'best'; "
+                    "cxsim compare DIR/best.toml --strategies best), DIR/candidates.csv "
+                    "and DIR/search.json.",
+        epilog="Example: cxsim optimise --objective profit:max --objective nps:max "
+               "--budget 250000 --lever "
+               "'strategies.train_contact_centre.interventions.0.amount=uniform(0,0.3)' "
+               "--constraint 'service_level>=0.6' --customers 20000 --trials 200")
+    o.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
+                   f"{DEFAULT_SCENARIO}; with --resume: the search's own)")
+    o.add_argument("--strategies", metavar="A,B",
+                   help="the strategies to choose from (default: all of the scenario's)")
+    o.add_argument("--lever", action="append", default=[], metavar="PATH=SPEC",
+                   help="a value of a strategy to choose, in the sweep syntax "
+                        "(uniform(a,b), int(a,b), a list); repeatable")
+    o.add_argument("--objective", action="append", default=[], metavar="METRIC:max|min",
+                   help="a run figure's difference from the baseline to maximise or "
+                        "minimise (default profit:max, incremental profit net of the "
+                        "interventions' cost); repeatable")
+    o.add_argument("--budget", type=float, metavar="AMOUNT",
+                   help="most the interventions may cost in all, at the scenario's scale")
+    o.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help="a bound on a run figure (service_level>=0.8) or on its "
+                        "difference from the baseline (nps_diff>0); repeatable")
+    o.add_argument("--trials", type=_whole("--trials", 1), metavar="N",
+                   help="candidates to search (default 200)")
+    o.add_argument("--reps", type=_whole("--reps", 2, most=MAX_REPLICATIONS),
+                   help="replicates of each candidate and the baseline, same seeds "
+                        "(default 5)")
+    o.add_argument("--batch", type=_whole("--batch", 1, most=1024), metavar="N",
+                   help="candidates proposed and run at a time (default 10)")
+    o.add_argument("--reeval-reps", type=_whole("--reeval-reps", 2,
+                                                most=MAX_REPLICATIONS), metavar="R",
+                   help="replicates of the Pareto set's re-evaluation on fresh seeds "
+                        "(default 10)")
+    o.add_argument("--robust", type=float, metavar="PCT",
+                   help="score by this percentile of the replicates on the pessimistic "
+                        "side (e.g. 10) instead of their mean")
+    o.add_argument("--posterior", metavar="DIR",
+                   help="a cxsim calibrate folder: replicate r runs on posterior draw r")
+    o.add_argument("--seed", type=_seed, help="root seed (default 0)")
+    o.add_argument("--days", type=_days, help=_DAYS_HELP)
+    o.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
+    o.add_argument("--workers", type=_workers, help=_workers_help())
+    o.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
+    _add_scheduler(o)
+    o.add_argument("--out", default="cxsim-optimise", help="output folder (default "
+                   "./cxsim-optimise): new or empty, or the search to --resume")
+    o.add_argument("--resume", action="store_true",
+                   help="continue the interrupted search in --out (give the same options)")
+    o.add_argument("--plot", action="store_true",
+                   help="also write the Pareto front with intervals and the budget line, "
+                        "and each lever's trade-off")
+    o.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    o.set_defaults(func=cmd_optimise)
+
+    from .discover_cli import add_parser as add_discover
+
+    add_discover(sub)
 
     pl = sub.add_parser("plot", help="figures from a results folder (run, compare, sweep or "
                                      "calibrate)",
