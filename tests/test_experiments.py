@@ -50,6 +50,10 @@ SMALL_ARGS = {
                        "2", "--compare-reps", "3", "--out", "cal"],
     "bench/calibration.py": ["--customers", "2000", "--days", "90", "--budget", "16",
                              "--reps", "1", "--no-save"],
+    "bench/optimise.py": ["--customers", "2000", "--days", "30", "--trials", "10", "--reps",
+                          "2", "--no-save"],
+    "portfolio.py": ["--customers", "2000", "--days", "60", "--trials", "10", "--reps", "2",
+                     "--reeval-reps", "2", "--sweep-reps", "1", "--out", "pf"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -61,6 +65,7 @@ FIGURES = {
     "recovery_paradox.py": "rp/recovery_paradox.png",
     "launch_spike.py": "ls/launch_spike.png",
     "calibration.py": "cal/recovery.png",
+    "portfolio.py": "pf/portfolio/pareto_front.png",
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}

@@ -137,3 +137,34 @@ def test_cli_optimize_alias_writes_the_contract_files(tmp_path, capsys):
         p.name for p in out.iterdir()}
     meta = json.loads((out / "search.json").read_text())
     assert meta["status"] == "complete" and meta["fingerprint"]["budget"] == 1e6
+
+
+def test_robust_scores_take_the_pessimistic_percentile(small):
+    search = O.prepare(small, strategies=["fix_courier"], objectives=["profit:max",
+                                                                      "churned:min"],
+                       reps=5, robust=20, trials=10)
+    base = {"error": "", "values": {"profit": [0.0] * 5, "churned": [0.0] * 5,
+                                    "intervention_cost": [0.0] * 5}}
+    cand = {"error": "", "values": {"profit": [10.0, -50.0, 20.0, 30.0, 40.0],
+                                    "churned": [1.0, 2.0, 3.0, 4.0, 50.0],
+                                    "intervention_cost": [5.0] * 5}}
+    f = O.figures(search, cand, base)
+    assert f.objectives[0] == pytest.approx(np.percentile([10, -50, 20, 30, 40], 20))
+    assert f.objectives[1] == pytest.approx(np.percentile([1, 2, 3, 4, 50], 80))
+    mean = O.prepare(small, strategies=["fix_courier"], objectives=["profit:max"], reps=5,
+                     trials=10)
+    assert O.figures(mean, cand, base).objectives[0] == pytest.approx(10.0)
+
+
+def test_a_posterior_gives_each_replicate_its_draw(small):
+    from cxsim.calibrate import load_posterior
+
+    path = "segments.occasional.base_churn"
+    post = load_posterior(pd.DataFrame({path: [0.04, 0.06, 0.08], "weight": [1, 1, 1]}),
+                          small)
+    search = O.prepare(small, strategies=["fix_courier"], reps=3, trials=5, batch=5,
+                       posterior=post)
+    specs = search.specs(1, {"on:fix_courier": True}, None)
+    draws = post.draws(max(3, search.reeval_reps), 0)
+    assert [s.overrides[path] for s in specs] == [d[path] for d in draws[:3]]
+    assert search.fingerprint()["posterior"] == "a table"
