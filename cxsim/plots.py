@@ -1252,7 +1252,9 @@ def lever_tradeoffs(result, search, title: str = "Levers") -> Figure:
         ax.scatter(pd.to_numeric(cand[p.path], errors="coerce"), cand[o.metric] * m.scale,
                    c=colour, s=14, alpha=0.7)
         ax.set_xlabel(p.path, fontsize=9)
-        ax.set_ylabel(f"{m.label} difference", fontsize=10)
+        ax.set_ylabel(f"{m.label}: difference from the baseline", fontsize=10)
+        if m.thousands:
+            _thousands(ax)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(levers):]:
         ax.set_visible(False)
