@@ -44,7 +44,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 import warnings
@@ -65,17 +64,14 @@ from .executors import (
     RunSpec,
     check_ensemble,
     check_workers,
-    dask_executor,
-    process_pool,
-    run_many,
-    stop_now,
 )
-from .io import FolderError, check_contents, check_target, folder_lock, shown, write_atomic
+from .io import FolderError, folder_lock, shown, write_atomic
 from .params import STRATEGY, Param, ParamError, check_param, parse_param, parse_spec
 from .rng import replicate_seeds
 from .runner import build_scenario, resize
 from .scenario import Scenario, ScenarioError
-from .search import BatchRunner, Journal, WriteFailed
+from .search import BatchRunner, Executing, Journal, WriteFailed, begin_folder, check_folder
+from .search import count as _count
 from .search import plain as _plain
 
 #: how a calibration searches: ``tpe`` (Optuna's TPE, then adaptive importance sampling) or
@@ -260,14 +256,6 @@ class Problem:
 def _measure(targets, scale: float, result) -> list:
     """A run's targets as plain lists (:meth:`cxsim.targets.Targets.measure`)."""
     return np.asarray(targets.measure(result, scale), dtype=float).tolist()
-
-
-def _count(name: str, value: Any, least: int, most: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputError(Arg(name), f" must be a whole number, got {value!r}")
-    if not least <= value <= most:
-        raise InputError(Arg(name), f" must be from {least:,} to {most:,}, got {value:,}")
-    return int(value)
 
 
 def _params(params: Any) -> list[Param]:
@@ -744,18 +732,7 @@ def _environment() -> dict:
 
 
 def _check_folder(out: Path, resume: bool) -> None:
-    check_target(out, "out")
-    has = os.path.lexists(out / META)
-    if resume:
-        if not has:
-            raise InputError(Arg("resume", "True"), f": {shown(out)} holds no calibration to "
-                             f"resume (no {META})")
-        check_contents(out, "calibrate")
-        return
-    if has:
-        raise InputError(Arg("out"), f": {shown(out)} already holds a calibration; add ",
-                         Arg("resume", "True"), " to continue it or choose another folder")
-    check_contents(out, "calibrate")
+    check_folder(out, resume, kind="calibrate", meta=META, what="calibration")
 
 
 def _read_meta(out: Path) -> dict:
@@ -902,7 +879,6 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
     total = problem.budget + 2
     journal = None
     bar = None
-    slots = workers or os.cpu_count() or 1
 
     def status(name: str, extra: dict | None = None) -> dict:
         return {"format": FORMAT, "kind": "calibration", "status": name, "created": created,
@@ -917,46 +893,15 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
         nonlocal journal
         if out is None:
             return
-        made = not os.path.lexists(out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            if not resume:
-                held.enter_context(folder_lock(out, "out"))
-                _check_folder(out, resume=False)
-            write_atomic(out / META, json.dumps(status("running"), indent=1) + "\n")
-        except OSError as exc:
-            if made:
-                import shutil
-
-                shutil.rmtree(out, ignore_errors=True)
-            raise FolderError(Arg("out"), f": cannot write {shown(out)} "
-                              f"({exc.strerror or exc}); nothing ran", errno_=exc.errno
-                              ) from None
+        begin_folder(out, resume, held, _check_folder, out / META,
+                     json.dumps(status("running"), indent=1) + "\n")
         journal = _journal(out / JOURNAL)
 
     def saved(runner: BatchRunner) -> str:
         return (f"{len(runner.known) + runner.ran} of {total} evaluations saved; continue "
                 "with ")
 
-    # one pool (or cluster) for every batch: starting worker processes per batch would
-    # cost more than the runs of a small market
-    pool: Any = executor
-    label = None
-    window = 2 * slots
-    if scheduler is not None:  # connect (or fail) before the folder is touched
-        pool, n = held.enter_context(dask_executor(scheduler, workers))
-        label, window = ("dask-local" if scheduler == "local" else "dask"), 2 * n
-    elif executor is None and slots > 1:
-        pool = process_pool(slots)
-        held.callback(pool.shutdown, wait=True, cancel_futures=True)
-        label = "processes"
-
-    def run_specs(specs: list[RunSpec], on_record: Callable[[dict], None]) -> str:
-        if isinstance(pool, Executor):
-            run_many(specs, on_record, executor=pool, window=window, ensemble=ensemble)
-            return label or type(pool).__name__
-        return run_many(specs, on_record, executor=pool, workers=workers, window=window,
-                        ensemble=ensemble).executor
+    executing = Executing(held, executor, workers, scheduler, ensemble)
 
     begin()
     if progress:
@@ -964,7 +909,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
 
         bar = tqdm(total=total, desc="cxsim calibrate", unit="set", file=sys.stderr,
                    smoothing=0.1)
-    runner = _runner(problem, journal, known, run_specs, bar)
+    runner = _runner(problem, journal, known, executing.run, bar)
     try:
         # the scenario's own values first, on fresh seeds: the fit before, and the
         # correlation within each series of targets (design_weights)
@@ -982,8 +927,7 @@ def _calibrate(problem: Problem, executor: Any, workers: int | None, scheduler: 
         estimate = dict(evs[best].theta)
         at, = runner.evaluate("check", [estimate], [None], check_seeds)
     except KeyboardInterrupt:
-        if label == "processes":
-            stop_now(pool)  # its workers are killed, not waited for
+        executing.stop()  # a pool's workers are killed, not waited for
         _close(bar, journal)
         if out is not None:
             with contextlib.suppress(OSError):

@@ -25,12 +25,11 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,17 +46,14 @@ from .executors import (
     RunSpec,
     check_ensemble,
     check_workers,
-    dask_executor,
-    process_pool,
-    run_many,
-    stop_now,
 )
-from .io import FolderError, check_contents, check_target, folder_lock, shown, write_atomic
+from .io import folder_lock, shown, write_atomic
 from .params import Param, ParamError, check_param, parse_param
 from .rng import replicate_seeds
 from .runner import build_scenario, resize
 from .scenario import Scenario, ScenarioError
-from .search import BatchRunner, Journal, WriteFailed
+from .search import BatchRunner, Executing, Journal, WriteFailed, begin_folder, check_folder
+from .search import count as _count
 from .vocabulary import OUTCOMES, format_value
 
 #: defaults of ``cxsim optimise``
@@ -213,14 +209,6 @@ class Search:
             out.append(RunSpec(key=(index, r), scenario=self.base, seed=s, strategy=strategy,
                                overrides=overrides, customers=self.customers, days=self.days))
         return out
-
-
-def _count(name: str, value: Any, least: int, most: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputError(Arg(name), f" must be a whole number, got {value!r}")
-    if not least <= value <= most:
-        raise InputError(Arg(name), f" must be from {least:,} to {most:,}, got {value:,}")
-    return int(value)
 
 
 def prepare(scenario: Scenario, *, strategies: Sequence[str] | None = None,
@@ -591,18 +579,7 @@ def optimise(scenario: Scenario, *, strategies: Sequence[str] | None = None,
 
 
 def _check_folder(out: Path, resume: bool) -> None:
-    check_target(out, "out")
-    has = os.path.lexists(out / META)
-    if resume:
-        if not has:
-            raise InputError(Arg("resume", "True"), f": {shown(out)} holds no search to "
-                             f"resume (no {META})")
-        check_contents(out, "optimise")
-        return
-    if has:
-        raise InputError(Arg("out"), f": {shown(out)} already holds a search; add ",
-                         Arg("resume", "True"), " to continue it or choose another folder")
-    check_contents(out, "optimise")
+    check_folder(out, resume, kind="optimise", meta=META, what="search")
 
 
 def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str | None,
@@ -626,24 +603,7 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
                                  f"search ({diff} differs)")
             created = meta.get("created") or created
             known = Journal(out / JOURNAL, _KEYS).load()
-    slots = workers or os.cpu_count() or 1
-    pool: Any = executor
-    label = None
-    window = 2 * slots
-    if scheduler is not None:
-        pool, n = held.enter_context(dask_executor(scheduler, workers))
-        label, window = ("dask-local" if scheduler == "local" else "dask"), 2 * n
-    elif executor is None and slots > 1:
-        pool = process_pool(slots)
-        held.callback(pool.shutdown, wait=True, cancel_futures=True)
-        label = "processes"
-
-    def run_specs(specs: list[RunSpec], on_record: Callable[[dict], None]) -> str:
-        if isinstance(pool, Executor):
-            run_many(specs, on_record, executor=pool, window=window, ensemble=ensemble)
-            return label or type(pool).__name__
-        return run_many(specs, on_record, executor=pool, workers=workers, window=window,
-                        ensemble=ensemble).executor
+    executing = Executing(held, executor, workers, scheduler, ensemble)
 
     def status(name: str, extra: dict | None = None) -> dict:
         return {"format": FORMAT, "kind": "optimise", "status": name, "created": created,
@@ -653,21 +613,8 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
 
     journal = None
     if out is not None:
-        made = not os.path.lexists(out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            if not resume:
-                held.enter_context(folder_lock(out, "out"))
-                _check_folder(out, resume=False)
-            write_atomic(out / META, json.dumps(status("running"), indent=1) + "\n")
-        except OSError as exc:
-            if made:
-                import shutil
-
-                shutil.rmtree(out, ignore_errors=True)
-            raise FolderError(Arg("out"), f": cannot write {shown(out)} "
-                              f"({exc.strerror or exc}); nothing ran", errno_=exc.errno
-                              ) from None
+        begin_folder(out, resume, held, _check_folder, out / META,
+                     json.dumps(status("running"), indent=1) + "\n")
         journal = Journal(out / JOURNAL, _KEYS)
     total = 1 + search.trials + (1 + PARETO_MAX)
     bar = None
@@ -675,7 +622,7 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="cxsim optimise", unit="candidate", file=sys.stderr)
-    runner = BatchRunner(journal, known, run_specs, specs=search.specs,
+    runner = BatchRunner(journal, known, executing.run, specs=search.specs,
                          score=lambda i, ph, th, ex, recs: _score(search, i, ph, th, ex, recs),
                          decode=lambda rec: rec, what="search", bar=bar)
     t0 = time.perf_counter()
@@ -702,8 +649,7 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
         base2, *again = runner.evaluate("reeval", [{}, *thetas], [None] * (1 + len(thetas)),
                                         fresh)
     except KeyboardInterrupt:
-        if label == "processes":
-            stop_now(pool)
+        executing.stop()
         if bar is not None:
             bar.close()
         if journal is not None:

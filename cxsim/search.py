@@ -23,7 +23,8 @@ from .errors import Arg, InputError
 from .executors import RunSpec
 from .io import shown
 
-__all__ = ["BatchRunner", "Journal", "WriteFailed", "plain"]
+__all__ = ["BatchRunner", "Executing", "Journal", "WriteFailed", "begin_folder", "check_folder",
+           "count", "plain"]
 
 
 class WriteFailed(Exception):
@@ -179,3 +180,113 @@ class BatchRunner:
                 self._tick(out[i])
             self.evaluations.append(out[i])
         return self.evaluations[first:]
+
+
+class Executing:
+    """One executor for every batch of a search, and the function that runs a batch on it.
+
+    Starting worker processes (or a cluster) per batch would cost more than the runs of a
+    small market, so the pool lives as long as ``held`` (an ExitStack): a Dask cluster
+    (``scheduler``: ``"local"`` or an address), a process pool of ``workers`` (all cores by
+    default; ``workers=1`` runs in this process), or the caller's ``executor``.
+    :meth:`run` is ``run(specs, on_record) -> executor label``; :meth:`stop` kills a pool
+    this object started (Ctrl-C).
+    """
+
+    def __init__(self, held: Any, executor: Any, workers: int | None, scheduler: str | None,
+                 ensemble: int | None):
+        from concurrent.futures import Executor
+
+        from .executors import dask_executor, process_pool
+
+        self.workers = workers
+        self.ensemble = ensemble
+        self.pool: Any = executor
+        self.label: str | None = None
+        slots = workers or os.cpu_count() or 1
+        self.window = 2 * slots
+        if scheduler is not None:  # connect (or fail) before any folder is touched
+            self.pool, n = held.enter_context(dask_executor(scheduler, workers))
+            self.label = "dask-local" if scheduler == "local" else "dask"
+            self.window = 2 * n
+        elif executor is None and slots > 1:
+            self.pool = process_pool(slots)
+            held.callback(self.pool.shutdown, wait=True, cancel_futures=True)
+            self.label = "processes"
+        self._given = isinstance(self.pool, Executor)
+
+    def run(self, specs: list[RunSpec], on_record: Callable[[dict], None]) -> str:
+        """Run ``specs``, handing each record to ``on_record``; the executor's label."""
+        from .executors import run_many
+
+        if self._given:
+            run_many(specs, on_record, executor=self.pool, window=self.window,
+                     ensemble=self.ensemble)
+            return self.label or type(self.pool).__name__
+        return run_many(specs, on_record, executor=self.pool, workers=self.workers,
+                        window=self.window, ensemble=self.ensemble).executor
+
+    def stop(self) -> None:
+        """Kill the workers of a process pool this object started (not waiting for them)."""
+        if self.label == "processes":
+            from .executors import stop_now
+
+            stop_now(self.pool)
+
+
+def begin_folder(out: Path, resume: bool, held: Any, check: Callable[[Path, bool], None],
+                 meta: Path, text: str) -> None:
+    """Make a search's results folder and write its provenance, taking the folder's lock.
+
+    A new folder is checked again under the lock (another process may have come first);
+    if it cannot be written, a folder this call made is removed and :class:`FolderError`
+    says so in one line (nothing ran).
+    """
+    import shutil
+
+    from .io import FolderError, folder_lock, write_atomic
+
+    made = not os.path.lexists(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            held.enter_context(folder_lock(out, "out"))
+            check(out, False)
+        write_atomic(meta, text)
+    except OSError as exc:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise FolderError(Arg("out"), f": cannot write {shown(out)} "
+                          f"({exc.strerror or exc}); nothing ran", errno_=exc.errno) from None
+
+
+def check_folder(out: Path, resume: bool, *, kind: str, meta: str, what: str) -> None:
+    """Refuse a results folder a search (new, or resumed) may not use; nothing is written.
+
+    ``kind`` is the folder's kind of results (:data:`cxsim.io.KIND_FILES`), ``meta`` its
+    provenance file, ``what`` the search in words ("calibration", "search").
+    """
+    from .io import check_contents, check_target
+
+    check_target(out, "out")
+    has = os.path.lexists(out / meta)
+    if resume:
+        if not has:
+            raise InputError(Arg("resume", "True"), f": {shown(out)} holds no {what} to "
+                             f"resume (no {meta})")
+        check_contents(out, kind)
+        return
+    if has:
+        raise InputError(Arg("out"), f": {shown(out)} already holds a {what}; add ",
+                         Arg("resume", "True"), " to continue it or choose another folder")
+    check_contents(out, kind)
+
+
+def count(name: str, value: Any, least: int, most: int) -> int:
+    """``value`` as a whole number in ``least..most``; InputError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise InputError(Arg(name), f" must be a whole number, got {value!r}")
+    value = int(value)
+    if not least <= value <= most:
+        raise InputError(Arg(name), f" must be from {least:,} to {most:,}, got {value:,}")
+    return value
