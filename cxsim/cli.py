@@ -29,7 +29,14 @@ from .executors import (
 from .io import RESULTS_FORMAT, Stage, atomic_path, folder_lock
 from .io import write_atomic as _write_atomic
 from .limits import MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_VALUES
-from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
+from .scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioError,
+    find_scenario,
+    load_scenario,
+    scenario_dir,
+)
 from .vocabulary import BY_NAME, HEADLINE
 
 #: the flag of each library argument named in errors and notes
@@ -55,6 +62,11 @@ MAX_NAMES = 100              # names in --strategies or --outcomes
 
 #: lines of a list of problems printed before "... and N more" (a screenful)
 SCREENFUL = 20
+
+#: the shipped scenarios, as --help names them (a SCENARIO argument may be one of these)
+_SHIPPED = "retail, telco, bank, hotel, coffee"
+_SCENARIO_HELP = (f"scenario TOML file or shipped name ({_SHIPPED}; default: built-in "
+                  f"{DEFAULT_SCENARIO.removesuffix('.toml')})")
 
 #: the addresses ``cxsim viz --host`` serves only this machine on
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -165,8 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run one scenario (the built-in default if none is given) "
                                    "and write DIR/metrics.csv (one row per tick) and "
                                    "DIR/summary.json.")
-    r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    r.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     r.add_argument("--days", type=_days, help=_DAYS_HELP)
     r.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
@@ -203,8 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(one row per run, with its seed), DIR/ticks.csv (per-tick "
                                    "metrics of every run) and DIR/roi.csv (intervention cost, "
                                    "incremental profit, ROI, payback).")
-    c.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    c.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     c.add_argument("--strategies", metavar="A,B",
                    help="comma-separated strategy names (default: all of the scenario's; at "
                         f"most {MAX_NAMES})")
@@ -245,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                "strategy (baseline,a,b or a+b). Example: cxsim sweep --param "
                "teams.contact_centre.headcount=8,10,12,14 --param "
                "strategy=baseline,train_contact_centre --reps 3")
-    w.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO}; with --resume: the sweep's own)")
+    w.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the sweep's own)")
     w.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
                    help=f"a parameter and its values (repeatable, at most {MAX_PARAMS} "
                         f"parameters of at most {MAX_VALUES:,} values each)")
@@ -307,9 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
                "weight, likelihood, dispersion; see the README's 'Bring your own numbers'. "
                "Example: cxsim calibrate --targets observed.csv --param "
                "segments.loyal.base_churn=uniform(0.005,0.04) --customers 20000")
-    k.add_argument("scenario", nargs="?", help="scenario TOML file "
-                   f"(default: built-in {DEFAULT_SCENARIO}; with --resume: the calibration's "
-                   "own)")
+    k.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the calibration's own)")
     k.add_argument("--targets", metavar="FILE", help="the observed data (CSV; Parquet with "
                    "pyarrow)")
     k.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
@@ -369,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                "--budget 250000 --lever "
                "'strategies.train_contact_centre.interventions.0.amount=uniform(0,0.3)' "
                "--constraint 'service_level>=0.6' --customers 20000 --trials 200")
-    o.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO}; with --resume: the search's own)")
+    o.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the search's own)")
     o.add_argument("--strategies", metavar="A,B",
                    help="the strategies to choose from (default: all of the scenario's)")
     o.add_argument("--lever", action="append", default=[], metavar="PATH=SPEC",
@@ -434,8 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "localhost: sliders for the scenario's key levers, "
                                    "play/step/reset, live KPI plots and the touchpoint "
                                    "network. Stop it with Ctrl-C.")
-    z.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    z.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     z.add_argument("--port", type=_port, default=8765,
                    help="port (default 8765; 0 = any free port)")
     z.add_argument("--host", default="localhost", help="address to serve on (default "
@@ -447,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
                                    "per problem.")
-    v.add_argument("scenario", help="scenario TOML file")
+    v.add_argument("scenario", help=f"scenario TOML file or shipped name ({_SHIPPED})")
     v.set_defaults(func=cmd_validate)
     return p
 
@@ -1122,7 +1130,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
                PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
     if args.scenario is not None:
-        env["CXSIM_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
+        env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:
         env.pop("CXSIM_VIZ_SCENARIO", None)
     cmd = [sys.executable, "-m", "solara", "run", "cxsim.viz", "--host", args.host,
