@@ -497,10 +497,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--run-id needs --replay SWEEP_DIR (it picks the row of a sweep to "
                          "re-run)")
     replay = _replay_target(args) if args.replay is not None else None
+    overrides: dict = {}
     if replay is not None:
         scenario, args.seed, args.strategy, recorded = replay
     else:
-        scenario = _scenario_with(args.scenario, args.set, args.customers, args.days)
+        scenario, overrides = _scenario_with(args.scenario, args.set, args.customers,
+                                             args.days)
         recorded = None
     if args.strategy is not None:
         from .strategies import resolve
@@ -508,6 +510,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
     threads = _set_threads(args.threads)
     from . import __version__
+
+    if overrides and not args.quiet:
+        print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
         t0 = time.perf_counter()
@@ -518,7 +523,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "strategy": args.strategy or "baseline", "engine": args.engine,
                    "threads": threads, "scenario_hash": scenario.content_hash(),
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
-                   "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3)}
+                   "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
+                   "overrides": overrides}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
@@ -541,24 +547,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _scenario_with(path: str | None, sets: list[str], customers: int | None,
-                   days: float | None) -> Scenario:
-    """The scenario file (or default) with ``--set`` values applied, then resized."""
-    from .params import check_param, parse_param
+                   days: float | None) -> tuple[Scenario, dict]:
+    """The scenario file (or default) with ``--set`` values applied, then resized.
+
+    Returns the scenario and the values set (path: value, in the order given).  Problems
+    name ``--set`` and the value given.
+    """
+    from .params import ParamError, check_param, parse_param
     from .runner import build_scenario
 
     if len(sets) > MAX_SETS:
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point = {}
+    point, given = {}, {}
     for text in sets:
-        param = check_param(parse_param(text), data, list(base.strategies))
+        try:
+            param = check_param(parse_param(text), data, list(base.strategies))
+        except ParamError as exc:
+            words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
+                "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
+                "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
+            raise UsageError(words if exc.arg is not None
+                             else f"--set {_short(text)}: {words}") from None
         if param.path == "strategy":
             raise UsageError("--set strategy=...: use --strategy NAME")
         if param.varies:
-            raise UsageError(f"--set {text}: takes one value (sweeps take several)")
+            raise UsageError(f"--set {_short(text)}: takes one value (sweeps take several)")
         point[param.path] = param.values[0]
-    return build_scenario(data, point, customers, days).validated()
+        given[param.path] = text.split("=", 1)[1].strip()
+    try:
+        scenario = build_scenario(data, point, customers, days).validated()
+    except ScenarioError as exc:
+        # a problem of a value set here names the --set that gave it
+        def named(problem: str) -> str:
+            for p in point:
+                if problem.startswith((p + " ", p + ":")):
+                    return f"--set {_short(p + '=' + given[p])}: {problem}"
+            return problem
+        raise ScenarioError([named(p) for p in exc.all_problems]) from None
+    return scenario, point
+
+
+def _value_text(value) -> str:
+    """A value as ``--set`` takes it (true/false, numbers, words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _replay_target(args: argparse.Namespace):
