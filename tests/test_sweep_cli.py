@@ -123,7 +123,7 @@ def test_run_set_head_count_keeps_its_agents_at_any_market_size(tmp_path):
     ("teams.contact_centre.headcount=8,10", "takes one value"),
     ("teams.contact_center.headcount=8", "teams has no 'contact_center'"),
     ("touchpoints.chat.quality=1.5", "touchpoints.chat.quality must be in [0, 1], got 1.5"),
-    ("touchpoints.chat.quality", "expected PATH=SPEC"),
+    ("touchpoints.chat.quality", "expected PATH=VALUE"),
     ("strategy=fix_courier", "use --strategy NAME"),
 ])
 def test_run_set_bad_input(tmp_path, value, words):
