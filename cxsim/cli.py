@@ -452,6 +452,24 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--open", action="store_true", help="open a web browser when ready")
     z.set_defaults(func=cmd_viz)
 
+    s = sub.add_parser(
+        "show", help="a scenario's values by path, with their ranges, and its strategies",
+        description="List every value of a scenario by the path --set and --param take, "
+                    "with its value, the range the schema accepts and what it means, "
+                    "grouped by section; strategies with their interventions.",
+        epilog="Example: cxsim show retail segments.loyal; cxsim show telco --section "
+               "strategies; cxsim show bank --json")
+    s.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
+    s.add_argument("prefix", nargs="?", metavar="PATH",
+                   help="only the values under this path (segments.loyal, "
+                        "teams.contact_centre.headcount)")
+    s.add_argument("--section", metavar="NAME",
+                   help="only this section (market, segments, touchpoints, teams, "
+                        "strategies, ...)")
+    s.add_argument("--json", action="store_true",
+                   help="print JSON: the values with their ranges, and the strategies")
+    s.set_defaults(func=cmd_show)
+
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
                                    "per problem.")
@@ -1216,6 +1234,57 @@ def _wait_ready(url: str, proc) -> None:
             pass
         time.sleep(0.25)
     raise RuntimeError(f"the app server did not answer within {VIZ_READY_TIMEOUT:.0f} s")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``cxsim show``: a scenario's values by path, with ranges; its strategies."""
+    import dataclasses
+
+    from .show import format_show, matching, parameters
+
+    scenario_arg, prefix = args.scenario, args.prefix
+    if prefix is None and scenario_arg is not None and _looks_like_path(scenario_arg):
+        scenario_arg, prefix = None, scenario_arg  # cxsim show segments.loyal
+    sc = _load(scenario_arg)
+    rows = parameters(sc)
+    sections = [f.name for f in dataclasses.fields(Scenario)]
+    if args.section is not None:
+        if args.section not in sections:
+            raise UsageError(f"--section: no section '{_short(args.section)}' (sections: "
+                             f"{', '.join(sections)})")
+        rows = matching(rows, args.section)
+    if prefix is not None:
+        rows = matching(rows, prefix)
+        if not rows:
+            raise UsageError(f"cxsim show: no value under '{_short(prefix)}' (sections: "
+                             f"{', '.join(sections)})")
+    if args.json:
+        names = {r.group.split(".", 1)[1] for r in rows
+                 if r.section == "strategies" and r.group != "strategies"}
+        data = {"scenario": sc.name, "source": scenario_arg or DEFAULT_SCENARIO,
+                "parameters": [r.as_dict() for r in rows],
+                "strategies": {n: {"description": st.description,
+                                   "interventions": [dataclasses.asdict(iv)
+                                                     for iv in st.interventions]}
+                               for n, st in sc.strategies.items()
+                               if n in names or (prefix is None and args.section is None)}}
+        text = json.dumps(data, indent=2)
+    else:
+        text = format_show(sc, rows, scenario_arg or DEFAULT_SCENARIO.removesuffix(".toml"))
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # cxsim show | head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _looks_like_path(text: str) -> bool:
+    """True for a value path (segments.loyal) that is not a file: ``cxsim show PATH``."""
+    import dataclasses
+
+    sections = {f.name for f in dataclasses.fields(Scenario)}
+    return (not text.endswith(".toml") and text.split(".", 1)[0] in sections
+            and not os.path.exists(text))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
