@@ -29,7 +29,14 @@ from .executors import (
 from .io import RESULTS_FORMAT, Stage, atomic_path, folder_lock
 from .io import write_atomic as _write_atomic
 from .limits import MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_VALUES
-from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario, scenario_dir
+from .scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioError,
+    find_scenario,
+    load_scenario,
+    scenario_dir,
+)
 from .vocabulary import BY_NAME, HEADLINE
 
 #: the flag of each library argument named in errors and notes
@@ -55,6 +62,11 @@ MAX_NAMES = 100              # names in --strategies or --outcomes
 
 #: lines of a list of problems printed before "... and N more" (a screenful)
 SCREENFUL = 20
+
+#: the shipped scenarios, as --help names them (a SCENARIO argument may be one of these)
+_SHIPPED = "retail, telco, bank, hotel, coffee"
+_SCENARIO_HELP = (f"scenario TOML file or shipped name ({_SHIPPED}; default: built-in "
+                  f"{DEFAULT_SCENARIO.removesuffix('.toml')})")
 
 #: the addresses ``cxsim viz --host`` serves only this machine on
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -165,8 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run one scenario (the built-in default if none is given) "
                                    "and write DIR/metrics.csv (one row per tick) and "
                                    "DIR/summary.json.")
-    r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    r.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     r.add_argument("--days", type=_days, help=_DAYS_HELP)
     r.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
@@ -203,8 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(one row per run, with its seed), DIR/ticks.csv (per-tick "
                                    "metrics of every run) and DIR/roi.csv (intervention cost, "
                                    "incremental profit, ROI, payback).")
-    c.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    c.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     c.add_argument("--strategies", metavar="A,B",
                    help="comma-separated strategy names (default: all of the scenario's; at "
                         f"most {MAX_NAMES})")
@@ -245,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                "strategy (baseline,a,b or a+b). Example: cxsim sweep --param "
                "teams.contact_centre.headcount=8,10,12,14 --param "
                "strategy=baseline,train_contact_centre --reps 3")
-    w.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO}; with --resume: the sweep's own)")
+    w.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the sweep's own)")
     w.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
                    help=f"a parameter and its values (repeatable, at most {MAX_PARAMS} "
                         f"parameters of at most {MAX_VALUES:,} values each)")
@@ -307,9 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
                "weight, likelihood, dispersion; see the README's 'Bring your own numbers'. "
                "Example: cxsim calibrate --targets observed.csv --param "
                "segments.loyal.base_churn=uniform(0.005,0.04) --customers 20000")
-    k.add_argument("scenario", nargs="?", help="scenario TOML file "
-                   f"(default: built-in {DEFAULT_SCENARIO}; with --resume: the calibration's "
-                   "own)")
+    k.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the calibration's own)")
     k.add_argument("--targets", metavar="FILE", help="the observed data (CSV; Parquet with "
                    "pyarrow)")
     k.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
@@ -369,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                "--budget 250000 --lever "
                "'strategies.train_contact_centre.interventions.0.amount=uniform(0,0.3)' "
                "--constraint 'service_level>=0.6' --customers 20000 --trials 200")
-    o.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO}; with --resume: the search's own)")
+    o.add_argument("scenario", nargs="?", help=_SCENARIO_HELP[:-1]
+                   + "; with --resume: the search's own)")
     o.add_argument("--strategies", metavar="A,B",
                    help="the strategies to choose from (default: all of the scenario's)")
     o.add_argument("--lever", action="append", default=[], metavar="PATH=SPEC",
@@ -434,8 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "localhost: sliders for the scenario's key levers, "
                                    "play/step/reset, live KPI plots and the touchpoint "
                                    "network. Stop it with Ctrl-C.")
-    z.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in "
-                   f"{DEFAULT_SCENARIO})")
+    z.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     z.add_argument("--port", type=_port, default=8765,
                    help="port (default 8765; 0 = any free port)")
     z.add_argument("--host", default="localhost", help="address to serve on (default "
@@ -444,10 +452,28 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--open", action="store_true", help="open a web browser when ready")
     z.set_defaults(func=cmd_viz)
 
+    s = sub.add_parser(
+        "show", help="a scenario's values by path, with their ranges, and its strategies",
+        description="List every value of a scenario by the path --set and --param take, "
+                    "with its value, the range the schema accepts and what it means, "
+                    "grouped by section; strategies with their interventions.",
+        epilog="Example: cxsim show retail segments.loyal; cxsim show telco --section "
+               "strategies; cxsim show bank --json")
+    s.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
+    s.add_argument("prefix", nargs="?", metavar="PATH",
+                   help="only the values under this path (segments.loyal, "
+                        "teams.contact_centre.headcount)")
+    s.add_argument("--section", metavar="NAME",
+                   help="only this section (market, segments, touchpoints, teams, "
+                        "strategies, ...)")
+    s.add_argument("--json", action="store_true",
+                   help="print JSON: the values with their ranges, and the strategies")
+    s.set_defaults(func=cmd_show)
+
     v = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file: exit 0 if valid, 2 with one line "
                                    "per problem.")
-    v.add_argument("scenario", help="scenario TOML file")
+    v.add_argument("scenario", help=f"scenario TOML file or shipped name ({_SHIPPED})")
     v.set_defaults(func=cmd_validate)
     return p
 
@@ -489,10 +515,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--run-id needs --replay SWEEP_DIR (it picks the row of a sweep to "
                          "re-run)")
     replay = _replay_target(args) if args.replay is not None else None
+    overrides: dict = {}
     if replay is not None:
         scenario, args.seed, args.strategy, recorded = replay
     else:
-        scenario = _scenario_with(args.scenario, args.set, args.customers, args.days)
+        scenario, overrides = _scenario_with(args.scenario, args.set, args.customers,
+                                             args.days)
         recorded = None
     if args.strategy is not None:
         from .strategies import resolve
@@ -500,6 +528,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
     threads = _set_threads(args.threads)
     from . import __version__
+
+    if overrides and not args.quiet:
+        print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
         t0 = time.perf_counter()
@@ -510,7 +541,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "strategy": args.strategy or "baseline", "engine": args.engine,
                    "threads": threads, "scenario_hash": scenario.content_hash(),
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
-                   "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3)}
+                   "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
+                   "overrides": overrides}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
@@ -533,24 +565,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _scenario_with(path: str | None, sets: list[str], customers: int | None,
-                   days: float | None) -> Scenario:
-    """The scenario file (or default) with ``--set`` values applied, then resized."""
-    from .params import check_param, parse_param
+                   days: float | None) -> tuple[Scenario, dict]:
+    """The scenario file (or default) with ``--set`` values applied, then resized.
+
+    Returns the scenario and the values set (path: value, in the order given).  Problems
+    name ``--set`` and the value given.
+    """
+    from .params import ParamError, check_param, parse_param
     from .runner import build_scenario
 
     if len(sets) > MAX_SETS:
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point = {}
+    point, given = {}, {}
     for text in sets:
-        param = check_param(parse_param(text), data, list(base.strategies))
+        try:
+            param = check_param(parse_param(text), data, list(base.strategies))
+        except ParamError as exc:
+            words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
+                "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
+                "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
+            raise UsageError(words if exc.arg is not None
+                             else f"--set {_short(text)}: {words}") from None
         if param.path == "strategy":
             raise UsageError("--set strategy=...: use --strategy NAME")
         if param.varies:
-            raise UsageError(f"--set {text}: takes one value (sweeps take several)")
+            raise UsageError(f"--set {_short(text)}: takes one value (sweeps take several)")
         point[param.path] = param.values[0]
-    return build_scenario(data, point, customers, days).validated()
+        given[param.path] = text.split("=", 1)[1].strip()
+    try:
+        scenario = build_scenario(data, point, customers, days).validated()
+    except ScenarioError as exc:
+        # a problem of a value set here names the --set that gave it
+        def named(problem: str) -> str:
+            for p in point:
+                if problem.startswith((p + " ", p + ":")):
+                    return f"--set {_short(p + '=' + given[p])}: {problem}"
+            return problem
+        raise ScenarioError([named(p) for p in exc.all_problems]) from None
+    return scenario, point
+
+
+def _value_text(value) -> str:
+    """A value as ``--set`` takes it (true/false, numbers, words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _replay_target(args: argparse.Namespace):
@@ -1122,7 +1183,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
                PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
     if args.scenario is not None:
-        env["CXSIM_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
+        env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:
         env.pop("CXSIM_VIZ_SCENARIO", None)
     cmd = [sys.executable, "-m", "solara", "run", "cxsim.viz", "--host", args.host,
@@ -1173,6 +1234,57 @@ def _wait_ready(url: str, proc) -> None:
             pass
         time.sleep(0.25)
     raise RuntimeError(f"the app server did not answer within {VIZ_READY_TIMEOUT:.0f} s")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``cxsim show``: a scenario's values by path, with ranges; its strategies."""
+    import dataclasses
+
+    from .show import format_show, matching, parameters
+
+    scenario_arg, prefix = args.scenario, args.prefix
+    if prefix is None and scenario_arg is not None and _looks_like_path(scenario_arg):
+        scenario_arg, prefix = None, scenario_arg  # cxsim show segments.loyal
+    sc = _load(scenario_arg)
+    rows = parameters(sc)
+    sections = [f.name for f in dataclasses.fields(Scenario)]
+    if args.section is not None:
+        if args.section not in sections:
+            raise UsageError(f"--section: no section '{_short(args.section)}' (sections: "
+                             f"{', '.join(sections)})")
+        rows = matching(rows, args.section)
+    if prefix is not None:
+        rows = matching(rows, prefix)
+        if not rows:
+            raise UsageError(f"cxsim show: no value under '{_short(prefix)}' (sections: "
+                             f"{', '.join(sections)})")
+    if args.json:
+        names = {r.group.split(".", 1)[1] for r in rows
+                 if r.section == "strategies" and r.group != "strategies"}
+        data = {"scenario": sc.name, "source": scenario_arg or DEFAULT_SCENARIO,
+                "parameters": [r.as_dict() for r in rows],
+                "strategies": {n: {"description": st.description,
+                                   "interventions": [dataclasses.asdict(iv)
+                                                     for iv in st.interventions]}
+                               for n, st in sc.strategies.items()
+                               if n in names or (prefix is None and args.section is None)}}
+        text = json.dumps(data, indent=2)
+    else:
+        text = format_show(sc, rows, scenario_arg or DEFAULT_SCENARIO.removesuffix(".toml"))
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # cxsim show | head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _looks_like_path(text: str) -> bool:
+    """True for a value path (segments.loyal) that is not a file: ``cxsim show PATH``."""
+    import dataclasses
+
+    sections = {f.name for f in dataclasses.fields(Scenario)}
+    return (not text.endswith(".toml") and text.split(".", 1)[0] in sections
+            and not os.path.exists(text))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -549,7 +549,7 @@ def load_scenario(path: str | Path) -> Scenario:
     such as ``/dev/zero`` or a named pipe, which could block); nesting deeper than
     :data:`MAX_DEPTH` or more than :data:`MAX_ENTRIES` entries are refused before validation.
     """
-    p = Path(path)
+    p = find_scenario(path)
     shown = str(p) if len(str(p)) <= 200 else str(p)[:100] + "..." + str(p)[-60:]
     try:
         if not p.exists():
@@ -630,6 +630,41 @@ def scenario_dir() -> Path:
 
 
 DEFAULT_SCENARIO = "retail.toml"
+
+
+def shipped_scenarios() -> list[str]:
+    """The names of the shipped scenarios (``retail``, ``telco``, ...), sorted."""
+    try:
+        folder = scenario_dir()
+    except FileNotFoundError:
+        return []
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def find_scenario(path: str | Path) -> Path:
+    """The file a scenario argument names: a path that exists, else a shipped scenario.
+
+    ``telco`` (or ``telco.toml``) names the shipped telco scenario unless a file of that name
+    exists here; a path that exists always wins.  A bare name that is neither raises
+    :class:`ScenarioError` with one line naming it and listing the shipped names; any other
+    path is returned as given (reading it then says what is wrong).
+    """
+    p = Path(path)
+    text = str(path)
+    try:
+        if p.exists() or "/" in text or "\\" in text or not text.strip():
+            return p
+    except (OSError, ValueError):  # a name the system refuses: reading it says so
+        return p
+    stem = text[:-len(".toml")] if text.endswith(".toml") else text
+    names = shipped_scenarios()
+    if stem in names:
+        return scenario_dir() / f"{stem}.toml"
+    if p.suffix:  # a file name (nowhere.toml): reading it says "no such file"
+        return p
+    shown = _one_line(text if len(text) <= 60 else text[:40] + "..." + text[-10:])
+    raise ScenarioError([f"{shown}: no such file or shipped scenario (shipped: "
+                         f"{', '.join(names) or 'none'})"])
 
 
 def default_scenario() -> Scenario:
@@ -1066,5 +1101,7 @@ __all__ = [
     "Behaviour", "Economics", "Intervention", "Market", "Need", "PartnerSpec", "Pathway",
     "Operations", "Scenario", "ScenarioError", "Segment", "Simulation", "Strategy", "Survey",
     "System", "Team", "Touchpoint", "Workforce", "load_scenario", "default_scenario",
+    "find_scenario",
     "scenario_dir",
+    "shipped_scenarios",
 ]

@@ -101,8 +101,8 @@ from .io import (
 from .params import DISTRIBUTIONS, MAX_PARAMS, STRATEGY, Param, ParamError, check_param, parse_spec
 from .params import strategy_of as _strategy_arg
 from .rng import replicate_seeds
-from .runner import resize
-from .scenario import Scenario
+from .runner import build_scenario, resize
+from .scenario import Scenario, ScenarioError
 from .vocabulary import BY_NAME, HEADLINE, OUTCOMES, RUN_TICK_COLUMNS
 
 #: version of the results-folder layout (``sweep.json`` ``format``)
@@ -327,6 +327,7 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                          f"{MAX_PARAMS}")
     checked = [check_param(parse_spec(path, spec), base, list(sc.strategies))
                for path, spec in items]
+    _check_values(base, checked)
     paths = {p.path for p in checked}
     if customers is not None and "market.size" in paths:
         raise ParamError(Arg("customers"), " and ", Arg("params", "market.size"),
@@ -376,6 +377,75 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                 customers=customers, days=float(days) if days is not None else None,
                 ticks=bool(ticks), outcomes=chosen, fmt=fmt,
                 notes=())
+
+
+#: values checked against their fields one by one at most (beyond it, a numeric list is
+#: checked at its least, largest and middle values: a field's range is an interval)
+MAX_VALUE_CHECKS = 500
+
+
+def _check_values(base: Mapping, params: Sequence[Param]) -> None:
+    """Refuse every value or distribution bound a field does not accept, before any run.
+
+    Each listed value, and a distribution's bounds and midpoint, is set on the scenario
+    alone and validated as ``--set`` is; a problem of the field itself refuses the
+    parameter (a problem only of the combination with other values is left to the runs).
+    Raises one :class:`ParamError` with a line per refused parameter.
+    """
+    fields = [p for p in params if p.path != STRATEGY]
+    each = sum(len(p.values) or 3 for p in fields) <= MAX_VALUE_CHECKS
+    parts: list = []
+    for p in fields:
+        for value in _values_to_check(p, each):
+            problem = _field_problem(base, p.path, value)
+            if problem is not None:
+                if parts:
+                    parts.append("\n")
+                parts += [Arg("params", f"{p.path}={p.spec}"),
+                          f": {_value_words(value)} is not a valid value of {p.path} "
+                          f"({problem})"]
+                break
+    if parts:
+        raise ParamError(*parts)
+
+
+def _values_to_check(p: Param, each: bool) -> list:
+    """The values of ``p`` that stand for all it takes: every listed one, or the bounds."""
+    if p.is_distribution:
+        if p.dist == "int":
+            mid = (int(p.low) + int(p.high)) // 2
+            return list(dict.fromkeys([int(p.low), int(p.high), mid]))
+        mid = (math.sqrt(p.low * p.high) if p.dist == "loguniform"
+               else (p.low + p.high) / 2)
+        return [float(p.low), float(p.high), float(mid)]
+    values = list(dict.fromkeys(p.values))
+    numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if each or len(numeric) != len(values):
+        return values
+    ordered = sorted(numeric)
+    return list(dict.fromkeys([ordered[0], ordered[-1], ordered[len(ordered) // 2]]))
+
+
+def _field_problem(base: Mapping, path: str, value: Any) -> str | None:
+    """The first problem the scenario's validation finds in ``path`` set to ``value``."""
+    try:
+        build_scenario(base, {path: value})
+    except ScenarioError as exc:
+        # validation names list items as pathways[3].weight; a path reads pathways.3.weight
+        shown = ".".join(f"[{part}]" if part.isdigit() else part
+                         for part in path.split(".")).replace(".[", "[")
+        for problem in exc.all_problems:
+            if problem.startswith((shown + " ", shown + ":", shown + ".", shown + "[")):
+                return problem
+    return None
+
+
+def _value_words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 # --------------------------------------------------------------------------------------------

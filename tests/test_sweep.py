@@ -176,13 +176,14 @@ def test_unreachable_scheduler_is_bad_input(scenario, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_run_is_recorded_and_the_rest_complete(scenario, workers):
-    res = sweep(scenario, {"touchpoints.web.quality": "0.5,1.5,0.8"}, replications=2,
+    # each share is a valid value of the field; 0.5 fails only as a whole (shares sum to 1)
+    res = sweep(scenario, {"segments.all.share": "1,0.5,0.9999999"}, replications=2,
                 workers=workers)
     runs = res.runs
     assert list(runs["status"]) == ["done", "done", "failed", "failed", "done", "done"]
     failed = res.failed
-    assert list(failed["touchpoints.web.quality"]) == [1.5, 1.5]
-    assert set(failed["error"]) == {"touchpoints.web.quality must be in [0, 1], got 1.5"}
+    assert list(failed["segments.all.share"]) == [0.5, 0.5]
+    assert set(failed["error"]) == {"segments: shares must sum to 1, got 0.5"}
     assert failed["active"].isna().all() and runs.loc[runs.status == "done", "active"].gt(0).all()
     text = format_failures(runs)
     assert text.startswith("2 of 6 runs failed:") and "run_id 2, 3" in text
@@ -337,7 +338,7 @@ def test_resume_after_a_torn_journal_gives_the_uninterrupted_rows(grid_result, s
 
 
 def test_resume_reruns_failed_runs(scenario, tmp_path):
-    params = {"touchpoints.web.quality": "0.5,1.5"}
+    params = {"segments.all.share": "1,0.5"}  # 0.5: the shares do not sum to 1
     full = sweep(scenario, params, out=tmp_path / "a", workers=1)
     again = sweep(scenario, params, out=tmp_path / "a", workers=1, resume=True)
     assert again.ran == 1  # the failed run runs again (it fails again)

@@ -123,7 +123,7 @@ def test_run_set_head_count_keeps_its_agents_at_any_market_size(tmp_path):
     ("teams.contact_centre.headcount=8,10", "takes one value"),
     ("teams.contact_center.headcount=8", "teams has no 'contact_center'"),
     ("touchpoints.chat.quality=1.5", "touchpoints.chat.quality must be in [0, 1], got 1.5"),
-    ("touchpoints.chat.quality", "expected PATH=SPEC"),
+    ("touchpoints.chat.quality", "expected PATH=VALUE"),
     ("strategy=fix_courier", "use --strategy NAME"),
 ])
 def test_run_set_bad_input(tmp_path, value, words):
@@ -248,14 +248,15 @@ def test_resume_of_an_older_format(earlier_sweep, tmp_path):
 
 
 def test_all_runs_failing_exits_1(tmp_path):
-    code, _, err = call(["sweep", "--param", "touchpoints.chat.quality=1.5,2", *SMALL,
+    # valid values of the field that fail as a whole: the segment shares no longer sum to 1
+    code, _, err = call(["sweep", "--param", "segments.loyal.share=0.5,0.6", *SMALL,
                          "--out", tmp_path / "f", "--quiet", "--workers", "1"])
     assert code == 1
-    assert "2 of 2 runs failed:" in err and "must be in [0, 1]" in err
+    assert "2 of 2 runs failed:" in err and "shares must sum to 1" in err
 
 
 def test_some_runs_failing_exits_0_with_a_summary(tmp_path):
-    code, _, err = call(["sweep", "--param", "touchpoints.chat.quality=0.5,1.5", *SMALL,
+    code, _, err = call(["sweep", "--param", "segments.loyal.share=0.35,0.6", *SMALL,
                          "--out", tmp_path / "f", "--quiet", "--workers", "1"])
     assert code == 0
     assert err.startswith("1 of 2 runs failed:")
