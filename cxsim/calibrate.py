@@ -374,10 +374,6 @@ class Evaluation:
 _KEYS = {"i", "phase", "theta", "z", "loglik", "logpost", "per_target", "measured", "error"}
 
 
-def _finite_or(value: float, fallback: float) -> float:
-    return value if math.isfinite(value) else fallback
-
-
 def _score(problem: Problem, index: int, phase: str, theta: dict, z: list | None,
            records: list[dict]) -> Evaluation:
     """An :class:`Evaluation` from the records of its replicate runs."""
@@ -393,9 +389,8 @@ def _score(problem: Problem, index: int, phase: str, theta: dict, z: list | None
 def _scored(problem: Problem, ev: Evaluation) -> Evaluation:
     """``ev`` with its log-likelihood and log-posterior from its measurements."""
     _, per = problem.targets.loglik(np.asarray(ev.measured, dtype=float), problem.scale)
-    if problem.design is not None:
-        with np.errstate(invalid="ignore"):
-            per = np.where(problem.design == 1.0, per, per * problem.design)
+    if problem.design is not None:  # weights in (0, 1]: -inf stays -inf
+        per = per * problem.design
     ll = float(np.sum(per)) if not np.isnan(per).any() else -math.inf
     lp = sum(p.log_density(ev.theta[p.path]) for p in problem.priors)
     logpost = ll + lp if math.isfinite(ll) else IMPOSSIBLE

@@ -52,7 +52,7 @@ from .params import Param, ParamError, check_param, parse_param
 from .rng import replicate_seeds
 from .runner import build_scenario, resize
 from .scenario import Scenario, ScenarioError
-from .search import BatchRunner, Executing, Journal, WriteFailed, begin_folder, check_folder
+from .search import BatchRunner, Executing, Journal, WriteFailed, begin_folder, check_folder, plain
 from .search import count as _count
 from .vocabulary import OUTCOMES, format_value
 
@@ -404,10 +404,6 @@ def _distributions(search: Search) -> dict:
     return dists
 
 
-def _plain_theta(theta: dict) -> dict:
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in theta.items()}
-
-
 def _run_search(search: Search, runner: BatchRunner) -> dict:
     """The baseline, then Optuna's multi-objective TPE in batches; the baseline's record."""
     try:
@@ -438,7 +434,7 @@ def _run_search(search: Search, runner: BatchRunner) -> dict:
                         for o in search.objectives], sampler=sampler)
         for _ in range(search.trials // search.batch):
             trials = [study.ask(dists) for _ in range(search.batch)]
-            thetas = [_plain_theta(t.params) for t in trials]
+            thetas = [plain(t.params) for t in trials]
             for trial, rec in zip(trials, runner.evaluate("search", thetas,
                                                           [None] * len(thetas)), strict=True):
                 f = figures(search, rec, base)
@@ -697,8 +693,8 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
         pick = feas if len(feas) else pareto_table
         k = (pick[first.metric].idxmax() if first.direction == "max"
              else pick[first.metric].idxmin())
-        best = _jsonable({c: pick.at[k, c] for c in [*search.strategies,
-                                                    *(p.path for p in search.levers)]})
+        best = plain({c: pick.at[k, c] for c in [*search.strategies,
+                                                *(p.path for p in search.levers)]})
         for p in search.levers:  # a whole-number lever stays whole (pandas made it float)
             v = best[p.path]
             if (p.dist == "int" or all(isinstance(x, int) for x in p.values)) and v is not None \
@@ -712,7 +708,7 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
         "candidates": len(recs), "evaluated": len(runner.evaluations),
         "wall_seconds": round(wall, 3),
         "executor": runner.executor, "pareto": len(pareto_table),
-        "reeval_seeds": fresh, "best": _jsonable(best),
+        "reeval_seeds": fresh, "best": best,
         "posterior": search.posterior_source})
     meta["runs"] = (search.reps * (1 + len(recs))
                     + search.reeval_reps * (1 + len(pareto_table)))
@@ -722,12 +718,6 @@ def _optimise(search: Search, executor: Any, workers: int | None, scheduler: str
     if out is not None:
         write_outputs(result, search, out, plot=plot)
     return result
-
-
-def _jsonable(d: dict | None) -> dict | None:
-    if d is None:
-        return None
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in d.items()}
 
 
 def write_outputs(result: SearchResult, search: Search, out: Path, *,
