@@ -1544,7 +1544,7 @@ def discovery_pairs(result) -> Figure:
     ax.set_ylabel(y_name, fontsize=12)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 4),
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 2),
                fontsize=10, frameon=False)
     ax.set_title(f"Where {_clip_label(result.where)}: the runs over "
                  f"{'the two most important inputs' if len(params) >= 2 else 'the input'}",
