@@ -128,7 +128,7 @@ def _honest_axis(ax, m: Metric, values=(), axis: str = "y") -> None:
     put(a - (pad if lo is None or a < lo else 0.0), b + (pad if hi is None else 0.0))
 
 
-def _change_note(ax, m: Metric, y: pd.Series, days, digits: int | None = None) -> None:
+def _change_note(ax, m: Metric, y: pd.Series, digits: int | None = None) -> None:
     """Write a series' first and last values in the panel: ``0.813 → 0.797``.
 
     With honest axes a small change is a nearly flat line; the note gives its size.
@@ -137,7 +137,6 @@ def _change_note(ax, m: Metric, y: pd.Series, days, digits: int | None = None) -
     ok = y.notna().to_numpy()
     if ok.sum() < 2:
         return
-    d = pd.Series(days).to_numpy()[ok]
     v = y.to_numpy()[ok]
     first, last = float(v[0]), float(v[-1])
     k = m.digits if digits is None else digits
@@ -243,7 +242,7 @@ def kpi_dashboard(metrics: pd.DataFrame, title: str = "KPI dashboard",
             ax.plot(days, smooth, color="#1f77b4", lw=2.6)
             events = _mark_events(ax, outages, interventions)
             _honest_axis(ax, m, [y.min(), y.max()])
-            _change_note(ax, m, smooth, days)
+            _change_note(ax, m, smooth)
         ax.set_title(_wrap(_short_title(m), 24))
         ax.set_ylabel(_wrap(_unit(m, currency, tick_days, m.tick_unit()), 22))
         ax.set_xlabel("day")
@@ -388,7 +387,8 @@ def _thousands(ax, axis: str = "y") -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", integer=True,
                                                            steps=[1, 2, 2.5, 5, 10]))
-    target.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    target.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _pos: f"{v:,.0f}".replace("-", "−")))
 
 
 def _band_values(ticks: pd.DataFrame, strategy: str, column: str, transform: str
@@ -430,7 +430,7 @@ def _start_lines(ax, result, colours: dict[str, str], dt: float) -> None:
 @styled
 def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
                      low: float = 0.10, high: float = 0.90,
-                     relative: tuple[str, ...] = ("profit",),
+                     relative: tuple[str, ...] = ("profit", "active"),
                      window: tuple[float, float] | None = None,
                      title: str | None = None, currency: str = DEFAULT_CURRENCY) -> Figure:
     """Per strategy, the median over replications and a 10–90 % band, against day.
@@ -441,7 +441,8 @@ def comparison_bands(result, metrics=("active", "nps", "profit", "churn_rate"),
     ``relative`` are drawn as the paired difference from the baseline (same replicate): a
     strategy's cumulative profit differs from the baseline's by a few per cent at most, so
     the levels would overlap, while the cumulative Δprofit shows cost, recovery and payback
-    (where it crosses zero for good).  Pass ``relative=()`` for levels everywhere.  Level
+    (where it crosses zero for good); likewise the active customers on an axis from zero.
+    Pass ``relative=()`` for levels everywhere.  Level
     panels start at zero or span a score's band.  ``window=(first day, last day)`` zooms
     every panel on those days; ``title`` replaces the figure's title.  The band is drawn
     (and in the legend) only with two replications or more.
@@ -629,9 +630,11 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
         diverging = finite.size > 0 and finite.min() < 0 < finite.max()
         if diverging:
             norm = matplotlib.colors.CenteredNorm(0.0)
-        elif finite.size:
-            norm = matplotlib.colors.Normalize(finite.min(), max(finite.max(),
-                                                                 finite.min() + 1e-12))
+        elif finite.size and finite.max() > finite.min():
+            norm = matplotlib.colors.Normalize(finite.min(), finite.max())
+        elif finite.size:  # one value everywhere: the middle of the map, no false contrast
+            half = max(abs(float(finite[0])) * 0.05, 1e-9)
+            norm = matplotlib.colors.Normalize(finite[0] - half, finite[0] + half)
         else:
             norm = matplotlib.colors.Normalize(0, 1)
         cmap = plt.get_cmap(colormap(m, diverging))
@@ -653,10 +656,13 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
         ax.set_title(_wrap(name, 24))
         cbar = fig.colorbar(im, ax=ax, shrink=0.9, location="bottom", pad=0.02)
         cbar.set_label(_wrap(unit + (f" ({good})" if good else ""), 30))
-        cbar.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        cbar.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
         if _thousands_wanted(outcome):
-            cbar.formatter = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
-            cbar.update_ticks()
+            cbar.formatter = matplotlib.ticker.FuncFormatter(
+                lambda v, _pos: f"{v:,.0f}".replace("-", "−"))
+        else:
+            cbar.formatter = matplotlib.ticker.ScalarFormatter(useOffset=False)
+        cbar.update_ticks()
     lo, hi = (int(per_cell.min()), int(per_cell.max())) if len(per_cell) else (0, 0)
     count = f"{lo}" if lo == hi else f"{lo}–{hi}"
     _suptitle(fig, f"{pretty_name(title) + ': ' if title else ''}mean of {count} runs per "
@@ -787,8 +793,8 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "",
     fig, axes = plt.subplots(nrows, ncols, figsize=SLIDE, squeeze=False, sharey=True,
                              sharex=sobol)
     top = 1.0
-    if sobol:
-        for col in ("S1_ci_high", "ST_ci_high", "ST", "S1"):
+    if sobol:  # one scale for every panel: 0–1, wider only if an estimate is beyond it
+        for col in ("ST", "S1"):
             if col in table:
                 v = pd.to_numeric(table[col], errors="coerce").max()
                 if pd.notna(v):
@@ -811,7 +817,6 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "",
                 ax.barh([k + off for k in y], v, height=0.34, color=colour, label=label,
                         xerr=err, capsize=3, error_kw={"lw": 1.2})
             ax.axvline(0, color="black", lw=0.8)
-            ax.set_xlabel("share of output variance")
         else:
             v = sub["mu_star"].to_numpy(dtype=float) * scale
             err = [v - sub["mu_star_ci_low"].to_numpy(dtype=float) * scale,
@@ -827,10 +832,15 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "",
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     if sobol:
-        axes.flat[0].set_xlim(min(0.0, axes.flat[0].get_xlim()[0]), top * 1.05)
+        axes.flat[0].set_xlim(-0.05, top * 1.05)
+        for k, ax in enumerate(axes.flat[:n]):
+            if k + ncols >= n:  # the lowest panel of its column
+                ax.set_xlabel("share of output variance")
+                ax.xaxis.set_tick_params(labelbottom=True)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles, labels = next((h for h in (a.get_legend_handles_labels() for a in axes.flat)
+                            if h[0]), ([], []))
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncol=len(handles) + 1,
                    frameon=False)
