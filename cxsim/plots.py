@@ -97,11 +97,11 @@ def _unit(m: Metric, currency: str | None, tick_days: float = 1.0, unit: str | N
 
 def _suptitle(fig: Figure, text: str, width: int = 80) -> None:
     """The figure's title, wrapped to fit the slide."""
-    fig.suptitle("\n".join(textwrap.wrap(text, width)) if len(text) > width else text)
+    fig.suptitle("\n".join(textwrap.wrap(text, width, break_long_words=False)) if len(text) > width else text)
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False)) if len(text) > width else text
 
 
 def _honest_axis(ax, m: Metric, values=(), axis: str = "y") -> None:
