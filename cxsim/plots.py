@@ -97,11 +97,14 @@ def _unit(m: Metric, currency: str | None, tick_days: float = 1.0, unit: str | N
 
 def _suptitle(fig: Figure, text: str, width: int = 80) -> None:
     """The figure's title, wrapped to fit the slide."""
-    fig.suptitle("\n".join(textwrap.wrap(text, width, break_long_words=False)) if len(text) > width else text)
+    fig.suptitle(_wrap(text, width))
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_long_words=False)) if len(text) > width else text
+    """``text`` on lines of at most ``width`` characters (words are not broken)."""
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False))
 
 
 def _honest_axis(ax, m: Metric, values=(), axis: str = "y") -> None:
@@ -1469,6 +1472,7 @@ def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and s
         mid = (sub["day_from"].to_numpy(float) + sub["day_to"].to_numpy(float)) / 2
         width = max(float(sub["day_to"].max() - sub["day_from"].min()) / max(len(sub), 1),
                     1.0)
+        seen: list[float] = []
         for k, (name, colour, label) in enumerate((
                 ("before", _BEFORE_COLOUR, "scenario as given"),
                 ("estimate", _ESTIMATE_COLOUR, "at the estimate"),
@@ -1477,11 +1481,13 @@ def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and s
             med = sub[f"{name}_median"].to_numpy(float) * scale
             lo = sub[f"{name}_low"].to_numpy(float) * scale
             hi = sub[f"{name}_high"].to_numpy(float) * scale
-            ax.errorbar(x, med, yerr=[med - lo, hi - med], fmt="o", ms=4, color=colour,
-                        capsize=3, lw=1.5, label=f"simulated, {label}")
-        ax.plot(mid, sub["value"].to_numpy(float) * scale, "D", color="black", ms=6,
-                label="observed", zorder=5)
-        ax.set_title(panel_title)
+            ax.errorbar(x, med, yerr=[med - lo, hi - med], fmt="o", ms=7, color=colour,
+                        capsize=4, lw=2.2, label=f"simulated, {label}")
+            seen += [*lo, *hi]
+        observed = sub["value"].to_numpy(float) * scale
+        ax.plot(mid, observed, "D", color="black", ms=9, label="observed", zorder=5)
+        _honest_axis(ax, m, [*seen, *observed])
+        ax.set_title(_wrap(panel_title, 40))
         ax.set_ylabel(_wrap(_unit(m, currency), 26))
         ax.set_xlabel("day (middle of the window)")
         ax.grid(alpha=0.3)
@@ -1492,7 +1498,7 @@ def calibration_fit(fit: pd.DataFrame, title: str = "Calibration: observed and s
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4,
                frameon=False)
-    fig.suptitle(f"{title}\n(bands: 90 % of replicate runs)")
+    _suptitle(fig, f"{title} (bars: 90 % of replicate runs)", 80)
     return fig
 
 
@@ -1570,7 +1576,10 @@ def posterior_pairs(posterior: pd.DataFrame, priors, estimate: dict, truth: dict
                 ax.set_xlabel(f"{_wrap(param_label(pj.path), 22)}\n(prior {pj.spec})")
             if j == 0 and i != j:
                 ax.set_ylabel(_wrap(param_label(pi.path), 22))
-            ax.tick_params(labelsize=8)
+            if ax.get_xscale() == "linear":
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+            if i != j and ax.get_yscale() == "linear":
+                ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     axes[0][0].legend(loc="upper right")
     ess = (w.sum() ** 2 / (w * w).sum()) if len(w) and (w * w).sum() > 0 else 0.0
     fig.suptitle(f"{title}: {len(w)} weighted samples, effective sample size {ess:.0f}\n"
@@ -1594,7 +1603,7 @@ def search_history(evaluations: pd.DataFrame, title: str = "Calibration history"
     for phase, colour, label in (("search", _ESTIMATE_COLOUR, "search (TPE)"),
                                  ("sample", _POSTERIOR_COLOUR, "posterior samples")):
         sel = (ev["phase"] == phase).to_numpy() & ok
-        ax.plot(np.flatnonzero(sel), np.maximum(lp[sel], floor), ".", color=colour, ms=5,
+        ax.plot(np.flatnonzero(sel), np.maximum(lp[sel], floor), "o", color=colour, ms=7,
                 label=label, alpha=0.8)
     ax.plot(np.arange(len(best)), np.where(np.isfinite(best), best, np.nan), color="black",
             lw=2, label="best so far")
@@ -1650,7 +1659,7 @@ def pareto_front(result, search, title: str = "Portfolios: re-evaluated Pareto s
     for ax, o in zip(axes.flat, objs, strict=True):
         m = _declared(o.metric)
         ok = cand[cand["error"] == ""]
-        ax.scatter(ok["intervention_cost"], ok[o.metric] * m.scale, s=14, color="#bbbbbb",
+        ax.scatter(ok["intervention_cost"], ok[o.metric] * m.scale, s=45, color="#bbbbbb",
                    label="candidates (search estimate)")
         if len(front):
             y = front[o.metric] * m.scale
@@ -1691,7 +1700,7 @@ def lever_tradeoffs(result, search, title: str = "Levers",
     for ax, p in zip(axes.flat, levers, strict=False):
         colour = ["#1f77b4" if f else "#d62728" for f in cand["feasible"]]
         ax.scatter(pd.to_numeric(cand[p.path], errors="coerce"), cand[o.metric] * m.scale,
-                   c=colour, s=14, alpha=0.7)
+                   c=colour, s=40, alpha=0.7)
         ax.set_xlabel(_wrap(param_label(p.path), 26))
         ax.set_ylabel(_wrap(f"{m.label}: difference from the baseline", 30))
         if m.thousands:
@@ -1759,7 +1768,7 @@ def discovery_tradeoff(result) -> Figure:
         ax.plot(sub["coverage"], sub["density"], color=colour, lw=1.2, alpha=0.6,
                 label=f"peeling of box {b}")
         scatter = ax.scatter(sub["coverage"], sub["density"], c=sub["restricted"], cmap=cmap,
-                             vmin=-0.5, vmax=max(top, 1) + 0.5, s=30, zorder=3,
+                             vmin=-0.5, vmax=max(top, 1) + 0.5, s=70, zorder=3,
                              edgecolors="none")
         chosen = sub[sub["chosen"].astype(bool)]
         ax.scatter(chosen["coverage"], chosen["density"], s=220, facecolors="none",
@@ -1863,7 +1872,7 @@ def discovery_limits(result) -> Figure:
             if b < hi:
                 ax.text(xb, ty, f"≤ {b:.4g}", ha="center", va=va, color=colour,
                         fontweight="bold")
-    ax.set_yticks(range(n), params[::-1])
+    ax.set_yticks(range(n), [_wrap(param_label(p), 24) for p in params[::-1]])
     ax.set_xticks([])
     ax.set_xlim(-0.1, 1.1)
     ax.set_ylim(-0.7, n - 0.3)
@@ -1952,7 +1961,7 @@ def discovery_pairs(result) -> Figure:
                    and pd.api.types.is_numeric_dtype(table[c])]
         y_name = numbers[0] if numbers else x_name
         ys, yticks, yspans, ylim = _axis_values(table, y_name, False, rng)
-    size = 14 if len(table) <= 2_000 else 6
+    size = 45 if len(table) <= 2_000 else 12
     ax.scatter(xs[~y], ys[~y], s=size, color=_FALSE_COLOUR, alpha=0.45, edgecolors="none",
                label=f"not {_clip_label(result.where, 40)} ({int((~y).sum()):,})",
                rasterized=len(table) > 5_000)

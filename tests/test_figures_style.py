@@ -13,8 +13,14 @@ from hypothesis import strategies as st
 import cxsim
 from cxsim import plots
 from cxsim.scenario import Scenario, ScenarioError
-from cxsim.vocabulary import (BY_NAME, DEFAULT_CURRENCY, colormap, display_unit, param_label,
-                              pretty_name)
+from cxsim.vocabulary import (
+    BY_NAME,
+    DEFAULT_CURRENCY,
+    colormap,
+    display_unit,
+    param_label,
+    pretty_name,
+)
 
 matplotlib.use("Agg")
 
