@@ -659,7 +659,7 @@ def sweep_heatmap(runs: pd.DataFrame, x: str, y: str,
         ax.set_title(_wrap(name, 24))
         cbar = fig.colorbar(im, ax=ax, shrink=0.9, location="bottom", pad=0.02)
         cbar.set_label(_wrap(unit + (f" ({good})" if good else ""), 30))
-        cbar.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
+        cbar.locator = matplotlib.ticker.MaxNLocator(3)
         if _thousands_wanted(outcome):
             cbar.formatter = matplotlib.ticker.FuncFormatter(
                 lambda v, _pos: f"{v:,.0f}".replace("-", "−"))
@@ -723,7 +723,7 @@ def sweep_lines(runs: pd.DataFrame, x: str, outcomes=("monthly_churn", "nps", "p
             ax.plot(xs, mids, "o-", color=c, lw=2.6, ms=8)
             seen += [v for v in mids + los + his if pd.notna(v)]
         _honest_axis(ax, _declared(outcome), seen)
-        if not numeric:
+        if not numeric or len(levels) <= 6:  # the swept values themselves
             ax.set_xticks(list(pos.values()), [_level_text(v) for v in levels])
         else:
             ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
