@@ -742,22 +742,19 @@ def _save_figures(figures: list, out: Path, formats=("png",)) -> list[str]:
     names: list[str] = []
     with _closing(figures):
         for name, fig in figures:
-            for fname, fmt in zip(figure_names(name, formats), formats, strict=True):
-                _save_png(fig, out / fname, fmt, close=False)
+            for fname in figure_names(name, formats):
+                _save_png(fig, out / fname)
                 names.append(fname)
     return names
 
 
-def _save_png(fig, path: Path, fmt: str = "png", close: bool = True) -> None:
-    """Write a figure as PNG (150 dpi; or ``fmt``: svg, pdf) atomically; close it if asked."""
-    from . import plots
+def _save_png(fig, path: Path) -> None:
+    """Write a figure atomically at 150 dpi in the format of ``path``'s suffix (png, svg, pdf).
 
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150, format=fmt)
-    finally:
-        if close:
-            plots.plt.close(fig)
+    The caller closes it (:func:`_closing`).
+    """
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format=path.suffix.lstrip(".") or "png")
 
 
 def _add_figures(folder: Path, figures: list, arg: str | None = "out",

@@ -279,25 +279,22 @@ def _short_title(m: Metric) -> str:
     return _SHORT_TITLES.get(m.name, m.label)
 
 
-def save(fig: Figure, path, formats=("png",)) -> list:
-    """Write a figure (PNG 150 dpi, or each of ``formats`` beside it) and close it.
+def save(fig: Figure, path, formats=None) -> list:
+    """Write a figure (150 dpi, the format from ``path``'s suffix) and close it.
 
-    ``path`` names the file; with several formats its suffix is replaced by each format's.
-    Returns the paths written.
+    With ``formats`` (e.g. ``("png", "svg")``) the figure is written once per format,
+    ``path``'s suffix replaced by each.  Returns the paths written.
     """
     from pathlib import Path
 
     path = Path(path)
-    written = []
+    targets = [path] if not formats else [path.with_suffix(f".{f}") for f in formats]
     try:
-        for f in formats:
-            target = path if len(formats) == 1 and path.suffix == f".{f}" else \
-                path.with_suffix(f".{f}")
-            fig.savefig(target, dpi=150, format=f)
-            written.append(target)
+        for target in targets:
+            fig.savefig(target, dpi=150)
     finally:
         plt.close(fig)
-    return written
+    return targets
 
 
 def figure_names(name: str, formats=("png",)) -> list[str]:
