@@ -207,12 +207,13 @@ def _interventions_note(interventions) -> str:
     """The interventions of a run in words, for a figure's caption."""
     parts = []
     for ev in interventions:
-        what = pretty_name(ev.get("type", "intervention")).lower()
+        what = pretty_name(ev.get("type", "intervention"))
+        what = what if what[:2].isupper() else what[:1].lower() + what[1:]
         target = ev.get("target")
         when = f"day {ev['start_day']:g}"
         if ev.get("end_day") is not None:
             when += f"–{ev['end_day']:g}"
-        parts.append(f"{what}{' of ' + pretty_name(target) if target else ''} ({when})")
+        parts.append(f"{what}{': ' + pretty_name(target) if target else ''} ({when})")
     return "; ".join(parts)
 
 
@@ -241,7 +242,8 @@ def kpi_dashboard(metrics: pd.DataFrame, title: str = "KPI dashboard",
                     transform=ax.transAxes, color="grey")
         else:
             smooth = y.rolling(roll, min_periods=1).mean()
-            ax.plot(days, y, color="#1f77b4", lw=1.0, alpha=0.45)
+            if roll > 1:
+                ax.plot(days, y, color="#1f77b4", lw=1.0, alpha=0.45)
             ax.plot(days, smooth, color="#1f77b4", lw=2.6)
             events = _mark_events(ax, outages, interventions)
             _honest_axis(ax, m, [y.min(), y.max()])
@@ -252,15 +254,17 @@ def kpi_dashboard(metrics: pd.DataFrame, title: str = "KPI dashboard",
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
         if m.thousands:
             _thousands(ax)
-    handles = [Line2D([], [], color="#1f77b4", lw=1.0, alpha=0.6, label=per_tick_label(
-                   tick_days)),
-               Line2D([], [], color="#1f77b4", lw=2.6,
-                      label=f"{window_text(roll, tick_days)} mean")] + events
+    handles = ([Line2D([], [], color="#1f77b4", lw=1.0, alpha=0.6,
+                       label=per_tick_label(tick_days)),
+                Line2D([], [], color="#1f77b4", lw=2.6,
+                       label=f"{window_text(roll, tick_days)} mean")] if roll > 1 else
+               [Line2D([], [], color="#1f77b4", lw=2.6, label=per_tick_label(tick_days))])
+    handles += events
     note = _interventions_note(interventions)
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False,
                title=_wrap(f"interventions: {note}", 110) if note else None)
-    _suptitle(fig, f"{title} (boxes: first → last value of the {window_text(roll, tick_days)}"
-                   " mean)", 90)
+    smoothed = f"the {window_text(roll, tick_days)} mean" if roll > 1 else "the series"
+    _suptitle(fig, f"{title} (boxes: first → last value of {smoothed})", 90)
     return fig
 
 
@@ -555,7 +559,7 @@ def forest_plot(result, metrics=("churned", "monthly_churn", "nps", "csat", "ser
                 ax.plot([d], [y], "o", color=c, ms=11, mec="white", mew=1.2)
         ax.axvline(0.0, color="black", lw=1.2, ls="-", alpha=0.8)
         ax.set_title(_wrap(title, 26))
-        ax.set_xlabel(_wrap(unit, 24))
+        ax.set_xlabel(_wrap(f"strategy − baseline, {unit}", 26))
         ax.grid(axis="y", visible=False)
         ax.margins(x=0.12)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))

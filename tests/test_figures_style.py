@@ -45,6 +45,7 @@ def _check_slide(fig) -> None:
             assert t.get_fontsize() >= plots.MIN_FONT, (t.get_text(), t.get_fontsize())
     for text in _texts(fig):
         assert not SNAKE.search(text), text
+        assert not re.search(r"\btick", text), text  # time is in days
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,20 @@ def test_flow_diagram_explains_resolution(tables):
 def test_journey_map_colours_on_the_whole_scale(tables):
     fig = plots.journey_map(tables["touchpoints"])
     assert fig.axes[1].get_ylim() == (0.0, 1.0)  # the colour bar: the whole 0-1 scale
+    plots.plt.close(fig)
+
+
+def test_comparison_figures_are_slides_in_days_and_currency(small_default):
+    result = cxsim.compare(small_default, ["fix_courier"], replications=2, seed=1, workers=1)
+    for fig in (plots.comparison_bands(result, currency="£"),
+                plots.forest_plot(result, currency="£"),
+                plots.payback_curves(result, currency="£")):
+        _check_slide(fig)
+        assert any("£" in t for t in _texts(fig))
+        plots.plt.close(fig)
+    fig = plots.comparison_bands(result)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Active customers vs baseline" in titles  # a small difference drawn as one
     plots.plt.close(fig)
 
 
