@@ -820,7 +820,7 @@ def render(parts: Sequence[Part], figures: Sequence[tuple[str, Any]] = (), *,
         label = {"run": "Run", "compare": "Comparison", "sweep": "Sweep",
                  "calibrate": "Calibration"}[p.kind]
         settings = _table(["Setting", "Value"], [[k, v] for k, v in p.settings],
-                          cls="settings")
+                          ident=f"{p.kind}-settings", cls="settings")
         headline = [Html(f'<div class="table-wrap">{b}</div>') if b.startswith("<table")
                     else b for b in p.blocks]
         desc = [Html(f'<p class="description">{_h(p.description)}</p>')] if p.description \
