@@ -254,6 +254,13 @@ def _list(items: Iterable[Any], cls: str = "") -> Html:
     return Html(f"<ul{attr}>" + "".join(f"<li>{_h(i)}</li>" for i in items) + "</ul>")
 
 
+def _with_unit(label: str, unit: str) -> Html:
+    """A metric's name with its unit below it, smaller (a table cell)."""
+    if not unit:
+        return Html(_h(label))
+    return Html(f'{_h(label)}<span class="unit">{_h(unit)}</span>')
+
+
 def _path(path: str) -> Html:
     """A parameter path as code that may break after its dots (narrow columns)."""
     return Html("<code>" + ".<wbr>".join(_h(p) for p in str(path).split(".")) + "</code>")
@@ -441,15 +448,15 @@ def _compare_part(folder: Path) -> Part:
             b, r = cells.get((BASELINE, m)), cells.get((name, m))
             if r is None or b is None:
                 continue
-            rows.append([_mark(BY_NAME[m].label, m, flagged), _unit(m),
+            rows.append([_with_unit(_mark(BY_NAME[m].label, m, flagged), _unit(m)),
                          _value(m, b.mean), _value(m, r.mean),
                          _diff(m, r.diff),
                          _interval(m, r.diff_ci_low, r.diff_ci_high),
                          _reading(m, r.diff_ci_low, r.diff_ci_high)])
     blocks.append(Html("<h3>Each strategy against the baseline</h3>"))
     blocks.append(_table(
-        ["Metric", "Unit", "Baseline", "Strategy", "Difference", "95 % interval",
-         "Reading"], rows, ident="headline", numeric=(2, 3, 4, 5),
+        ["Metric (unit)", "Baseline", "Strategy", "Difference", "95 % interval",
+         "Reading"], rows, ident="headline", numeric=(1, 2, 3, 4),
         caption=f"Strategy − baseline over {_days(days)}: mean of {reps} paired "
                 "replications, 95 % interval of the difference (pp: percentage points)"))
     if len(result.roi):
@@ -615,8 +622,8 @@ def _sweep_part(folder: Path) -> Part:
                             "to show."))
     caveats = []
     if status != "complete":
-        caveats.append(f"The sweep is {status}, not complete: {done:,} of {plan.n_runs:,} "
-                       "runs are in; continue it with cxsim sweep --resume.")
+        caveats.append(f"The sweep is not complete (status: {status}): {done:,} of "
+                       f"{plan.n_runs:,} runs are in; continue it with cxsim sweep --resume.")
     if failed:
         caveats.append(f"{failed:,} runs failed and are left out (their errors are in the "
                        "runs table).")
@@ -769,14 +776,18 @@ figcaption { font-size: .9rem; color: #38424d; }
 dl.glossary dt { font-weight: 600; margin-top: .5rem; }
 dl.glossary dd { margin: 0 0 0 1.2rem; }
 dl.glossary .unit { font-weight: 400; color: #5c6773; }
+th .unit { display: block; font-weight: 400; font-size: .8rem; color: #5c6773; }
 ul.caveats li, ul.findings li { margin: .3rem 0; }
 footer { color: #5c6773; font-size: .8rem; padding: 2rem 1.5rem 2rem; }
 .table-wrap { overflow-x: auto; }
 @media print {
   body { font-size: 10.5pt; }
   main, header, footer { max-width: none; padding: 0; }
-  h2 { break-after: avoid; }
-  table, figure, tr { break-inside: avoid; }
+  h2, h3, caption { break-after: avoid; }
+  figure, tr { break-inside: avoid; }
+  table:not(.settings) { width: 100%; }
+  table.settings { break-inside: avoid; }
+  tr.group, dl.glossary dt { break-after: avoid; }
   .table-wrap { overflow: visible; }
   thead th, tr.group th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
@@ -799,8 +810,10 @@ def _figure_html(name: str, fig: Any) -> Html:
     elif fig.axes and fig.axes[0].get_title():
         title = fig.axes[0].get_title()
     note = FIGURE_NOTES.get(name, "")
-    words = Path(name).stem.replace("_", " ")
-    caption = " — ".join(x for x in (title or words.capitalize(), note) if x)
+    head = " ".join((title or Path(name).stem.replace("_", " ").capitalize()).split())
+    if note and not head.endswith((".", "!", "?")):
+        head += "."
+    caption = f"{head} {note}".strip()
     width, height = (int(round(v * FIGURE_DPI)) for v in fig.get_size_inches())
     return Html(f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
                 f'height="{height}" alt="{_h(caption)}"><figcaption>{_h(caption)}'
@@ -885,6 +898,10 @@ def _target(folder: Path, out: Path | str | None) -> tuple[Path, str | None]:
     if os.path.isdir(path) and not os.path.islink(path):
         raise InputError(Arg("out"), f": {shown(out)} is a folder; give the name of the "
                          "HTML file to write")
+    if os.path.lexists(path) and path.suffix.lower() not in (".html", ".htm"):
+        # e.g. a results file of the folder: never replaced by a report
+        raise InputError(Arg("out"), f": {shown(out)} exists and is not an HTML file; "
+                         "cxsim report replaces only .html files")
     return path, "out"
 
 

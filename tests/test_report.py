@@ -214,21 +214,21 @@ def test_a_comparison_report_shows_each_difference_with_its_interval(folders, tm
     body = [r for r in rows if len(r) > 1]
     assert len(body) == 2 * len(report.COMPARE_ROWS)
     start = rows.index(["fix_courier − baseline (from day 30)"])
-    nps = next(r for r in rows[start:] if r[0] == "Net Promoter Score")
+    nps = next(r for r in rows[start:] if r[0] == "Net Promoter Score" + BY_NAME["nps"].unit)
     row = table[(table.strategy == "fix_courier") & (table.metric == "nps")].iloc[0]
     base = table[(table.strategy == "baseline") & (table.metric == "nps")].iloc[0]
-    assert nps[1] == BY_NAME["nps"].unit
-    assert nps[2] == format_value("nps", base["mean"])
-    assert nps[3] == format_value("nps", row["mean"])
-    assert nps[4] == format_value("nps", row["diff"], signed=True, precise=True)
+    assert nps[1] == format_value("nps", base["mean"])
+    assert nps[2] == format_value("nps", row["mean"])
+    assert nps[3] == format_value("nps", row["diff"], signed=True, precise=True)
     lo = format_value("nps", row["diff_ci_low"], signed=True, precise=True)
     hi = format_value("nps", row["diff_ci_high"], signed=True, precise=True)
-    assert nps[5] == f"{lo} to {hi}"
+    assert nps[4] == f"{lo} to {hi}"
     clear = row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0
-    assert (nps[6] == "no clear difference") == (not clear)
+    assert (nps[5] == "no clear difference") == (not clear)
     # a difference of percentages is in percentage points
-    sl = next(r for r in rows[start:] if r[0] == "Contact-centre service level")
-    assert sl[4].endswith(" pp") and sl[2].endswith("%")
+    sl = next(r for r in rows[start:] if r[0].startswith("Contact-centre service level"))
+    assert sl[0] == "Contact-centre service level" + BY_NAME["service_level"].unit
+    assert sl[3].endswith(" pp") and sl[1].endswith("%")
     money = {r[0]: r for r in page.rows("money")}
     roi = pd.read_csv(folders["compare"] / "roi.csv").set_index("strategy")
     assert money["fix_courier"][1] == format_value("profit",
@@ -402,13 +402,14 @@ def test_a_damaged_comparison_exits_2(folders, tmp_path):
     assert not (folder / "report.html").exists()
 
 
-@pytest.mark.parametrize("case", ["missing-parent", "below-a-file", "a-folder", "empty"])
+@pytest.mark.parametrize("case", ["missing-parent", "below-a-file", "a-folder", "empty",
+                                  "not-html"])
 def test_an_out_that_cannot_be_written_exits_2_naming_it(case, folders, tmp_path):
     (tmp_path / "afile").write_text("x")
     (tmp_path / "adir").mkdir()
     out = {"missing-parent": tmp_path / "no" / "such" / "r.html",
            "below-a-file": tmp_path / "afile" / "r.html", "a-folder": tmp_path / "adir",
-           "empty": ""}[case]
+           "empty": "", "not-html": tmp_path / "afile"}[case]
     before = snapshot(tmp_path)
     code, stdout, err = call(["report", folders["run"], "--out", out, "--no-figures"])
     assert code == 2 and stdout == ""
@@ -418,6 +419,21 @@ def test_an_out_that_cannot_be_written_exits_2_naming_it(case, folders, tmp_path
         assert str(out) in line
     assert snapshot(tmp_path) == before
     assert not (folders["run"] / "report.html").exists()
+
+
+def test_a_results_file_is_never_replaced_by_a_report(folders, tmp_path):
+    folder = copy_of(folders["run"], tmp_path)
+    before = snapshot(folder)
+    code, _, err = call(["report", folder, "--out", folder / "summary.json", "--no-figures"])
+    assert code == 2
+    assert one_line(err) == (f"--out: {folder / 'summary.json'} exists and is not an HTML "
+                             "file; cxsim report replaces only .html files")
+    assert snapshot(folder) == before
+    # an earlier report is replaced
+    (tmp_path / "old.html").write_text("old")
+    code, _, err = call(["report", folder, "--out", tmp_path / "old.html", "--no-figures"])
+    assert code == 0, err
+    assert (tmp_path / "old.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_a_failed_write_leaves_nothing_half_written(folders, tmp_path, monkeypatch):
