@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from cxsim import io as cxio
 from cxsim import report
+from cxsim.errors import InputError
 from cxsim.scenario import scenario_dir
 from cxsim.vocabulary import BY_NAME, COMPARED, HEADLINE, METRICS, PLAIN, format_value, plain
 
@@ -504,3 +505,27 @@ def test_numbers_are_formatted_sensibly():
         '<span class="better">clearly better (lower)</span>')
     assert "no clear difference" in report._reading("nps", -1, 1)
     assert html.unescape(report._h("<a>")) == "<a>"
+
+
+def test_a_large_sweep_shows_the_spread_of_its_results(folders, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "MAX_POINT_ROWS", 3)  # the grid's 4 points count as many
+    path = report.write_report(folders["sweep"], out=tmp_path / "r.html")  # kinds found
+    assert path == tmp_path / "r.html"
+    page = Page(path.read_text(encoding="utf-8"))
+    rows = {r[0]: r[1:] for r in page.rows("headline")}
+    runs = pd.read_parquet(folders["sweep"] / "runs.parquet")
+    means = runs.groupby("point")["profit"].mean()
+    assert rows["Profit (total)"] == [format_value("profit", means.min()),
+                                      format_value("profit", means.quantile(0.05)),
+                                      format_value("profit", means.median()),
+                                      format_value("profit", means.quantile(0.95)),
+                                      format_value("profit", means.max()), "currency"]
+    assert "Spread of the results" in page.texts["h3"]
+
+
+def test_the_library_refuses_a_folder_without_results(tmp_path):
+    with pytest.raises(cxio.FolderError, match="no cxsim results to report"):
+        report.write_report(tmp_path)
+    with pytest.raises(InputError, match="no report for 'optimise' results"):
+        report.read_part(tmp_path, "optimise")
+    assert list(tmp_path.iterdir()) == []
