@@ -438,6 +438,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(func=cmd_plot)
 
+    rp = sub.add_parser("report", help="one self-contained HTML report of a results folder "
+                                       "(run, compare, sweep or calibrate)",
+                        description="Write one HTML file about the results in DIR (from "
+                                    "cxsim run, compare, sweep or calibrate): the settings, "
+                                    "a headline table with 95 % intervals where there are "
+                                    "replications, the figures, what each number means and "
+                                    "what to read with care. Everything is inside the file "
+                                    "(figures embedded): it opens offline, e.g. from an "
+                                    "e-mail attachment.")
+    rp.add_argument("folder", metavar="DIR", help="a results folder")
+    rp.add_argument("--out", metavar="FILE",
+                    help="the HTML file to write (default DIR/report.html)")
+    rp.add_argument("--no-figures", action="store_true",
+                    help="tables and text only (smaller, and quicker for a large sweep)")
+    rp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    rp.set_defaults(func=cmd_report)
+
     z = sub.add_parser("viz", help="interactive workshop app in the browser (viz extra)",
                        description="Serve the interactive workshop app (Mesa's SolaraViz) on "
                                    "localhost: sliders for the scenario's key levers, "
@@ -1015,42 +1032,71 @@ def cmd_plot(args: argparse.Namespace) -> int:
     with one line.  The figures are added to the folder all at once (a new folder swapped in
     whole, the results carried over), holding the folder's lock.
     """
-    import stat
-
-    folder = Path(args.folder)
-    if not str(args.folder).strip():
-        raise UsageError("cxsim plot: give a results folder, got an empty path")
-    try:
-        st = os.lstat(folder)
-    except FileNotFoundError:
-        raise UsageError(f"{args.folder}: no such folder") from None
-    except OSError as exc:
-        raise UsageError(f"{args.folder}: cannot be read ({exc.strerror or exc})") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise UsageError(f"{args.folder}: is a symbolic link; give the results folder itself")
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{args.folder}: is a file, not a results folder")
-    kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
-    if not kinds:
-        raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
-                         "cxsim run, compare.json from cxsim compare, sweep.json from cxsim "
-                         "sweep or calibration.json from cxsim calibrate)")
+    folder, kinds = _results_folder(args.folder, "cxsim plot")
     figures: list = []
     with folder_lock(folder, None), _closing(figures):
-        try:
-            for kind in kinds:
-                figures += _folder_figures(kind, folder, args.folder)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            if isinstance(exc, InputError | ScenarioError):
-                raise
-            text = str(exc).strip().splitlines()
-            raise UsageError(f"{args.folder}: the results cannot be drawn, the folder looks "
-                             f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
-                             ) from None
+        _draw_folder(folder, kinds, args.folder, figures)
         names = _add_figures(folder, figures, arg=None, locked=True)
     if not args.quiet:
         print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``cxsim report DIR``: one self-contained HTML file of a results folder."""
+    from .report import write_report
+
+    folder, kinds = _results_folder(args.folder, "cxsim report")
+    figures: list = []
+    with folder_lock(folder, None), _closing(figures):
+        if not args.no_figures:
+            _draw_folder(folder, kinds, args.folder, figures)
+        path = write_report(folder, kinds, figures, out=args.out)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
+def _results_folder(given: str, command: str) -> tuple[Path, list[str]]:
+    """The results folder the user named and its kinds of results; UsageError otherwise."""
+    import stat
+
+    folder = Path(given)
+    if not str(given).strip():
+        raise UsageError(f"{command}: give a results folder, got an empty path")
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        raise UsageError(f"{given}: no such folder") from None
+    except OSError as exc:
+        raise UsageError(f"{given}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"{given}: is a symbolic link; give the results folder itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{given}: is a file, not a results folder")
+    kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
+    if not kinds:
+        raise UsageError(f"{given}: no cxsim results here (expected summary.json from "
+                         "cxsim run, compare.json from cxsim compare, sweep.json from cxsim "
+                         "sweep or calibration.json from cxsim calibrate)")
+    return folder, kinds
+
+
+def _draw_folder(folder: Path, kinds: list[str], given: str, figures: list) -> None:
+    """Append the figures of every kind of results in ``folder`` to ``figures``.
+
+    A folder whose files cannot be drawn is refused with one line (UsageError).
+    """
+    try:
+        for kind in kinds:
+            figures += _folder_figures(kind, folder, given)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        if isinstance(exc, InputError | ScenarioError):
+            raise
+        text = str(exc).strip().splitlines()
+        raise UsageError(f"{given}: the results cannot be drawn, the folder looks "
+                         f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
+                         ) from None
 
 
 #: what each kind of results folder holds: (marker file, kind)
