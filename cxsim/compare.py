@@ -957,9 +957,10 @@ def _metric_matrix(runs: pd.DataFrame, name: str, metric: str) -> np.ndarray:
 #: the columns ``comparison.csv`` adds after the contract columns and ``n, se, diff_n,
 #: diff_se``: ``fixed`` (the paired difference from the baseline is the same in every
 #: replicate, for the baseline its value: a deterministic figure such as an intervention's
-#: cost, whose zero-width interval tests nothing), ``extrapolated`` (a figure compounded beyond the simulated days, see
-#: :data:`EXTRAPOLATED`), ``unit`` and ``diff_unit`` (of a value and of a difference as
-#: shown) and ``scale`` (shown = stored × scale: 100 for percentages)
+#: cost, whose zero-width interval tests nothing), ``extrapolated`` (a figure compounded
+#: beyond the simulated days, see :data:`EXTRAPOLATED`), ``unit`` and ``diff_unit`` (of a
+#: value and of a difference as shown) and ``scale`` (shown = stored × scale: 100 for
+#: percentages)
 EXTRA_COLUMNS: tuple[str, ...] = ("fixed", "extrapolated", "unit", "diff_unit", "scale")
 
 #: figures compounded from the run's churn rate to a period (days): from a shorter run
