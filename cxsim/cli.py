@@ -889,8 +889,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if problems:
         raise ScenarioError(problems)
     overrides = settings["overrides"]
-    if overrides and not args.quiet:
-        print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
     workers = args.workers or os.cpu_count() or 1
     figures: list[str] = []
 
@@ -911,6 +909,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                 ) from None
     wall = time.perf_counter() - t0
     if not args.quiet:
+        if overrides:
+            print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
         print(format_comparison(result))
         total = len(result.runs) * (2 if result.posterior else 1)  # and at the estimate
         earlier = total - (result.ran or 0)

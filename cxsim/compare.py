@@ -501,20 +501,25 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
                       "posterior": None if post is None else str(post.source)}
             folder = _Progress(out_path, resume, fp, stored, specs, held)
         t0 = time.perf_counter()
-        records, label, ran = _execute_saved(specs, folder, executor, workers, progress,
-                                             ensemble)
-        wall = time.perf_counter() - t0
-        if post is not None:
-            result = _posterior_result(records, named, start_ticks, sc, replications, seed,
-                                       post, draws)
-        else:
-            result = _assemble(records, list(named), start_ticks, sc, replications, seed)
-        n = None if executor is not None else (workers or os.cpu_count() or 1)
-        result = dataclasses.replace(result, workers=n, executor=label,
-                                     wall_seconds=round(wall, 3), overrides=plain_overrides,
-                                     ran=ran)
-        if folder is not None:
-            folder.finish(result, fmt, extra)
+        try:
+            records, label, ran = _execute_saved(specs, folder, executor, workers, progress,
+                                                 ensemble)
+            wall = time.perf_counter() - t0
+            if post is not None:
+                result = _posterior_result(records, named, start_ticks, sc, replications,
+                                           seed, post, draws)
+            else:
+                result = _assemble(records, list(named), start_ticks, sc, replications, seed)
+            n = None if executor is not None else (workers or os.cpu_count() or 1)
+            result = dataclasses.replace(result, workers=n, executor=label,
+                                         wall_seconds=round(wall, 3),
+                                         overrides=plain_overrides, ran=ran)
+            if folder is not None:
+                folder.finish(result, fmt, extra)
+        except KeyboardInterrupt as exc:
+            if folder is None or isinstance(exc, ComparisonInterrupted):
+                raise
+            raise folder.interrupted() from None  # every run is saved, the tables are not
     return result
 
 
@@ -789,6 +794,7 @@ class _Progress:
             with Stage(out, "compare", what="the comparison's journal") as stage, \
                     stage.writing() as folder:
                 write_atomic(folder / PROGRESS, self._text("running"))
+                write_atomic(folder / JOURNAL, "")
                 stage.commit()
             held.enter_context(folder_lock(out, "out"))
         self.journal = Journal(out / JOURNAL, _JOURNAL_KEYS)
@@ -809,6 +815,15 @@ class _Progress:
                              "seed": record["seed"], "summary": record["summary"],
                              "ticks": record["ticks"]})
 
+    def interrupted(self) -> ComparisonInterrupted:
+        """Ctrl-C once every run is saved (while the tables were made or written)."""
+        self.journal.close()
+        self.mark("interrupted")
+        n = len(self.specs)
+        return ComparisonInterrupted(f"interrupted: {n} of {n} runs finished and saved in "
+                                     f"{shown(self.out)}; continue with ",
+                                     Arg("resume", "True"), out=self.out, saved=n, total=n)
+
     def mark(self, status: str) -> None:
         """Set ``resume.json``'s status (``interrupted``, ``stopped``); best effort."""
         with contextlib.suppress(OSError):
@@ -826,12 +841,7 @@ class _Progress:
         except FolderError as exc:
             raise ComparisonStopped(*exc.parts, "; every run is saved: continue with ",
                                     Arg("resume", "True"), errno_=exc.errno) from None
-        except KeyboardInterrupt:
-            n = len(self.specs)
-            raise ComparisonInterrupted(f"interrupted: all {n} runs are saved in "
-                                        f"{shown(self.out)}; continue with ",
-                                        Arg("resume", "True"), out=self.out, saved=n,
-                                        total=n) from None
+
 
 
 def _canonical(record: dict) -> dict:
