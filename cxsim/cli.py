@@ -843,7 +843,7 @@ def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
             problems.append(str(exc))
         if not posterior:
             customers = None  # already resized
-    strategies = None
+    strategies, strategies_given = None, True
     try:
         names = _names(args.strategies, "--strategies", "strategy")
         if names is not None:
@@ -852,6 +852,7 @@ def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
             strategies = stored["strategies"]
     except UsageError as exc:
         problems.append(str(exc))
+        strategies_given = False
     if posterior is not None and scenario is not None:
         from .calibrate import load_posterior
 
@@ -868,7 +869,8 @@ def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
         problems += [line for p in check(scenario, strategies, 2 if reps is None else reps,
                                          0 if seed is None else seed,
                                          workers=value("workers"), ticks=ticks,
-                                         customers=customers)
+                                         customers=customers,
+                                         strategies_given=strategies_given)
                      if (line := in_flags(p)) not in problems]
     settings = {"scenario": scenario, "strategies": strategies, "replications": reps,
                 "seed": seed, "customers": customers, "ticks": ticks, "posterior": posterior,

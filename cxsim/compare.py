@@ -284,13 +284,15 @@ def _check_count(name: str, value: Any, least: int, why: str = "",
 
 def check(scenario: Scenario, strategies: Any = None, replications: int = 10, seed: int = 0,
           *, workers: int | None = None, ticks: int | None = None,
-          customers: int | None = None) -> list[str | InputError]:
+          customers: int | None = None, strategies_given: bool = True
+          ) -> list[str | InputError]:
     """Every problem of a comparison's settings, one item each; empty if it can run.
 
     Counts (:class:`~cxsim.errors.InputError`, naming the argument), then the scenario as
     resized, then each strategy: an unknown name, or an intervention at or beyond the
     horizon, is one line each (the parts of a composed strategy are checked one by one).
-    Nothing runs.  :func:`prepare` raises them.
+    Nothing runs.  :func:`prepare` raises them.  ``strategies_given=False`` leaves the
+    strategies unchecked (the caller could not tell which they are).
     """
     found: list[str | InputError] = []
 
@@ -323,6 +325,8 @@ def check(scenario: Scenario, strategies: Any = None, replications: int = 10, se
         sc = sc.validated()
     except ScenarioError as exc:
         return found + list(exc.all_problems)
+    if not strategies_given:
+        return found
     try:
         named = {BASELINE: None, **_normalise(sc, strategies)}
     except ScenarioError as exc:
@@ -693,10 +697,10 @@ def check_folder(out: Path | str, resume: bool) -> None:
     """
     from .search import check_folder as check
 
+    check_target(out, "out")  # an empty path is refused as given
     out = Path(out)
     if resume and not os.path.lexists(out / PROGRESS) and os.path.lexists(
             out / "compare.json"):
-        check_target(out, "out")
         raise InputError(Arg("resume", "True"), f": {shown(out)} holds a finished "
                          "comparison; nothing to resume (leave out ", Arg("resume", "True"),
                          " to run it again)")
@@ -786,17 +790,12 @@ class _Progress:
             created = meta.get("created") or created
         self.meta = {"format": PROGRESS_FORMAT, "kind": "compare", "status": "running",
                      "created": created, "fingerprint": fingerprint, "settings": stored}
+        #: the journal is this call's (not a resumed one's): an OS error removes it again
+        self.fresh = not resume
+        self.made = False
         if not resume:
-            # the earlier comparison (if any) goes now: the folder holds this one in
-            # progress, never an old finished one beside a new journal
-            if os.path.lexists(out):
-                held.enter_context(folder_lock(out, "out"))
-            with Stage(out, "compare", what="the comparison's journal") as stage, \
-                    stage.writing() as folder:
-                write_atomic(folder / PROGRESS, self._text("running"))
-                write_atomic(folder / JOURNAL, "")
-                stage.commit()
-            held.enter_context(folder_lock(out, "out"))
+            self._begin(held)
+        self.appended = 0
         self.journal = Journal(out / JOURNAL, _JOURNAL_KEYS)
         held.callback(self.journal.close)
         if resume:
@@ -804,6 +803,67 @@ class _Progress:
                 record = _saved_record(rec, specs[i]) if i < len(specs) else None
                 if record is not None:  # a line of another run, or damaged: it runs again
                     self.known[record["key"]] = record
+
+    def _begin(self, held: contextlib.ExitStack) -> None:
+        """Add ``resume.json`` and an empty journal to the folder (made if need be).
+
+        An earlier finished comparison there stays as it is until the new one is swapped in
+        whole (readers refuse the folder meanwhile: :func:`read_comparison`).  If the two
+        files cannot be written, the folder is left as it was (or not made).
+        """
+        out = self.out
+        self.made = not os.path.lexists(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            held.enter_context(folder_lock(out, "out"))
+            check_folder(out, resume=False)  # another process may have come first
+            write_atomic(out / PROGRESS, self._text("running"))
+            write_atomic(out / JOURNAL, "")
+        except OSError as exc:
+            raise self.failed(exc.errno, exc.strerror or str(exc)) from None
+        except BaseException:
+            if self.made:
+                self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Remove what this call added: the journal and ``resume.json``, or the folder."""
+        import shutil
+
+        if self.made:
+            shutil.rmtree(self.out, ignore_errors=True)
+            return
+        for name in (JOURNAL, PROGRESS):
+            path = self.out / name
+            with contextlib.suppress(OSError):
+                if os.path.isfile(path) and not os.path.islink(path):
+                    os.unlink(path)
+
+    def failed(self, code: int | None, reason: str) -> FolderError:
+        """The error of an OS error (a full disk) while the comparison is in progress.
+
+        This call's own journal is discarded (the folder is as it was); a resumed
+        comparison's journal is kept for the next resume.
+        """
+        if self.fresh:
+            self.journal_close()
+            self.discard()
+            state = "nothing was written" if self.made else "it is as it was"
+            return ComparisonStopped(Arg("out"), f": cannot write {shown(self.out)} "
+                                     f"({reason}); {state}", errno_=code)
+        self.mark("stopped")
+        return ComparisonStopped(Arg("out"), f": cannot write {shown(self.out)} ({reason}): "
+                                 f"{self.saved()} runs of {len(self.specs)} saved; continue "
+                                 "with ", Arg("resume", "True"), errno_=code)
+
+    def journal_close(self) -> None:
+        journal = getattr(self, "journal", None)
+        if journal is not None:
+            journal.close()
+
+    def saved(self) -> int:
+        """Runs in the journal (known when resumed, and journalled since)."""
+        return len(self.known) + self.appended
 
     def _text(self, status: str) -> str:
         return json.dumps({**self.meta, "status": status}, indent=1) + "\n"
@@ -814,6 +874,7 @@ class _Progress:
         self.journal.append({"i": i, "strategy": name, "replicate": r,
                              "seed": record["seed"], "summary": record["summary"],
                              "ticks": record["ticks"]})
+        self.appended += 1
 
     def interrupted(self) -> ComparisonInterrupted:
         """Ctrl-C once every run is saved (while the tables were made or written)."""
@@ -839,8 +900,10 @@ class _Progress:
                     extra(result, folder)
                 stage.commit()
         except FolderError as exc:
+            if exc.errno is not None:  # an OS error: a full disk, no permission
+                raise self.failed(exc.errno, os.strerror(exc.errno)) from None
             raise ComparisonStopped(*exc.parts, "; every run is saved: continue with ",
-                                    Arg("resume", "True"), errno_=exc.errno) from None
+                                    Arg("resume", "True")) from None
 
 
 
@@ -914,11 +977,8 @@ def _execute_saved(specs: list[RunSpec], folder: _Progress | None, executor: Any
         raise ComparisonAborted(f"{exc}: {saved()}", Arg("resume", "True")) from None
     except _WriteFailed as exc:
         folder.journal.close()
-        folder.mark("stopped")
         err = exc.error
-        raise ComparisonStopped(Arg("out"), f": cannot write {shown(folder.out)} "
-                                f"({err.strerror or err}): {saved()}", Arg("resume", "True"),
-                                errno_=err.errno) from None
+        raise folder.failed(err.errno, err.strerror or str(err)) from None
     finally:
         if bar is not None:
             bar.close()
@@ -1445,11 +1505,10 @@ def read_comparison(out_dir: Path | str) -> ComparisonResult:
 
     out = Path(out_dir)
     path = out / "compare.json"
+    if os.path.lexists(out / PROGRESS):
+        raise ValueError(f"{out}: a comparison there is not finished (interrupted, or still "
+                         f"running); continue it with cxsim compare --resume --out {out}")
     if not os.path.lexists(path):
-        if os.path.lexists(out / PROGRESS):
-            raise ValueError(f"{out}: the comparison there is not finished (interrupted, or "
-                             f"still running); continue it with cxsim compare --resume "
-                             f"--out {out}")
         raise ValueError(f"{out}: no compare.json")
     meta = read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != RESULTS_FORMAT:
