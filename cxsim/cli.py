@@ -219,10 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "DIR/ticks.csv (per-tick metrics of every run), "
                                    "DIR/roi.csv (intervention cost, incremental profit, ROI, "
                                    "payback) and DIR/compare.json (the settings, with the "
-                                   "values set by --set). While it runs, DIR holds only "
-                                   "resume.json and runs.jsonl (one line per finished run): "
-                                   "after Ctrl-C or a killed process, --resume runs the rest "
-                                   "and gives the result an uninterrupted comparison gives. "
+                                   "values set by --set). While it runs, DIR holds "
+                                   "resume.json and runs.jsonl (one line per finished run) "
+                                   "beside an earlier comparison, if any, which is replaced "
+                                   "whole only when this one is complete (until then cxsim "
+                                   "plot refuses the folder): after Ctrl-C or a killed "
+                                   "process, --resume runs the rest and gives the result an "
+                                   "uninterrupted comparison gives. "
                                    "Every problem of the input is reported at once, one line "
                                    "each (exit code 2), before anything runs or is written.")
     c.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
@@ -251,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "same comparison at the point estimate (noise only)")
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
                    "./cxsim-compare): new, empty or an earlier finished comparison's "
-                   "(replaced when this one starts); not one holding a comparison in "
-                   "progress (continue that with --resume)")
+                   "(replaced whole when this one is complete); not one holding a "
+                   "comparison in progress (continue that with --resume)")
     c.add_argument("--resume", action="store_true",
                    help="continue the interrupted comparison in --out: its finished runs are "
                         "kept, the rest run; the settings are the folder's (the scenario, "

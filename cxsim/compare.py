@@ -446,9 +446,10 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
         A results folder: while the comparison runs it holds ``resume.json`` (the settings)
         and ``runs.jsonl`` (one line per finished run, written through), so Ctrl-C or a
         killed process loses only the runs in flight; at the end the tables
-        (:func:`write_files`) are swapped in whole and those two files go.  A folder is
-        either a finished comparison or one in progress, never a mix.  ``out`` must be new,
-        empty or hold an earlier finished comparison (replaced when this one starts).
+        (:func:`write_files`) are swapped in whole and those two files go.  ``out`` must be
+        new, empty or hold an earlier finished comparison, which stays as it is until then
+        (:func:`read_comparison` refuses the folder meanwhile); a full disk removes the two
+        files again and leaves the folder as it was.
         ``resume=True`` continues the comparison in progress in ``out``: the finished runs
         are read back, the others run, and the result is the one an uninterrupted
         comparison gives; the settings must be the same (else :class:`InputError`).

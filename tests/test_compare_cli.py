@@ -325,6 +325,29 @@ def test_a_new_comparison_replaces_an_earlier_finished_one(whole, tmp_path):
         "baseline", "fix_courier"]
 
 
+def test_an_earlier_comparison_stays_until_the_new_one_is_complete(whole, tmp_path,
+                                                                      monkeypatch):
+    out = tmp_path / "c"
+    shutil.copytree(whole["out"], out)
+    before = snapshot(out)
+    argv = ["compare", *TINY, "--strategies", "fix_courier", "--seed", "9", "--workers", "1",
+            "--out", out]
+    with monkeypatch.context() as m:
+        interrupt_after(m, 1)
+        assert call(argv)[0] == 130
+    # the earlier files as they were, beside the journal; nothing reads the folder as done
+    assert {k: v for k, v in snapshot(out).items()
+            if k not in ("resume.json", "runs.jsonl")} == before
+    with pytest.raises(ValueError, match="not finished"):
+        read_comparison(out)
+    code, _, err = call(["plot", out])
+    assert code == 2 and "not finished" in err and "--resume" in err
+    code, _, err = call([*argv, "--resume", "--quiet"])
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == sorted(TABLES + ("compare.json",))
+    assert json.loads((out / "compare.json").read_text())["seed"] == 9
+
+
 def test_library_resume_and_a_damaged_journal_line(tmp_path, monkeypatch):
     sc = resize(cxsim.default_scenario(), customers=2000, days=40)
     kw = {"strategies": ["fix_courier"], "replications": 2, "seed": 3, "workers": 1}
@@ -419,5 +442,6 @@ def test_help_names_the_new_flags():
     assert code == 0
     text = " ".join(out.split())
     for words in ("--set PATH=VALUE", "--resume", "A+B is one strategy", "percentage points",
-                  "extrapolated", "runs.jsonl"):
+                  "extrapolated", "runs.jsonl", "Every problem of the input is reported at "
+                  "once"):
         assert words in text, words
