@@ -445,3 +445,31 @@ def test_help_names_the_new_flags():
                   "extrapolated", "runs.jsonl", "Every problem of the input is reported at "
                   "once"):
         assert words in text, words
+
+
+def test_resume_under_a_posterior(tmp_path, monkeypatch):
+    from cxsim.calibrate import Posterior
+
+    post = Posterior(samples=pd.DataFrame({"segments.loyal.base_churn": [0.01, 0.02, 0.03]}),
+                     weights=np.array([1.0, 2.0, 1.0]),
+                     estimate={"segments.loyal.base_churn": 0.02}, source="hand-made")
+    sc = resize(cxsim.default_scenario(), days=40)
+    kw = {"strategies": ["fix_courier"], "replications": 2, "seed": 4, "workers": 1,
+          "customers": 2000, "posterior": post}
+    full = C.compare(sc, **kw)
+    with monkeypatch.context() as m:
+        interrupt_after(m, 3)  # draws and point-estimate runs alike are journalled
+        with pytest.raises(C.ComparisonInterrupted):
+            C.compare(sc, **kw, out=tmp_path / "c")
+    back = C.compare(sc, **kw, out=tmp_path / "c", resume=True)
+    assert back.ran == 5
+    for a, b in ((back.table, full.table), (back.runs, full.runs), (back.roi, full.roi)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    other = Posterior(samples=post.samples, weights=post.weights,
+                      estimate={"segments.loyal.base_churn": 0.025}, source="hand-made")
+    with monkeypatch.context() as m:
+        interrupt_after(m, 1)
+        with pytest.raises(C.ComparisonInterrupted):
+            C.compare(sc, **kw, out=tmp_path / "d")
+    with pytest.raises(ValueError, match="another posterior"):
+        C.compare(sc, **{**kw, "posterior": other}, out=tmp_path / "d", resume=True)
