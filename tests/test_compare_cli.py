@@ -473,3 +473,40 @@ def test_resume_under_a_posterior(tmp_path, monkeypatch):
             C.compare(sc, **kw, out=tmp_path / "d")
     with pytest.raises(ValueError, match="another posterior"):
         C.compare(sc, **{**kw, "posterior": other}, out=tmp_path / "d", resume=True)
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_real_process_then_resume(tmp_path):
+    """SIGINT to ``cxsim compare`` (a pool of two workers): exit 130, the finished runs kept,
+    and --resume ends with the files of an uninterrupted comparison."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import subprocess_env
+
+    argv = ["compare", "--customers", "20000", "--days", "30", "--reps", "6", "--seed", "7",
+            *MOVE, *STRATEGIES, "--workers", "2"]
+    out = tmp_path / "c"
+    proc = subprocess.Popen([sys.executable, "-m", "cxsim.cli", *map(str, argv), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=subprocess_env(), cwd=tmp_path)
+    journal = out / "runs.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.is_file() and len(journal.read_bytes().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "continue with: cxsim compare --resume --out" in err
+    saved = len(journal.read_bytes().splitlines())
+    assert 2 <= saved < 18 and sorted(os.listdir(out)) == ["resume.json", "runs.jsonl"]
+    code, stdout, err = call(["compare", "--resume", "--workers", "2", "--out", out])
+    assert code == 0, err
+    assert f"; {saved} had finished before the interruption" in stdout
+    code, _, err = call([*argv, "--quiet", "--out", tmp_path / "whole"])
+    assert code == 0, err
+    same_results(tmp_path / "whole", out)
