@@ -210,32 +210,62 @@ def build_parser() -> argparse.ArgumentParser:
                                    "strategies unless --strategies) R times with paired seeds "
                                    "(replicate r of every strategy shares one seed) and write "
                                    "DIR/comparison.csv (mean and strategy − baseline "
-                                   "difference with 95 % intervals per metric), DIR/runs.csv "
-                                   "(one row per run, with its seed), DIR/ticks.csv (per-tick "
-                                   "metrics of every run) and DIR/roi.csv (intervention cost, "
-                                   "incremental profit, ROI, payback).")
+                                   "difference with 95 % intervals per metric; differences "
+                                   "of percentages in percentage points; columns fixed, for "
+                                   "a figure the same in every replicate such as an "
+                                   "intervention's cost, and extrapolated, for monthly churn "
+                                   "or annual retention compounded from shorter runs), "
+                                   "DIR/runs.csv (one row per run, with its seed), "
+                                   "DIR/ticks.csv (per-tick metrics of every run), "
+                                   "DIR/roi.csv (intervention cost, incremental profit, ROI, "
+                                   "payback) and DIR/compare.json (the settings, with the "
+                                   "values set by --set). While it runs, DIR holds "
+                                   "resume.json and runs.jsonl (one line per finished run) "
+                                   "beside an earlier comparison, if any, which is replaced "
+                                   "whole only when this one is complete (until then cxsim "
+                                   "plot refuses the folder): after Ctrl-C or a killed "
+                                   "process, --resume runs the rest and gives the result an "
+                                   "uninterrupted comparison gives. "
+                                   "Every problem of the input is reported at once, one line "
+                                   "each (exit code 2), before anything runs or is written.")
     c.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     c.add_argument("--strategies", metavar="A,B",
-                   help="comma-separated strategy names (default: all of the scenario's; at "
-                        f"most {MAX_NAMES})")
-    c.add_argument("--reps", type=_reps, default=10,
+                   help="comma-separated strategy names; A+B is one strategy with both sets "
+                        "of interventions, as in cxsim sweep (default: all of the "
+                        f"scenario's; at most {MAX_NAMES})")
+    c.add_argument("--reps", type=_collecting(_reps, "--reps"),
                    help=f"paired replications per strategy, 2 to {MAX_REPLICATIONS:,} "
                         "(default 10); strategies × reps × ticks at most 5,000,000")
-    c.add_argument("--days", type=_days, help=_DAYS_HELP)
-    c.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
-    c.add_argument("--seed", type=_seed, default=0,
+    c.add_argument("--days", type=_collecting(_days, "--days"), help=_DAYS_HELP)
+    c.add_argument("--customers", type=_collecting(_customers, "--customers"),
+                   help=_CUSTOMERS_HELP)
+    c.add_argument("--seed", type=_collecting(_seed, "--seed"),
                    help="root seed; replicate seeds are spawned from it (default 0)")
-    c.add_argument("--workers", type=_workers, help=_workers_help())
-    c.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
+    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="set one scenario value by path, e.g. "
+                        f"teams.contact_centre.headcount=14 (repeatable, at most {MAX_SETS:,} "
+                        "times); printed, and recorded in compare.json as overrides")
+    c.add_argument("--workers", type=_collecting(_workers, "--workers"), help=_workers_help())
+    c.add_argument("--ensemble", type=_collecting(_ensemble, "--ensemble"), metavar="N",
+                   help=_ENSEMBLE_HELP)
     c.add_argument("--posterior", metavar="DIR",
                    help="a cxsim calibrate folder: replicate r of every strategy runs on "
                         "posterior draw r (intervals with parameter uncertainty), beside the "
                         "same comparison at the point estimate (noise only)")
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
-                   "./cxsim-compare), written whole: new, empty or an earlier comparison's")
+                   "./cxsim-compare): new, empty or an earlier finished comparison's "
+                   "(replaced whole when this one is complete); not one holding a "
+                   "comparison in progress (continue that with --resume)")
+    c.add_argument("--resume", action="store_true",
+                   help="continue the interrupted comparison in --out: its finished runs are "
+                        "kept, the rest run; the settings are the folder's (the scenario, "
+                        "--set, --strategies, --reps, --seed, ... given again must be the "
+                        "same)")
     c.add_argument("--plot", action="store_true",
                    help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    # a mistyped flag is reported with the other problems (cmd_compare), not alone
+    c.__class__ = _CollectingParser
     c.set_defaults(func=cmd_compare)
 
     w = sub.add_parser(
@@ -586,7 +616,8 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     """The scenario file (or default) with ``--set`` values applied, then resized.
 
     Returns the scenario and the values set (path: value, in the order given).  Problems
-    name ``--set`` and the value given.
+    name ``--set`` and the value given; every one is reported at once
+    (:class:`ScenarioError`, one line each).
     """
     from .params import ParamError, check_param, parse_param
     from .runner import build_scenario
@@ -596,6 +627,7 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     base = _load(path)
     data = base.to_dict()
     point, given = {}, {}
+    refused: list[str] = []
     for text in sets:
         try:
             param = check_param(parse_param(text), data, list(base.strategies))
@@ -603,14 +635,15 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
             words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
                 "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
                 "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
-            raise UsageError(words if exc.arg is not None
-                             else f"--set {_short(text)}: {words}") from None
+            refused.append(words if exc.arg is not None else f"--set {_short(text)}: {words}")
+            continue
         if param.path == "strategy":
-            raise UsageError("--set strategy=...: use --strategy NAME")
-        if param.varies:
-            raise UsageError(f"--set {_short(text)}: takes one value (sweeps take several)")
-        point[param.path] = param.values[0]
-        given[param.path] = text.split("=", 1)[1].strip()
+            refused.append("--set strategy=...: use --strategy NAME")
+        elif param.varies:
+            refused.append(f"--set {_short(text)}: takes one value (sweeps take several)")
+        else:
+            point[param.path] = param.values[0]
+            given[param.path] = text.split("=", 1)[1].strip()
     try:
         scenario = build_scenario(data, point, customers, days).validated()
     except ScenarioError as exc:
@@ -620,7 +653,9 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
                 if problem.startswith((p + " ", p + ":")):
                     return f"--set {_short(p + '=' + given[p])}: {problem}"
             return problem
-        raise ScenarioError([named(p) for p in exc.all_problems]) from None
+        raise ScenarioError(refused + [named(p) for p in exc.all_problems]) from None
+    if refused:
+        raise ScenarioError(refused)
     return scenario, point
 
 
@@ -749,50 +784,162 @@ def _add_figures(folder: Path, figures: list, arg: str | None = "out",
     return names
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    """``cxsim compare``: strategies vs baseline, written to ``--out`` whole."""
-    from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_files
-    from .runner import resize
+class _Refused:
+    """A flag's value its type refused: kept to be reported with every other problem."""
 
-    posterior = None
-    if args.posterior is not None:
-        # draws are set on the scenario as calibrated, then the market is resized
+    def __init__(self, flag: str, message: str):
+        self.flag, self.message = flag, message
+
+    def __str__(self) -> str:
+        return f"cxsim compare: argument {self.flag}: {self.message}"
+
+
+def _collecting(conv, flag: str):
+    """Argparse type ``conv``, but a refused value becomes a :class:`_Refused` (no stop)."""
+    def collect(text: str):
+        try:
+            return conv(text)
+        except argparse.ArgumentTypeError as exc:
+            return _Refused(flag, str(exc))
+    return collect
+
+
+class _CollectingParser(_Parser):
+    """A subcommand's parser that keeps unrecognised arguments for the command to report."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            namespace.unrecognized = [*getattr(namespace, "unrecognized", []), *extras]
+        return namespace, []
+
+
+def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """``compare()``'s arguments from the command line (and a folder to resume); problems.
+
+    Every problem is collected, one line each: refused flag values, unrecognised flags,
+    the scenario file and --set values, strategy names, the posterior, the results folder.
+    """
+    from .compare import check, check_folder, stored_settings
+    from .params import strategy_of
+
+    problems = [str(v) for v in vars(args).values() if isinstance(v, _Refused)]
+    if getattr(args, "unrecognized", None):
+        problems.append("cxsim compare: unrecognized arguments: "
+                        + " ".join(_short(a) for a in args.unrecognized))
+
+    def value(name: str):
+        v = getattr(args, name)
+        return None if isinstance(v, _Refused) else v
+
+    stored = None
+    try:
+        if args.resume:
+            stored = stored_settings(args.out)
+        else:
+            check_folder(args.out, resume=False)
+    except InputError as exc:
+        problems.append(in_flags(exc))
+    days, customers = value("days"), value("customers")
+    scenario, overrides, ticks = None, {}, None
+    posterior = args.posterior if args.posterior is not None else (
+        stored["posterior"] if stored is not None else None)
+    if stored is not None and not (args.scenario or args.set or args.days is not None
+                                   or args.customers is not None):
+        # the scenario as the comparison in progress ran it
+        scenario, overrides = stored["scenario"], dict(stored["overrides"] or {})
+        customers, ticks = stored["customers"], stored["ticks"]
+    else:
+        try:
+            scenario, overrides = _scenario_with(args.scenario, args.set,
+                                                 None if posterior else customers, days)
+        except ScenarioError as exc:
+            problems += exc.all_problems
+            if args.set:  # the strategies are still checked, on the scenario as it is
+                with contextlib.suppress(ScenarioError, UsageError):
+                    scenario = _scenario_with(args.scenario, [], None if posterior
+                                              else customers, days)[0]
+        except UsageError as exc:
+            problems.append(str(exc))
+        if not posterior:
+            customers = None  # already resized
+    strategies, strategies_given = None, True
+    try:
+        names = _names(args.strategies, "--strategies", "strategy")
+        if names is not None:
+            strategies = {name: strategy_of(name) for name in names}
+        elif stored is not None:
+            strategies = stored["strategies"]
+    except UsageError as exc:
+        problems.append(str(exc))
+        strategies_given = False
+    if posterior is not None and scenario is not None:
         from .calibrate import load_posterior
 
-        scenario = resize(_load(args.scenario), days=args.days).validated()
-        posterior = load_posterior(args.posterior, scenario)
-        customers = args.customers
-    else:
-        scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
-        scenario = scenario.validated()
-        customers = None
-    strategies = _names(args.strategies, "--strategies", "strategy")
+        try:
+            posterior = load_posterior(posterior, scenario)
+        except InputError as exc:
+            problems.append(in_flags(exc))
+            scenario = None
+    reps = value("reps") if args.reps is not None else (
+        stored["replications"] if stored is not None else 10)
+    seed = value("seed") if args.seed is not None else (
+        stored["seed"] if stored is not None else 0)
+    if scenario is not None:  # a refused --reps or --seed is reported already
+        problems += [line for p in check(scenario, strategies, 2 if reps is None else reps,
+                                         0 if seed is None else seed,
+                                         workers=value("workers"), ticks=ticks,
+                                         customers=customers,
+                                         strategies_given=strategies_given)
+                     if (line := in_flags(p)) not in problems]
+    settings = {"scenario": scenario, "strategies": strategies, "replications": reps,
+                "seed": seed, "customers": customers, "ticks": ticks, "posterior": posterior,
+                "overrides": overrides}
+    return settings, problems
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``cxsim compare``: strategies vs baseline, journalled in ``--out`` as runs finish."""
+    import shlex
+
+    from .compare import OUTPUT_FILES, ComparisonInterrupted, compare, format_comparison
+    from .io import shown
+
+    # everything is checked (flags, scenario, --set, strategies, horizon, counts, the
+    # folder) before anything runs, and every problem is reported at once
+    settings, problems = _compare_settings(args)
+    if problems:
+        raise ScenarioError(problems)
+    overrides = settings["overrides"]
     workers = args.workers or os.cpu_count() or 1
-    # everything is checked (strategy names, horizon, counts) before anything runs
+    figures: list[str] = []
+
+    def extra(result, folder: Path) -> list[str]:
+        if args.plot:
+            figures.extend(_save_figures(_compare_figures(result), folder))
+        return figures
+
+    t0 = time.perf_counter()
     try:
-        prepare(scenario, strategies, args.reps, args.seed, workers=args.workers,
-                customers=customers)
-    except ValueError as exc:
-        if isinstance(exc, ScenarioError | InputError):
-            raise
-        raise UsageError(str(exc)) from None
-    with Stage(args.out, "compare") as stage:  # --out checked and made before running
-        t0 = time.perf_counter()
-        result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
-                         customers=customers,
+        result = compare(**settings, workers=workers, out=args.out, resume=args.resume,
                          progress=not args.quiet and sys.stderr.isatty(),
-                         ensemble=args.ensemble, posterior=posterior)
-        wall = time.perf_counter() - t0
-        figures = _compare_figures(result) if args.plot else []
-        with _closing(figures), stage.writing() as folder:
-            write_files(result, folder)
-            written = list(OUTPUT_FILES) + _save_figures(figures, folder)
-            stage.commit()
+                         ensemble=args.ensemble, extra=extra)
+    except ComparisonInterrupted as exc:
+        again = f"cxsim compare --resume --out {shlex.quote(str(args.out))}"
+        raise KeyboardInterrupt(f"interrupted: {exc.saved} of {exc.total} runs finished and "
+                                f"saved in {shown(args.out)}; continue with: {again}"
+                                ) from None
+    wall = time.perf_counter() - t0
     if not args.quiet:
+        if overrides:
+            print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
         print(format_comparison(result))
-        print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
-              f"worker(s)")
-        print(f"wrote {args.out}/: {', '.join(written)}")
+        total = len(result.runs) * (2 if result.posterior else 1)  # and at the estimate
+        earlier = total - (result.ran or 0)
+        print(f"{result.ran} runs in {wall:.1f} s with {min(workers, max(1, result.ran))} "
+              "worker(s)" + (f"; {earlier} had finished before the interruption"
+                             if args.resume and earlier else ""))
+        print(f"wrote {args.out}/: {', '.join([*OUTPUT_FILES, *figures])}")
     return 0
 
 

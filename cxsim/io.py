@@ -74,7 +74,7 @@ RESULTS_FORMAT = 1
 RUN_FILES = ("metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
              "queues.csv", "partners.csv", "employees.csv")
 COMPARE_FILES = ("comparison.csv", "runs.csv", "runs.parquet", "ticks.csv", "roi.csv",
-                 "compare.json")
+                 "compare.json", "runs.jsonl", "resume.json")
 SWEEP_FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parquet",
                "ticks.csv", "sensitivity.csv")
 CALIBRATE_FILES = ("calibration.json", "evaluations.jsonl", "calibrated.toml", "posterior.parquet",
@@ -92,7 +92,7 @@ SUBFOLDERS = {"sweep": {"discovery": "discover"}}
 
 #: files that say which command wrote a folder
 MARKERS = {"run": ("summary.json", "metrics.csv"),
-           "compare": ("compare.json", "comparison.csv", "roi.csv"),
+           "compare": ("compare.json", "comparison.csv", "roi.csv", "resume.json"),
            "sweep": ("sweep.json", "journal.jsonl"),
            "calibrate": ("calibration.json", "calibrated.toml"),
            "optimise": ("search.json", "pareto.csv"),
