@@ -270,6 +270,19 @@ def _days(days: float) -> str:
     return f"{days:g} day{'' if days == 1 else 's'}"
 
 
+def _fixed(r: Any) -> bool:
+    """Whether a comparison row's difference is the same in every replication.
+
+    Such a difference (a fixed cost) has no sampling spread, so neither an interval nor a
+    reading.  Folders written before the ``fixed`` column existed fall back to a zero
+    standard error.
+    """
+    v = getattr(r, "fixed", None)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return _number(getattr(r, "diff_se", math.nan)) == 0
+    return v.strip().lower() == "true" if isinstance(v, str) else bool(v)
+
+
 def _reading(metric: str, lo: Any, hi: Any) -> Html:
     """Whether a difference's interval is clear of 0, and whether that is good."""
     a, b = _number(lo), _number(hi)
@@ -424,7 +437,7 @@ def _compare_part(folder: Path) -> Part:
         better, worse = [], []
         for m in metrics:
             r = cells.get((name, m))
-            if r is None or m == "intervention_cost":
+            if r is None or m == "intervention_cost" or _fixed(r):
                 continue
             reading = _reading(m, r.diff_ci_low, r.diff_ci_high)
             if "better" in reading:
@@ -451,8 +464,11 @@ def _compare_part(folder: Path) -> Part:
             rows.append([_with_unit(_mark(BY_NAME[m].label, m, flagged), _unit(m)),
                          _value(m, b.mean), _value(m, r.mean),
                          _diff(m, r.diff),
-                         _interval(m, r.diff_ci_low, r.diff_ci_high),
-                         _reading(m, r.diff_ci_low, r.diff_ci_high)])
+                         *(("none: the same in every replication",
+                            Html('<span class="unclear">no spread to test</span>'))
+                           if _fixed(r) else
+                           (_interval(m, r.diff_ci_low, r.diff_ci_high),
+                            _reading(m, r.diff_ci_low, r.diff_ci_high)))])
     blocks.append(Html("<h3>Each strategy against the baseline</h3>"))
     blocks.append(_table(
         ["Metric (unit)", "Baseline", "Strategy", "Difference", "95 % interval",

@@ -223,9 +223,14 @@ def test_a_comparison_report_shows_each_difference_with_its_interval(folders, tm
     assert nps[3] == format_value("nps", row["diff"], signed=True, precise=True)
     lo = format_value("nps", row["diff_ci_low"], signed=True, precise=True)
     hi = format_value("nps", row["diff_ci_high"], signed=True, precise=True)
-    assert nps[4] == f"{lo} to {hi}"
-    clear = row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0
-    assert (nps[5] == "no clear difference") == (not clear)
+    if str(row["fixed"]).lower() == "true":  # the same in both replications: no interval
+        assert nps[4:] == ["none: the same in every replication", "no spread to test"]
+    else:
+        assert nps[4] == f"{lo} to {hi}"
+        clear = row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0
+        assert (nps[5] == "no clear difference") == (not clear)
+    cost = next(r for r in rows[start:] if r[0].startswith("Intervention cost"))
+    assert cost[4:] == ["none: the same in every replication", "no spread to test"]
     # a difference of percentages is in percentage points
     sl = next(r for r in rows[start:] if r[0].startswith("Contact-centre service level"))
     assert sl[0] == "Contact-centre service level" + BY_NAME["service_level"].unit
