@@ -36,6 +36,7 @@ from .scenario import (
     find_scenario,
     load_scenario,
     scenario_dir,
+    size_problems,
 )
 from .vocabulary import BY_NAME, HEADLINE
 
@@ -84,8 +85,50 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Argparse that refuses with :class:`UsageError` and reports every bad value at once.
+
+    A value its type refuses (``--days -1``, ``--reps 0``) is collected in :attr:`problems`
+    while parsing goes on; :func:`main` refuses them all together, a line each.
+    """
+
+    #: problems of the values found so far (shared by the command's subparsers)
+    problems: list[str] | None = None
+
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise UsageError(f"{self.prog}: {message}")
+        found = _Parser.problems or []
+        _Parser.problems = None
+        raise UsageError("\n".join([*found, f"{self.prog}: {message}"]))
+
+    def _get_value(self, action, arg_string):
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+            return None
+
+    def _check_value(self, action, value):
+        if value is None and _Parser.problems:
+            return  # a value refused above: not checked again
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse as argparse does; raise one :class:`UsageError` listing every bad value."""
+        _Parser.problems = []
+        try:
+            parsed = super().parse_args(args, namespace)
+            found = _Parser.problems
+        finally:
+            _Parser.problems = None
+        if found:
+            raise UsageError("\n".join(found))
+        return parsed
 
 
 def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}",
@@ -578,33 +621,53 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point, given = {}, {}
-    for text in sets:
+    point, given, problems = {}, {}, []
+    for text in sets:  # every --set is checked; the problems are refused together
         try:
             param = check_param(parse_param(text), data, list(base.strategies))
         except ParamError as exc:
             words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
                 "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
                 "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
-            raise UsageError(words if exc.arg is not None
-                             else f"--set {_short(text)}: {words}") from None
+            problems.append(words if exc.arg is not None else f"--set {_short(text)}: {words}")
+            continue
         if param.path == "strategy":
-            raise UsageError("--set strategy=...: use --strategy NAME")
-        if param.varies:
-            raise UsageError(f"--set {_short(text)}: takes one value (sweeps take several)")
-        point[param.path] = param.values[0]
-        given[param.path] = text.split("=", 1)[1].strip()
+            problems.append("--set strategy=...: use --strategy NAME")
+        elif param.varies:
+            problems.append(f"--set {_short(text)}: takes one value (sweeps take several)")
+        else:
+            point[param.path] = param.values[0]
+            given[param.path] = text.split("=", 1)[1].strip()
+
+    def named(problem: str) -> str:  # a problem of a value set here names its --set
+        for p in point:
+            if problem.startswith((p + " ", p + ":")):
+                return f"--set {_short(p + '=' + given[p])}: {problem}"
+        return problem
+
+    try:
+        scenario = build_scenario(data, point)
+    except ScenarioError as exc:
+        raise ScenarioError(problems + [named(p) for p in exc.all_problems]) from None
+    problems += [in_flags(p) for p in size_problems(scenario, customers, days)]
+    if problems:
+        raise ScenarioError(problems)
     try:
         scenario = build_scenario(data, point, customers, days).validated()
     except ScenarioError as exc:
-        # a problem of a value set here names the --set that gave it
-        def named(problem: str) -> str:
-            for p in point:
-                if problem.startswith((p + " ", p + ":")):
-                    return f"--set {_short(p + '=' + given[p])}: {problem}"
-            return problem
         raise ScenarioError([named(p) for p in exc.all_problems]) from None
     return scenario, point
+
+
+def _size_words(scenario: Scenario, customers: int | None, days: float | None) -> list[str]:
+    """Problems of ``--customers`` and ``--days`` for ``scenario``, worded with the flags."""
+    return [in_flags(p) for p in size_problems(scenario, customers, days)]
+
+
+def _refuse(problems: list[str]) -> None:
+    """Refuse the command with every problem found, a line each (a screenful at most)."""
+    if problems:
+        raise UsageError("\n".join(screenful(problems)))
 
 
 def _value_text(value) -> str:
@@ -794,6 +857,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
                              "reeval_reps": args.reeval_reps, "seed": args.seed}.items()
            if v is not None}}
     scenario = _load(args.scenario)
+    _refuse(_size_words(scenario, args.customers, args.days))
     posterior = None
     if args.posterior is not None:
         from .calibrate import load_posterior
@@ -828,8 +892,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     given = {"method": args.method, "budget": args.budget, "reps": args.reps,
              "batch": args.batch, "check_reps": args.check_reps, "seed": args.seed,
              "customers": args.customers, "days": args.days}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    params = []
+    for text in args.param:  # every --param is checked; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
     if args.resume:
+        _refuse(problems)
         settings = stored_settings(out)
         if args.scenario is not None:
             settings["scenario"] = _load(args.scenario)
@@ -839,13 +910,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             settings["targets"] = args.targets
     else:
         if args.targets is None:
-            raise UsageError("cxsim calibrate: give the observed data with --targets FILE "
-                             "(see --help)")
-        if not params:
-            raise UsageError("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
-                             "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
+            problems.append("cxsim calibrate: give the observed data with --targets FILE "
+                            "(see --help)")
+        if not args.param:
+            problems.append("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
+                            "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
         settings = {"scenario": _load(args.scenario), "params": params,
                     "targets": args.targets}
+    if (args.customers is not None or args.days is not None) and "scenario" in settings:
+        problems += _size_words(settings["scenario"], args.customers, args.days)
+    _refuse(problems)
     settings.update({k: v for k, v in given.items() if v is not None})
     t0 = time.perf_counter()
     result = calibrate(**settings, workers=args.workers, scheduler=args.scheduler,
@@ -886,7 +960,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
              "outcomes": _names(args.outcomes, "--outcomes", "outcome")}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    params = []
+    for text in args.param:  # every --param is read; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    _refuse(problems)
     if args.resume:
         settings = stored_settings(read_provenance(out))
         if args.scenario is not None:
