@@ -1054,19 +1054,36 @@ def _names(text: str | None, flag: str, what: str) -> list[str] | None:
 
 
 def format_sensitivity(table, top: int = 3) -> str:
-    """The most influential parameters per outcome (by ST, or by mu_star for Morris)."""
+    """The most influential parameters per outcome (by ST, or by mu_star for Morris).
+
+    An estimate whose row notes sampling error (:func:`cxsim.sweep.sensitivity_notes`) is
+    marked ``*`` and explained in a last line.
+    """
+    from .sweep import SAMPLING_NOTE
+
     key = "ST" if "ST" in table else "mu_star"
     what = "total Sobol' index ST" if key == "ST" else "Morris mu*"
     lines = [f"most influential parameters ({what}, 95 % interval):"]
+    marked = False
     for outcome, group in table.groupby("outcome", sort=False):
         g = group.dropna(subset=[key]).sort_values(key, ascending=False).head(top)
         if g.empty:
             note = group["note"].iloc[0] if "note" in group else ""
             lines.append(f"  {outcome}: n/a ({note})")
             continue
-        parts = [f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
-                 f"{r[key + '_ci_high']:.3g}]" for _, r in g.iterrows()]
+        parts = []
+        for _, r in g.iterrows():
+            flagged = isinstance(r.get("note"), str) and SAMPLING_NOTE in r["note"]
+            marked = marked or flagged
+            parts.append(f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
+                         f"{r[key + '_ci_high']:.3g}]" + ("*" if flagged else ""))
         lines.append(f"  {outcome}: " + "; ".join(parts))
+    if marked:
+        lines.append("  * sampling error: " + (
+            "a share of variance lies in [0, 1] and S1 is at most ST, but these estimates or "
+            "intervals do not" if key == "ST" else "mu* is never negative, but this interval "
+            "reaches below 0") + "; increase --samples (see the note column of "
+            "sensitivity.csv)")
     return "\n".join(lines)
 
 

@@ -1159,6 +1159,42 @@ def load_sweep(out: Path | str) -> SweepResult:
                        out=Path(out), ran=0, wall_seconds=float(meta.get("wall_seconds") or 0.0))
 
 
+#: the note of an index whose estimate or interval lies where the index cannot
+SAMPLING_NOTE = "sampling error: more samples narrow it"
+
+
+def sensitivity_notes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a note on each row whose estimates show sampling error.
+
+    Sobol' indices are shares of the outcome's variance: each lies in [0, 1] and the first
+    order S1 is at most the total ST.  An estimate from few samples can break either (its
+    bootstrap interval then reaches below 0 or above 1, or S1 exceeds ST); the values are
+    kept as estimated (the interval shows how uncertain they are) and the row's ``note``
+    says so.  A Morris ``mu_star`` (a mean absolute effect) is never negative: an interval
+    reaching below 0 is noted the same way.  Rows that already carry a note keep it.
+    """
+    if table is None or table.empty or "note" not in table:
+        return table
+    table = table.copy()
+    notes = []
+    for _, r in table.iterrows():
+        if r["note"]:
+            notes.append(r["note"])
+            continue
+        found = []
+        if "ST" in table:
+            if r["S1"] > r["ST"]:
+                found.append("S1 > ST")
+            cols = ("S1", "S1_ci_low", "S1_ci_high", "ST", "ST_ci_low", "ST_ci_high")
+            if any(r[c] < 0 or r[c] > 1 for c in cols):
+                found.append("estimate or interval beyond [0, 1]")
+        elif r["mu_star_ci_low"] < 0:
+            found.append("interval below 0")
+        notes.append(f"{', '.join(found)}: {SAMPLING_NOTE}" if found else "")
+    table["note"] = notes
+    return table
+
+
 def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
     """A short summary of failed runs: how many, and the distinct errors with examples."""
     failed = runs[runs["status"] == "failed"]
@@ -1579,8 +1615,9 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
     tick_table = ticks_table(plan, records) if plan.ticks else None
     sens = None
     if plan.design.kind in ("sobol", "morris"):
-        sens = sensitivity(plan.design, {o: point_means(plan, runs, o) for o in plan.outcomes},
-                           seed=plan.seed)
+        sens = sensitivity_notes(sensitivity(
+            plan.design, {o: point_means(plan, runs, o) for o in plan.outcomes},
+            seed=plan.seed))
     n_done = int((runs["status"] == "done").sum())
     meta = _provenance(plan, "complete", n_done, len(runs) - n_done, wall, created)
     meta["executor"] = label
