@@ -1021,6 +1021,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   + (f"; {earlier} had finished earlier" if earlier else ""))
         else:
             print(f"nothing left to run: all {_n(len(runs), 'run')} had finished earlier")
+        table = format_sweep_table(result)
+        if table:
+            print(table)
         if result.sensitivity is not None:
             print(format_sensitivity(result.sensitivity))
         print(f"wrote {out}/: {', '.join(written)}")
@@ -1085,6 +1088,80 @@ def format_sensitivity(table, top: int = 3) -> str:
             "reaches below 0") + "; increase --samples (see the note column of "
             "sensitivity.csv)")
     return "\n".join(lines)
+
+
+#: the width a printed table keeps to (a terminal's usual 100 columns)
+TABLE_WIDTH = 100
+
+
+def format_sweep_table(result, width: int = TABLE_WIDTH, most: int = SCREENFUL - 2) -> str:
+    """A screenful of a sweep's results.
+
+    A grid of at most ``most`` points: a row per point (the parameters, then the outcomes'
+    means over the replicates, as many outcomes as fit in ``width``).  Otherwise (a larger
+    grid, an lhs design): a row per outcome with the mean, least and largest of the points'
+    means.  Empty for sobol and morris (their sensitivity lines say more) and when no run
+    finished.
+    """
+    import pandas as pd
+
+    plan, runs = result.plan, result.runs
+    kind = plan.design.kind
+    outcomes = [o for o in plan.outcomes if o in runs.columns]
+    ok = runs[runs["status"] == "done"]
+    if kind in ("sobol", "morris") or ok.empty or not outcomes:
+        return ""
+    params = [p.path for p in plan.design.params]
+    means = ok.groupby("point", sort=True).agg(
+        {**{p: "first" for p in params}, **{o: "mean" for o in outcomes}})
+    means = means.reindex(range(len(plan.design)))  # a point without a finished run: n/a
+    for i, point in enumerate(plan.design.points):
+        for p in params:
+            if pd.isna(means.at[i, p]) if not isinstance(means.at[i, p], str) else False:
+                means.at[i, p] = point.get(p)
+    over = (f"mean of {plan.replications} replications" if plan.replications > 1
+            else "one run")
+
+    def fmt(o: str, v) -> str:
+        return BY_NAME[o].format(None if pd.isna(v) else float(v)) if o in BY_NAME else f"{v:g}"
+
+    if kind == "grid" and len(means) <= most:
+        def label(path: str) -> str:  # the last part of a path, unless two share it
+            last = path.split(".")[-1]
+            return last if sum(q.split(".")[-1] == last for q in params) == 1 else path
+        # columns by the names of the runs table (compact, and what the file calls them)
+        cols = [(label(p), [_value_text(v) for v in means[p]]) for p in params]
+        cols += [(o, [fmt(o, v) for v in means[o]]) for o in outcomes]
+        shown, used = [], 0
+        for i, (head, cells) in enumerate(cols):
+            w = max(len(head), *(len(c) for c in cells))
+            if i >= len(params) and used + w + 2 > width:
+                break
+            shown.append((head, cells, w, i < len(params)))
+            used += w + 2
+        rows = [f"results per point ({over}):"]
+        rows.append("  " + "  ".join(h.ljust(w) if left else h.rjust(w)
+                                     for h, _, w, left in shown))
+        for r in range(len(means)):
+            rows.append("  " + "  ".join(c[r].ljust(w) if left else c[r].rjust(w)
+                                         for _, c, w, left in shown))
+        left_out = len(cols) - len(shown)
+        if left_out:
+            rows.append(f"  ({left_out} more outcome{'s' if left_out > 1 else ''} in the "
+                        "runs table)")
+        return "\n".join(rows)
+    rows = [f"results across {len(means):,} points ({over} each):"]
+    names = [BY_NAME[o].short if o in BY_NAME else o for o in outcomes]
+    w0 = max(len(n) for n in names)
+    cells = [[fmt(o, means[o].mean()), fmt(o, means[o].min()), fmt(o, means[o].max())]
+             for o in outcomes]
+    ws = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(("mean", "min", "max"))]
+    rows.append("  " + " " * w0 + "  " + "  ".join(h.rjust(w) for h, w in
+                                                   zip(("mean", "min", "max"), ws, strict=True)))
+    for n, c in zip(names, cells, strict=True):
+        rows.append("  " + n.ljust(w0) + "  " + "  ".join(v.rjust(w) for v, w in
+                                                        zip(c, ws, strict=True)))
+    return "\n".join(rows)
 
 
 def _compare_figures(result) -> list:
