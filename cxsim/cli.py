@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
@@ -111,6 +112,8 @@ class _Parser(argparse.ArgumentParser):
     def _check_value(self, action, value):
         if value is None and _Parser.problems:
             return  # a value refused above: not checked again
+        if isinstance(action, argparse._SubParsersAction):  # no command: nothing more to check
+            return super()._check_value(action, value)
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
@@ -865,10 +868,18 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         posterior = load_posterior(args.posterior, scenario)
     search = prepare(scenario, posterior=posterior, **settings)  # checked before anything
     t0 = time.perf_counter()
-    result = optimise(scenario, posterior=posterior, workers=args.workers,
-                      scheduler=args.scheduler, ensemble=args.ensemble, out=out,
-                      resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
-                      plot=args.plot, **settings)
+    try:
+        result = optimise(scenario, posterior=posterior, workers=args.workers,
+                          scheduler=args.scheduler, ensemble=args.ensemble, out=out,
+                          resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
+                          plot=args.plot, **settings)
+    except OSError as exc:
+        # writing the results failed after the search (a full disk): search.json still
+        # says running, and the candidates' journal lets --resume write them again
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        raise UsageError(f"--out: cannot write {shown(out)} ({exc.strerror or exc}); the "
+                         "candidates are saved: continue with --resume") from None
     if not args.quiet:
         print(format_result(result, search))
         meta = result.provenance
@@ -1089,6 +1100,10 @@ def format_sensitivity(table, top: int = 3) -> str:
             "sensitivity.csv)")
     return "\n".join(lines)
 
+
+#: operating-system errors of writing a results folder (refused with one line, exit 2)
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                 errno.EFBIG)
 
 #: the width a printed table keeps to (a terminal's usual 100 columns)
 TABLE_WIDTH = 100
