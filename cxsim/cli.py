@@ -651,8 +651,13 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     try:
         scenario = build_scenario(data, point)
     except ScenarioError as exc:
-        raise ScenarioError(problems + [named(p) for p in exc.all_problems]) from None
-    problems += [in_flags(p) for p in size_problems(scenario, customers, days)]
+        problems += [named(p) for p in exc.all_problems]
+        scenario = None
+    if scenario is None and not {"simulation.tick_days", "market.mean_degree",
+                                 "market.network"} & set(point):
+        scenario = base  # the sizes do not depend on the values set: checked all the same
+    if scenario is not None:
+        problems += [in_flags(p) for p in size_problems(scenario, customers, days)]
     if problems:
         raise ScenarioError(problems)
     try:
