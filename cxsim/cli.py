@@ -1440,19 +1440,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     scenario_arg, prefix = args.scenario, args.prefix
     if prefix is None and scenario_arg is not None and _looks_like_path(scenario_arg):
         scenario_arg, prefix = None, scenario_arg  # cxsim show segments.loyal
-    sc = _load(scenario_arg)
-    rows = parameters(sc)
     sections = [f.name for f in dataclasses.fields(Scenario)]
-    if args.section is not None:
-        if args.section not in sections:
-            raise UsageError(f"--section: no section '{_short(args.section)}' (sections: "
-                             f"{', '.join(sections)})")
+    problems: list[str] = []  # every problem is refused at once
+    if args.section is not None and args.section not in sections:
+        problems.append(f"--section: no section '{_short(args.section)}' (sections: "
+                        f"{', '.join(sections)})")
+    try:
+        sc = _load(scenario_arg)
+    except ScenarioError as exc:
+        raise ScenarioError([*exc.all_problems, *problems]) from None
+    rows = parameters(sc)
+    if args.section is not None and not problems:
         rows = matching(rows, args.section)
     if prefix is not None:
         rows = matching(rows, prefix)
         if not rows:
-            raise UsageError(f"cxsim show: no value under '{_short(prefix)}' (sections: "
-                             f"{', '.join(sections)})")
+            problems.append(f"cxsim show: no value under '{_short(prefix)}' (sections: "
+                            f"{', '.join(sections)})")
+    _refuse(problems)
     if args.json:
         names = {r.group.split(".", 1)[1] for r in rows
                  if r.section == "strategies" and r.group != "strategies"}

@@ -346,3 +346,10 @@ def test_printed_sensitivity_marks_and_explains_sampling_error():
     clean = format_sensitivity(sensitivity_notes(pd.DataFrame(
         [_sobol_row(0.1, 0.0, 0.2, 0.3, 0.2, 0.4)])))
     assert "*" not in clean
+
+
+def test_show_reports_every_problem_at_once():
+    code, out, err = call(["show", "retail", "nope.x", "--section", "foo"])
+    _refused(code, out, err, [r"^--section: no section 'foo'", r"no value under 'nope\.x'"])
+    code, out, err = call(["show", "nofile.toml", "--section", "foo"])
+    _refused(code, out, err, [r"^nofile\.toml: no such file", r"^--section: no section 'foo'"])
