@@ -190,9 +190,10 @@ def _positive_float(name: str, most: float | None = None, why: str = ""):
 
 _days = _positive_float("--days", MAX_DAYS, " (a hundred years)")
 _customers = _whole("--customers", 1, most=MAX_CUSTOMERS)
-_DAYS_HELP = f"days to simulate (at most {MAX_DAYS:,})"
-_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (at most "
-                   f"{MAX_CUSTOMERS:,})")
+_DAYS_HELP = (f"days to simulate, a whole number of ticks (simulation.tick_days; at most "
+              f"{MAX_DAYS:,})")
+_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (more than "
+                   f"market.mean_degree; at most {MAX_CUSTOMERS:,})")
 
 
 _ensemble = _whole("--ensemble", 1, most=MAX_ENSEMBLE)
@@ -960,6 +961,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .params import parse_param
     from .sweep import (
         JournalWarning,
+        _check_folder,
         check_resumable,
         format_failures,
         plan_sweep,
@@ -977,12 +979,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
              "outcomes": _names(args.outcomes, "--outcomes", "outcome")}
     problems: list[str] = []
+    if not args.resume:  # a folder it may not use: said with the other problems, up front
+        try:
+            _check_folder(out, resume=False)
+        except InputError as exc:
+            problems.append(in_flags(exc))
     params = []
     for text in args.param:  # every --param is read; the problems are refused together
         try:
             params.append(parse_param(text))
         except InputError as exc:
             problems.append(in_flags(exc))
+    if not args.resume and not args.param:
+        problems.append("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
     _refuse(problems)
     if args.resume:
         settings = stored_settings(read_provenance(out))
@@ -992,8 +1001,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             settings["params"] = params
         settings.update({k: v for k, v in given.items() if v is not None})
     else:
-        if not params:
-            raise UsageError("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
         defaults = {"design": "grid", "replications": 1, "seed": 0, "ticks": False,
                     "fmt": "auto"}
         settings = {"scenario": _load(args.scenario), "params": params,
