@@ -673,6 +673,28 @@ def _size_words(scenario: Scenario, customers: int | None, days: float | None) -
     return [in_flags(p) for p in size_problems(scenario, customers, days)]
 
 
+def _param_problems(scenario: Scenario, params: list) -> list[str]:
+    """Each ``--param`` whose path or values the scenario does not take, worded with flags.
+
+    The same checks as a sweep's (:func:`cxsim.params.check_param`, then each value or
+    bound against its field), every parameter's problem at once.
+    """
+    from .errors import Arg
+    from .params import ParamError, check_param
+    from .sweep import _check_values
+
+    data = scenario.to_dict()
+    found = []
+    for param in params:
+        try:
+            _check_values(data, [check_param(param, data, list(scenario.strategies))])
+        except ParamError as exc:
+            if exc.arg is None:  # a problem of the path: name the --param it is about
+                exc = ParamError(Arg("params", f"{param.path}={param.spec}"), ": ", *exc.parts)
+            found.append(in_flags(exc))
+    return found
+
+
 def _refuse(problems: list[str]) -> None:
     """Refuse the command with every problem found, a line each (a screenful at most)."""
     if problems:
@@ -934,6 +956,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                             "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
         settings = {"scenario": _load(args.scenario), "params": params,
                     "targets": args.targets}
+        problems += _param_problems(settings["scenario"], params)
     if (args.customers is not None or args.days is not None) and "scenario" in settings:
         problems += _size_words(settings["scenario"], args.customers, args.days)
     _refuse(problems)

@@ -1441,7 +1441,9 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         A strategy every run applies (unless ``strategy`` is a parameter).
     customers, days
         Market size and horizon of every run (:func:`cxsim.runner.resize`, applied after the
-        parameter values).
+        parameter values).  ``customers`` must be at least the scenario's
+        :func:`~cxsim.scenario.least_market` and ``days`` a whole number of ticks at every
+        tick length the sweep runs: nothing is rounded.
     ticks
         Also keep per-tick metrics of every run.
     outcomes

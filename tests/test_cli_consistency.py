@@ -353,3 +353,13 @@ def test_show_reports_every_problem_at_once():
     _refused(code, out, err, [r"^--section: no section 'foo'", r"no value under 'nope\.x'"])
     code, out, err = call(["show", "nofile.toml", "--section", "foo"])
     _refused(code, out, err, [r"^nofile\.toml: no such file", r"^--section: no section 'foo'"])
+
+
+def test_calibrate_reports_every_bad_param_at_once(targets, tmp_path):
+    code, out, err = call(["calibrate", "--targets", targets, "--param", "nope.x=uniform(1,2)",
+                           "--param", "touchpoints.chat.quality=uniform(0.5,1.5)", "--param",
+                           CALIBRATE_PARAM, "--out", tmp_path / "o"])
+    _refused(code, out, err, [r"^--param nope\.x=uniform\(1,2\): unknown parameter path",
+                              r"^--param touchpoints\.chat\.quality=uniform\(0\.5,1\.5\): 1\.5 "
+                              r"is not a valid value"])
+    assert not (tmp_path / "o").exists()
