@@ -363,3 +363,13 @@ def test_calibrate_reports_every_bad_param_at_once(targets, tmp_path):
                               r"^--param touchpoints\.chat\.quality=uniform\(0\.5,1\.5\): 1\.5 "
                               r"is not a valid value"])
     assert not (tmp_path / "o").exists()
+
+
+def test_a_point_whose_runs_failed_shows_n_a(tmp_path):
+    code, out, err = call(["sweep", "--param", "segments.loyal.share=0.35,0.9", "--customers",
+                           "200", "--days", "5", "--workers", "1", "--out", tmp_path / "s"])
+    assert code == 0 and "1 of 2 runs failed" in err, err
+    lines = out.splitlines()
+    at = lines.index("results per point (one run):")
+    assert lines[at + 1].split()[0] == "share"
+    assert lines[at + 3].split()[0] == "0.9" and set(lines[at + 3].split()[1:]) == {"n/a"}
