@@ -373,3 +373,26 @@ def test_a_point_whose_runs_failed_shows_n_a(tmp_path):
     at = lines.index("results per point (one run):")
     assert lines[at + 1].split()[0] == "share"
     assert lines[at + 3].split()[0] == "0.9" and set(lines[at + 3].split()[1:]) == {"n/a"}
+
+
+@pytest.mark.parametrize("command", ["calibrate", "optimise", "discover"])
+def test_a_folder_holding_other_files_is_refused(command, targets, tmp_path):
+    """What test_results_folders checks for run, compare and sweep, for the other writers."""
+    res = tmp_path / "res"
+    (res / "discovery" if command == "discover" else res).mkdir(parents=True)
+    stale = (res / "discovery" if command == "discover" else res) / "notes.txt"
+    stale.write_text("mine\n")
+    sweep_dir = tmp_path / "sweep"
+    if command == "discover":
+        code, _, err = call(["sweep", "--design", "lhs", "--samples", "12", "--param",
+                             "teams.contact_centre.headcount=int(1,14)", "--customers", "500",
+                             "--days", "5", "--workers", "1", "--quiet", "--out", sweep_dir])
+        assert code == 0, err
+    argv = {"calibrate": [*_argv("calibrate", targets), "--customers", "200", "--days", "10"],
+            "optimise": [*_argv("optimise", targets), "--customers", "200", "--days", "10"],
+            "discover": ["discover", sweep_dir, "--where", "service_level < 0.024"]}[command]
+    code, out, err = call([*argv, "--out", res])
+    line, = _refused(code, out, err, [r"holds 'notes\.txt', which is not a cxsim result"])
+    assert str(stale.parent) in line
+    assert [p.name for p in res.rglob("*")] == (["discovery", "notes.txt"]
+                                                if command == "discover" else ["notes.txt"])
