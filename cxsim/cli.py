@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
@@ -36,6 +37,7 @@ from .scenario import (
     find_scenario,
     load_scenario,
     scenario_dir,
+    size_problems,
 )
 from .vocabulary import BY_NAME, HEADLINE
 
@@ -84,8 +86,52 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Argparse that refuses with :class:`UsageError` and reports every bad value at once.
+
+    A value its type refuses (``--days -1``, ``--reps 0``) is collected in :attr:`problems`
+    while parsing goes on; :func:`main` refuses them all together, a line each.
+    """
+
+    #: problems of the values found so far (shared by the command's subparsers)
+    problems: list[str] | None = None
+
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise UsageError(f"{self.prog}: {message}")
+        found = _Parser.problems or []
+        _Parser.problems = None
+        raise UsageError("\n".join([*found, f"{self.prog}: {message}"]))
+
+    def _get_value(self, action, arg_string):
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+            return None
+
+    def _check_value(self, action, value):
+        if value is None and _Parser.problems:
+            return  # a value refused above: not checked again
+        if isinstance(action, argparse._SubParsersAction):  # no command: nothing more to check
+            return super()._check_value(action, value)
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse as argparse does; raise one :class:`UsageError` listing every bad value."""
+        _Parser.problems = []
+        try:
+            parsed = super().parse_args(args, namespace)
+            found = _Parser.problems
+        finally:
+            _Parser.problems = None
+        if found:
+            raise UsageError("\n".join(found))
+        return parsed
 
 
 def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}",
@@ -144,9 +190,10 @@ def _positive_float(name: str, most: float | None = None, why: str = ""):
 
 _days = _positive_float("--days", MAX_DAYS, " (a hundred years)")
 _customers = _whole("--customers", 1, most=MAX_CUSTOMERS)
-_DAYS_HELP = f"days to simulate (at most {MAX_DAYS:,})"
-_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (at most "
-                   f"{MAX_CUSTOMERS:,})")
+_DAYS_HELP = (f"days to simulate, a whole number of ticks (simulation.tick_days; at most "
+              f"{MAX_DAYS:,})")
+_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (more than "
+                   f"market.mean_degree; at most {MAX_CUSTOMERS:,})")
 
 
 _ensemble = _whole("--ensemble", 1, most=MAX_ENSEMBLE)
@@ -626,37 +673,80 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point, given = {}, {}
-    refused: list[str] = []
-    for text in sets:
+    point, given, problems = {}, {}, []
+    for text in sets:  # every --set is checked; the problems are refused together
         try:
             param = check_param(parse_param(text), data, list(base.strategies))
         except ParamError as exc:
             words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
                 "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
                 "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
-            refused.append(words if exc.arg is not None else f"--set {_short(text)}: {words}")
+            problems.append(words if exc.arg is not None else f"--set {_short(text)}: {words}")
             continue
         if param.path == "strategy":
-            refused.append("--set strategy=...: use --strategy NAME")
+            problems.append("--set strategy=...: use --strategy NAME")
         elif param.varies:
-            refused.append(f"--set {_short(text)}: takes one value (sweeps take several)")
+            problems.append(f"--set {_short(text)}: takes one value (sweeps take several)")
         else:
             point[param.path] = param.values[0]
             given[param.path] = text.split("=", 1)[1].strip()
+
+    def named(problem: str) -> str:  # a problem of a value set here names its --set
+        for p in point:
+            if problem.startswith((p + " ", p + ":")):
+                return f"--set {_short(p + '=' + given[p])}: {problem}"
+        return problem
+
+    try:
+        scenario = build_scenario(data, point)
+    except ScenarioError as exc:
+        problems += [named(p) for p in exc.all_problems]
+        scenario = None
+    if scenario is None and not {"simulation.tick_days", "market.mean_degree",
+                                 "market.network"} & set(point):
+        scenario = base  # the sizes do not depend on the values set: checked all the same
+    if scenario is not None:
+        problems += [in_flags(p) for p in size_problems(scenario, customers, days)]
+    if problems:
+        raise ScenarioError(problems)
     try:
         scenario = build_scenario(data, point, customers, days).validated()
     except ScenarioError as exc:
-        # a problem of a value set here names the --set that gave it
-        def named(problem: str) -> str:
-            for p in point:
-                if problem.startswith((p + " ", p + ":")):
-                    return f"--set {_short(p + '=' + given[p])}: {problem}"
-            return problem
-        raise ScenarioError(refused + [named(p) for p in exc.all_problems]) from None
-    if refused:
-        raise ScenarioError(refused)
+        raise ScenarioError([named(p) for p in exc.all_problems]) from None
     return scenario, point
+
+
+def _size_words(scenario: Scenario, customers: int | None, days: float | None) -> list[str]:
+    """Problems of ``--customers`` and ``--days`` for ``scenario``, worded with the flags."""
+    return [in_flags(p) for p in size_problems(scenario, customers, days)]
+
+
+def _param_problems(scenario: Scenario, params: list) -> list[str]:
+    """Each ``--param`` whose path or values the scenario does not take, worded with flags.
+
+    The same checks as a sweep's (:func:`cxsim.params.check_param`, then each value or
+    bound against its field), every parameter's problem at once.
+    """
+    from .errors import Arg
+    from .params import ParamError, check_param
+    from .sweep import _check_values
+
+    data = scenario.to_dict()
+    found = []
+    for param in params:
+        try:
+            _check_values(data, [check_param(param, data, list(scenario.strategies))])
+        except ParamError as exc:
+            if exc.arg is None:  # a problem of the path: name the --param it is about
+                exc = ParamError(Arg("params", f"{param.path}={param.spec}"), ": ", *exc.parts)
+            found.append(in_flags(exc))
+    return found
+
+
+def _refuse(problems: list[str]) -> None:
+    """Refuse the command with every problem found, a line each (a screenful at most)."""
+    if problems:
+        raise UsageError("\n".join(screenful(problems)))
 
 
 def _value_text(value) -> str:
@@ -958,6 +1048,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
                              "reeval_reps": args.reeval_reps, "seed": args.seed}.items()
            if v is not None}}
     scenario = _load(args.scenario)
+    _refuse(_size_words(scenario, args.customers, args.days))
     posterior = None
     if args.posterior is not None:
         from .calibrate import load_posterior
@@ -965,10 +1056,18 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         posterior = load_posterior(args.posterior, scenario)
     search = prepare(scenario, posterior=posterior, **settings)  # checked before anything
     t0 = time.perf_counter()
-    result = optimise(scenario, posterior=posterior, workers=args.workers,
-                      scheduler=args.scheduler, ensemble=args.ensemble, out=out,
-                      resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
-                      plot=args.plot, **settings)
+    try:
+        result = optimise(scenario, posterior=posterior, workers=args.workers,
+                          scheduler=args.scheduler, ensemble=args.ensemble, out=out,
+                          resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
+                          plot=args.plot, **settings)
+    except OSError as exc:
+        # writing the results failed after the search (a full disk): search.json still
+        # says running, and the candidates' journal lets --resume write them again
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        raise UsageError(f"--out: cannot write {shown(out)} ({exc.strerror or exc}); the "
+                         "candidates are saved: continue with --resume") from None
     if not args.quiet:
         print(format_result(result, search))
         meta = result.provenance
@@ -992,8 +1091,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     given = {"method": args.method, "budget": args.budget, "reps": args.reps,
              "batch": args.batch, "check_reps": args.check_reps, "seed": args.seed,
              "customers": args.customers, "days": args.days}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    params = []
+    for text in args.param:  # every --param is checked; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
     if args.resume:
+        _refuse(problems)
         settings = stored_settings(out)
         if args.scenario is not None:
             settings["scenario"] = _load(args.scenario)
@@ -1003,13 +1109,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             settings["targets"] = args.targets
     else:
         if args.targets is None:
-            raise UsageError("cxsim calibrate: give the observed data with --targets FILE "
-                             "(see --help)")
-        if not params:
-            raise UsageError("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
-                             "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
+            problems.append("cxsim calibrate: give the observed data with --targets FILE "
+                            "(see --help)")
+        if not args.param:
+            problems.append("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
+                            "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
         settings = {"scenario": _load(args.scenario), "params": params,
                     "targets": args.targets}
+        problems += _param_problems(settings["scenario"], params)
+    if (args.customers is not None or args.days is not None) and "scenario" in settings:
+        problems += _size_words(settings["scenario"], args.customers, args.days)
+    _refuse(problems)
     settings.update({k: v for k, v in given.items() if v is not None})
     t0 = time.perf_counter()
     result = calibrate(**settings, workers=args.workers, scheduler=args.scheduler,
@@ -1034,6 +1144,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .params import parse_param
     from .sweep import (
         JournalWarning,
+        _check_folder,
         check_resumable,
         format_failures,
         plan_sweep,
@@ -1050,7 +1161,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
              "outcomes": _names(args.outcomes, "--outcomes", "outcome")}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    if not args.resume:  # a folder it may not use: said with the other problems, up front
+        try:
+            _check_folder(out, resume=False)
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    params = []
+    for text in args.param:  # every --param is read; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    if not args.resume and not args.param:
+        problems.append("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
+    _refuse(problems)
     if args.resume:
         settings = stored_settings(read_provenance(out))
         if args.scenario is not None:
@@ -1059,8 +1184,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             settings["params"] = params
         settings.update({k: v for k, v in given.items() if v is not None})
     else:
-        if not params:
-            raise UsageError("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
         defaults = {"design": "grid", "replications": 1, "seed": 0, "ticks": False,
                     "fmt": "auto"}
         settings = {"scenario": _load(args.scenario), "params": params,
@@ -1104,6 +1227,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   + (f"; {earlier} had finished earlier" if earlier else ""))
         else:
             print(f"nothing left to run: all {_n(len(runs), 'run')} had finished earlier")
+        table = format_sweep_table(result)
+        if table:
+            print(table)
         if result.sensitivity is not None:
             print(format_sensitivity(result.sensitivity))
         print(f"wrote {out}/: {', '.join(written)}")
@@ -1137,20 +1263,115 @@ def _names(text: str | None, flag: str, what: str) -> list[str] | None:
 
 
 def format_sensitivity(table, top: int = 3) -> str:
-    """The most influential parameters per outcome (by ST, or by mu_star for Morris)."""
+    """The most influential parameters per outcome (by ST, or by mu_star for Morris).
+
+    An estimate whose row notes sampling error (:func:`cxsim.sweep.sensitivity_notes`) is
+    marked ``*`` and explained in a last line.
+    """
+    from .sweep import SAMPLING_NOTE
+
     key = "ST" if "ST" in table else "mu_star"
     what = "total Sobol' index ST" if key == "ST" else "Morris mu*"
     lines = [f"most influential parameters ({what}, 95 % interval):"]
+    marked = False
     for outcome, group in table.groupby("outcome", sort=False):
         g = group.dropna(subset=[key]).sort_values(key, ascending=False).head(top)
         if g.empty:
             note = group["note"].iloc[0] if "note" in group else ""
             lines.append(f"  {outcome}: n/a ({note})")
             continue
-        parts = [f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
-                 f"{r[key + '_ci_high']:.3g}]" for _, r in g.iterrows()]
+        parts = []
+        for _, r in g.iterrows():
+            flagged = isinstance(r.get("note"), str) and SAMPLING_NOTE in r["note"]
+            marked = marked or flagged
+            parts.append(f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
+                         f"{r[key + '_ci_high']:.3g}]" + ("*" if flagged else ""))
         lines.append(f"  {outcome}: " + "; ".join(parts))
+    if marked:
+        lines.append("  * sampling error: " + (
+            "a share of variance lies in [0, 1] and S1 is at most ST, but these estimates or "
+            "intervals do not" if key == "ST" else "mu* is never negative, but this interval "
+            "reaches below 0") + "; increase --samples (see the note column of "
+            "sensitivity.csv)")
     return "\n".join(lines)
+
+
+#: operating-system errors of writing a results folder (refused with one line, exit 2)
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                 errno.EFBIG)
+
+#: the width a printed table keeps to (a terminal's usual 100 columns)
+TABLE_WIDTH = 100
+
+
+def format_sweep_table(result, width: int = TABLE_WIDTH, most: int = SCREENFUL - 2) -> str:
+    """A screenful of a sweep's results.
+
+    A grid of at most ``most`` points: a row per point (the parameters, then the outcomes'
+    means over the replicates, as many outcomes as fit in ``width``).  Otherwise (a larger
+    grid, an lhs design): a row per outcome with the mean, least and largest of the points'
+    means.  Empty for sobol and morris (their sensitivity lines say more) and when no run
+    finished.
+    """
+    import pandas as pd
+
+    plan, runs = result.plan, result.runs
+    kind = plan.design.kind
+    outcomes = [o for o in plan.outcomes if o in runs.columns]
+    ok = runs[runs["status"] == "done"]
+    if kind in ("sobol", "morris") or ok.empty or not outcomes:
+        return ""
+    params = [p.path for p in plan.design.params]
+    means = ok.groupby("point", sort=True).agg(
+        {**{p: "first" for p in params}, **{o: "mean" for o in outcomes}})
+    means = means.reindex(range(len(plan.design)))  # a point without a finished run: n/a
+    for i, point in enumerate(plan.design.points):
+        for p in params:
+            if pd.isna(means.at[i, p]) if not isinstance(means.at[i, p], str) else False:
+                means.at[i, p] = point.get(p)
+    over = (f"mean of {plan.replications} replications" if plan.replications > 1
+            else "one run")
+
+    def fmt(o: str, v) -> str:
+        return BY_NAME[o].format(None if pd.isna(v) else float(v)) if o in BY_NAME else f"{v:g}"
+
+    if kind == "grid" and len(means) <= most:
+        def label(path: str) -> str:  # the last part of a path, unless two share it
+            last = path.split(".")[-1]
+            return last if sum(q.split(".")[-1] == last for q in params) == 1 else path
+        # columns by the names of the runs table (compact, and what the file calls them)
+        cols = [(label(p), [_value_text(v) for v in means[p]]) for p in params]
+        cols += [(o, [fmt(o, v) for v in means[o]]) for o in outcomes]
+        shown, used = [], 0
+        for i, (head, cells) in enumerate(cols):
+            w = max(len(head), *(len(c) for c in cells))
+            if i >= len(params) and used + w + 2 > width:
+                break
+            shown.append((head, cells, w, i < len(params)))
+            used += w + 2
+        rows = [f"results per point ({over}):"]
+        rows.append("  " + "  ".join(h.ljust(w) if left else h.rjust(w)
+                                     for h, _, w, left in shown))
+        for r in range(len(means)):
+            rows.append("  " + "  ".join(c[r].ljust(w) if left else c[r].rjust(w)
+                                         for _, c, w, left in shown))
+        left_out = len(cols) - len(shown)
+        if left_out:
+            rows.append(f"  ({left_out} more outcome{'s' if left_out > 1 else ''} in the "
+                        "runs table)")
+        return "\n".join(rows)
+    rows = [f"results across {len(means):,} points ({over} each):"]
+    names = [BY_NAME[o].short if o in BY_NAME else o for o in outcomes]
+    w0 = max(len(n) for n in names)
+    cells = [[fmt(o, means[o].mean()), fmt(o, means[o].min()), fmt(o, means[o].max())]
+             for o in outcomes]
+    ws = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(("mean", "min", "max"))]
+    rows.append("  " + " " * w0 + "  " + "  ".join(h.rjust(w) for h, w in
+                                                   zip(("mean", "min", "max"), ws, strict=True)))
+    for n, c in zip(names, cells, strict=True):
+        rows.append("  " + n.ljust(w0) + "  " + "  ".join(v.rjust(w) for v, w in
+                                                        zip(c, ws, strict=True)))
+    return "\n".join(rows)
 
 
 def _compare_figures(result) -> list:
@@ -1438,19 +1659,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     scenario_arg, prefix = args.scenario, args.prefix
     if prefix is None and scenario_arg is not None and _looks_like_path(scenario_arg):
         scenario_arg, prefix = None, scenario_arg  # cxsim show segments.loyal
-    sc = _load(scenario_arg)
-    rows = parameters(sc)
     sections = [f.name for f in dataclasses.fields(Scenario)]
-    if args.section is not None:
-        if args.section not in sections:
-            raise UsageError(f"--section: no section '{_short(args.section)}' (sections: "
-                             f"{', '.join(sections)})")
+    problems: list[str] = []  # every problem is refused at once
+    if args.section is not None and args.section not in sections:
+        problems.append(f"--section: no section '{_short(args.section)}' (sections: "
+                        f"{', '.join(sections)})")
+    try:
+        sc = _load(scenario_arg)
+    except ScenarioError as exc:
+        raise ScenarioError([*exc.all_problems, *problems]) from None
+    rows = parameters(sc)
+    if args.section is not None and not problems:
         rows = matching(rows, args.section)
     if prefix is not None:
         rows = matching(rows, prefix)
         if not rows:
-            raise UsageError(f"cxsim show: no value under '{_short(prefix)}' (sections: "
-                             f"{', '.join(sections)})")
+            problems.append(f"cxsim show: no value under '{_short(prefix)}' (sections: "
+                            f"{', '.join(sections)})")
+    _refuse(problems)
     if args.json:
         names = {r.group.split(".", 1)[1] for r in rows
                  if r.section == "strategies" and r.group != "strategies"}
