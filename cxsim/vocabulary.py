@@ -386,6 +386,61 @@ HEADLINE: tuple[str, ...] = ("active", "churned", "monthly_churn", "nps", "csat"
                              "service_level", "revenue", "profit")
 
 
+#: what each run figure means, in one line of plain language for readers of a report (a
+#: manager, not a modeller); ``Metric.description`` says how the model computes it.
+#: :func:`plain` falls back to the description for a metric not listed here.
+PLAIN: dict[str, str] = {
+    "active": "How many customers the business has at the end of the run.",
+    "new": "Prospects won as new customers during the run (returning customers not "
+           "included).",
+    "churned": "Customers who left during the run.",
+    "churn_rate": "Share of customers lost per day (or per time step of the model).",
+    "monthly_churn": "Share of customers lost in a typical month, at the run's pace of "
+                     "losses.",
+    "annual_retention": "Share of customers who would still be customers after a year if "
+                        "the run's pace of losses held all year.",
+    "retention": "Share of the customers at the start who are still customers at the end.",
+    "nps": "Net Promoter Score from the survey: % who would recommend (9-10) minus % who "
+           "would not (0-6), over the last 30 days; from −100 to +100.",
+    "nps_population": "The NPS if every customer answered the survey (no sampling error).",
+    "csat": "Average answer to 'how satisfied were you?' after a service contact, 1 (very "
+            "unhappy) to 5 (very happy).",
+    "ces": "Average answer to 'how easy was it?' after a service contact, 1 (very hard) "
+           "to 7 (very easy).",
+    "satisfaction": "How satisfied customers feel overall, on the model's 0 to 1 scale.",
+    "fcr": "Share of customer needs solved at the first place the customer tried, without "
+           "being passed on.",
+    "service_level": "Share of calls and chats answered within the target waiting time.",
+    "asa": "How long an answered caller waits on average before someone picks up.",
+    "abandonment": "Share of callers who hang up before being answered.",
+    "occupancy": "Share of paid time the contact-centre staff spend handling contacts.",
+    "engagement": "How engaged the staff are, on the model's 0 to 1 scale.",
+    "attrition": "Staff who quit, per member of staff, over the run (over a year: the "
+                 "yearly staff turnover).",
+    "partner_on_time": "Share of partner jobs (e.g. deliveries) done right and on time.",
+    "revenue": "Money customers paid during the run.",
+    "cost": "Everything the business spent during the run, including the strategy's own "
+            "cost.",
+    "profit": "Revenue minus cost over the run, after paying for the strategy.",
+    "episodes": "Times customers came with a need (to buy, get help, pay, ...).",
+    "intervention_cost": "What the strategy itself cost during the run (training, fees, "
+                         "projects).",
+}
+
+
+def plain(name: str) -> str:
+    """One plain-language line saying what metric ``name`` means (:data:`PLAIN`).
+
+    Falls back to the metric's :attr:`Metric.description`; ``""`` for an unknown name.
+    """
+    if name in PLAIN:
+        return PLAIN[name]
+    m = BY_NAME.get(name)
+    if m is None or not m.description:
+        return ""
+    return m.description[0].upper() + m.description[1:] + "."
+
+
 # --------------------------------------------------------------------------------------------
 # The metrics of the model's parts
 # --------------------------------------------------------------------------------------------
@@ -696,6 +751,7 @@ def colormap(m: Metric, diverging: bool = False) -> str:
 
 __all__ = ["ACRONYMS", "BANDS", "BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "DEFAULT_CURRENCY",
            "HEADLINE", "METRICS", "OUTCOMES", "PART_COMPUTED", "PART_KINDS", "PART_METRICS",
-           "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric", "axis_band",
-           "colormap", "display_label", "display_unit", "format_value", "label", "metric",
-           "param_label", "part_metric", "per_time", "pretty_name", "window_text"]
+           "PLAIN", "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric",
+           "axis_band", "colormap", "display_label", "display_unit", "format_value", "label",
+           "metric", "param_label", "part_metric", "per_time", "plain", "pretty_name",
+           "window_text"]

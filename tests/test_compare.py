@@ -266,8 +266,10 @@ def test_unknown_strategy_refused_before_running(small):
 def test_start_beyond_horizon_refused_before_running(small):
     with pytest.raises(ScenarioError) as exc:
         compare(small, replications=2, ticks=45, executor=NoRunExecutor())
-    assert len(exc.value.problems) == 1
+    # every strategy that starts too late, one line each
+    assert len(exc.value.problems) == 2
     assert "self_service" in exc.value.problems[0] and "horizon" in exc.value.problems[0]
+    assert "add_messaging" in exc.value.problems[1] and "horizon" in exc.value.problems[1]
 
 
 def test_bad_workers_refused(small):
