@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plot", action="store_true",
                    help="also write the run's figures (KPI dashboard, journey map, flows, "
                         "NPS split, retention curves, employees and partners) as PNG")
+    _add_plot_format(r)
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
 
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "same)")
     c.add_argument("--plot", action="store_true",
                    help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
+    _add_plot_format(c)
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
     # a mistyped flag is reported with the other problems (cmd_compare), not alone
     c.__class__ = _CollectingParser
@@ -372,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "taken from it; options given must match it)")
     w.add_argument("--plot", action="store_true",
                    help="also write the sweep's figures (heatmap or sensitivity bars)")
+    _add_plot_format(w)
     w.add_argument("--quiet", action="store_true", help="print nothing but errors")
     w.set_defaults(func=cmd_sweep)
 
@@ -510,8 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="figures from a results folder (run, compare, sweep or "
                                      "calibrate)",
                         description="Render every figure that fits the results in DIR (from "
-                                    "cxsim run, compare, sweep or calibrate) as PNG files in DIR.")
+                                    "cxsim run, compare, sweep or calibrate) as PNG files (or "
+                                    "--format svg, pdf) in DIR.")
     pl.add_argument("folder", metavar="DIR", help="a results folder")
+    pl.add_argument("--format", type=_figure_formats, default=("png",), metavar="F[,F]",
+                    dest="formats",
+                    help="figure formats, comma separated: png (default), svg, pdf; e.g. "
+                         "png,svg,pdf")
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(func=cmd_plot)
 
@@ -636,19 +644,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "threads": threads, "scenario_hash": scenario.content_hash(),
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
                    "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
-                   "overrides": overrides}
+                   "overrides": overrides, "currency": scenario.economics.currency,
+                   "interventions": _interventions(scenario, args.strategy)}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
         written = ["metrics.csv", "summary.json",
                    *(f"{n}.csv" for n in tables if n != "metrics")]
-        figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days)
+        figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days,
+                                summary["currency"], summary["interventions"])
                    if args.plot else [])
         with _closing(figures), stage.writing() as folder:
             for name, table in tables.items():
                 _write_atomic(folder / f"{name}.csv", table.to_csv(index=False))
             _write_atomic(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
-            written += _save_figures(figures, folder)
+            written += _save_figures(figures, folder, args.formats)
             stage.commit()
     if not args.quiet:
         print(format_summary(summary))
@@ -811,13 +821,44 @@ def _check_replay(args: argparse.Namespace, recorded: dict, summary: dict) -> in
     return 0
 
 
-def _run_figures(tables: dict, title: str, tick_days: float) -> list:
+def _run_figures(tables: dict, title: str, tick_days: float, currency: str | None = None,
+                 interventions=()) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return plots.run_figures(tables, title, tick_days)
+    return plots.run_figures(tables, title, tick_days, currency or plots.DEFAULT_CURRENCY,
+                             interventions)
+
+
+def _interventions(scenario: Scenario, strategy: str | None) -> list[dict]:
+    """The run's interventions for ``summary.json`` (the figures mark them)."""
+    from .plots import run_interventions
+
+    return run_interventions(scenario, strategy)
+
+
+def _add_plot_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plot-format", type=_figure_formats, default=("png",), metavar="F[,F]",
+                   dest="formats",
+                   help="with --plot: figure formats, comma separated: png (default), svg, "
+                        "pdf")
+
+
+def _figure_formats(text: str) -> tuple[str, ...]:
+    """``png,svg,pdf`` as a tuple of figure formats (argparse type; one-line errors)."""
+    from .plots import FIGURE_FORMATS
+
+    items = [t.strip().lower().lstrip(".") for t in str(text).split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise argparse.ArgumentTypeError(f"give formats separated by commas, e.g. png,svg,pdf; "
+                                         f"got {text!r}")
+    bad = [t for t in items if t not in FIGURE_FORMATS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown figure format {bad[0]!r} in {text!r} "
+                                         f"(known: {', '.join(FIGURE_FORMATS)})")
+    return tuple(dict.fromkeys(items))
 
 
 @contextlib.contextmanager
@@ -833,35 +874,44 @@ def _closing(figures: list):
                 plots.plt.close(fig)
 
 
-def _save_figures(figures: list, out: Path) -> list[str]:
-    """Write ``(name, figure)`` pairs as PNG into ``out``; return the names."""
+def _save_figures(figures: list, out: Path, formats=("png",)) -> list[str]:
+    """Write ``(name, figure)`` pairs into ``out`` in each of ``formats``; the file names.
+
+    ``name`` is the PNG's (``x.png``); other formats replace its suffix (``x.svg``).
+    """
+    from .plots import figure_names
+
+    names: list[str] = []
     with _closing(figures):
         for name, fig in figures:
-            _save_png(fig, out / name)
-    return [name for name, _ in figures]
+            for fname in figure_names(name, formats):
+                _save_png(fig, out / fname)
+                names.append(fname)
+    return names
 
 
 def _save_png(fig, path: Path) -> None:
-    """Write a figure as PNG (150 dpi) atomically and close it."""
-    from . import plots
+    """Write a figure atomically at 150 dpi in the format of ``path``'s suffix (png, svg, pdf).
 
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150, format="png")
-    finally:
-        plots.plt.close(fig)
+    The caller closes it (:func:`_closing`).
+    """
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format=path.suffix.lstrip(".") or "png")
 
 
 def _add_figures(folder: Path, figures: list, arg: str | None = "out",
-                 locked: bool = False) -> list[str]:
+                 locked: bool = False, formats=("png",)) -> list[str]:
     """Put ``figures`` into a results folder, all at once: a new folder swapped in whole.
 
-    The folder's other files are carried over (hard links); figures of the same names are
-    replaced.  Holds the folder's lock unless the caller does (``locked``).
+    Each figure is written in each of ``formats``.  The folder's other files are carried
+    over (hard links); figures of the same names are replaced.  Holds the folder's lock
+    unless the caller does (``locked``).
     """
+    from .plots import figure_names
+
     if not figures:
         return []
-    names = [name for name, _ in figures]
+    names = [f for name, _ in figures for f in figure_names(name, formats)]
     with contextlib.ExitStack() as held:
         held.enter_context(_closing(figures))
         if not locked:
@@ -869,7 +919,7 @@ def _add_figures(folder: Path, figures: list, arg: str | None = "out",
         stage = held.enter_context(Stage(folder, None, arg=arg, what="figures",
                                          keep=lambda name: name not in names))
         with stage.writing() as tmp:
-            _save_figures(figures, tmp)
+            _save_figures(figures, tmp, formats)
             stage.commit()
     return names
 
@@ -1006,7 +1056,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def extra(result, folder: Path) -> list[str]:
         if args.plot:
-            figures.extend(_save_figures(_compare_figures(result), folder))
+            figures.extend(_save_figures(
+                _compare_figures(result, settings["scenario"].economics.currency), folder,
+                args.formats))
         return figures
 
     t0 = time.perf_counter()
@@ -1217,7 +1269,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if result.sensitivity is not None:
         written.append("sensitivity.csv")
     if args.plot:
-        written += _plot_sweep(result, out)
+        written += _plot_sweep(result, out, args.formats)
     runs = result.runs
     n_failed = len(result.failed)
     if not args.quiet:
@@ -1374,23 +1426,28 @@ def format_sweep_table(result, width: int = TABLE_WIDTH, most: int = SCREENFUL -
     return "\n".join(rows)
 
 
-def _compare_figures(result) -> list:
+def _compare_figures(result, currency: str | None = None) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return [("comparison_bands.png", plots.comparison_bands(result)),
-            ("forest_plot.png", plots.forest_plot(result))]
+    currency = currency or plots.DEFAULT_CURRENCY
+    figures = [("comparison_bands.png", plots.comparison_bands(result, currency=currency))]
+    with contextlib.ExitStack() as held:
+        held.callback(lambda: [plots.plt.close(f) for _, f in figures])
+        figures.append(("forest_plot.png", plots.forest_plot(result, currency=currency)))
+        held.pop_all()
+    return figures
 
 
-def _plot_sweep(result, out: Path) -> list[str]:
+def _plot_sweep(result, out: Path, formats=("png",)) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return _add_figures(out, plots.sweep_figures(result))
+    return _add_figures(out, plots.sweep_figures(result), formats=formats)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -1404,10 +1461,38 @@ def cmd_plot(args: argparse.Namespace) -> int:
     figures: list = []
     with folder_lock(folder, None), _closing(figures):
         _draw_folder(folder, kinds, args.folder, figures)
-        names = _add_figures(folder, figures, arg=None, locked=True)
+        names = _add_figures(folder, figures, arg=None, locked=True, formats=args.formats)
     if not args.quiet:
         print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
     return 0
+
+
+def _checked_currency(value, path: Path) -> str | None:
+    """A recorded currency (a short printable text), None if not recorded; else refused."""
+    if value is None:
+        return None
+    if not (isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()):
+        raise UsageError(f"{path}: currency is not a short currency symbol or code")
+    return value
+
+
+def _recorded_events(summary: dict, path: Path) -> tuple[str | None, list[dict]]:
+    """The currency and interventions ``summary.json`` records, checked (older runs: none)."""
+    currency = _checked_currency(summary.get("currency"), path)
+    events = summary.get("interventions", [])
+
+    def day(v) -> bool:
+        return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and 0 <= v <= 1e8)
+
+    if not isinstance(events, list) or len(events) > 10_000 or not all(
+            isinstance(e, dict) and day(e.get("start_day"))
+            and (e.get("end_day") is None or day(e.get("end_day")))
+            and isinstance(e.get("type", ""), str) and isinstance(e.get("target", ""), str)
+            and len(e.get("type", "")) <= 200 and len(e.get("target", "")) <= 200
+            for e in events):
+        raise UsageError(f"{path}: interventions is not a list of interventions with days")
+    return currency, events
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -1527,12 +1612,17 @@ def _folder_figures(kind: str, folder: Path, given: str) -> list:
             tables[name] = table
         if "metrics" not in tables:
             raise UsageError(f"{given}: summary.json without metrics.csv")
-        return _run_figures(tables, title[:200], float(tick_days))
+        currency, events = _recorded_events(summary, folder / "summary.json")
+        return _run_figures(tables, title[:200], float(tick_days), currency, events)
     if kind == "compare":
         from .compare import read_comparison
+        from .io import read_json
 
         try:
-            return _compare_figures(read_comparison(folder))
+            meta = read_json(folder / "compare.json")
+            currency = meta.get("currency") if isinstance(meta, dict) else None
+            return _compare_figures(read_comparison(folder),
+                                    _checked_currency(currency, folder / "compare.json"))
         except ValueError as exc:
             if isinstance(exc, InputError):
                 raise

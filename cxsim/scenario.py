@@ -323,6 +323,9 @@ class Economics:
     fixed_cost_per_day: float = _f(0.0, lo=0, hi=1e9, doc="overheads per day")
     acquisition_cost: float = _f(0.0, lo=0, hi=1e6, doc="cost per newly acquired customer")
     discount_rate: float = _f(0.10, lo=0, hi=1, doc="yearly discount rate for CLV and ROI")
+    # shown on figures only: money is a number in the scenario's currency whatever its name
+    currency: str = _f("€", doc="currency of the scenario's money, as figures label it "
+                                "(a symbol or code, e.g. €, $, £, EUR; default €)")
 
 
 @dataclass(frozen=True)
@@ -1001,6 +1004,10 @@ def _check_values(s: Scenario) -> list[str]:
             errs.append(f"segments: shares must sum to 1, got {total:g}")
     if len(s.segments) > 250:
         errs.append("segments: at most 250 segments are supported")
+    cur = s.economics.currency
+    if not cur.strip() or len(cur) > 8 or not cur.isprintable() or cur != cur.strip():
+        errs.append(f"economics.currency must be a short symbol or code (1 to 8 printable "
+                    f"characters, e.g. €, $, EUR), got {cur!r}")
     # the queue formulas hold a term per agent on duty (cxsim.limits.MAX_AGENTS)
     scale = s.market.represents / s.market.size if s.market.represents else 1.0
     for name, t in s.teams.items():
