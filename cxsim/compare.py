@@ -1389,6 +1389,7 @@ def settings(result: ComparisonResult) -> dict:
             "replications": result.replications, "seed": result.seed, "ticks": ticks,
             "tick_days": result.tick_days,
             "market": spec.market.size if spec is not None else None,
+            "currency": spec.economics.currency if spec is not None else None,
             "discount_rate": result.discount_rate, "workers": result.workers,
             "executor": result.executor, "runs": len(result.runs),
             "cxsim_version": __version__, "format": RESULTS_FORMAT,

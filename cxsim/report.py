@@ -25,6 +25,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,12 +199,29 @@ def _display(name: str) -> str:
     return name
 
 
+#: the currency of the part being built (``economics.currency`` as the folder records it)
+_CURRENCY: ContextVar[str] = ContextVar("currency", default="currency")
+
+
+def _use_currency(value: Any) -> str:
+    """Label money in ``value`` (a recorded currency) for the part being built.
+
+    Folders from before the currency was recorded, or with a value that is not a short
+    printable text, keep the word "currency".
+    """
+    ok = isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()
+    currency = value.strip() if ok and value.strip() else "currency"
+    _CURRENCY.set(currency)
+    return currency
+
+
 def _unit(name: str, difference: bool = False) -> str:
     """The unit of a metric's value (``difference``: of a difference of two values)."""
     m = BY_NAME.get(name.removesuffix("_diff") if name.endswith("_diff") else name)
     if m is None:
         return ""
-    return m.difference_unit() if difference or name.endswith("_diff") else m.unit
+    unit = m.difference_unit() if difference or name.endswith("_diff") else m.unit
+    return _CURRENCY.get() if unit == "currency" else unit
 
 
 def _table(head: Sequence[Any], rows: Iterable[Sequence[Any] | str], *, caption: str = "",
@@ -348,6 +366,7 @@ def _run_part(folder: Path) -> Part:
     summary = read_json(folder / "summary.json")
     if not isinstance(summary, dict):
         raise FolderError(f"{shown(folder / 'summary.json')}: not a cxsim summary")
+    _use_currency(summary.get("currency"))
     if summary.get("format") != RESULTS_FORMAT:
         raise FolderError(f"{shown(folder)}: results from an older cxsim format (format "
                           f"{summary.get('format', 'none')}, expected {RESULTS_FORMAT}); run "
@@ -401,6 +420,8 @@ def _compare_part(folder: Path) -> Part:
             raise
         raise FolderError(str(exc)) from None
     meta = read_json(folder / "compare.json")
+    currency = _use_currency(meta.get("currency"))
+    in_currency = "currency of the scenario" if currency == "currency" else "in " + currency
     ticks = int(meta["ticks"])
     days = ticks * result.tick_days
     reps = result.replications
@@ -495,7 +516,7 @@ def _compare_part(folder: Path) -> Part:
                               "95 % interval", "ROI", "NPV", "Payback"], roi_rows,
                              ident="money", numeric=range(1, 7),
                              caption="What each strategy costs and earns over the run "
-                                     "(currency of the scenario)"))
+                                     f"({in_currency})"))
     caveats = [
         f"Each strategy and the baseline ran {reps} times with the same {reps} random seeds "
         "(paired replications): the differences compare like with like, and their "
@@ -747,12 +768,15 @@ def read_part(folder: Path | str, kind: str) -> Part:
         raise InputError(f"cxsim report: no report for {kind!r} results (reports describe "
                          f"{', '.join(KINDS)})")
     folder = Path(folder)
+    token = _CURRENCY.set("currency")  # each part labels money with its own folder's currency
     try:
         return _PARTS[kind](folder)
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise _damaged(folder, exc) from None
+    finally:
+        _CURRENCY.reset(token)
 
 
 # --------------------------------------------------------------------------------------------

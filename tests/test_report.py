@@ -534,3 +534,23 @@ def test_the_library_refuses_a_folder_without_results(tmp_path):
     with pytest.raises(InputError, match="no report for 'optimise' results"):
         report.read_part(tmp_path, "optimise")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_money_is_labelled_in_the_scenarios_currency(folders, tmp_path):
+    """A run or comparison records economics.currency; the report's money units use it."""
+    import json
+
+    for kind in ("run", "compare"):
+        folder = copy_of(folders[kind], tmp_path / kind)
+        meta = folder / ("summary.json" if kind == "run" else "compare.json")
+        data = json.loads(meta.read_text())
+        assert data["currency"] == "€"  # the default, recorded
+        data["currency"] = "NZ$"
+        meta.write_text(json.dumps(data))
+        text, _ = make_report(folder, tmp_path / kind)
+        assert "NZ$" in text
+        data["currency"] = "x" * 40  # not a currency: refused as damaged, nothing written
+        meta.write_text(json.dumps(data))
+        out = tmp_path / kind / "again.html"
+        code, _, err = call(["report", folder, "--out", out])
+        assert code == 2 and "currency" in one_line(err) and not out.exists()
