@@ -1191,8 +1191,11 @@ def cmd_viz(args: argparse.Namespace) -> int:
              else f"http://[::1]:{port}/" if args.host == "::" else url)
     # no usage telemetry; figures without a display; and quiet about a hook-order warning
     # Solara raises about Mesa 3.3's own SolaraViz code
+    # The page's front end always comes through Solara's cache (filled above): Solara
+    # otherwise has browsers load it from the CDN when started from a VS Code terminal.
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
-               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
+               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks",
+               SOLARA_ASSETS_PROXY="True")
     if args.scenario is not None:
         env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:

@@ -303,14 +303,14 @@ def staff_text(model) -> str:
     start = model.params["headcount"]
     now = len(model.teams[team])
     vacant = len(model.workforce.vacancies.get(team, ()))
-    text = (f"{_words(team).capitalize()}: {start:,} people at the start, "
+    text = (f"{_words(team).capitalize()}: {start:,} people at the start; "
             f"{now:,} on the roster today")
     if vacant:
-        text += f" ({vacant:,} left and not yet replaced)"
+        text += f", {vacant:,} left and not yet replaced"
     fte = model.spec.teams[team].fte
     if not math.isclose(fte, 1.0):
-        text += (f" (at {model.params['customers']:,} customers each person stands for "
-                 f"{fte:.2g} of a full-time employee: the team scales with the market)")
+        text += (f". At {model.params['customers']:,} customers each person stands for "
+                 f"{fte:.2g} of a full-time employee (the team scales with the market)")
     return text + "."
 
 

@@ -123,17 +123,16 @@ def seed(cache: Path, everything: bool = False, packages: list[str] | None = Non
 
 def _unpack(npm: str, spec: str, tmp: Path) -> None:
     """``npm pack spec`` in ``tmp``, its ``package/`` folder unpacked as ``tmp/unpacked``."""
+    # few retries: without a network npm otherwise takes over a minute to give up
+    cmd = [npm, "pack", "--loglevel=error", "--fetch-retries=1",
+           "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=5000", spec]
     try:
-        done = subprocess.run([npm, "pack", "--silent", spec], cwd=tmp, capture_output=True,
-                              text=True, timeout=NPM_TIMEOUT)
+        done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=NPM_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise AssetsError(f"npm pack {spec} took over {NPM_TIMEOUT} s") from None
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        why = next((ln for ln in reversed(done.stderr.strip().splitlines())
-                    if "code" in ln or "network" in ln.lower()), None) or (
-            done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AssetsError(f"npm pack {spec} failed: {why.strip()}")
+        raise AssetsError(f"npm pack {spec} failed: {_npm_reason(done.stderr)}")
     tarball = tmp / lines[-1]
     out = tmp / "unpacked"
     if out.exists():
@@ -147,6 +146,17 @@ def _unpack(npm: str, spec: str, tmp: Path) -> None:
             if m.name:
                 tar.extract(m, out, filter="data")
     tarball.unlink()
+
+
+def _npm_reason(stderr: str) -> str:
+    """The gist of npm's error output: its code and reason (``ECONNREFUSED: connect ...``)."""
+    code = re.search(r"npm (?:error|ERR!) code (\S+)", stderr)
+    reason = re.search(r"reason: (.+)", stderr)
+    parts = [m.group(1).strip() for m in (code, reason) if m]
+    if parts:
+        return ": ".join(parts)
+    last = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    return last[-1] if last else "no output"
 
 
 def ensure(cache: Path | None = None, progress: Callable[[str], None] = print) -> list[str]:
