@@ -1200,6 +1200,9 @@ def cmd_viz(args: argparse.Namespace) -> int:
         env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:
         env.pop("CXSIM_VIZ_SCENARIO", None)
+    # a closed tab's model (and a run it was playing) goes after two minutes, not Solara's
+    # default of a day: memory and processor time of a room's reloads stay bounded
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", VIZ_SESSION_TIMEOUT)
     if args.customers is not None:
         env["CXSIM_VIZ_CUSTOMERS"] = str(args.customers)
     else:
@@ -1239,6 +1242,10 @@ def cmd_viz(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+
+#: how long a session (a browser tab's model) outlives its tab: a reload or a brief loss of
+#: the network within this time keeps the model
+VIZ_SESSION_TIMEOUT = "2m"
 
 #: what to run when the app's front end is missing and cannot be fetched
 VIZ_ASSETS_HINT = "python -m cxsim.viz_assets"

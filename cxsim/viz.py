@@ -21,9 +21,12 @@ the page lists every problem at once, and Play and Step are disabled.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
+import threading
 import time
+import traceback
 import warnings
 
 import networkx as nx
@@ -171,6 +174,9 @@ class WorkshopModel(cxsim.CXModel):
         levers = {"headcount": headcount, "quality": quality, "reliability": reliability}
         point = {LEVERS[k][0]: v for k, v in levers.items() if v is not None and k in LEVERS}
         customers = int(START_CUSTOMERS if customers is None else customers)
+        #: held while stepping and while the page reads the model (Play steps in a thread of
+        #: its own while the page renders the last step)
+        self.lock = threading.RLock()
         #: the settings as the page passed them (it compares them with its pending ones)
         self.settings = {"headcount": headcount, "quality": quality,
                          "reliability": reliability, "customers": customers,
@@ -203,16 +209,18 @@ class WorkshopModel(cxsim.CXModel):
         """The per-tick metrics so far; an empty table (the contract columns) when invalid."""
         if self.problems:
             return pd.DataFrame(columns=list(CONTRACT_COLUMNS))
-        return super().metrics
+        with self.lock:
+            return super().metrics
 
     def step(self) -> None:
         """One tick; stops (``running = False``) at the scenario's horizon."""
         if self.problems:
             self.running = False
             return
-        super().step()
-        if self.time_tick >= self.spec.simulation.ticks:
-            self.running = False
+        with self.lock:
+            super().step()
+            if self.time_tick >= self.spec.simulation.ticks:
+                self.running = False
 
 
 def settings_problems(strategy: str, extra: str, rng, point: dict) -> tuple[int, list[str]]:
@@ -301,8 +309,9 @@ def staff_text(model) -> str:
         return ""
     team = LEVERS["headcount"][0].split(".")[1]
     start = model.params["headcount"]
-    now = len(model.teams[team])
-    vacant = len(model.workforce.vacancies.get(team, ()))
+    with model.lock:
+        now = len(model.teams[team])
+        vacant = len(model.workforce.vacancies.get(team, ()))
     text = (f"{_words(team).capitalize()}: {start:,} people at the start; "
             f"{now:,} on the roster today")
     if vacant:
@@ -353,13 +362,14 @@ def KpiPanel(model, version: int = 0):
     """Latest KPI values as text; the settings' problems instead when they are invalid."""
     if model.problems:
         return ProblemList(model.problems)
-    values = _kpi_values(model)
+    with model.lock:  # the day and its values from the same step
+        values = _kpi_values(model)
+        tick = model.time_tick
     tick_days = model.spec.simulation.tick_days
     with solara.Column(gap="4px") as main:
         with solara.Row():
             solara.v.Html(tag="b", children=["Day "])
-            day = model.time_tick * tick_days
-            _value_span("tick", float(model.time_tick), f"{day:g} of "
+            _value_span("tick", float(tick), f"{tick * tick_days:g} of "
                         f"{model.spec.simulation.ticks * tick_days:g}")
         for key in KPIS:
             m = BY_NAME[key]
@@ -420,6 +430,8 @@ def plot_series(model, raw_nps: bool = False) -> list[tuple[str, str, list]]:
 def KpiPlots(model, version: int = 0):
     """Line plots of customers, NPS and service level over the days so far."""
     raw = solara.use_reactive(False)
+    if model.problems:  # nothing to plot (the panel lists the problems)
+        return solara.Column()
     fig = Figure(figsize=(6, 5.5), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     for ax, (_col, label, lines) in zip(axes, plot_series(model, raw.value), strict=True):
@@ -461,7 +473,8 @@ def TouchpointNetwork(model, version: int = 0):
         layers.add_nodes_from((j, {"layer": -order[d["stage"]]}) for j, d in g.nodes(data=True))
         pos = model._viz_pos = nx.multipartite_layout(layers, subset_key="layer",
                                                       align="horizontal")
-    rows = model.recorder.tp_rows[-window_ticks(model.spec.simulation.tick_days):]
+    with model.lock:
+        rows = list(model.recorder.tp_rows[-window_ticks(model.spec.simulation.tick_days):])
     names = model.touchpoint_names
     exp = np.full(len(names), np.nan)
     if rows:
@@ -580,35 +593,46 @@ def Page():
     m = model.value
     can_step = not m.problems and m.running
 
-    def bump():
+    def stepped(exc: Exception | None) -> None:
+        if exc is not None:  # shown on the page and logged; the server keeps serving
+            traceback.print_exception(exc)
+            error.set(f"the model failed: {type(exc).__name__}: {exc}")
+            playing.set(False)
         version.set(version.value + 1)
 
     def do_step():
         try:
             model.value.step()
-        except Exception as exc:  # shown on the page; the server keeps serving
-            error.set(f"the model failed: {exc}")
-            playing.set(False)
-        bump()
+        except Exception as exc:  # noqa: BLE001 - any failure of the model is shown
+            stepped(exc)
+            return
+        stepped(None)
 
-    def play():
-        # a thread of this session: steps until paused, stopped, or the horizon
+    async def play():
+        # Steps run in a worker thread; the page's state is only touched here, on the
+        # session's event loop (a step's figures render there after each step).  Closing
+        # the tab ends the session and cancels this task.
         while playing.value:
             current = model.value
             if current.problems or not current.running:
                 playing.set(False)
                 break
             t0 = time.monotonic()
-            do_step()
-            time.sleep(max(0.0, PLAY_INTERVAL_S - (time.monotonic() - t0)))
+            try:
+                await asyncio.to_thread(current.step)
+            except Exception as exc:  # noqa: BLE001
+                stepped(exc)
+                break
+            stepped(None)
+            await asyncio.sleep(max(0.0, PLAY_INTERVAL_S - (time.monotonic() - t0)))
 
-    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=False)
 
     def do_reset():
         playing.set(False)
         error.set("")
         model.set(WorkshopModel(**pending.value))
-        bump()
+        version.set(version.value + 1)
 
     with solara.AppBar():
         solara.AppBarTitle(f"cxsim: {BASE.name}")
