@@ -22,6 +22,7 @@ the page lists every problem at once, and Play and Step are disabled.
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import os
 import threading
@@ -33,6 +34,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import solara
+from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure  # figures without pyplot: no backend, no global state
@@ -450,57 +452,85 @@ def KpiPlots(model, version: int = 0):
     return main
 
 
-@solara.component
-def TouchpointNetwork(model, version: int = 0):
-    """The touchpoint graph by journey stage, coloured by mean experience over the last 7 days.
+#: while playing, the network is redrawn once per this many days (its colours are means over
+#: :data:`SMOOTH_DAYS` days; drawing it is the page's costliest part)
+NETWORK_EVERY_DAYS = 7
 
-    Grey: no visits in that window.  Reads the per-tick accumulators of the model's recorder
-    (``model.recorder.tp_rows``) rather than ``model.touchpoint_metrics``, which rebuilds a
-    table of every tick.
+
+def experience_by_touchpoint(model) -> np.ndarray:
+    """Mean experience per touchpoint over the last :data:`SMOOTH_DAYS` days (NaN: no visits).
+
+    Reads the per-tick accumulators of the model's recorder (``model.recorder.tp_rows``)
+    rather than ``model.touchpoint_metrics``, which rebuilds a table of every tick.
     """
-    fig = Figure(figsize=(7, 5), layout="constrained")
-    ax = fig.subplots()
-    ax.set_axis_off()
-    if model.problems:
-        ax.text(0.5, 0.5, "no model", ha="center", va="center")
-        solara.FigureMatplotlib(fig, format="png", dpi=80)
-        return
-    g = model.touchpoint_space.G
-    pos = getattr(model, "_viz_pos", None)
-    if pos is None:  # stages top to bottom, computed once per model
-        order = {s: i for i, s in enumerate(STAGES)}
-        layers = nx.Graph()
-        layers.add_nodes_from((j, {"layer": -order[d["stage"]]}) for j, d in g.nodes(data=True))
-        pos = model._viz_pos = nx.multipartite_layout(layers, subset_key="layer",
-                                                      align="horizontal")
+    from cxsim import kernels as K
+
     with model.lock:
         rows = list(model.recorder.tp_rows[-window_ticks(model.spec.simulation.tick_days):])
-    names = model.touchpoint_names
-    exp = np.full(len(names), np.nan)
+    exp = np.full(len(model.touchpoint_names), np.nan)
     if rows:
-        from cxsim import kernels as K
-
         tot = np.sum(rows, axis=0)
         visits = tot[:, K.TPA_VISITS]
         hit = visits > 0
         exp[hit] = tot[hit, K.TPA_PERF_SUM] / visits[hit]
-    seen = [j for j in g.nodes if np.isfinite(exp[j])]
-    unseen = [j for j in g.nodes if not np.isfinite(exp[j])]
-    nx.draw_networkx_edges(g, pos, ax=ax, alpha=0.3, arrows=True, arrowsize=8,
-                           node_size=380)
-    nx.draw_networkx_nodes(g, pos, nodelist=unseen, ax=ax, node_color="lightgrey",
-                           node_size=380)
-    if seen:
-        nx.draw_networkx_nodes(g, pos, nodelist=seen, ax=ax, node_color=[exp[j] for j in seen],
-                               cmap="RdYlGn", vmin=EXPERIENCE_RANGE[0],
-                               vmax=EXPERIENCE_RANGE[1], node_size=380)
+    return exp
+
+
+def _network_figure(model):
+    """The network figure of a model (drawn once) and its node collection (recoloured)."""
+    cached = getattr(model, "_viz_network", None)
+    if cached is not None:
+        return cached
+    g = model.touchpoint_space.G
+    order = {s: i for i, s in enumerate(STAGES)}  # stages top to bottom
+    layers = nx.Graph()
+    layers.add_nodes_from((j, {"layer": -order[d["stage"]]}) for j, d in g.nodes(data=True))
+    pos = nx.multipartite_layout(layers, subset_key="layer", align="horizontal")
+    fig = Figure(figsize=(7, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    cmap = colormaps["RdYlGn"].with_extremes(bad="lightgrey")  # grey: no visits
+    nodes = list(g.nodes)
+    nx.draw_networkx_edges(g, pos, ax=ax, alpha=0.3, arrows=True, arrowsize=8, node_size=380)
+    coll = nx.draw_networkx_nodes(g, pos, nodelist=nodes, ax=ax, node_size=380,
+                                  node_color=np.full(len(nodes), 0.75), cmap=cmap,
+                                  vmin=EXPERIENCE_RANGE[0], vmax=EXPERIENCE_RANGE[1])
     below = {j: (x, y - 0.09) for j, (x, y) in pos.items()}
-    nx.draw_networkx_labels(g, below, ax=ax, labels={j: names[j] for j in g.nodes},
+    nx.draw_networkx_labels(g, below, ax=ax, labels={j: model.touchpoint_names[j] for j in nodes},
                             font_size=8, verticalalignment="top")
-    scale = ScalarMappable(norm=Normalize(*EXPERIENCE_RANGE), cmap="RdYlGn")
+    scale = ScalarMappable(norm=Normalize(*EXPERIENCE_RANGE), cmap=cmap)
     fig.colorbar(scale, ax=ax, shrink=0.7,
                  label=f"mean experience (last {SMOOTH_DAYS} days; grey: no visits)")
-    solara.FigureMatplotlib(fig, format="png", dpi=80)
+    model._viz_network = (fig, coll, nodes)
+    return model._viz_network
+
+
+@solara.component
+def TouchpointNetwork(model, version: int = 0, playing: bool = False):
+    """The touchpoint graph by journey stage, coloured by mean experience over the last 7 days.
+
+    Grey: no visits in that window.  Redrawn after every step, or once a week while playing.
+    """
+    if model.problems:
+        fig = Figure(figsize=(7, 5), layout="constrained")
+        ax = fig.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no model", ha="center", va="center")
+        solara.FigureMatplotlib(fig, format="png", dpi=80)
+        return
+    tick = model.time_tick
+    every = window_ticks(model.spec.simulation.tick_days, NETWORK_EVERY_DAYS) if playing else 1
+    drawn_at = tick - tick % every
+
+    def draw():
+        fig, coll, nodes = _network_figure(model)
+        coll.set_array(np.ma.masked_invalid(experience_by_touchpoint(model)[nodes]))
+        f = io.BytesIO()
+        fig.savefig(f, format="png", dpi=80)
+        return f.getvalue()
+
+    png = solara.use_memo(draw, [model, drawn_at])
+    solara.Image(png, format="png")
 
 
 # ------------------------------------------------------------------------------------------
@@ -610,8 +640,9 @@ def Page():
 
     async def play():
         # Steps run in a worker thread; the page's state is only touched here, on the
-        # session's event loop (a step's figures render there after each step).  Closing
-        # the tab ends the session and cancels this task.
+        # server's event loop (a step's figures render there after each step).  A threaded
+        # task (Solara 1.64) stopped updating the pages of every session after the first.
+        # Closing the tab ends the session (after cxsim viz's timeout) and cancels this.
         while playing.value:
             current = model.value
             if current.problems or not current.running:
@@ -662,4 +693,4 @@ def Page():
     with solara.Columns([1, 1]):
         KpiPanel(m, version.value)
         KpiPlots(m, version.value)
-    TouchpointNetwork(m, version.value)
+    TouchpointNetwork(m, version.value, playing.value)

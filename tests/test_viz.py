@@ -391,3 +391,14 @@ def test_viz_without_front_end_or_network_says_what_to_run(tmp_path, monkeypatch
     assert last.startswith("cxsim viz: the app's front end is missing and could not be "
                            "fetched (npm not found")
     assert last.endswith("run: python -m cxsim.viz_assets")
+
+
+def test_experience_by_touchpoint():
+    m = _small_model()
+    assert np.isnan(viz.experience_by_touchpoint(m)).all()  # no visits yet
+    for _ in range(3):
+        m.step()
+    exp = viz.experience_by_touchpoint(m)
+    assert len(exp) == len(m.touchpoint_names)
+    seen = exp[np.isfinite(exp)]
+    assert len(seen) > 0 and ((seen >= 0) & (seen <= 1)).all()
