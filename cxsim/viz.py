@@ -511,20 +511,20 @@ def TouchpointNetwork(model, version: int = 0, playing: bool = False):
 
     Grey: no visits in that window.  Redrawn after every step, or once a week while playing.
     """
-    if model.problems:
-        fig = Figure(figsize=(7, 5), layout="constrained")
-        ax = fig.subplots()
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "no model", ha="center", va="center")
-        solara.FigureMatplotlib(fig, format="png", dpi=80)
-        return
     tick = model.time_tick
-    every = window_ticks(model.spec.simulation.tick_days, NETWORK_EVERY_DAYS) if playing else 1
+    every = (window_ticks(model.spec.simulation.tick_days, NETWORK_EVERY_DAYS)
+             if playing and model.spec is not None else 1)
     drawn_at = tick - tick % every
 
     def draw():
-        fig, coll, nodes = _network_figure(model)
-        coll.set_array(np.ma.masked_invalid(experience_by_touchpoint(model)[nodes]))
+        if model.problems:
+            fig = Figure(figsize=(7, 5), layout="constrained")
+            ax = fig.subplots()
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no model", ha="center", va="center")
+        else:
+            fig, coll, nodes = _network_figure(model)
+            coll.set_array(np.ma.masked_invalid(experience_by_touchpoint(model)[nodes]))
         f = io.BytesIO()
         fig.savefig(f, format="png", dpi=80)
         return f.getvalue()
