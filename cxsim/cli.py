@@ -1174,6 +1174,8 @@ def cmd_viz(args: argparse.Namespace) -> int:
     port = args.port
     try:
         with socket.socket() as sock:
+            if os.name != "nt":  # as the server does: a port left in TIME_WAIT is free
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((args.host, port))
             port = sock.getsockname()[1]
     except OSError as exc:
