@@ -670,8 +670,7 @@ def Page():
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run"):
             with solara.Row(justify="space-between"):
-                solara.Button("Reset", color="primary", on_click=do_reset,
-                              disabled=playing.value)
+                solara.Button("Reset", color="primary", on_click=do_reset)
                 solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
                               on_click=lambda: playing.set(not playing.value),
                               disabled=not can_step and not playing.value)
@@ -689,7 +688,7 @@ def Page():
             if error.value:
                 solara.Error(error.value)
         with solara.Card("Settings"):
-            Settings(pending, disabled=playing.value)
+            Settings(pending)
     with solara.Columns([1, 1]):
         KpiPanel(m, version.value)
         KpiPlots(m, version.value)

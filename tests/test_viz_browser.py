@@ -289,8 +289,8 @@ def test_every_invalid_setting_is_listed_and_nothing_can_run(server, browser):
     _type(d, "More settings", "")
     _type(d, "Seed", "0")
     _click(d, "Reset")
-    _wait(d, lambda d: _kpi(d, "tick") == 0, "a valid model again")
-    assert _button(d, "Step").is_enabled()
+    _wait(d, lambda d: _kpi(d, "tick") == 0 and _button(d, "Step").is_enabled(),
+          "a valid model again, Step enabled")
     _step(d, 1)
 
 
@@ -339,3 +339,11 @@ def test_play_runs_and_pauses_in_a_fresh_session(server, browser):
     assert _kpi(d, "tick") == stopped
     assert _kpi(d, "nps") is not None
     _screenshot(d, "played")
+    # Reset while playing stops and starts again from day 0
+    _click(d, "▶ Play")
+    _wait(d, lambda d: (_kpi(d, "tick") or 0) > stopped, "playing on")
+    _click(d, "Reset")
+    _wait(d, lambda d: _kpi(d, "tick") == 0 and _button(d, "▶ Play").is_enabled(),
+          "a new model at day 0, not playing")
+    time.sleep(1.0)
+    assert _kpi(d, "tick") == 0
