@@ -1221,7 +1221,6 @@ def cmd_viz(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, forward)
     try:
         _wait_ready(probe, proc)
-        _check_served_front_end(probe)
         print(f"cxsim viz: serving {args.scenario or 'the built-in scenario'} at {url} "
               "(Ctrl-C stops it)", flush=True)
         if args.host in ("0.0.0.0", "", "::"):
@@ -1323,7 +1322,10 @@ def _lan_address() -> str:
 
 
 def _wait_ready(url: str, proc) -> None:
-    """Return once ``url/readyz`` answers 200; RuntimeError if the server dies or is slow."""
+    """Return once ``url/readyz`` answers 200 and the server hands out the page's front end.
+
+    RuntimeError if the server dies or is slow; UsageError if it cannot serve the front end.
+    """
     import urllib.error
     import urllib.request
 
@@ -1334,6 +1336,7 @@ def _wait_ready(url: str, proc) -> None:
         try:
             with urllib.request.urlopen(url + "readyz", timeout=2) as response:
                 if response.status == 200:
+                    _check_served_front_end(url)
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass

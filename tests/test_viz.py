@@ -402,3 +402,35 @@ def test_experience_by_touchpoint():
     assert len(exp) == len(m.touchpoint_names)
     seen = exp[np.isfinite(exp)]
     assert len(seen) > 0 and ((seen >= 0) & (seen <= 1)).all()
+
+
+def test_a_server_that_cannot_hand_out_its_front_end_is_not_called_serving():
+    """Ready, but the page's first script is missing: stop with what to run, not serve."""
+    import http.server
+    import threading
+
+    from cxsim import cli
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server name
+            self.send_response(200 if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class Running:
+        returncode = None
+
+        def poll(self):
+            return None
+
+    try:
+        with pytest.raises(cli.UsageError, match="page would stay blank.*cxsim.viz_assets"):
+            cli._wait_ready(f"http://127.0.0.1:{server.server_address[1]}/", Running())
+    finally:
+        server.shutdown()
+        server.server_close()
