@@ -196,6 +196,7 @@ _CUSTOMERS_HELP = ("market size: prospects, customers and churned together (more
                    f"market.mean_degree; at most {MAX_CUSTOMERS:,})")
 
 
+_viz_customers = _whole("--customers", 1000, most=MAX_CUSTOMERS)
 _ensemble = _whole("--ensemble", 1, most=MAX_ENSEMBLE)
 _ENSEMBLE_HELP = ("advance up to N runs together in one model and one kernel pass a tick "
                   "(an ensemble; a task of the pool each); results are the same as one by "
@@ -541,16 +542,21 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
 
     z = sub.add_parser("viz", help="interactive workshop app in the browser (viz extra)",
-                       description="Serve the interactive workshop app (Mesa's SolaraViz) on "
-                                   "localhost: sliders for the scenario's key levers, "
-                                   "play/step/reset, live KPI plots and the touchpoint "
-                                   "network. Stop it with Ctrl-C.")
+                       description="Serve the interactive workshop app on localhost: sliders "
+                                   "for the scenario's key levers, reset/play/step, live KPI "
+                                   "plots and the touchpoint network (a Solara page; a Mesa "
+                                   "model). The first start fetches the app's front end from "
+                                   "npm if it is missing (python -m cxsim.viz_assets does it "
+                                   "ahead). Stop it with Ctrl-C.")
     z.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     z.add_argument("--port", type=_port, default=8765,
                    help="port (default 8765; 0 = any free port)")
     z.add_argument("--host", default="localhost", help="address to serve on (default "
                    "localhost; 0.0.0.0 lets others in the room connect, with a warning: "
                    "anyone who can reach this machine can then run simulations on it)")
+    z.add_argument("--customers", type=_viz_customers, metavar="N",
+                   help="market size the page starts with (default: the scenario's; a "
+                        "smaller market runs faster on a slow laptop)")
     z.add_argument("--open", action="store_true", help="open a web browser when ready")
     z.set_defaults(func=cmd_viz)
 
@@ -1667,29 +1673,46 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     for module in ("solara", "altair", "ipyvuetify"):  # what mesa.visualization needs
         if importlib.util.find_spec(module) is None:
-            raise UsageError(f"cxsim viz needs the viz extra: pip install 'cxsim[viz]' "
-                             f"({module} is missing)")
+            raise UsageError(f"cxsim viz needs the viz extra: pip install -e '.[viz]' in the "
+                             f"cxsim folder ({module} is missing)")
     port = args.port
     try:
         with socket.socket() as sock:
+            if os.name != "nt":  # as the server does: a port left in TIME_WAIT is free
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((args.host, port))
             port = sock.getsockname()[1]
     except OSError as exc:
         raise UsageError(f"--port: cannot serve on {args.host}:{args.port} "
-                         f"({exc.strerror or exc})") from None
+                         f"({exc.strerror or exc}); try another, e.g. --port "
+                         f"{args.port + 1 if 0 < args.port < 65535 else 8766}") from None
+    _ensure_front_end()
     if args.host not in LOCAL_HOSTS:
         print(f"warning: --host {args.host or repr(args.host)} serves the app to every machine "
               "that can reach this one; anyone who opens it can run simulations here",
               file=sys.stderr, flush=True)
     url = f"http://{args.host}:{port}/"
+    # probe the server on loopback when it listens on every address
+    probe = (f"http://127.0.0.1:{port}/" if args.host in ("0.0.0.0", "")
+             else f"http://[::1]:{port}/" if args.host == "::" else url)
     # no usage telemetry; figures without a display; and quiet about a hook-order warning
     # Solara raises about Mesa 3.3's own SolaraViz code
+    # The page's front end always comes through Solara's cache (filled above): Solara
+    # otherwise has browsers load it from the CDN when started from a VS Code terminal.
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
-               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
+               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks",
+               SOLARA_ASSETS_PROXY="True")
     if args.scenario is not None:
         env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:
         env.pop("CXSIM_VIZ_SCENARIO", None)
+    # a closed tab's model (and a run it was playing) goes after two minutes, not Solara's
+    # default of a day: memory and processor time of a room's reloads stay bounded
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", VIZ_SESSION_TIMEOUT)
+    if args.customers is not None:
+        env["CXSIM_VIZ_CUSTOMERS"] = str(args.customers)
+    else:
+        env.pop("CXSIM_VIZ_CUSTOMERS", None)
     cmd = [sys.executable, "-m", "solara", "run", "cxsim.viz", "--host", args.host,
            "--port", str(port), "--production", "--no-open", "--no-check-version",
            "--log-level", "warning"]
@@ -1701,13 +1724,17 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     try:
-        _wait_ready(url, proc)
+        _wait_ready(probe, proc)
         print(f"cxsim viz: serving {args.scenario or 'the built-in scenario'} at {url} "
               "(Ctrl-C stops it)", flush=True)
+        if args.host in ("0.0.0.0", "", "::"):
+            print(f"cxsim viz: others on this network open http://{_lan_address()}:{port}/ "
+                  f"(if they cannot, allow port {port} through this machine's firewall)",
+                  flush=True)
         if args.open:
             import webbrowser
 
-            webbrowser.open(url)
+            webbrowser.open(probe)
         code = proc.wait()
         return 0 if code in (0, -signal.SIGTERM) else 1
     except KeyboardInterrupt:
@@ -1721,8 +1748,88 @@ def cmd_viz(args: argparse.Namespace) -> int:
                 proc.kill()
 
 
+#: how long a session (a browser tab's model) outlives its tab: a reload or a brief loss of
+#: the network within this time keeps the model
+VIZ_SESSION_TIMEOUT = "2m"
+
+#: what to run when the app's front end is missing and cannot be fetched
+VIZ_ASSETS_HINT = "python -m cxsim.viz_assets"
+
+
+def _ensure_front_end() -> None:
+    """Fetch Solara's front-end files into its cache if missing (once); UsageError if impossible.
+
+    Without them the page stays blank; Solara fetches them from its CDN on first use, which
+    needs internet during the workshop, so they are fetched from npm ahead instead.
+    """
+    from cxsim import viz_assets
+
+    def progress(line: str) -> None:
+        print(f"cxsim viz: {line}", file=sys.stderr, flush=True)
+
+    try:
+        viz_assets.ensure(progress=progress)
+    except viz_assets.AssetsError as exc:
+        if _cdn_reachable():  # Solara's own proxy will fetch them on first use
+            progress(f"{exc}; the page loads its front end from the CDN (internet needed)")
+            return
+        raise UsageError(f"cxsim viz: the app's front end is missing and could not be "
+                         f"fetched ({exc}); where there is internet, run: "
+                         f"{VIZ_ASSETS_HINT}") from None
+
+
+def _cdn_reachable(timeout: float = 5.0) -> bool:
+    """Whether Solara's CDN answers (its proxy then fetches the front end itself)."""
+    import urllib.request
+
+    import solara.settings
+
+    try:
+        req = urllib.request.Request(str(solara.settings.assets.cdn) + "requirejs@2.3.6/"
+                                     "require.js", method="HEAD")
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _check_served_front_end(url: str) -> None:
+    """RuntimeError unless the server hands out the page's first script (else: a blank page)."""
+    import urllib.error
+    import urllib.request
+
+    from cxsim import viz_assets
+
+    req = next((s for s in viz_assets.needed_packages() if s.startswith("requirejs@")),
+               "requirejs@2.3.6")
+    try:
+        with urllib.request.urlopen(f"{url}_solara/cdn/{req}/require.js",
+                                    timeout=VIZ_READY_TIMEOUT) as response:
+            if response.status == 200:
+                return
+    except (urllib.error.URLError, OSError):
+        pass
+    raise UsageError(f"cxsim viz: the app server cannot hand out its front end (the page "
+                     f"would stay blank); run: {VIZ_ASSETS_HINT}")
+
+
+def _lan_address() -> str:
+    """The address others on the network reach this machine at (or its host name)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the interface
+            return s.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
+
+
 def _wait_ready(url: str, proc) -> None:
-    """Return once ``url/readyz`` answers 200; RuntimeError if the server dies or is slow."""
+    """Return once ``url/readyz`` answers 200 and the server hands out the page's front end.
+
+    RuntimeError if the server dies or is slow; UsageError if it cannot serve the front end.
+    """
     import urllib.error
     import urllib.request
 
@@ -1733,6 +1840,7 @@ def _wait_ready(url: str, proc) -> None:
         try:
             with urllib.request.urlopen(url + "readyz", timeout=2) as response:
                 if response.status == 200:
+                    _check_served_front_end(url)
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass

@@ -293,6 +293,7 @@ def test_viz_warns_when_served_beyond_this_machine(host, warned, monkeypatch):
     monkeypatch.setattr("subprocess.Popen", lambda cmd, env=None: started.append(cmd)
                         or _FakeServer(cmd, env))
     monkeypatch.setattr(cli, "_wait_ready", lambda url, proc: None)
+    monkeypatch.setattr(cli, "_ensure_front_end", lambda: None)  # no npm fetch in a test
     code, out, err = call(["viz", "--host", host, "--port", "0"])
     assert code == 0, err
     assert started and "--host" in started[0]
