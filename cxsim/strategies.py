@@ -55,10 +55,15 @@ def resolve(scenario: Scenario, strategy: StrategyLike) -> Strategy:
         label = "+".join(s if isinstance(s, str) else "strategy" for s in items)
     interventions: list[Intervention] = [iv for p in parts for iv in p.interventions]
     ticks = scenario.simulation.ticks
+    tick_days = scenario.simulation.tick_days
     for k, iv in enumerate(interventions):
         if iv.start > ticks:
-            raise ScenarioError([f"{label}: intervention {k} ({iv.type}) starts at tick "
-                                 f"{iv.start}, beyond the horizon of {ticks} ticks"])
+            # in days as well as ticks: users set the horizon with --days
+            raise ScenarioError([
+                f"{label}: intervention {k} ({iv.type}) starts at tick {iv.start} (day "
+                f"{iv.start * tick_days:g}), beyond the horizon of {ticks} ticks "
+                f"({ticks * tick_days:g} days: a longer --days, or a strategy that starts "
+                "sooner)"])
     description = " + ".join(p.description for p in parts if p.description)
     return Strategy(description=description, interventions=interventions)
 

@@ -101,12 +101,12 @@ EXPECTED = [
     r"^--set foo\.bar=2: unknown parameter path 'foo\.bar'",
     r"^--set teams\.contact_centre\.headcount=-1: teams\.contact_centre\.headcount must be "
     r"in \[0, 100000\], got -1$",
-    r"^strategies\.fix_courier: intervention 0 \(partner_sla\) starts at tick 30, beyond "
-    r"the horizon of 5 ticks$",
+    r"^strategies\.fix_courier: intervention 0 \(partner_sla\) starts at tick 30 \(day 30\), "
+    r"beyond the horizon of 5 ticks \(5 days: a longer --days",
     r"^unknown strategy 'nope' \(known: ",
     r"^unknown strategy 'nope2' \(known: ",
-    r"^strategies\.self_service: intervention 0 \(improve_touchpoint\) starts at tick 60, "
-    r"beyond the horizon of 5 ticks$",
+    r"^strategies\.self_service: intervention 0 \(improve_touchpoint\) starts at tick 60 "
+    r"\(day 60\), beyond the horizon of 5 ticks \(5 days",
 ]
 
 

@@ -368,7 +368,8 @@ def test_resolve_start_at_or_beyond_horizon_is_one_line(two_strategies):
     with pytest.raises(ScenarioError) as e:
         resolve(short, "s2")
     assert _one_line(e.value) == ("strategies.s2: intervention 0 (knowledge_base) starts at "
-                                  "tick 20, beyond the horizon of 10 ticks")
+                                  "tick 20 (day 20), beyond the horizon of 10 ticks (10 "
+                                  "days: a longer --days, or a strategy that starts sooner)")
     with pytest.raises(ScenarioError) as e:
         resolve(short, ["s1", "s2"])
     # each part is resolved (and checked) on its own, so the message names the culprit
