@@ -17,7 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .errors import InputError, Worded, flag_words
+from .errors import InputError, InputErrors, Worded, flag_words
 from .executors import (
     MAX_ENSEMBLE,
     MAX_REPLICATIONS,
@@ -1969,6 +1969,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except InputError as exc:  # parameters, executors, results folders (disk full, ...)
         print(in_flags(exc), file=sys.stderr)
+        return 2
+    except InputErrors as exc:  # several found together: each worded with its flag
+        for line in screenful([in_flags(e) for e in exc.errors]):
+            print(line, file=sys.stderr)
         return 2
     except RunsFailed as exc:  # a run of a comparison failed: bad input (2) or a bug (1)
         print(str(exc) if exc.bad_input else f"cxsim: error: {exc}", file=sys.stderr)

@@ -111,4 +111,24 @@ class InputError(Worded, ValueError):
         super().__init__(self.render())
 
 
-__all__ = ["Arg", "InputError", "Message", "Worded", "flag_words", "library_word"]
+class InputErrors(ValueError):
+    """Several :class:`InputError` found together, reported at once (a line each).
+
+    ``errors`` keeps each one, so a command line can word each with its flags.
+    """
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = list(errors)
+        super().__init__("\n".join(e.render() for e in self.errors))
+
+    @staticmethod
+    def raise_if(errors: list[InputError]) -> None:
+        """Raise nothing for no error, the error itself for one, else :class:`InputErrors`."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise InputErrors(errors)
+
+
+__all__ = ["Arg", "InputError", "InputErrors", "Message", "Worded", "flag_words",
+           "library_word"]

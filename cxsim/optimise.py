@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .compare import paired_interval
-from .errors import Arg, InputError, Worded
+from .errors import Arg, InputError, InputErrors, Worded
 from .executors import (
     MAX_REPLICATIONS,
     ExecutorBroken,
@@ -240,45 +240,70 @@ def prepare(scenario: Scenario, *, strategies: Sequence[str] | None = None,
         raise InputError(Arg("robust"), " must be a percentile between 0 and 50 (e.g. 10: "
                          f"the pessimistic 10 % of replicates), got {robust!r}")
     run_sc = resize(scenario, customers=customers, days=days).validated()
+    found: list[InputError] = []  # every problem below is reported at once
     names = list(scenario.strategies) if strategies is None else list(strategies)
     for name in names:
         if name not in scenario.strategies:
             known = ", ".join(scenario.strategies) or "none"
-            raise InputError(Arg("strategies", name), f": unknown strategy '{name}' (the "
-                             f"scenario has {known})")
+            found.append(InputError(Arg("strategies", name), f": unknown strategy '{name}' "
+                                    f"(the scenario has {known})"))
     if len(set(names)) != len(names):
-        raise InputError(Arg("strategies"), ": a strategy is named twice")
+        found.append(InputError(Arg("strategies"), ": a strategy is named twice"))
     data = scenario.to_dict()
     parsed = []
     for lever in levers:
-        p = lever if isinstance(lever, Param) else parse_param(str(lever))
+        try:
+            p = lever if isinstance(lever, Param) else parse_param(str(lever))
+        except ParamError as exc:
+            found.append(exc)
+            continue
         where = Arg("levers", f"{p.path}={p.spec}")
         if not p.path.startswith("strategies."):
-            raise ParamError(where, ": a lever is a value of a strategy (a path under "
-                             "strategies., e.g. strategies.fix_courier.interventions.0.amount)"
-                             "; other values belong to the scenario or a calibration")
+            found.append(ParamError(
+                where, ": a lever is a value of a strategy (a path under strategies., e.g. "
+                "strategies.fix_courier.interventions.0.amount); other values belong to the "
+                "scenario or a calibration"))
+            continue
         if not p.varies:
-            raise ParamError(where, ": a lever needs a range: uniform(a,b), int(a,b) or a "
-                             "list of values")
-        p = check_param(p, data, list(scenario.strategies))
+            found.append(ParamError(where, ": a lever needs a range: uniform(a,b), int(a,b) "
+                                    "or a list of values"))
+            continue
+        try:
+            p = check_param(p, data, list(scenario.strategies))
+        except ParamError as exc:
+            found.append(exc)
+            continue
         for v in ([p.from_unit(0.0), p.from_unit(1.0)] if p.is_distribution else p.values):
             try:
                 build_scenario(data, {p.path: v}, customers, days)
             except ScenarioError as exc:
-                raise ParamError(where, f": {v!r} is not a valid value of {p.path} "
-                                 f"({exc.problems[0]})") from None
+                found.append(ParamError(where, f": {v!r} is not a valid value of {p.path} "
+                                        f"({exc.problems[0]})"))
+                break
         owner = p.path.split(".")[1]
         if owner not in names:
-            raise ParamError(where, f": the lever belongs to strategy '{owner}', which is not "
-                             "among the strategies searched")
+            found.append(ParamError(where, f": the lever belongs to strategy '{owner}', which "
+                                    "is not among the strategies searched"))
         parsed.append(p)
     if not names:
-        raise InputError(Arg("strategies"), ": no strategies to choose from (the scenario "
-                         "has none)")
-    objs = tuple(o if isinstance(o, Objective) else Objective.parse(o) for o in objectives)
-    if not objs:
-        raise InputError(Arg("objectives"), ": give at least one objective, e.g. profit:max")
-    cons = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
+        found.append(InputError(Arg("strategies"), ": no strategies to choose from (the "
+                                "scenario has none)"))
+    objs, cons = [], []
+    for o in objectives:
+        try:
+            objs.append(o if isinstance(o, Objective) else Objective.parse(o))
+        except InputError as exc:
+            found.append(exc)
+    if not objectives:
+        found.append(InputError(Arg("objectives"), ": give at least one objective, e.g. "
+                                "profit:max"))
+    for c in constraints:
+        try:
+            cons.append(c if isinstance(c, Constraint) else Constraint.parse(c))
+        except InputError as exc:
+            found.append(exc)
+    InputErrors.raise_if(found)
+    objs, cons = tuple(objs), tuple(cons)
     draws = source = None
     if posterior is not None:
         from .calibrate import Posterior, load_posterior

@@ -13,6 +13,7 @@ from cxsim import optimise as O
 from cxsim.cli import main
 from cxsim.errors import InputError
 from cxsim.runner import resize
+from cxsim.scenario import default_scenario
 
 END = "strategies.recover_detractors.interventions.0.end"
 
@@ -123,6 +124,24 @@ def test_cli_refuses_bad_input_one_line_and_writes_nothing(args, words, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and words in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_reports_every_problem_at_once(tmp_path, capsys):
+    """A bad strategy, lever, objective and constraint: four lines, one per problem."""
+    code = main(["optimise", "--customers", "2000", "--days", "60", "--out",
+                 str(tmp_path / "o"), "--strategies", "nope,fix_courier", "--lever",
+                 "teams.contact_centre.headcount=int(5,20)", "--objective", "profit:up",
+                 "--constraint", "nps>>3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 4, err
+    assert err[0].startswith("--strategies nope: unknown strategy")
+    assert err[1].startswith("--lever teams.contact_centre.headcount=int(5,20): a lever is")
+    assert err[2].startswith("--objective profit:up:")
+    assert err[3].startswith("--constraint nps>>3:")
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ValueError) as e:  # from Python: one error, every line in it
+        O.prepare(default_scenario(), strategies=["nope", "nope2"])
+    assert str(e.value).count("unknown strategy") == 2
 
 
 def test_cli_optimize_alias_writes_the_contract_files(tmp_path, capsys):
