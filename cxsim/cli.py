@@ -531,6 +531,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if overrides and not args.quiet:
         print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
+    if replay is None:
+        from .runner import build_scenario
+
+        _warn_small_teams(build_scenario(_load(args.scenario).to_dict(), overrides),
+                          args.customers, args.quiet)
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
         t0 = time.perf_counter()
@@ -562,6 +567,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recorded is not None:
         return _check_replay(args, recorded, result.summary)
     return 0
+
+
+def _warn_small_teams(scenario: Scenario, customers: int | None, quiet: bool) -> None:
+    """Warn (one line on stderr) when ``--customers`` leaves a team too small.
+
+    ``scenario`` is the scenario as given, before resizing; the check is
+    :func:`cxsim.runner.small_teams`, which ``cxsim sweep`` prints too.  The run goes ahead.
+    """
+    if quiet or customers is None:
+        return
+    from .runner import small_teams
+
+    note = small_teams(scenario, customers)
+    if note is not None:
+        print(in_flags(note), file=sys.stderr, flush=True)
 
 
 def _scenario_with(path: str | None, sets: list[str], customers: int | None,
@@ -759,6 +779,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if isinstance(exc, ScenarioError | InputError):
             raise
         raise UsageError(str(exc)) from None
+    _warn_small_teams(_load(args.scenario), args.customers, args.quiet)
     with Stage(args.out, "compare") as stage:  # --out checked and made before running
         t0 = time.perf_counter()
         result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
