@@ -531,13 +531,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if overrides and not args.quiet:
         print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
-    if replay is None:
-        from .runner import build_scenario
-
-        _warn_small_teams(build_scenario(_load(args.scenario).to_dict(), overrides),
-                          args.customers, args.quiet)
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
+        if replay is None:  # (after every check: a warning, not a problem of the input)
+            from .runner import build_scenario
+
+            _warn_small_teams(build_scenario(_load(args.scenario).to_dict(), overrides),
+                              args.customers, args.quiet)
         t0 = time.perf_counter()
         result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
                      progress=not args.quiet and sys.stderr.isatty(), notice=not args.quiet)
@@ -779,8 +779,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if isinstance(exc, ScenarioError | InputError):
             raise
         raise UsageError(str(exc)) from None
-    _warn_small_teams(_load(args.scenario), args.customers, args.quiet)
     with Stage(args.out, "compare") as stage:  # --out checked and made before running
+        _warn_small_teams(_load(args.scenario), args.customers, args.quiet)
         t0 = time.perf_counter()
         result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
                          customers=customers,
