@@ -281,14 +281,34 @@ def test_snippet_runs(snippet: Snippet, workdirs, tmp_path):
         script = tmp_path / f"snippet_{s.line}.sh"
         script.write_text(commands(s), encoding="utf-8")
         argv = ["bash", "-e", "-o", "pipefail", str(script)]
+    # its own process group: a snippet that overruns is stopped with every process it started
+    proc = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(_report(s, f"did not finish within {RUN_TIMEOUT} s",
-                            str(exc.stdout or ""), str(exc.stderr or "")))
-    assert proc.returncode == 0, _report(s, f"exit code {proc.returncode}", proc.stdout,
-                                         proc.stderr)
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        out, err = proc.communicate()
+        pytest.fail(_report(s, f"did not finish within {RUN_TIMEOUT} s", out, err))
+    except BaseException:  # Ctrl-C of the test run: leave no snippet running
+        _stop(proc)
+        raise
+    assert proc.returncode == 0, _report(s, f"exit code {proc.returncode}", out, err)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a snippet's process group: SIGTERM, then SIGKILL after STOP_TIMEOUT."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 def _serve(s: Snippet, command: str, work: Path, env: dict) -> None:
@@ -324,13 +344,7 @@ def _serve(s: Snippet, command: str, work: Path, env: dict) -> None:
         with urllib.request.urlopen(url[0], timeout=30) as response:
             assert response.status == 200, f"{s.id}: {url[0]} answered {response.status}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        _stop(proc)
         reader.join(5)
     assert proc.returncode in (0, -signal.SIGTERM), _report(
         s, f"`{command}` ended with {proc.returncode} when stopped", "".join(lines))
