@@ -24,7 +24,8 @@ Each fenced block of ``README.md`` and ``docs/workshop.md`` is a snippet:
 The snippets of one document run in order, in one working folder laid out like a checkout
 of the repository: ``scenarios/`` and ``experiments/`` copied, ``.venv/bin/cxsim`` and
 ``.venv/bin/python`` running this checkout's cxsim, and ``cxsim`` and ``python`` on the
-``PATH``; so a ``cxsim plot`` may follow the ``cxsim run`` that wrote its folder.  Each
+``PATH``; so a ``cxsim plot`` may follow the ``cxsim run`` that wrote its folder, and a
+``cd`` in a shell snippet carries over to the next snippets, as in a reader's terminal.  Each
 snippet is a test with the id ``DOC:LINE`` (the line of its opening fence).  A snippet
 that installs packages but is not marked ``skip`` fails without running.  Every document
 must have at least one snippet the default suite runs.
@@ -191,6 +192,15 @@ def _cases():
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Workdir:
+    """Where a document's next snippet starts (a shell snippet's ``cd`` carries over, as
+    in the terminal of a reader who copies them in turn) and the environment it runs in."""
+
+    cwd: Path
+    env: dict
+
+
 def _launcher(path: Path, text: str) -> None:
     path.write_text("#!/bin/sh\n" + text + "\n", encoding="utf-8")
     path.chmod(0o755)
@@ -199,9 +209,9 @@ def _launcher(path: Path, text: str) -> None:
 @pytest.fixture(scope="module")
 def workdirs(tmp_path_factory):
     """Per document, a working folder (created on first use) and the environment to run in."""
-    made: dict[str, tuple[Path, dict]] = {}
+    made: dict[str, Workdir] = {}
 
-    def get(doc: str) -> tuple[Path, dict]:
+    def get(doc: str) -> Workdir:
         if doc in made:
             return made[doc]
         base = tmp_path_factory.mktemp(Path(doc).stem)
@@ -230,7 +240,7 @@ def workdirs(tmp_path_factory):
         for s in SNIPPETS[doc]:
             if s.file is not None:
                 (work / s.file).write_text(s.code, encoding="utf-8")
-        made[doc] = (work, env)
+        made[doc] = Workdir(work, env)
         return made[doc]
 
     return get
@@ -268,21 +278,27 @@ def test_snippet_runs(snippet: Snippet, workdirs, tmp_path):
     if INSTALLS.search(s.code):
         pytest.fail(f"{s.id}: installs packages; a test must not: mark it "
                     "<!-- snippet: skip REASON --> (or move the install to its own fence)")
-    work, env = workdirs(s.doc)
+    run_snippet(s, workdirs(s.doc), tmp_path)
+
+
+def run_snippet(s: Snippet, w: Workdir, tmp_path: Path) -> None:
+    """Run one snippet in ``w`` (its scripts kept in ``tmp_path``); fail the test if it fails."""
     if s.server:
         for command in logical_lines(commands(s)):
-            _serve(s, command, work, env)
+            _serve(s, command, w.cwd, w.env)
         return
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    where = tmp_path / "pwd"
     if s.kind == "python":
         script = tmp_path / f"snippet_{s.line}.py"
         script.write_text(s.code, encoding="utf-8")
         argv = [sys.executable, str(script)]
     else:
         script = tmp_path / f"snippet_{s.line}.sh"
-        script.write_text(commands(s), encoding="utf-8")
+        script.write_text(f'{commands(s)}\npwd -P > "{where}"\n', encoding="utf-8")
         argv = ["bash", "-e", "-o", "pipefail", str(script)]
     # its own process group: a snippet that overruns is stopped with every process it started
-    proc = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(argv, cwd=w.cwd, env=w.env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -295,6 +311,8 @@ def test_snippet_runs(snippet: Snippet, workdirs, tmp_path):
         _stop(proc)
         raise
     assert proc.returncode == 0, _report(s, f"exit code {proc.returncode}", out, err)
+    if where.exists():
+        w.cwd = Path(where.read_text(encoding="utf-8").strip())
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -391,6 +409,34 @@ def test_parse_refuses_a_stray_directive_and_an_open_fence():
         parse("<!-- snippet: skip why -->\n\n```bash\necho\n```\n", "x.md")
     with pytest.raises(ValueError, match="never closed"):
         parse("```bash\necho\n", "x.md")
+
+
+def _synthetic(tmp_path: Path, text: str) -> tuple[list[Snippet], Workdir]:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
+    return parse(text, "x.md"), Workdir(work, env)
+
+
+def test_snippets_of_a_document_share_a_folder_and_its_cd(tmp_path):
+    snippets, w = _synthetic(tmp_path, "\n".join([
+        "```bash", "mkdir -p sub && cd sub && echo hi > f.txt", "```",
+        "```console", "$ cat f.txt", "hi", "$ test \"$(basename \"$PWD\")\" = sub", "```",
+        "```python", "assert open('f.txt').read() == 'hi\\n'", "```", ""]))
+    for i, s in enumerate(snippets):
+        run_snippet(s, w, tmp_path / f"s{i}")
+    assert w.cwd == (tmp_path / "work" / "sub").resolve()
+
+
+@pytest.mark.parametrize("text", [
+    "```bash\nfalse\necho after\n```\n",                 # a failing command stops it
+    "```bash\nfalse | cat\n```\n",                        # in a pipe too
+    "```python\nraise SystemExit(3)\n```\n",
+], ids=["command", "pipe", "python"])
+def test_a_failing_snippet_fails_its_test(tmp_path, text):
+    snippets, w = _synthetic(tmp_path, text)
+    with pytest.raises(AssertionError, match="exit code"):
+        run_snippet(snippets[0], w, tmp_path)
 
 
 def test_a_directive_on_a_fence_that_is_not_run_is_refused():
