@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
@@ -36,6 +37,7 @@ from .scenario import (
     find_scenario,
     load_scenario,
     scenario_dir,
+    size_problems,
 )
 from .vocabulary import BY_NAME, HEADLINE
 
@@ -84,8 +86,52 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Argparse that refuses with :class:`UsageError` and reports every bad value at once.
+
+    A value its type refuses (``--days -1``, ``--reps 0``) is collected in :attr:`problems`
+    while parsing goes on; :func:`main` refuses them all together, a line each.
+    """
+
+    #: problems of the values found so far (shared by the command's subparsers)
+    problems: list[str] | None = None
+
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise UsageError(f"{self.prog}: {message}")
+        found = _Parser.problems or []
+        _Parser.problems = None
+        raise UsageError("\n".join([*found, f"{self.prog}: {message}"]))
+
+    def _get_value(self, action, arg_string):
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+            return None
+
+    def _check_value(self, action, value):
+        if value is None and _Parser.problems:
+            return  # a value refused above: not checked again
+        if isinstance(action, argparse._SubParsersAction):  # no command: nothing more to check
+            return super()._check_value(action, value)
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            if _Parser.problems is None:
+                raise
+            _Parser.problems.append(f"{self.prog}: {exc}")
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse as argparse does; raise one :class:`UsageError` listing every bad value."""
+        _Parser.problems = []
+        try:
+            parsed = super().parse_args(args, namespace)
+            found = _Parser.problems
+        finally:
+            _Parser.problems = None
+        if found:
+            raise UsageError("\n".join(found))
+        return parsed
 
 
 def _whole(name: str, least: int, below: str = "{name} must be at least {least}, got {value}",
@@ -144,11 +190,13 @@ def _positive_float(name: str, most: float | None = None, why: str = ""):
 
 _days = _positive_float("--days", MAX_DAYS, " (a hundred years)")
 _customers = _whole("--customers", 1, most=MAX_CUSTOMERS)
-_DAYS_HELP = f"days to simulate (at most {MAX_DAYS:,})"
-_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (at most "
-                   f"{MAX_CUSTOMERS:,})")
+_DAYS_HELP = (f"days to simulate, a whole number of ticks (simulation.tick_days; at most "
+              f"{MAX_DAYS:,})")
+_CUSTOMERS_HELP = ("market size: prospects, customers and churned together (more than "
+                   f"market.mean_degree; at most {MAX_CUSTOMERS:,})")
 
 
+_viz_customers = _whole("--customers", 1000, most=MAX_CUSTOMERS)
 _ensemble = _whole("--ensemble", 1, most=MAX_ENSEMBLE)
 _ENSEMBLE_HELP = ("advance up to N runs together in one model and one kernel pass a tick "
                   "(an ensemble; a task of the pool each); results are the same as one by "
@@ -201,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plot", action="store_true",
                    help="also write the run's figures (KPI dashboard, journey map, flows, "
                         "NPS split, retention curves, employees and partners) as PNG")
+    _add_plot_format(r)
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
 
@@ -210,32 +259,63 @@ def build_parser() -> argparse.ArgumentParser:
                                    "strategies unless --strategies) R times with paired seeds "
                                    "(replicate r of every strategy shares one seed) and write "
                                    "DIR/comparison.csv (mean and strategy − baseline "
-                                   "difference with 95 % intervals per metric), DIR/runs.csv "
-                                   "(one row per run, with its seed), DIR/ticks.csv (per-tick "
-                                   "metrics of every run) and DIR/roi.csv (intervention cost, "
-                                   "incremental profit, ROI, payback).")
+                                   "difference with 95 % intervals per metric; differences "
+                                   "of percentages in percentage points; columns fixed, for "
+                                   "a figure the same in every replicate such as an "
+                                   "intervention's cost, and extrapolated, for monthly churn "
+                                   "or annual retention compounded from shorter runs), "
+                                   "DIR/runs.csv (one row per run, with its seed), "
+                                   "DIR/ticks.csv (per-tick metrics of every run), "
+                                   "DIR/roi.csv (intervention cost, incremental profit, ROI, "
+                                   "payback) and DIR/compare.json (the settings, with the "
+                                   "values set by --set). While it runs, DIR holds "
+                                   "resume.json and runs.jsonl (one line per finished run) "
+                                   "beside an earlier comparison, if any, which is replaced "
+                                   "whole only when this one is complete (until then cxsim "
+                                   "plot refuses the folder): after Ctrl-C or a killed "
+                                   "process, --resume runs the rest and gives the result an "
+                                   "uninterrupted comparison gives. "
+                                   "Every problem of the input is reported at once, one line "
+                                   "each (exit code 2), before anything runs or is written.")
     c.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     c.add_argument("--strategies", metavar="A,B",
-                   help="comma-separated strategy names (default: all of the scenario's; at "
-                        f"most {MAX_NAMES})")
-    c.add_argument("--reps", type=_reps, default=10,
+                   help="comma-separated strategy names; A+B is one strategy with both sets "
+                        "of interventions, as in cxsim sweep (default: all of the "
+                        f"scenario's; at most {MAX_NAMES})")
+    c.add_argument("--reps", type=_collecting(_reps, "--reps"),
                    help=f"paired replications per strategy, 2 to {MAX_REPLICATIONS:,} "
                         "(default 10); strategies × reps × ticks at most 5,000,000")
-    c.add_argument("--days", type=_days, help=_DAYS_HELP)
-    c.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
-    c.add_argument("--seed", type=_seed, default=0,
+    c.add_argument("--days", type=_collecting(_days, "--days"), help=_DAYS_HELP)
+    c.add_argument("--customers", type=_collecting(_customers, "--customers"),
+                   help=_CUSTOMERS_HELP)
+    c.add_argument("--seed", type=_collecting(_seed, "--seed"),
                    help="root seed; replicate seeds are spawned from it (default 0)")
-    c.add_argument("--workers", type=_workers, help=_workers_help())
-    c.add_argument("--ensemble", type=_ensemble, metavar="N", help=_ENSEMBLE_HELP)
+    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="set one scenario value by path, e.g. "
+                        f"teams.contact_centre.headcount=14 (repeatable, at most {MAX_SETS:,} "
+                        "times); printed, and recorded in compare.json as overrides")
+    c.add_argument("--workers", type=_collecting(_workers, "--workers"), help=_workers_help())
+    c.add_argument("--ensemble", type=_collecting(_ensemble, "--ensemble"), metavar="N",
+                   help=_ENSEMBLE_HELP)
     c.add_argument("--posterior", metavar="DIR",
                    help="a cxsim calibrate folder: replicate r of every strategy runs on "
                         "posterior draw r (intervals with parameter uncertainty), beside the "
                         "same comparison at the point estimate (noise only)")
     c.add_argument("--out", default="cxsim-compare", help="output folder (default "
-                   "./cxsim-compare), written whole: new, empty or an earlier comparison's")
+                   "./cxsim-compare): new, empty or an earlier finished comparison's "
+                   "(replaced whole when this one is complete); not one holding a "
+                   "comparison in progress (continue that with --resume)")
+    c.add_argument("--resume", action="store_true",
+                   help="continue the interrupted comparison in --out: its finished runs are "
+                        "kept, the rest run; the settings are the folder's (the scenario, "
+                        "--set, --strategies, --reps, --seed, ... given again must be the "
+                        "same)")
     c.add_argument("--plot", action="store_true",
                    help="also write DIR/comparison_bands.png and DIR/forest_plot.png")
+    _add_plot_format(c)
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    # a mistyped flag is reported with the other problems (cmd_compare), not alone
+    c.__class__ = _CollectingParser
     c.set_defaults(func=cmd_compare)
 
     w = sub.add_parser(
@@ -295,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "taken from it; options given must match it)")
     w.add_argument("--plot", action="store_true",
                    help="also write the sweep's figures (heatmap or sensitivity bars)")
+    _add_plot_format(w)
     w.add_argument("--quiet", action="store_true", help="print nothing but errors")
     w.set_defaults(func=cmd_sweep)
 
@@ -433,22 +514,49 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="figures from a results folder (run, compare, sweep or "
                                      "calibrate)",
                         description="Render every figure that fits the results in DIR (from "
-                                    "cxsim run, compare, sweep or calibrate) as PNG files in DIR.")
+                                    "cxsim run, compare, sweep or calibrate) as PNG files (or "
+                                    "--format svg, pdf) in DIR.")
     pl.add_argument("folder", metavar="DIR", help="a results folder")
+    pl.add_argument("--format", type=_figure_formats, default=("png",), metavar="F[,F]",
+                    dest="formats",
+                    help="figure formats, comma separated: png (default), svg, pdf; e.g. "
+                         "png,svg,pdf")
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(func=cmd_plot)
 
+    rp = sub.add_parser("report", help="one self-contained HTML report of a results folder "
+                                       "(run, compare, sweep or calibrate)",
+                        description="Write one HTML file about the results in DIR (from "
+                                    "cxsim run, compare, sweep or calibrate): the settings, "
+                                    "a headline table with 95 % intervals where there are "
+                                    "replications, the figures, what each number means and "
+                                    "what to read with care. Everything is inside the file "
+                                    "(figures embedded): it opens offline, e.g. from an "
+                                    "e-mail attachment.")
+    rp.add_argument("folder", metavar="DIR", help="a results folder")
+    rp.add_argument("--out", metavar="FILE",
+                    help="the HTML file to write (default DIR/report.html)")
+    rp.add_argument("--no-figures", action="store_true",
+                    help="tables and text only (smaller, and quicker for a large sweep)")
+    rp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    rp.set_defaults(func=cmd_report)
+
     z = sub.add_parser("viz", help="interactive workshop app in the browser (viz extra)",
-                       description="Serve the interactive workshop app (Mesa's SolaraViz) on "
-                                   "localhost: sliders for the scenario's key levers, "
-                                   "play/step/reset, live KPI plots and the touchpoint "
-                                   "network. Stop it with Ctrl-C.")
+                       description="Serve the interactive workshop app on localhost: sliders "
+                                   "for the scenario's key levers, reset/play/step, live KPI "
+                                   "plots and the touchpoint network (a Solara page; a Mesa "
+                                   "model). The first start fetches the app's front end from "
+                                   "npm if it is missing (python -m cxsim.viz_assets does it "
+                                   "ahead). Stop it with Ctrl-C.")
     z.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     z.add_argument("--port", type=_port, default=8765,
                    help="port (default 8765; 0 = any free port)")
     z.add_argument("--host", default="localhost", help="address to serve on (default "
                    "localhost; 0.0.0.0 lets others in the room connect, with a warning: "
                    "anyone who can reach this machine can then run simulations on it)")
+    z.add_argument("--customers", type=_viz_customers, metavar="N",
+                   help="market size the page starts with (default: the scenario's; a "
+                        "smaller market runs faster on a slow laptop)")
     z.add_argument("--open", action="store_true", help="open a web browser when ready")
     z.set_defaults(func=cmd_viz)
 
@@ -534,10 +642,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
         if replay is None:  # (after every check: a warning, not a problem of the input)
-            from .runner import build_scenario
-
-            _warn_small_teams(build_scenario(_load(args.scenario).to_dict(), overrides),
-                              args.customers, args.quiet)
+            _warn_small_teams(args.scenario, overrides, args.customers, args.quiet)
         t0 = time.perf_counter()
         result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
                      progress=not args.quiet and sys.stderr.isatty(), notice=not args.quiet)
@@ -547,19 +652,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "threads": threads, "scenario_hash": scenario.content_hash(),
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
                    "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
-                   "overrides": overrides}
+                   "overrides": overrides, "currency": scenario.economics.currency,
+                   "interventions": _interventions(scenario, args.strategy)}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
         written = ["metrics.csv", "summary.json",
                    *(f"{n}.csv" for n in tables if n != "metrics")]
-        figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days)
+        figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days,
+                                summary["currency"], summary["interventions"])
                    if args.plot else [])
         with _closing(figures), stage.writing() as folder:
             for name, table in tables.items():
                 _write_atomic(folder / f"{name}.csv", table.to_csv(index=False))
             _write_atomic(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
-            written += _save_figures(figures, folder)
+            written += _save_figures(figures, folder, args.formats)
             stage.commit()
     if not args.quiet:
         print(format_summary(summary))
@@ -569,17 +676,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_small_teams(scenario: Scenario, customers: int | None, quiet: bool) -> None:
+def _warn_small_teams(path: str | None, overrides: dict, customers: int | None,
+                      quiet: bool) -> None:
     """Warn (one line on stderr) when ``--customers`` leaves a team too small.
 
-    ``scenario`` is the scenario as given, before resizing; the check is
-    :func:`cxsim.runner.small_teams`, which ``cxsim sweep`` prints too.  The run goes ahead.
+    ``path`` and ``overrides`` give the scenario as the user set it (file or default, with
+    the ``--set`` values), before resizing; the check is :func:`cxsim.runner.small_teams`,
+    which ``cxsim sweep`` prints too.  The run goes ahead.
     """
     if quiet or customers is None:
         return
-    from .runner import small_teams
+    from .runner import build_scenario, small_teams
 
-    note = small_teams(scenario, customers)
+    note = small_teams(build_scenario(_load(path).to_dict(), overrides), customers)
     if note is not None:
         print(in_flags(note), file=sys.stderr, flush=True)
 
@@ -589,7 +698,8 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     """The scenario file (or default) with ``--set`` values applied, then resized.
 
     Returns the scenario and the values set (path: value, in the order given).  Problems
-    name ``--set`` and the value given.
+    name ``--set`` and the value given; every one is reported at once
+    (:class:`ScenarioError`, one line each).
     """
     from .params import ParamError, check_param, parse_param
     from .runner import build_scenario
@@ -598,33 +708,80 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
         raise UsageError(f"--set is given {len(sets):,} times; at most {MAX_SETS:,}")
     base = _load(path)
     data = base.to_dict()
-    point, given = {}, {}
-    for text in sets:
+    point, given, problems = {}, {}, []
+    for text in sets:  # every --set is checked; the problems are refused together
         try:
             param = check_param(parse_param(text), data, list(base.strategies))
         except ParamError as exc:
             words = exc.render(flag_words({**FLAGS, "params": "--set"}, SWITCHES)).replace(
                 "expected PATH=SPEC, e.g. teams.contact_centre.headcount=8,10,12",
                 "expected PATH=VALUE, e.g. teams.contact_centre.headcount=14")
-            raise UsageError(words if exc.arg is not None
-                             else f"--set {_short(text)}: {words}") from None
+            problems.append(words if exc.arg is not None else f"--set {_short(text)}: {words}")
+            continue
         if param.path == "strategy":
-            raise UsageError("--set strategy=...: use --strategy NAME")
-        if param.varies:
-            raise UsageError(f"--set {_short(text)}: takes one value (sweeps take several)")
-        point[param.path] = param.values[0]
-        given[param.path] = text.split("=", 1)[1].strip()
+            problems.append("--set strategy=...: use --strategy NAME")
+        elif param.varies:
+            problems.append(f"--set {_short(text)}: takes one value (sweeps take several)")
+        else:
+            point[param.path] = param.values[0]
+            given[param.path] = text.split("=", 1)[1].strip()
+
+    def named(problem: str) -> str:  # a problem of a value set here names its --set
+        for p in point:
+            if problem.startswith((p + " ", p + ":")):
+                return f"--set {_short(p + '=' + given[p])}: {problem}"
+        return problem
+
+    try:
+        scenario = build_scenario(data, point)
+    except ScenarioError as exc:
+        problems += [named(p) for p in exc.all_problems]
+        scenario = None
+    if scenario is None and not {"simulation.tick_days", "market.mean_degree",
+                                 "market.network"} & set(point):
+        scenario = base  # the sizes do not depend on the values set: checked all the same
+    if scenario is not None:
+        problems += [in_flags(p) for p in size_problems(scenario, customers, days)]
+    if problems:
+        raise ScenarioError(problems)
     try:
         scenario = build_scenario(data, point, customers, days).validated()
     except ScenarioError as exc:
-        # a problem of a value set here names the --set that gave it
-        def named(problem: str) -> str:
-            for p in point:
-                if problem.startswith((p + " ", p + ":")):
-                    return f"--set {_short(p + '=' + given[p])}: {problem}"
-            return problem
         raise ScenarioError([named(p) for p in exc.all_problems]) from None
     return scenario, point
+
+
+def _size_words(scenario: Scenario, customers: int | None, days: float | None) -> list[str]:
+    """Problems of ``--customers`` and ``--days`` for ``scenario``, worded with the flags."""
+    return [in_flags(p) for p in size_problems(scenario, customers, days)]
+
+
+def _param_problems(scenario: Scenario, params: list) -> list[str]:
+    """Each ``--param`` whose path or values the scenario does not take, worded with flags.
+
+    The same checks as a sweep's (:func:`cxsim.params.check_param`, then each value or
+    bound against its field), every parameter's problem at once.
+    """
+    from .errors import Arg
+    from .params import ParamError, check_param
+    from .sweep import _check_values
+
+    data = scenario.to_dict()
+    found = []
+    for param in params:
+        try:
+            _check_values(data, [check_param(param, data, list(scenario.strategies))])
+        except ParamError as exc:
+            if exc.arg is None:  # a problem of the path: name the --param it is about
+                exc = ParamError(Arg("params", f"{param.path}={param.spec}"), ": ", *exc.parts)
+            found.append(in_flags(exc))
+    return found
+
+
+def _refuse(problems: list[str]) -> None:
+    """Refuse the command with every problem found, a line each (a screenful at most)."""
+    if problems:
+        raise UsageError("\n".join(screenful(problems)))
 
 
 def _value_text(value) -> str:
@@ -689,13 +846,44 @@ def _check_replay(args: argparse.Namespace, recorded: dict, summary: dict) -> in
     return 0
 
 
-def _run_figures(tables: dict, title: str, tick_days: float) -> list:
+def _run_figures(tables: dict, title: str, tick_days: float, currency: str | None = None,
+                 interventions=()) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return plots.run_figures(tables, title, tick_days)
+    return plots.run_figures(tables, title, tick_days, currency or plots.DEFAULT_CURRENCY,
+                             interventions)
+
+
+def _interventions(scenario: Scenario, strategy: str | None) -> list[dict]:
+    """The run's interventions for ``summary.json`` (the figures mark them)."""
+    from .plots import run_interventions
+
+    return run_interventions(scenario, strategy)
+
+
+def _add_plot_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plot-format", type=_figure_formats, default=("png",), metavar="F[,F]",
+                   dest="formats",
+                   help="with --plot: figure formats, comma separated: png (default), svg, "
+                        "pdf")
+
+
+def _figure_formats(text: str) -> tuple[str, ...]:
+    """``png,svg,pdf`` as a tuple of figure formats (argparse type; one-line errors)."""
+    from .plots import FIGURE_FORMATS
+
+    items = [t.strip().lower().lstrip(".") for t in str(text).split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise argparse.ArgumentTypeError(f"give formats separated by commas, e.g. png,svg,pdf; "
+                                         f"got {text!r}")
+    bad = [t for t in items if t not in FIGURE_FORMATS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown figure format {bad[0]!r} in {text!r} "
+                                         f"(known: {', '.join(FIGURE_FORMATS)})")
+    return tuple(dict.fromkeys(items))
 
 
 @contextlib.contextmanager
@@ -711,35 +899,44 @@ def _closing(figures: list):
                 plots.plt.close(fig)
 
 
-def _save_figures(figures: list, out: Path) -> list[str]:
-    """Write ``(name, figure)`` pairs as PNG into ``out``; return the names."""
+def _save_figures(figures: list, out: Path, formats=("png",)) -> list[str]:
+    """Write ``(name, figure)`` pairs into ``out`` in each of ``formats``; the file names.
+
+    ``name`` is the PNG's (``x.png``); other formats replace its suffix (``x.svg``).
+    """
+    from .plots import figure_names
+
+    names: list[str] = []
     with _closing(figures):
         for name, fig in figures:
-            _save_png(fig, out / name)
-    return [name for name, _ in figures]
+            for fname in figure_names(name, formats):
+                _save_png(fig, out / fname)
+                names.append(fname)
+    return names
 
 
 def _save_png(fig, path: Path) -> None:
-    """Write a figure as PNG (150 dpi) atomically and close it."""
-    from . import plots
+    """Write a figure atomically at 150 dpi in the format of ``path``'s suffix (png, svg, pdf).
 
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150, format="png")
-    finally:
-        plots.plt.close(fig)
+    The caller closes it (:func:`_closing`).
+    """
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format=path.suffix.lstrip(".") or "png")
 
 
 def _add_figures(folder: Path, figures: list, arg: str | None = "out",
-                 locked: bool = False) -> list[str]:
+                 locked: bool = False, formats=("png",)) -> list[str]:
     """Put ``figures`` into a results folder, all at once: a new folder swapped in whole.
 
-    The folder's other files are carried over (hard links); figures of the same names are
-    replaced.  Holds the folder's lock unless the caller does (``locked``).
+    Each figure is written in each of ``formats``.  The folder's other files are carried
+    over (hard links); figures of the same names are replaced.  Holds the folder's lock
+    unless the caller does (``locked``).
     """
+    from .plots import figure_names
+
     if not figures:
         return []
-    names = [name for name, _ in figures]
+    names = [f for name, _ in figures for f in figure_names(name, formats)]
     with contextlib.ExitStack() as held:
         held.enter_context(_closing(figures))
         if not locked:
@@ -747,56 +944,171 @@ def _add_figures(folder: Path, figures: list, arg: str | None = "out",
         stage = held.enter_context(Stage(folder, None, arg=arg, what="figures",
                                          keep=lambda name: name not in names))
         with stage.writing() as tmp:
-            _save_figures(figures, tmp)
+            _save_figures(figures, tmp, formats)
             stage.commit()
     return names
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    """``cxsim compare``: strategies vs baseline, written to ``--out`` whole."""
-    from .compare import OUTPUT_FILES, compare, format_comparison, prepare, write_files
-    from .runner import resize
+class _Refused:
+    """A flag's value its type refused: kept to be reported with every other problem."""
 
-    posterior = None
-    if args.posterior is not None:
-        # draws are set on the scenario as calibrated, then the market is resized
+    def __init__(self, flag: str, message: str):
+        self.flag, self.message = flag, message
+
+    def __str__(self) -> str:
+        return f"cxsim compare: argument {self.flag}: {self.message}"
+
+
+def _collecting(conv, flag: str):
+    """Argparse type ``conv``, but a refused value becomes a :class:`_Refused` (no stop)."""
+    def collect(text: str):
+        try:
+            return conv(text)
+        except argparse.ArgumentTypeError as exc:
+            return _Refused(flag, str(exc))
+    return collect
+
+
+class _CollectingParser(_Parser):
+    """A subcommand's parser that keeps unrecognised arguments for the command to report."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            namespace.unrecognized = [*getattr(namespace, "unrecognized", []), *extras]
+        return namespace, []
+
+
+def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """``compare()``'s arguments from the command line (and a folder to resume); problems.
+
+    Every problem is collected, one line each: refused flag values, unrecognised flags,
+    the scenario file and --set values, strategy names, the posterior, the results folder.
+    """
+    from .compare import check, check_folder, stored_settings
+    from .params import strategy_of
+
+    problems = [str(v) for v in vars(args).values() if isinstance(v, _Refused)]
+    if getattr(args, "unrecognized", None):
+        problems.append("cxsim compare: unrecognized arguments: "
+                        + " ".join(_short(a) for a in args.unrecognized))
+
+    def value(name: str):
+        v = getattr(args, name)
+        return None if isinstance(v, _Refused) else v
+
+    stored = None
+    try:
+        if args.resume:
+            stored = stored_settings(args.out)
+        else:
+            check_folder(args.out, resume=False)
+    except InputError as exc:
+        problems.append(in_flags(exc))
+    days, customers = value("days"), value("customers")
+    scenario, overrides, ticks = None, {}, None
+    posterior = args.posterior if args.posterior is not None else (
+        stored["posterior"] if stored is not None else None)
+    if stored is not None and not (args.scenario or args.set or args.days is not None
+                                   or args.customers is not None):
+        # the scenario as the comparison in progress ran it
+        scenario, overrides = stored["scenario"], dict(stored["overrides"] or {})
+        customers, ticks = stored["customers"], stored["ticks"]
+    else:
+        try:
+            scenario, overrides = _scenario_with(args.scenario, args.set,
+                                                 None if posterior else customers, days)
+        except ScenarioError as exc:
+            problems += exc.all_problems
+            if args.set:  # the strategies are still checked, on the scenario as it is
+                with contextlib.suppress(ScenarioError, UsageError):
+                    scenario = _scenario_with(args.scenario, [], None if posterior
+                                              else customers, days)[0]
+        except UsageError as exc:
+            problems.append(str(exc))
+        if not posterior:
+            customers = None  # already resized
+    strategies, strategies_given = None, True
+    try:
+        names = _names(args.strategies, "--strategies", "strategy")
+        if names is not None:
+            strategies = {name: strategy_of(name) for name in names}
+        elif stored is not None:
+            strategies = stored["strategies"]
+    except UsageError as exc:
+        problems.append(str(exc))
+        strategies_given = False
+    if posterior is not None and scenario is not None:
         from .calibrate import load_posterior
 
-        scenario = resize(_load(args.scenario), days=args.days).validated()
-        posterior = load_posterior(args.posterior, scenario)
-        customers = args.customers
-    else:
-        scenario = resize(_load(args.scenario), customers=args.customers, days=args.days)
-        scenario = scenario.validated()
-        customers = None
-    strategies = _names(args.strategies, "--strategies", "strategy")
+        try:
+            posterior = load_posterior(posterior, scenario)
+        except InputError as exc:
+            problems.append(in_flags(exc))
+            scenario = None
+    reps = value("reps") if args.reps is not None else (
+        stored["replications"] if stored is not None else 10)
+    seed = value("seed") if args.seed is not None else (
+        stored["seed"] if stored is not None else 0)
+    if scenario is not None:  # a refused --reps or --seed is reported already
+        problems += [line for p in check(scenario, strategies, 2 if reps is None else reps,
+                                         0 if seed is None else seed,
+                                         workers=value("workers"), ticks=ticks,
+                                         customers=customers,
+                                         strategies_given=strategies_given)
+                     if (line := in_flags(p)) not in problems]
+    settings = {"scenario": scenario, "strategies": strategies, "replications": reps,
+                "seed": seed, "customers": customers, "ticks": ticks, "posterior": posterior,
+                "overrides": overrides}
+    return settings, problems
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``cxsim compare``: strategies vs baseline, journalled in ``--out`` as runs finish."""
+    import shlex
+
+    from .compare import OUTPUT_FILES, ComparisonInterrupted, compare, format_comparison
+    from .io import shown
+
+    # everything is checked (flags, scenario, --set, strategies, horizon, counts, the
+    # folder) before anything runs, and every problem is reported at once
+    settings, problems = _compare_settings(args)
+    if problems:
+        raise ScenarioError(problems)
+    overrides = settings["overrides"]
     workers = args.workers or os.cpu_count() or 1
-    # everything is checked (strategy names, horizon, counts) before anything runs
+    figures: list[str] = []
+
+    def extra(result, folder: Path) -> list[str]:
+        if args.plot:
+            figures.extend(_save_figures(
+                _compare_figures(result, settings["scenario"].economics.currency), folder,
+                args.formats))
+        return figures
+
+    if not args.resume:  # (a comparison resumed warned when it began)
+        _warn_small_teams(args.scenario, overrides, args.customers, args.quiet)
+    t0 = time.perf_counter()
     try:
-        prepare(scenario, strategies, args.reps, args.seed, workers=args.workers,
-                customers=customers)
-    except ValueError as exc:
-        if isinstance(exc, ScenarioError | InputError):
-            raise
-        raise UsageError(str(exc)) from None
-    with Stage(args.out, "compare") as stage:  # --out checked and made before running
-        _warn_small_teams(_load(args.scenario), args.customers, args.quiet)
-        t0 = time.perf_counter()
-        result = compare(scenario, strategies, args.reps, args.seed, workers=workers,
-                         customers=customers,
+        result = compare(**settings, workers=workers, out=args.out, resume=args.resume,
                          progress=not args.quiet and sys.stderr.isatty(),
-                         ensemble=args.ensemble, posterior=posterior)
-        wall = time.perf_counter() - t0
-        figures = _compare_figures(result) if args.plot else []
-        with _closing(figures), stage.writing() as folder:
-            write_files(result, folder)
-            written = list(OUTPUT_FILES) + _save_figures(figures, folder)
-            stage.commit()
+                         ensemble=args.ensemble, extra=extra)
+    except ComparisonInterrupted as exc:
+        again = f"cxsim compare --resume --out {shlex.quote(str(args.out))}"
+        raise KeyboardInterrupt(f"interrupted: {exc.saved} of {exc.total} runs finished and "
+                                f"saved in {shown(args.out)}; continue with: {again}"
+                                ) from None
+    wall = time.perf_counter() - t0
     if not args.quiet:
+        if overrides:
+            print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
         print(format_comparison(result))
-        print(f"{len(result.runs)} runs in {wall:.1f} s with {min(workers, len(result.runs))} "
-              f"worker(s)")
-        print(f"wrote {args.out}/: {', '.join(written)}")
+        total = len(result.runs) * (2 if result.posterior else 1)  # and at the estimate
+        earlier = total - (result.ran or 0)
+        print(f"{result.ran} runs in {wall:.1f} s with {min(workers, max(1, result.ran))} "
+              "worker(s)" + (f"; {earlier} had finished before the interruption"
+                             if args.resume and earlier else ""))
+        print(f"wrote {args.out}/: {', '.join([*OUTPUT_FILES, *figures])}")
     return 0
 
 
@@ -815,6 +1127,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
                              "reeval_reps": args.reeval_reps, "seed": args.seed}.items()
            if v is not None}}
     scenario = _load(args.scenario)
+    _refuse(_size_words(scenario, args.customers, args.days))
     posterior = None
     if args.posterior is not None:
         from .calibrate import load_posterior
@@ -822,10 +1135,18 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         posterior = load_posterior(args.posterior, scenario)
     search = prepare(scenario, posterior=posterior, **settings)  # checked before anything
     t0 = time.perf_counter()
-    result = optimise(scenario, posterior=posterior, workers=args.workers,
-                      scheduler=args.scheduler, ensemble=args.ensemble, out=out,
-                      resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
-                      plot=args.plot, **settings)
+    try:
+        result = optimise(scenario, posterior=posterior, workers=args.workers,
+                          scheduler=args.scheduler, ensemble=args.ensemble, out=out,
+                          resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),
+                          plot=args.plot, **settings)
+    except OSError as exc:
+        # writing the results failed after the search (a full disk): search.json still
+        # says running, and the candidates' journal lets --resume write them again
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        raise UsageError(f"--out: cannot write {shown(out)} ({exc.strerror or exc}); the "
+                         "candidates are saved: continue with --resume") from None
     if not args.quiet:
         print(format_result(result, search))
         meta = result.provenance
@@ -849,8 +1170,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     given = {"method": args.method, "budget": args.budget, "reps": args.reps,
              "batch": args.batch, "check_reps": args.check_reps, "seed": args.seed,
              "customers": args.customers, "days": args.days}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    params = []
+    for text in args.param:  # every --param is checked; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
     if args.resume:
+        _refuse(problems)
         settings = stored_settings(out)
         if args.scenario is not None:
             settings["scenario"] = _load(args.scenario)
@@ -860,13 +1188,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             settings["targets"] = args.targets
     else:
         if args.targets is None:
-            raise UsageError("cxsim calibrate: give the observed data with --targets FILE "
-                             "(see --help)")
-        if not params:
-            raise UsageError("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
-                             "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
+            problems.append("cxsim calibrate: give the observed data with --targets FILE "
+                            "(see --help)")
+        if not args.param:
+            problems.append("cxsim calibrate: give at least one --param PATH=SPEC to fit, "
+                            "e.g. --param segments.loyal.base_churn=uniform(0.005,0.04)")
         settings = {"scenario": _load(args.scenario), "params": params,
                     "targets": args.targets}
+        problems += _param_problems(settings["scenario"], params)
+    if (args.customers is not None or args.days is not None) and "scenario" in settings:
+        problems += _size_words(settings["scenario"], args.customers, args.days)
+    _refuse(problems)
     settings.update({k: v for k, v in given.items() if v is not None})
     t0 = time.perf_counter()
     result = calibrate(**settings, workers=args.workers, scheduler=args.scheduler,
@@ -891,6 +1223,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .params import parse_param
     from .sweep import (
         JournalWarning,
+        _check_folder,
         check_resumable,
         format_failures,
         plan_sweep,
@@ -907,7 +1240,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              "seed": args.seed, "strategy": args.strategy, "customers": args.customers,
              "days": args.days, "ticks": args.ticks, "fmt": args.fmt,
              "outcomes": _names(args.outcomes, "--outcomes", "outcome")}
-    params = [parse_param(text) for text in args.param]
+    problems: list[str] = []
+    if not args.resume:  # a folder it may not use: said with the other problems, up front
+        try:
+            _check_folder(out, resume=False)
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    params = []
+    for text in args.param:  # every --param is read; the problems are refused together
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    if not args.resume and not args.param:
+        problems.append("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
+    _refuse(problems)
     if args.resume:
         settings = stored_settings(read_provenance(out))
         if args.scenario is not None:
@@ -916,8 +1263,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             settings["params"] = params
         settings.update({k: v for k, v in given.items() if v is not None})
     else:
-        if not params:
-            raise UsageError("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
         defaults = {"design": "grid", "replications": 1, "seed": 0, "ticks": False,
                     "fmt": "auto"}
         settings = {"scenario": _load(args.scenario), "params": params,
@@ -951,7 +1296,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if result.sensitivity is not None:
         written.append("sensitivity.csv")
     if args.plot:
-        written += _plot_sweep(result, out)
+        written += _plot_sweep(result, out, args.formats)
     runs = result.runs
     n_failed = len(result.failed)
     if not args.quiet:
@@ -961,6 +1306,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   + (f"; {earlier} had finished earlier" if earlier else ""))
         else:
             print(f"nothing left to run: all {_n(len(runs), 'run')} had finished earlier")
+        table = format_sweep_table(result)
+        if table:
+            print(table)
         if result.sensitivity is not None:
             print(format_sensitivity(result.sensitivity))
         print(f"wrote {out}/: {', '.join(written)}")
@@ -994,39 +1342,139 @@ def _names(text: str | None, flag: str, what: str) -> list[str] | None:
 
 
 def format_sensitivity(table, top: int = 3) -> str:
-    """The most influential parameters per outcome (by ST, or by mu_star for Morris)."""
+    """The most influential parameters per outcome (by ST, or by mu_star for Morris).
+
+    An estimate whose row notes sampling error (:func:`cxsim.sweep.sensitivity_notes`) is
+    marked ``*`` and explained in a last line.
+    """
+    from .sweep import SAMPLING_NOTE
+
     key = "ST" if "ST" in table else "mu_star"
     what = "total Sobol' index ST" if key == "ST" else "Morris mu*"
     lines = [f"most influential parameters ({what}, 95 % interval):"]
+    marked = False
     for outcome, group in table.groupby("outcome", sort=False):
         g = group.dropna(subset=[key]).sort_values(key, ascending=False).head(top)
         if g.empty:
             note = group["note"].iloc[0] if "note" in group else ""
             lines.append(f"  {outcome}: n/a ({note})")
             continue
-        parts = [f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
-                 f"{r[key + '_ci_high']:.3g}]" for _, r in g.iterrows()]
+        parts = []
+        for _, r in g.iterrows():
+            flagged = isinstance(r.get("note"), str) and SAMPLING_NOTE in r["note"]
+            marked = marked or flagged
+            parts.append(f"{r['parameter']} {r[key]:.3g} [{r[key + '_ci_low']:.3g}, "
+                         f"{r[key + '_ci_high']:.3g}]" + ("*" if flagged else ""))
         lines.append(f"  {outcome}: " + "; ".join(parts))
+    if marked:
+        lines.append("  * sampling error: " + (
+            "a share of variance lies in [0, 1] and S1 is at most ST, but these estimates or "
+            "intervals do not" if key == "ST" else "mu* is never negative, but this interval "
+            "reaches below 0") + "; increase --samples (see the note column of "
+            "sensitivity.csv)")
     return "\n".join(lines)
 
 
-def _compare_figures(result) -> list:
+#: operating-system errors of writing a results folder (refused with one line, exit 2)
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                 errno.EFBIG)
+
+#: the width a printed table keeps to (a terminal's usual 100 columns)
+TABLE_WIDTH = 100
+
+
+def format_sweep_table(result, width: int = TABLE_WIDTH, most: int = SCREENFUL - 2) -> str:
+    """A screenful of a sweep's results.
+
+    A grid of at most ``most`` points: a row per point (the parameters, then the outcomes'
+    means over the replicates, as many outcomes as fit in ``width``).  Otherwise (a larger
+    grid, an lhs design): a row per outcome with the mean, least and largest of the points'
+    means.  Empty for sobol and morris (their sensitivity lines say more) and when no run
+    finished.
+    """
+    import pandas as pd
+
+    plan, runs = result.plan, result.runs
+    kind = plan.design.kind
+    outcomes = [o for o in plan.outcomes if o in runs.columns]
+    ok = runs[runs["status"] == "done"]
+    if kind in ("sobol", "morris") or ok.empty or not outcomes:
+        return ""
+    params = [p.path for p in plan.design.params]
+    means = ok.groupby("point", sort=True).agg(
+        {**{p: "first" for p in params}, **{o: "mean" for o in outcomes}})
+    means = means.reindex(range(len(plan.design)))  # a point without a finished run: n/a
+    for i, point in enumerate(plan.design.points):
+        for p in params:
+            if pd.isna(means.at[i, p]) if not isinstance(means.at[i, p], str) else False:
+                means.at[i, p] = point.get(p)
+    over = (f"mean of {plan.replications} replications" if plan.replications > 1
+            else "one run")
+
+    def fmt(o: str, v) -> str:
+        return BY_NAME[o].format(None if pd.isna(v) else float(v)) if o in BY_NAME else f"{v:g}"
+
+    if kind == "grid" and len(means) <= most:
+        def label(path: str) -> str:  # the last part of a path, unless two share it
+            last = path.split(".")[-1]
+            return last if sum(q.split(".")[-1] == last for q in params) == 1 else path
+        # columns by the names of the runs table (compact, and what the file calls them)
+        cols = [(label(p), [_value_text(v) for v in means[p]]) for p in params]
+        cols += [(o, [fmt(o, v) for v in means[o]]) for o in outcomes]
+        shown, used = [], 0
+        for i, (head, cells) in enumerate(cols):
+            w = max(len(head), *(len(c) for c in cells))
+            if i >= len(params) and used + w + 2 > width:
+                break
+            shown.append((head, cells, w, i < len(params)))
+            used += w + 2
+        rows = [f"results per point ({over}):"]
+        rows.append("  " + "  ".join(h.ljust(w) if left else h.rjust(w)
+                                     for h, _, w, left in shown))
+        for r in range(len(means)):
+            rows.append("  " + "  ".join(c[r].ljust(w) if left else c[r].rjust(w)
+                                         for _, c, w, left in shown))
+        left_out = len(cols) - len(shown)
+        if left_out:
+            rows.append(f"  ({left_out} more outcome{'s' if left_out > 1 else ''} in the "
+                        "runs table)")
+        return "\n".join(rows)
+    rows = [f"results across {len(means):,} points ({over} each):"]
+    names = [BY_NAME[o].short if o in BY_NAME else o for o in outcomes]
+    w0 = max(len(n) for n in names)
+    cells = [[fmt(o, means[o].mean()), fmt(o, means[o].min()), fmt(o, means[o].max())]
+             for o in outcomes]
+    ws = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(("mean", "min", "max"))]
+    rows.append("  " + " " * w0 + "  " + "  ".join(h.rjust(w) for h, w in
+                                                   zip(("mean", "min", "max"), ws, strict=True)))
+    for n, c in zip(names, cells, strict=True):
+        rows.append("  " + n.ljust(w0) + "  " + "  ".join(v.rjust(w) for v, w in
+                                                        zip(c, ws, strict=True)))
+    return "\n".join(rows)
+
+
+def _compare_figures(result, currency: str | None = None) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return [("comparison_bands.png", plots.comparison_bands(result)),
-            ("forest_plot.png", plots.forest_plot(result))]
+    currency = currency or plots.DEFAULT_CURRENCY
+    figures = [("comparison_bands.png", plots.comparison_bands(result, currency=currency))]
+    with contextlib.ExitStack() as held:
+        held.callback(lambda: [plots.plt.close(f) for _, f in figures])
+        figures.append(("forest_plot.png", plots.forest_plot(result, currency=currency)))
+        held.pop_all()
+    return figures
 
 
-def _plot_sweep(result, out: Path) -> list[str]:
+def _plot_sweep(result, out: Path, formats=("png",)) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
 
-    return _add_figures(out, plots.sweep_figures(result))
+    return _add_figures(out, plots.sweep_figures(result), formats=formats)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -1036,42 +1484,99 @@ def cmd_plot(args: argparse.Namespace) -> int:
     with one line.  The figures are added to the folder all at once (a new folder swapped in
     whole, the results carried over), holding the folder's lock.
     """
-    import stat
-
-    folder = Path(args.folder)
-    if not str(args.folder).strip():
-        raise UsageError("cxsim plot: give a results folder, got an empty path")
-    try:
-        st = os.lstat(folder)
-    except FileNotFoundError:
-        raise UsageError(f"{args.folder}: no such folder") from None
-    except OSError as exc:
-        raise UsageError(f"{args.folder}: cannot be read ({exc.strerror or exc})") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise UsageError(f"{args.folder}: is a symbolic link; give the results folder itself")
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{args.folder}: is a file, not a results folder")
-    kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
-    if not kinds:
-        raise UsageError(f"{args.folder}: no cxsim results here (expected summary.json from "
-                         "cxsim run, compare.json from cxsim compare, sweep.json from cxsim "
-                         "sweep or calibration.json from cxsim calibrate)")
+    folder, kinds = _results_folder(args.folder, "cxsim plot")
     figures: list = []
     with folder_lock(folder, None), _closing(figures):
-        try:
-            for kind in kinds:
-                figures += _folder_figures(kind, folder, args.folder)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            if isinstance(exc, InputError | ScenarioError):
-                raise
-            text = str(exc).strip().splitlines()
-            raise UsageError(f"{args.folder}: the results cannot be drawn, the folder looks "
-                             f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
-                             ) from None
-        names = _add_figures(folder, figures, arg=None, locked=True)
+        _draw_folder(folder, kinds, args.folder, figures)
+        names = _add_figures(folder, figures, arg=None, locked=True, formats=args.formats)
     if not args.quiet:
         print(f"wrote {folder}/: {', '.join(names) if names else 'no figures fit'}")
     return 0
+
+
+def _checked_currency(value, path: Path) -> str | None:
+    """A recorded currency (a short printable text), None if not recorded; else refused."""
+    if value is None:
+        return None
+    if not (isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()):
+        raise UsageError(f"{path}: currency is not a short currency symbol or code")
+    return value
+
+
+def _recorded_events(summary: dict, path: Path) -> tuple[str | None, list[dict]]:
+    """The currency and interventions ``summary.json`` records, checked (older runs: none)."""
+    currency = _checked_currency(summary.get("currency"), path)
+    events = summary.get("interventions", [])
+
+    def day(v) -> bool:
+        return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and 0 <= v <= 1e8)
+
+    if not isinstance(events, list) or len(events) > 10_000 or not all(
+            isinstance(e, dict) and day(e.get("start_day"))
+            and (e.get("end_day") is None or day(e.get("end_day")))
+            and isinstance(e.get("type", ""), str) and isinstance(e.get("target", ""), str)
+            and len(e.get("type", "")) <= 200 and len(e.get("target", "")) <= 200
+            for e in events):
+        raise UsageError(f"{path}: interventions is not a list of interventions with days")
+    return currency, events
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``cxsim report DIR``: one self-contained HTML file of a results folder."""
+    from .report import write_report
+
+    folder, kinds = _results_folder(args.folder, "cxsim report")
+    figures: list = []
+    with folder_lock(folder, None), _closing(figures):
+        if not args.no_figures:
+            _draw_folder(folder, kinds, args.folder, figures)
+        path = write_report(folder, kinds, figures, out=args.out)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
+def _results_folder(given: str, command: str) -> tuple[Path, list[str]]:
+    """The results folder the user named and its kinds of results; UsageError otherwise."""
+    import stat
+
+    folder = Path(given)
+    if not str(given).strip():
+        raise UsageError(f"{command}: give a results folder, got an empty path")
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        raise UsageError(f"{given}: no such folder") from None
+    except OSError as exc:
+        raise UsageError(f"{given}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"{given}: is a symbolic link; give the results folder itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{given}: is a file, not a results folder")
+    kinds = [kind for marker, kind in _RESULT_KINDS if os.path.lexists(folder / marker)]
+    if not kinds:
+        raise UsageError(f"{given}: no cxsim results here (expected summary.json from "
+                         "cxsim run, compare.json from cxsim compare, sweep.json from cxsim "
+                         "sweep or calibration.json from cxsim calibrate)")
+    return folder, kinds
+
+
+def _draw_folder(folder: Path, kinds: list[str], given: str, figures: list) -> None:
+    """Append the figures of every kind of results in ``folder`` to ``figures``.
+
+    A folder whose files cannot be drawn is refused with one line (UsageError).
+    """
+    try:
+        for kind in kinds:
+            figures += _folder_figures(kind, folder, given)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        if isinstance(exc, InputError | ScenarioError):
+            raise
+        text = str(exc).strip().splitlines()
+        raise UsageError(f"{given}: the results cannot be drawn, the folder looks "
+                         f"damaged ({type(exc).__name__}: {text[0][:200] if text else ''})"
+                         ) from None
 
 
 #: what each kind of results folder holds: (marker file, kind)
@@ -1134,12 +1639,17 @@ def _folder_figures(kind: str, folder: Path, given: str) -> list:
             tables[name] = table
         if "metrics" not in tables:
             raise UsageError(f"{given}: summary.json without metrics.csv")
-        return _run_figures(tables, title[:200], float(tick_days))
+        currency, events = _recorded_events(summary, folder / "summary.json")
+        return _run_figures(tables, title[:200], float(tick_days), currency, events)
     if kind == "compare":
         from .compare import read_comparison
+        from .io import read_json
 
         try:
-            return _compare_figures(read_comparison(folder))
+            meta = read_json(folder / "compare.json")
+            currency = meta.get("currency") if isinstance(meta, dict) else None
+            return _compare_figures(read_comparison(folder),
+                                    _checked_currency(currency, folder / "compare.json"))
         except ValueError as exc:
             if isinstance(exc, InputError):
                 raise
@@ -1184,29 +1694,46 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     for module in ("solara", "altair", "ipyvuetify"):  # what mesa.visualization needs
         if importlib.util.find_spec(module) is None:
-            raise UsageError(f"cxsim viz needs the viz extra: pip install 'cxsim[viz]' "
-                             f"({module} is missing)")
+            raise UsageError(f"cxsim viz needs the viz extra: pip install -e '.[viz]' in the "
+                             f"cxsim folder ({module} is missing)")
     port = args.port
     try:
         with socket.socket() as sock:
+            if os.name != "nt":  # as the server does: a port left in TIME_WAIT is free
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((args.host, port))
             port = sock.getsockname()[1]
     except OSError as exc:
         raise UsageError(f"--port: cannot serve on {args.host}:{args.port} "
-                         f"({exc.strerror or exc})") from None
+                         f"({exc.strerror or exc}); try another, e.g. --port "
+                         f"{args.port + 1 if 0 < args.port < 65535 else 8766}") from None
+    _ensure_front_end()
     if args.host not in LOCAL_HOSTS:
         print(f"warning: --host {args.host or repr(args.host)} serves the app to every machine "
               "that can reach this one; anyone who opens it can run simulations here",
               file=sys.stderr, flush=True)
     url = f"http://{args.host}:{port}/"
+    # probe the server on loopback when it listens on every address
+    probe = (f"http://127.0.0.1:{port}/" if args.host in ("0.0.0.0", "")
+             else f"http://[::1]:{port}/" if args.host == "::" else url)
     # no usage telemetry; figures without a display; and quiet about a hook-order warning
     # Solara raises about Mesa 3.3's own SolaraViz code
+    # The page's front end always comes through Solara's cache (filled above): Solara
+    # otherwise has browsers load it from the CDN when started from a VS Code terminal.
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
-               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks")
+               PYTHONWARNINGS="ignore::UserWarning:solara.validate_hooks",
+               SOLARA_ASSETS_PROXY="True")
     if args.scenario is not None:
         env["CXSIM_VIZ_SCENARIO"] = str(find_scenario(args.scenario).resolve())
     else:
         env.pop("CXSIM_VIZ_SCENARIO", None)
+    # a closed tab's model (and a run it was playing) goes after two minutes, not Solara's
+    # default of a day: memory and processor time of a room's reloads stay bounded
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", VIZ_SESSION_TIMEOUT)
+    if args.customers is not None:
+        env["CXSIM_VIZ_CUSTOMERS"] = str(args.customers)
+    else:
+        env.pop("CXSIM_VIZ_CUSTOMERS", None)
     cmd = [sys.executable, "-m", "solara", "run", "cxsim.viz", "--host", args.host,
            "--port", str(port), "--production", "--no-open", "--no-check-version",
            "--log-level", "warning"]
@@ -1218,13 +1745,17 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     try:
-        _wait_ready(url, proc)
+        _wait_ready(probe, proc)
         print(f"cxsim viz: serving {args.scenario or 'the built-in scenario'} at {url} "
               "(Ctrl-C stops it)", flush=True)
+        if args.host in ("0.0.0.0", "", "::"):
+            print(f"cxsim viz: others on this network open http://{_lan_address()}:{port}/ "
+                  f"(if they cannot, allow port {port} through this machine's firewall)",
+                  flush=True)
         if args.open:
             import webbrowser
 
-            webbrowser.open(url)
+            webbrowser.open(probe)
         code = proc.wait()
         return 0 if code in (0, -signal.SIGTERM) else 1
     except KeyboardInterrupt:
@@ -1238,8 +1769,88 @@ def cmd_viz(args: argparse.Namespace) -> int:
                 proc.kill()
 
 
+#: how long a session (a browser tab's model) outlives its tab: a reload or a brief loss of
+#: the network within this time keeps the model
+VIZ_SESSION_TIMEOUT = "2m"
+
+#: what to run when the app's front end is missing and cannot be fetched
+VIZ_ASSETS_HINT = "python -m cxsim.viz_assets"
+
+
+def _ensure_front_end() -> None:
+    """Fetch Solara's front-end files into its cache if missing (once); UsageError if impossible.
+
+    Without them the page stays blank; Solara fetches them from its CDN on first use, which
+    needs internet during the workshop, so they are fetched from npm ahead instead.
+    """
+    from cxsim import viz_assets
+
+    def progress(line: str) -> None:
+        print(f"cxsim viz: {line}", file=sys.stderr, flush=True)
+
+    try:
+        viz_assets.ensure(progress=progress)
+    except viz_assets.AssetsError as exc:
+        if _cdn_reachable():  # Solara's own proxy will fetch them on first use
+            progress(f"{exc}; the page loads its front end from the CDN (internet needed)")
+            return
+        raise UsageError(f"cxsim viz: the app's front end is missing and could not be "
+                         f"fetched ({exc}); where there is internet, run: "
+                         f"{VIZ_ASSETS_HINT}") from None
+
+
+def _cdn_reachable(timeout: float = 5.0) -> bool:
+    """Whether Solara's CDN answers (its proxy then fetches the front end itself)."""
+    import urllib.request
+
+    import solara.settings
+
+    try:
+        req = urllib.request.Request(str(solara.settings.assets.cdn) + "requirejs@2.3.6/"
+                                     "require.js", method="HEAD")
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _check_served_front_end(url: str) -> None:
+    """RuntimeError unless the server hands out the page's first script (else: a blank page)."""
+    import urllib.error
+    import urllib.request
+
+    from cxsim import viz_assets
+
+    req = next((s for s in viz_assets.needed_packages() if s.startswith("requirejs@")),
+               "requirejs@2.3.6")
+    try:
+        with urllib.request.urlopen(f"{url}_solara/cdn/{req}/require.js",
+                                    timeout=VIZ_READY_TIMEOUT) as response:
+            if response.status == 200:
+                return
+    except (urllib.error.URLError, OSError):
+        pass
+    raise UsageError(f"cxsim viz: the app server cannot hand out its front end (the page "
+                     f"would stay blank); run: {VIZ_ASSETS_HINT}")
+
+
+def _lan_address() -> str:
+    """The address others on the network reach this machine at (or its host name)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the interface
+            return s.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
+
+
 def _wait_ready(url: str, proc) -> None:
-    """Return once ``url/readyz`` answers 200; RuntimeError if the server dies or is slow."""
+    """Return once ``url/readyz`` answers 200 and the server hands out the page's front end.
+
+    RuntimeError if the server dies or is slow; UsageError if it cannot serve the front end.
+    """
     import urllib.error
     import urllib.request
 
@@ -1250,6 +1861,7 @@ def _wait_ready(url: str, proc) -> None:
         try:
             with urllib.request.urlopen(url + "readyz", timeout=2) as response:
                 if response.status == 200:
+                    _check_served_front_end(url)
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
@@ -1266,19 +1878,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     scenario_arg, prefix = args.scenario, args.prefix
     if prefix is None and scenario_arg is not None and _looks_like_path(scenario_arg):
         scenario_arg, prefix = None, scenario_arg  # cxsim show segments.loyal
-    sc = _load(scenario_arg)
-    rows = parameters(sc)
     sections = [f.name for f in dataclasses.fields(Scenario)]
-    if args.section is not None:
-        if args.section not in sections:
-            raise UsageError(f"--section: no section '{_short(args.section)}' (sections: "
-                             f"{', '.join(sections)})")
+    problems: list[str] = []  # every problem is refused at once
+    if args.section is not None and args.section not in sections:
+        problems.append(f"--section: no section '{_short(args.section)}' (sections: "
+                        f"{', '.join(sections)})")
+    try:
+        sc = _load(scenario_arg)
+    except ScenarioError as exc:
+        raise ScenarioError([*exc.all_problems, *problems]) from None
+    rows = parameters(sc)
+    if args.section is not None and not problems:
         rows = matching(rows, args.section)
     if prefix is not None:
         rows = matching(rows, prefix)
         if not rows:
-            raise UsageError(f"cxsim show: no value under '{_short(prefix)}' (sections: "
-                             f"{', '.join(sections)})")
+            problems.append(f"cxsim show: no value under '{_short(prefix)}' (sections: "
+                            f"{', '.join(sections)})")
+    _refuse(problems)
     if args.json:
         names = {r.group.split(".", 1)[1] for r in rows
                  if r.section == "strategies" and r.group != "strategies"}

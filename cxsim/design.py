@@ -50,6 +50,9 @@ RESAMPLES = 1000
 
 CONFIDENCE = 0.95
 
+#: the bootstrap seed that stands for seed 0 in Sobol' analysis (SALib ignores a seed of 0)
+_SEED_ZERO = 2 ** 31 - 1
+
 _EXTRA = "cxsim[sensitivity]"
 
 
@@ -214,9 +217,12 @@ def sensitivity(design: Design, outcomes: Mapping[str, Sequence[float]], seed: i
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 if design.kind == "sobol":
+                    # SALib's sobol.analyze seeds its bootstrap only for a truthy seed
+                    # (``if seed:``): 0 would draw from NumPy's global state, so it stands
+                    # in as a fixed non-zero seed (other seeds are passed as they are)
                     res = analyze.analyze(problem, y, calc_second_order=False,
                                           num_resamples=RESAMPLES, conf_level=confidence,
-                                          seed=seed)
+                                          seed=seed if seed else _SEED_ZERO)
                 else:
                     res = analyze.analyze(problem, design.unit, y, num_resamples=RESAMPLES,
                                           conf_level=confidence, num_levels=MORRIS_LEVELS,

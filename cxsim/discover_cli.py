@@ -145,6 +145,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
             import matplotlib
 
             matplotlib.use("Agg")
+        if args.out is not None and not str(args.out).strip():  # Path("") is the current one
+            raise DiscoveryError("--out must name a folder, got an empty path")
         out = Path(args.out) if args.out is not None else _default_out(args.source)
         if out is not None:
             _check_out(out)  # before the work

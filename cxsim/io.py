@@ -74,7 +74,7 @@ RESULTS_FORMAT = 1
 RUN_FILES = ("metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
              "queues.csv", "partners.csv", "employees.csv")
 COMPARE_FILES = ("comparison.csv", "runs.csv", "runs.parquet", "ticks.csv", "roi.csv",
-                 "compare.json")
+                 "compare.json", "runs.jsonl", "resume.json")
 SWEEP_FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parquet",
                "ticks.csv", "sensitivity.csv")
 CALIBRATE_FILES = ("calibration.json", "evaluations.jsonl", "calibrated.toml", "posterior.parquet",
@@ -92,7 +92,7 @@ SUBFOLDERS = {"sweep": {"discovery": "discover"}}
 
 #: files that say which command wrote a folder
 MARKERS = {"run": ("summary.json", "metrics.csv"),
-           "compare": ("compare.json", "comparison.csv", "roi.csv"),
+           "compare": ("compare.json", "comparison.csv", "roi.csv", "resume.json"),
            "sweep": ("sweep.json", "journal.jsonl"),
            "calibrate": ("calibration.json", "calibrated.toml"),
            "optimise": ("search.json", "pareto.csv"),
@@ -100,6 +100,10 @@ MARKERS = {"run": ("summary.json", "metrics.csv"),
 
 #: files operating systems leave in any folder a person looks at; replaced like figures
 LITTER = (".DS_Store", "Thumbs.db", "desktop.ini")
+
+#: the report ``cxsim report DIR`` writes into any kind of results folder (like figures:
+#: carried along by ``cxsim plot``, replaced with the folder by a new run of its command)
+REPORT = "report.html"
 
 #: size caps of the files read back from a results folder (bytes)
 MAX_JSON_BYTES = 4 * 2**20          # summary.json, compare.json
@@ -298,7 +302,8 @@ def check_contents(folder: Path | str, kind: str | None, arg: str | None = "out"
     Every entry must be a regular file (no symbolic link, no FIFO), or one of the kind's
     :data:`SUBFOLDERS` holding that subfolder's results (checked the same way; any kind's
     for ``kind=None``).  With a ``kind``, a file must moreover be one of that kind's files
-    (:data:`KIND_FILES`), a figure (``*.png``), one of ``extra``, operating-system litter
+    (:data:`KIND_FILES`), a figure (``*.png``), the report (:data:`REPORT`), one of
+    ``extra``, operating-system litter
     (``.DS_Store``) or a temporary file of cxsim; a file of another kind of results names
     that kind.
     """
@@ -328,7 +333,8 @@ def check_contents(folder: Path | str, kind: str | None, arg: str | None = "out"
             raise FolderError(*_prefix(arg), f"{shown(folder)} holds '{name}', which is not "
                               "a cxsim result file; cxsim replaces a results folder whole, so "
                               "choose another folder")
-        if kind is None or name in LITTER or name.endswith(".png") or name in extra:
+        if (kind is None or name in LITTER or name.endswith(".png") or name == REPORT
+                or name in extra):
             continue
         if name in KIND_FILES[kind]:
             continue
@@ -848,8 +854,8 @@ def read_csv_text(path: Path | str, text: tuple[str, ...] = ()):
     return read_table(path, 50_000_000, text)
 
 
-__all__ = ["COMPARE_FILES", "DISCOVERY_FILES", "KIND_FILES", "MARKERS", "RESULTS_FORMAT",
-           "RUN_FILES", "SUBFOLDERS", "SWEEP_FILES", "FolderError", "Stage", "atomic_path",
-           "check_columns", "check_contents", "check_target", "folder_lock", "json_depth",
-           "kinds_in", "open_regular", "read_bytes", "read_csv_text", "read_json", "read_table",
-           "shown", "subfolders", "transient", "write_atomic"]
+__all__ = ["COMPARE_FILES", "DISCOVERY_FILES", "KIND_FILES", "MARKERS", "REPORT",
+           "RESULTS_FORMAT", "RUN_FILES", "SUBFOLDERS", "SWEEP_FILES", "FolderError", "Stage",
+           "atomic_path", "check_columns", "check_contents", "check_target", "folder_lock",
+           "json_depth", "kinds_in", "open_regular", "read_bytes", "read_csv_text",
+           "read_json", "read_table", "shown", "subfolders", "transient", "write_atomic"]

@@ -323,6 +323,9 @@ class Economics:
     fixed_cost_per_day: float = _f(0.0, lo=0, hi=1e9, doc="overheads per day")
     acquisition_cost: float = _f(0.0, lo=0, hi=1e6, doc="cost per newly acquired customer")
     discount_rate: float = _f(0.10, lo=0, hi=1, doc="yearly discount rate for CLV and ROI")
+    # shown on figures only: money is a number in the scenario's currency whatever its name
+    currency: str = _f("€", doc="currency of the scenario's money, as figures label it "
+                                "(a symbol or code, e.g. €, $, £, EUR; default €)")
 
 
 @dataclass(frozen=True)
@@ -667,6 +670,67 @@ def find_scenario(path: str | Path) -> Path:
                          f"{', '.join(names) or 'none'})"])
 
 
+def least_market(scenario: Scenario) -> int:
+    """The smallest market size (``market.size``) the scenario's other values allow.
+
+    Two agents at least; and with a social network other than ``full``, one more than the
+    mean number of contacts (``market.mean_degree``), since nobody can know more people than
+    the market holds.  Every other field is scaled or capped by :func:`cxsim.runner.resize`.
+    """
+    m = scenario.market
+    least = 2
+    if m.network != "full":
+        least = max(least, math.ceil(m.mean_degree - 1e-9) + 1)
+    return least
+
+
+def _days_text(days: float) -> str:
+    return f"{days:,.6g}".replace(",", "") if days < 1e6 else f"{days:.6g}"
+
+
+def size_problems(scenario: Scenario, customers: int | None = None,
+                  days: float | None = None) -> list:
+    """What is wrong with resizing ``scenario`` to ``customers`` and ``days``, if anything.
+
+    Returns :class:`~cxsim.errors.InputError` objects naming the ``customers`` and ``days``
+    arguments as given (the command line words them as ``--customers`` and ``--days``):
+
+    * a market below :func:`least_market`;
+    * a horizon that is not a whole number of ticks (``days / tick_days``): the nearest
+      valid values are named, nothing is rounded;
+    * a horizon longer than ``simulation.ticks`` allows (100,000 ticks).
+    """
+    from .errors import Arg, InputError
+
+    problems = []
+    if customers is not None:
+        least = least_market(scenario)
+        if customers < least:
+            why = (f"each customer talks to {_num(scenario.market.mean_degree)} others "
+                   f"(market.mean_degree)" if least > 2 else "a market holds two at least")
+            problems.append(InputError(
+                Arg("customers", f"{customers:,}"), f" is too small for {scenario.name}: "
+                f"{why}, so it needs at least {least:,}"))
+    if days is not None and math.isfinite(days) and days > 0:
+        tick = scenario.simulation.tick_days
+        ticks = days / tick
+        whole = round(ticks)
+        unit = "1 day" if tick == 1 else f"{_num(tick)} days"
+        ticks_hi = Simulation.__dataclass_fields__["ticks"].metadata.get("hi", 100_000)
+        if abs(ticks - whole) > 1e-9 * max(1.0, ticks) or whole < 1:
+            lo, hi = math.floor(ticks + 1e-9), math.ceil(ticks - 1e-9)
+            near = [n * tick for n in (lo, hi) if 1 <= n <= ticks_hi]
+            options = " or ".join(_days_text(d) for d in near)
+            problems.append(InputError(
+                Arg("days", _days_text(days)), f" is not a whole number of ticks (a tick is "
+                f"{unit}); the nearest that are: {options} days"))
+        elif whole > ticks_hi:
+            problems.append(InputError(
+                Arg("days", _days_text(days)), f" makes {whole:,} ticks of {unit}; at most "
+                f"{ticks_hi:,} ({ticks_hi * tick:,.6g} days)"))
+    return problems
+
+
 def default_scenario() -> Scenario:
     """Return the built-in default scenario (an omnichannel retailer)."""
     return load_scenario(scenario_dir() / DEFAULT_SCENARIO)
@@ -940,6 +1004,10 @@ def _check_values(s: Scenario) -> list[str]:
             errs.append(f"segments: shares must sum to 1, got {total:g}")
     if len(s.segments) > 250:
         errs.append("segments: at most 250 segments are supported")
+    cur = s.economics.currency
+    if not cur.strip() or len(cur) > 8 or not cur.isprintable() or cur != cur.strip():
+        errs.append(f"economics.currency must be a short symbol or code (1 to 8 printable "
+                    f"characters, e.g. €, $, EUR), got {cur!r}")
     # the queue formulas hold a term per agent on duty (cxsim.limits.MAX_AGENTS)
     scale = s.market.represents / s.market.size if s.market.represents else 1.0
     for name, t in s.teams.items():

@@ -293,6 +293,43 @@ def _pyarrow_available() -> bool:
     return True
 
 
+def _size_problems(sc: Scenario, params: Sequence[Param], customers: int | None,
+                   days: float | None) -> list[tuple]:
+    """Problems of ``customers`` and ``days`` at every point of the sweep.
+
+    The market must hold the most contacts a point gives a customer, and ``days`` must be
+    a whole number of ticks at every tick length the sweep runs (nothing is rounded).
+    """
+    from .scenario import size_problems
+
+    by_path = {p.path: p for p in params}
+    found: list[tuple] = []
+    sim = sc.simulation
+    lengths = [sim.tick_days]
+    tick = by_path.get("simulation.tick_days")
+    if tick is not None and days is not None:
+        if tick.is_distribution:
+            found.append((Arg("days"), " and ", Arg("params", f"{tick.path}={tick.spec}"),
+                          ": a horizon in days is a whole number of ticks only for tick "
+                          "lengths that divide it; list the tick lengths (e.g. 1,7) instead "
+                          "of a distribution"))
+            days = None
+        else:
+            lengths = list(dict.fromkeys(float(v) for v in tick.values))
+    degree = by_path.get("market.mean_degree")
+    if degree is not None and customers is not None:
+        top = float(degree.high) if degree.is_distribution else max(map(float, degree.values))
+        sc = dataclasses.replace(sc, market=dataclasses.replace(sc.market, mean_degree=top))
+    seen: set[str] = set()
+    for i, length in enumerate(lengths):
+        at = dataclasses.replace(sc, simulation=dataclasses.replace(sim, tick_days=length))
+        for problem in size_problems(at, customers if i == 0 else None, days):
+            if str(problem) not in seen:
+                seen.add(str(problem))
+                found.append(problem.parts)
+    return found
+
+
 def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                design: str = "grid", samples: int | None = None, replications: int = 1,
                seed: int = 0, *, strategy: str | None = None, customers: int | None = None,
@@ -303,21 +340,33 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     ``params`` maps paths to specs (text as on the command line, a list of values, or one
     value), or is a sequence of :class:`~cxsim.params.Param`.
     """
-    replications = _count("replications", replications, 1, MAX_REPLICATIONS)
-    seed = _count("seed", seed, 0)
+    # every problem of the settings is collected and refused at once (a line each)
+    problems: list[tuple] = []
+
+    def check(fn, *a, **k):
+        try:
+            return fn(*a, **k)
+        except ParamError as exc:
+            problems.append(exc.parts)
+            return None
+
+    replications = check(_count, "replications", replications, 1, MAX_REPLICATIONS)
+    seed = check(_count, "seed", seed, 0)
     if customers is not None:
-        customers = _count("customers", customers, 1)
+        customers = check(_count, "customers", customers, 1)
     if days is not None and not (isinstance(days, int | float) and not isinstance(days, bool)
                                  and math.isfinite(days) and days > 0):
-        raise ParamError(f"days must be a positive number, got {days!r}")
+        problems.append((Arg("days"), f" must be a positive number, got {days!r}"))
+        days = None
     if design not in DESIGNS:
-        raise ParamError(Arg("design"), f" must be one of {', '.join(DESIGNS)}, got {design!r}")
+        problems.append((Arg("design"), f" must be one of {', '.join(DESIGNS)}, got "
+                         f"{design!r}"))
     if fmt == "auto":
         fmt = "parquet" if _pyarrow_available() else "csv"
     if fmt not in ("csv", "parquet"):
-        raise ParamError(Arg("fmt"), f" must be csv or parquet, got {fmt!r}")
-    if fmt == "parquet" and not _pyarrow_available():
-        raise ParamError(Arg("fmt", "parquet"), " needs pyarrow: pip install 'cxsim[parquet]'")
+        problems.append((Arg("fmt"), f" must be csv or parquet, got {fmt!r}"))
+    elif fmt == "parquet" and not _pyarrow_available():
+        problems.append((Arg("fmt", "parquet"), " needs pyarrow: pip install 'cxsim[parquet]'"))
     sc = scenario.validated()
     base = sc.to_dict()
     items = (list(params.items()) if isinstance(params, Mapping)
@@ -325,32 +374,56 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
     if len(items) > MAX_PARAMS:
         raise ParamError(Arg("params"), f": {len(items)} parameters; a sweep takes at most "
                          f"{MAX_PARAMS}")
-    checked = [check_param(parse_spec(path, spec), base, list(sc.strategies))
-               for path, spec in items]
-    _check_values(base, checked)
+    checked = []
+    for path, spec in items:
+        try:
+            checked.append(check_param(parse_spec(path, spec), base, list(sc.strategies)))
+        except ParamError as exc:
+            if exc.arg is None:  # a problem of the path: name the parameter it is about
+                shown = spec.spec if isinstance(spec, Param) else spec
+                problems.append((Arg("params", f"{path}={shown}"), ": ", *exc.parts))
+            else:
+                problems.append(exc.parts)
+    check(_check_values, base, checked)
     paths = {p.path for p in checked}
     if customers is not None and "market.size" in paths:
-        raise ParamError(Arg("customers"), " and ", Arg("params", "market.size"),
-                         " both set the market size; use one")
+        problems.append((Arg("customers"), " and ", Arg("params", "market.size"),
+                         " both set the market size; use one"))
     if days is not None and "simulation.ticks" in paths:
-        raise ParamError(Arg("days"), " and ", Arg("params", "simulation.ticks"),
-                         " both set the horizon; use one")
+        problems.append((Arg("days"), " and ", Arg("params", "simulation.ticks"),
+                         " both set the horizon; use one"))
     if strategy is not None:
         if STRATEGY in paths:
-            raise ParamError(Arg("strategy"), " and ", Arg("params", "strategy=..."),
-                             " both choose the strategy; use one")
-        check_param(parse_spec(STRATEGY, [strategy]), base, list(sc.strategies))
+            problems.append((Arg("strategy"), " and ", Arg("params", "strategy=..."),
+                             " both choose the strategy; use one"))
+        unknown = [n for n in str(strategy).split("+") if n not in {"baseline", *sc.strategies}]
+        if unknown:
+            problems.append((Arg("strategy", str(strategy)), f": unknown strategy "
+                             f"'{unknown[0]}' (the scenario has "
+                             f"{', '.join(sorted(sc.strategies)) or 'none'})"))
     known = OUTCOMES
     chosen = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
-    for name in chosen:
-        if name not in known:
-            raise ParamError(Arg("outcomes"), f": unknown outcome '{name}' (known: "
-                             f"{', '.join(known)})")
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        problems.append((Arg("outcomes"), f": unknown outcome{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(repr(n) for n in unknown)} (known: {', '.join(known)})"))
     if not chosen:
-        raise ParamError(Arg("outcomes"), ": no outcome names given")
-    if customers is not None or days is not None:
-        resize(sc, customers=customers, days=days).validated()  # e.g. too small a market
-    d = make_design(checked, design, samples, seed)
+        problems.append((Arg("outcomes"), ": no outcome names given"))
+    size = _size_problems(sc, checked, customers, days)
+    problems += size
+    if not size and (customers is not None or days is not None):
+        try:
+            resize(sc, customers=customers, days=days).validated()
+        except ScenarioError as exc:
+            problems += [(line,) for line in exc.all_problems]
+    d = None
+    if design in DESIGNS and len(checked) == len(items) and seed is not None:
+        d = check(make_design, checked, design, samples, seed)
+    if problems:
+        parts: list = []
+        for one in problems:
+            parts += ["\n"] * bool(parts) + list(one)
+        raise ParamError(*parts)
     n_runs = len(d) * replications
     if n_runs > MAX_RUNS:
         raise ParamError(Arg("replications"), f": {len(d):,} points × {replications:,} "
@@ -1086,6 +1159,42 @@ def load_sweep(out: Path | str) -> SweepResult:
                        out=Path(out), ran=0, wall_seconds=float(meta.get("wall_seconds") or 0.0))
 
 
+#: the note of an index whose estimate or interval lies where the index cannot
+SAMPLING_NOTE = "sampling error: more samples narrow it"
+
+
+def sensitivity_notes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a note on each row whose estimates show sampling error.
+
+    Sobol' indices are shares of the outcome's variance: each lies in [0, 1] and the first
+    order S1 is at most the total ST.  An estimate from few samples can break either (its
+    bootstrap interval then reaches below 0 or above 1, or S1 exceeds ST); the values are
+    kept as estimated (the interval shows how uncertain they are) and the row's ``note``
+    says so.  A Morris ``mu_star`` (a mean absolute effect) is never negative: an interval
+    reaching below 0 is noted the same way.  Rows that already carry a note keep it.
+    """
+    if table is None or table.empty or "note" not in table:
+        return table
+    table = table.copy()
+    notes = []
+    for _, r in table.iterrows():
+        if r["note"]:
+            notes.append(r["note"])
+            continue
+        found = []
+        if "ST" in table:
+            if r["S1"] > r["ST"]:
+                found.append("S1 > ST")
+            cols = ("S1", "S1_ci_low", "S1_ci_high", "ST", "ST_ci_low", "ST_ci_high")
+            if any(r[c] < 0 or r[c] > 1 for c in cols):
+                found.append("estimate or interval beyond [0, 1]")
+        elif r["mu_star_ci_low"] < 0:
+            found.append("interval below 0")
+        notes.append(f"{', '.join(found)}: {SAMPLING_NOTE}" if found else "")
+    table["note"] = notes
+    return table
+
+
 def format_failures(runs: pd.DataFrame, limit: int = 5) -> str:
     """A short summary of failed runs: how many, and the distinct errors with examples."""
     failed = runs[runs["status"] == "failed"]
@@ -1332,7 +1441,9 @@ def sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
         A strategy every run applies (unless ``strategy`` is a parameter).
     customers, days
         Market size and horizon of every run (:func:`cxsim.runner.resize`, applied after the
-        parameter values).
+        parameter values).  ``customers`` must be at least the scenario's
+        :func:`~cxsim.scenario.least_market` and ``days`` a whole number of ticks at every
+        tick length the sweep runs: nothing is rounded.
     ticks
         Also keep per-tick metrics of every run.
     outcomes
@@ -1506,8 +1617,9 @@ def _sweep(plan: Plan, executor: Executor | str | None, out_path: Path | None,
     tick_table = ticks_table(plan, records) if plan.ticks else None
     sens = None
     if plan.design.kind in ("sobol", "morris"):
-        sens = sensitivity(plan.design, {o: point_means(plan, runs, o) for o in plan.outcomes},
-                           seed=plan.seed)
+        sens = sensitivity_notes(sensitivity(
+            plan.design, {o: point_means(plan, runs, o) for o in plan.outcomes},
+            seed=plan.seed))
     n_done = int((runs["status"] == "done").sum())
     meta = _provenance(plan, "complete", n_done, len(runs) - n_done, wall, created)
     meta["executor"] = label

@@ -386,6 +386,61 @@ HEADLINE: tuple[str, ...] = ("active", "churned", "monthly_churn", "nps", "csat"
                              "service_level", "revenue", "profit")
 
 
+#: what each run figure means, in one line of plain language for readers of a report (a
+#: manager, not a modeller); ``Metric.description`` says how the model computes it.
+#: :func:`plain` falls back to the description for a metric not listed here.
+PLAIN: dict[str, str] = {
+    "active": "How many customers the business has at the end of the run.",
+    "new": "Prospects won as new customers during the run (returning customers not "
+           "included).",
+    "churned": "Customers who left during the run.",
+    "churn_rate": "Share of customers lost per day (or per time step of the model).",
+    "monthly_churn": "Share of customers lost in a typical month, at the run's pace of "
+                     "losses.",
+    "annual_retention": "Share of customers who would still be customers after a year if "
+                        "the run's pace of losses held all year.",
+    "retention": "Share of the customers at the start who are still customers at the end.",
+    "nps": "Net Promoter Score from the survey: % who would recommend (9-10) minus % who "
+           "would not (0-6), over the last 30 days; from −100 to +100.",
+    "nps_population": "The NPS if every customer answered the survey (no sampling error).",
+    "csat": "Average answer to 'how satisfied were you?' after a service contact, 1 (very "
+            "unhappy) to 5 (very happy).",
+    "ces": "Average answer to 'how easy was it?' after a service contact, 1 (very hard) "
+           "to 7 (very easy).",
+    "satisfaction": "How satisfied customers feel overall, on the model's 0 to 1 scale.",
+    "fcr": "Share of customer needs solved at the first place the customer tried, without "
+           "being passed on.",
+    "service_level": "Share of calls and chats answered within the target waiting time.",
+    "asa": "How long an answered caller waits on average before someone picks up.",
+    "abandonment": "Share of callers who hang up before being answered.",
+    "occupancy": "Share of paid time the contact-centre staff spend handling contacts.",
+    "engagement": "How engaged the staff are, on the model's 0 to 1 scale.",
+    "attrition": "Staff who quit, per member of staff, over the run (over a year: the "
+                 "yearly staff turnover).",
+    "partner_on_time": "Share of partner jobs (e.g. deliveries) done right and on time.",
+    "revenue": "Money customers paid during the run.",
+    "cost": "Everything the business spent during the run, including the strategy's own "
+            "cost.",
+    "profit": "Revenue minus cost over the run, after paying for the strategy.",
+    "episodes": "Times customers came with a need (to buy, get help, pay, ...).",
+    "intervention_cost": "What the strategy itself cost during the run (training, fees, "
+                         "projects).",
+}
+
+
+def plain(name: str) -> str:
+    """One plain-language line saying what metric ``name`` means (:data:`PLAIN`).
+
+    Falls back to the metric's :attr:`Metric.description`; ``""`` for an unknown name.
+    """
+    if name in PLAIN:
+        return PLAIN[name]
+    m = BY_NAME.get(name)
+    if m is None or not m.description:
+        return ""
+    return m.description[0].upper() + m.description[1:] + "."
+
+
 # --------------------------------------------------------------------------------------------
 # The metrics of the model's parts
 # --------------------------------------------------------------------------------------------
@@ -569,7 +624,134 @@ def format_value(name: str, value: float | None, *, precise: bool = False,
     return f"{value:{'+' if signed else ''}.4g}"
 
 
-__all__ = ["BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "HEADLINE", "METRICS", "OUTCOMES",
-           "PART_COMPUTED", "PART_KINDS", "PART_METRICS", "RUN_TICK_COLUMNS",
-           "SUMMARY_METRICS", "Aggregation", "Metric", "format_value", "label", "metric",
-           "part_metric"]
+# --------------------------------------------------------------------------------------------
+# Display: names, units and axes on figures
+# --------------------------------------------------------------------------------------------
+
+#: the currency of money figures when a scenario does not name one (the shipped scenarios'
+#: prices are in euros)
+DEFAULT_CURRENCY = "€"
+
+#: the natural range of bounded scores, in shown units: a figure's axis spans it, so a
+#: change of 0.01 in satisfaction looks like one (percentages start at 0, counts too)
+BANDS: dict[str, tuple[float, float]] = {
+    "satisfaction": (0.0, 1.0), "csat": (1.0, 5.0), "ces": (1.0, 7.0),
+    "nps": (-100.0, 100.0), "nps_population": (-100.0, 100.0), "experience": (0.0, 1.0),
+    "engagement": (0.0, 1.0), "skill": (0.0, 1.0), "burnout": (0.0, 1.0),
+}
+
+#: words written in capitals when a name is shown
+ACRONYMS = {"ivr": "IVR", "sla": "SLA", "it": "IT", "kb": "KB", "faq": "FAQ", "sms": "SMS",
+            "api": "API", "atm": "ATM", "ota": "OTA", "tv": "TV", "nps": "NPS",
+            "csat": "CSAT", "ces": "CES", "fcr": "FCR", "crm": "CRM", "vip": "VIP",
+            "asa": "ASA", "fte": "FTE", "ai": "AI", "id": "ID", "pos": "POS"}
+
+#: sections of a scenario whose entries are named (``touchpoints.chat.quality``)
+NAMED_SECTIONS = ("touchpoints", "teams", "segments", "systems", "partners", "strategies",
+                  "needs", "channels")
+
+
+def pretty_name(name: str) -> str:
+    """A snake_case or kebab-case name as words: ``"contact_centre"`` → ``"Contact centre"``.
+
+    The first word is capitalised, known acronyms are written in capitals (``"fix_ivr"`` →
+    ``"Fix IVR"``); a name with capitals or spaces already is kept as given.
+    """
+    text = str(name)
+    if not text or any(c.isupper() or c.isspace() for c in text):
+        return text
+    words = [w for w in text.replace("-", "_").split("_") if w]
+    if not words:
+        return text
+    words = [ACRONYMS.get(w, w) for w in words]
+    first = words[0]
+    words[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
+def param_label(path: str) -> str:
+    """A parameter path for people: ``"touchpoints.chat.quality"`` → ``"Chat: quality"``.
+
+    Entries of named sections show their name then the field; other sections their own
+    name (``"market.size"`` → ``"Market: size"``); a single word is prettified
+    (``"strategy"`` → ``"Strategy"``).
+    """
+    parts = [p for p in str(path).split(".") if p]
+    if len(parts) <= 1:
+        return pretty_name(str(path))
+    if parts[0] in NAMED_SECTIONS and len(parts) >= 3:
+        head, rest = parts[1], parts[2:]
+    else:
+        head, rest = parts[0], parts[1:]
+    field = " ".join(pretty_name(r).lower() if r.lower() not in ACRONYMS else ACRONYMS[r]
+                     for r in rest)
+    return f"{pretty_name(head)}: {field}"
+
+
+def per_time(tick_days: float) -> str:
+    """``"per day"`` for daily ticks, else ``"per 7 days"``: the length of one tick."""
+    if tick_days == 1:
+        return "per day"
+    return f"per {tick_days:g} days" if tick_days != 7 else "per week"
+
+
+def window_text(ticks: int, tick_days: float) -> str:
+    """A window of ``ticks`` ticks in days, as an adjective: ``"7-day"``."""
+    return f"{ticks * tick_days:g}-day"
+
+
+def display_unit(unit: str, currency: str = DEFAULT_CURRENCY, tick_days: float = 1.0
+                 ) -> str:
+    """A vocabulary unit as shown: the currency named, ticks as days.
+
+    ``"currency per tick"`` → ``"€ per day"`` (daily ticks); ``"% of customers per tick"``
+    → ``"% of customers per week"`` (weekly ticks).
+    """
+    text = unit.replace("currency", currency or DEFAULT_CURRENCY)
+    return text.replace("per tick", per_time(tick_days))
+
+
+def display_label(name: str) -> str:
+    """The figure label of a metric (declared or of a part), else its name as words."""
+    m = BY_NAME.get(name)
+    if m is None:
+        m = next((t[name] for t in PART_METRICS.values() if name in t), None)
+    return m.label if m is not None else pretty_name(name)
+
+
+def axis_band(m: Metric) -> tuple[float | None, float | None]:
+    """Where a figure's value axis of metric ``m`` should start and end (shown units).
+
+    Bounded scores span their band (:data:`BANDS`); percentages, counts, durations and
+    money start at zero (money extends below it when negative: the caller includes the
+    data); ``None`` leaves that end to the data.
+    """
+    if m.name in BANDS:
+        return BANDS[m.name]
+    if m.fmt == "percent":
+        return 0.0, None
+    if m.fmt in ("count", "seconds", "currency"):
+        return 0.0, None
+    if m.unit in ("minutes",):
+        return 0.0, None
+    return None, None
+
+
+def colormap(m: Metric, diverging: bool = False) -> str:
+    """A matplotlib colour map in which the good end of metric ``m`` is always yellow/green.
+
+    Sequential: ``viridis`` (yellow = high) for higher-is-better, ``viridis_r`` (yellow =
+    low) for lower-is-better, ``cividis`` when neither is better.  ``diverging`` (values on
+    both sides of zero, e.g. a difference): ``PiYG`` with green for the good side.
+    """
+    if diverging:
+        return "PiYG_r" if m.good == "lower" else ("PiYG" if m.good == "higher" else "PuOr")
+    return {"higher": "viridis", "lower": "viridis_r"}.get(m.good, "cividis")
+
+
+__all__ = ["ACRONYMS", "BANDS", "BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "DEFAULT_CURRENCY",
+           "HEADLINE", "METRICS", "OUTCOMES", "PART_COMPUTED", "PART_KINDS", "PART_METRICS",
+           "PLAIN", "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric",
+           "axis_band", "colormap", "display_label", "display_unit", "format_value", "label",
+           "metric", "param_label", "part_metric", "per_time", "plain", "pretty_name",
+           "window_text"]

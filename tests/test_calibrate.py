@@ -293,7 +293,7 @@ def test_cli_refuses_bad_targets_one_line_each_and_writes_nothing(small, tmp_pat
 
 
 @pytest.mark.parametrize("args,words", [
-    ([], "give the observed data with --targets FILE"),
+    (["--param", f"{PATH}=uniform(0.02,0.12)"], "give the observed data with --targets FILE"),
     (["--targets", "TARGETS"], "give at least one --param"),
     (["--targets", "TARGETS", "--param", f"{PATH}=0.05"], "--param " + PATH),
     (["--targets", "TARGETS", "--param", "touchpoints.chat.quality=uniform(0.5,1.5)"],

@@ -321,7 +321,10 @@ def _scenario_case(name: str, tmp_path: Path) -> tuple[list, list[str]]:
 FLAG_CASES = {
     "customers_abc": (["--customers", "abc"], r"--customers must be a whole number, got 'abc'"),
     "customers_zero": (["--customers", "0"], r"--customers must be at least 1, got 0"),
-    "customers_one": (["--customers", "1"], r"^market\.size must be .*got 1$"),
+    "customers_one": (["--customers", "1"], r"^--customers 1 is too small for .*at least 11$"),
+    "customers_three": (["--customers", "3"], r"^--customers 3 is too small for .*at least 11$"),
+    "days_half": (["--days", "2.5"], r"^--days 2\.5 is not a whole number of ticks .*: 2 or "
+                                     r"3 days$"),
     "days_negative": (["--days", "-5"], r"--days must be positive, got -5"),
     "days_text": (["--days", "ten"], r"--days must be a number, got 'ten'"),
     "days_nan": (["--days", "nan"], r"--days must be positive, got nan"),

@@ -23,7 +23,8 @@ PARAM = ["--param", "touchpoints.chat.quality=0.5,0.9"]
 
 #: (argv, the flag the one line names, a regex it matches)
 LIMITS = {
-    "compare reps": (["compare", "--reps", "1000000000"], "--reps",
+    # compare reports every problem at once: a horizon its strategies start within
+    "compare reps": (["compare", "--reps", "1000000000", "--days", "100"], "--reps",
                      r"--reps must be at most 10,000, got 1000000000"),
     "sweep reps": (["sweep", *PARAM, "--reps", "1000000000"], "--reps",
                    r"--reps must be at most 10,000"),
@@ -50,7 +51,7 @@ LIMITS = {
                    r"has 180,000 points; a sweep takes at most 100,000"),
     "workers local": (["sweep", *PARAM, "--scheduler", "local", "--workers", "1000"],
                       "--workers", r"--workers must be at most \d+ \(4 per core"),
-    "compare workers": (["compare", "--workers", "1000"], "--workers",
+    "compare workers": (["compare", "--workers", "1000", "--days", "100"], "--workers",
                         r"--workers must be at most \d+"),
     "run days": (["run", "--days", "1e9"], "--days", r"--days must be at most 36,500"),
     "compare days": (["compare", "--days", "100000"], "--days", r"--days must be at most"),
@@ -292,6 +293,7 @@ def test_viz_warns_when_served_beyond_this_machine(host, warned, monkeypatch):
     monkeypatch.setattr("subprocess.Popen", lambda cmd, env=None: started.append(cmd)
                         or _FakeServer(cmd, env))
     monkeypatch.setattr(cli, "_wait_ready", lambda url, proc: None)
+    monkeypatch.setattr(cli, "_ensure_front_end", lambda: None)  # no npm fetch in a test
     code, out, err = call(["viz", "--host", host, "--port", "0"])
     assert code == 0, err
     assert started and "--host" in started[0]

@@ -52,6 +52,7 @@ from cxsim.compare import (
 from cxsim.executors import RunsFailed
 from cxsim.runner import resize, run
 from cxsim.scenario import Intervention, ScenarioError, Strategy
+from cxsim.vocabulary import pretty_name
 
 matplotlib.use("Agg")
 
@@ -265,8 +266,10 @@ def test_unknown_strategy_refused_before_running(small):
 def test_start_beyond_horizon_refused_before_running(small):
     with pytest.raises(ScenarioError) as exc:
         compare(small, replications=2, ticks=45, executor=NoRunExecutor())
-    assert len(exc.value.problems) == 1
+    # every strategy that starts too late, one line each
+    assert len(exc.value.problems) == 2
     assert "self_service" in exc.value.problems[0] and "horizon" in exc.value.problems[0]
+    assert "add_messaging" in exc.value.problems[1] and "horizon" in exc.value.problems[1]
 
 
 def test_bad_workers_refused(small):
@@ -550,10 +553,11 @@ def test_comparison_bands_figure(result, tmp_path):
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 4
     titles = [ax.get_title() for ax in axes]
-    assert "Active customers" in titles and "Cumulative profit vs baseline" in titles
+    assert "Active customers vs baseline" in titles
+    assert "Cumulative profit vs baseline" in titles
     assert all(ax.get_xlabel() == "day" and ax.get_ylabel() for ax in axes)
     legend_texts = {t.get_text() for t in fig.legends[0].get_texts()}
-    assert set(result.strategies) <= legend_texts
+    assert {pretty_name(s) for s in result.strategies} <= legend_texts
     # start lines: train_contact_centre and fix_courier at day 30, self_service at 60
     xs = {round(line.get_xdata()[0]) for line in axes[0].lines
           if line.get_linestyle() not in ("-", "None") and len(set(line.get_xdata())) == 1}
@@ -569,8 +573,8 @@ def test_forest_plot_figure(result, tmp_path):
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 3
     assert all(ax.get_title() and "strategy − baseline" in ax.get_xlabel() for ax in axes)
-    labels = [t.get_text() for t in axes[0].get_yticklabels()]
-    assert set(labels) == set(STRATEGIES)
+    labels = [t.get_text().replace("\n", " ") for t in axes[0].get_yticklabels()]
+    assert set(labels) == {pretty_name(s) for s in STRATEGIES}
 
 
 # --------------------------------------------------------------------------------------------

@@ -117,6 +117,9 @@ def test_viz_passes_the_shipped_file(monkeypatch):
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
     monkeypatch.setattr(subprocess, "Popen", popen)
+    import cxsim.cli
+
+    monkeypatch.setattr(cxsim.cli, "_ensure_front_end", lambda: None)  # no npm fetch
     with pytest.raises(Stop):
         from cxsim.cli import build_parser
 

@@ -10,6 +10,7 @@ import cxsim
 from cxsim import plots
 from cxsim.cli import main
 from cxsim.scenario import scenario_dir
+from cxsim.vocabulary import pretty_name
 
 matplotlib.use("Agg")
 
@@ -27,7 +28,7 @@ def test_kpi_dashboard_renders(metrics, tmp_path):
         plots.save(fig, path)
     assert path.stat().st_size > 20_000
     titles = [ax.get_title() for ax in fig.axes]
-    assert "Net Promoter Score" in titles and "Churn rate" in titles
+    assert "NPS" in titles and "Churn rate" in titles
     assert all(ax.get_xlabel() == "day" and ax.get_ylabel() for ax in fig.axes)
 
 
@@ -89,9 +90,9 @@ def test_every_run_figure_renders_without_warnings(run_tables, tmp_path):
 def test_journey_map_shows_every_touchpoint(run_tables):
     sc, tables = run_tables
     fig = plots.journey_map(tables["touchpoints"], sc.name)
-    text = " ".join(t.get_text() for t in fig.axes[0].texts)
+    text = " ".join(t.get_text().replace("\n", " ") for t in fig.axes[0].texts)
     for name in sc.touchpoints:
-        assert name in text
+        assert pretty_name(name) in text
     assert "mean experience" in fig.axes[1].get_ylabel()  # the colour bar
 
 
@@ -114,7 +115,8 @@ def test_nps_split_shares_add_up(run_tables):
 def test_retention_curves_one_line_per_segment(run_tables):
     sc, tables = run_tables
     fig = plots.retention_curves(tables["segments"], sc.name)
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == list(sc.segments)
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == [pretty_name(s) for s in
+                                                                   sc.segments]
 
 
 def test_workforce_panel_without_teams_or_partners():
@@ -234,7 +236,7 @@ def test_payback_curves(comparison, tmp_path):
     roi = comparison.roi.set_index("strategy")
     for name in ("fix_courier", "recover_detractors"):
         pb = roi.loc[name, "payback_tick"]
-        text = next(t for t in labels if t.startswith(name))
+        text = next(t for t in labels if t.startswith(pretty_name(name)))
         if pd.isna(pb):
             assert "does not pay back" in text
         else:

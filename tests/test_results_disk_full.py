@@ -5,7 +5,9 @@ earlier result.  At every level the command either succeeds (the folder then equ
 same command's results on a roomy disk) or exits 2 with one line naming the folder, the
 earlier folder byte for byte as it was and nothing else left beside it.  A sweep stopped by
 a full disk says how to continue, does not claim to be running when ``sweep.json`` could be
-written, and ``--resume`` with room again gives the uninterrupted results.
+written, and ``--resume`` with room again gives the uninterrupted results; so do calibrate
+and optimise, which also save as they go.  discover and plot add to a results folder all at
+once or leave it as it was.
 
 Needs ``mount -t tmpfs`` (root, as in CI); skipped with the reason otherwise.  The default
 run tries a few fill levels; ``slow`` tries every page from full to enough.
@@ -247,3 +249,110 @@ def test_a_full_disk_at_every_point_of_a_sweep(tmp_path):
     with tmpfs(tmp_path / "fs", 4096) as mount:
         seen = _sweep_levels({}, mount, list(range(0, need, 2)), argv, ref)
     assert {"nothing ran", "stopped", "complete"} <= set(seen), seen
+
+
+# ---- calibrate and optimise: saved as they go; discover and plot: added to a folder ----------
+
+CALIBRATE = ["calibrate", "--param", "segments.loyal.base_churn=uniform(0.005,0.04)",
+             "--customers", "200", "--days", "10", "--budget", "16", "--reps", "1",
+             "--check-reps", "2", "--method", "prior", "--workers", "1", "--quiet"]
+OPTIMISE = ["optimise", "--customers", "200", "--days", "10", "--strategies",
+            "fix_courier,recover_detractors", "--trials", "4", "--reps", "2", "--batch", "2",
+            "--reeval-reps", "2", "--workers", "1", "--quiet"]
+#: per search command: its arguments, its provenance file and the results compared
+SEARCHES = {"calibrate": (CALIBRATE, "calibration.json",
+                          ("fit.csv", "estimates.csv", "calibrated.toml")),
+            "optimise": (OPTIMISE, "search.json",
+                         ("pareto.csv", "candidates.csv", "best.toml"))}
+
+
+@pytest.mark.parametrize("command", sorted(SEARCHES))
+def test_a_full_disk_stops_a_search_that_resumes_to_the_same_results(command, tmp_path):
+    argv, meta_name, compared = SEARCHES[command]
+    if command == "calibrate":
+        targets = tmp_path / "observed.csv"
+        targets.write_text("metric,day_from,day_to,value,n\nmonthly_churn,1,10,0.02,1000\n")
+        argv = [*argv, "--targets", str(targets)]
+    ref = tmp_path / "ref"
+    code, _, err = call([*argv, "--out", ref])
+    assert code == 0, err
+    seen = []
+    with tmpfs(tmp_path / "fs", 2048) as mount:
+        for level in (0, 2, 6, 10, 400):
+            res = mount / "res"
+            if res.exists():
+                shutil.rmtree(res)
+            empty(mount)
+            fill(mount, level)
+            code, _, err = call([*argv, "--out", res])
+            if code != 0:
+                assert code == 2, (level, err)
+                line = one_line(err)
+                assert str(res) in line and "No space left on device" in line, line
+                if line.endswith("nothing ran"):
+                    seen.append("nothing ran")
+                    assert not res.exists(), level  # nothing that looks like results
+                    continue
+                assert line.endswith("continue with --resume"), line
+                seen.append("stopped")
+                assert json.loads((res / meta_name).read_text())["status"] != "complete"
+                empty(mount)
+                code, _, err = call([*argv, "--out", res, "--resume"])
+                assert code == 0, err
+            else:
+                seen.append("complete")
+            assert sorted(os.listdir(mount)) in (["filler", "res"], ["res"]), level
+            assert json.loads((res / meta_name).read_text())["status"] == "complete"
+            for name in compared:
+                assert (res / name).read_bytes() == (ref / name).read_bytes(), (level, name)
+        empty(mount)
+    assert {"nothing ran", "stopped", "complete"} <= set(seen), seen
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    """A sweep folder (lhs, for discover and plot) and a calibration folder (for plot)."""
+    root = tmp_path_factory.mktemp("folders")
+    targets = root / "observed.csv"
+    targets.write_text("metric,day_from,day_to,value,n\nmonthly_churn,1,10,0.02,1000\n")
+    made = {"sweep": root / "sweep", "calibrate": root / "calibrate"}
+    for argv in (["sweep", "--design", "lhs", "--samples", "12", "--param",
+                  "teams.contact_centre.headcount=int(1,14)", *SMALL, "--workers", "1",
+                  "--quiet", "--out", made["sweep"]],
+                 [*CALIBRATE, "--targets", targets, "--out", made["calibrate"]]):
+        code, _, err = call(argv)
+        assert code == 0, err
+    return made
+
+
+@pytest.mark.parametrize("command, source", [("discover", "sweep"), ("plot", "sweep"),
+                                             ("plot", "calibrate")])
+def test_a_full_disk_adds_nothing_to_a_results_folder(command, source, folders, tmp_path):
+    """discover and plot add to a folder all at once, or leave it byte for byte as it was."""
+    codes = []
+    with tmpfs(tmp_path / "fs", 4096) as mount:
+        for level in (0, 3, 20, 800):
+            res = mount / "res"
+            if res.exists():
+                shutil.rmtree(res)
+            empty(mount)
+            shutil.copytree(folders[source], res)
+            before = snapshot(res)
+            fill(mount, level)
+            argv = (["discover", res, "--where", "service_level < 0.024", "--quiet"]
+                    if command == "discover" else ["plot", res, "--quiet"])
+            code, _, err = call(argv)
+            codes.append(code)
+            assert sorted(os.listdir(mount)) == ["filler", "res"], (level, os.listdir(mount))
+            if code == 0:
+                added = set(os.listdir(res)) - set(before)
+                assert added == ({"discovery"} if command == "discover" else added) and added
+                if command == "discover":
+                    assert {"boxes.csv", "discovery.json"} <= set(os.listdir(res / "discovery"))
+                continue
+            assert code == 2, (level, err)
+            line = one_line(err)
+            assert str(res) in line and "No space left on device" in line, line
+            assert snapshot(res) == before, level
+        empty(mount)
+    assert codes[0] == 2 and codes[-1] == 0, codes

@@ -380,7 +380,7 @@ def test_resume_refuses_a_different_sweep(grid_result, scenario, tmp_path, chang
 
 
 def test_too_small_a_market_is_refused_before_running(scenario):
-    with pytest.raises(cxsim.ScenarioError, match="market.size must be in"):
+    with pytest.raises(ParamError, match=r"^customers=1 is too small for .* at least \d+$"):
         sweep(scenario, GRID, customers=1)
 
 

@@ -288,5 +288,6 @@ def test_subprocess_bad_param_no_traceback(tmp_path):
     proc = cli_subprocess(["sweep", "--param", "teams.nope.headcount=1,2", "--out",
                            tmp_path / "s"], cwd=tmp_path, script=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("unknown parameter path 'teams.nope.headcount'")
+    assert proc.stderr.strip().startswith("--param teams.nope.headcount=1,2: unknown parameter "
+                                          "path 'teams.nope.headcount'")
     assert "Traceback" not in proc.stderr

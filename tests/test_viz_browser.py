@@ -1,9 +1,10 @@
 """End-to-end test of the workshop app in headless Chromium (selenium + Debian's chromedriver).
 
-Starts ``cxsim viz SCENARIO --port 0`` in a subprocess, waits for its "serving ... at URL"
-line (printed once ``/readyz`` answers), then drives the page:
-load -> 3 x Step -> head-count slider to its minimum -> Reset -> 3 x Step: the service level
-shown must drop; then an invalid setting -> Reset shows the scenario's problem on the page.
+Starts ``cxsim viz SCENARIO --port 0 --customers 20000`` in a subprocess, waits for its
+"serving ... at URL" line (printed once ``/readyz`` answers and the front end is served), then
+drives the page: load -> 3 x Step -> head-count slider to its minimum -> Reset -> 3 x Step: the
+service level shown must drop; invalid settings -> Reset lists every problem, with Play and
+Step disabled; the sliders show their values; none of Mesa's SolaraViz controls is on the page.
 
 KPI values are read from text elements of the KPI panel (``data-testid="kpi-<name>"``,
 exact value in ``data-value``): Solara renders matplotlib figures as PNG images, so the panel is
@@ -12,7 +13,8 @@ the observable "plotted value" (it is computed from the same ``model.metrics`` r
 Skips when chromium/chromedriver/selenium/solara are missing.  Environment:
 ``CXSIM_CHROMIUM`` / ``CXSIM_CHROMEDRIVER`` override the binaries; ``SOLARA_ASSETS_PROXY_CACHE_DIR``
 (passed through) points Solara at front-end files when the machine cannot reach its CDN
-(``python -m cxsim.viz_assets`` fills Solara's cache from npm).
+(``python -m cxsim.viz_assets`` fills Solara's cache from npm).  ``CXSIM_SCREENSHOTS``: a
+folder to save screenshots of the page in (PNG).
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+CUSTOMERS = 20_000  # a fifth of the retailer's market: quick steps
 START_TIMEOUT = 180  # server start (imports numba, cxsim, mesa) on a busy machine
 UI_TIMEOUT = 60
+#: what the app server printed (shown when a wait times out)
+SERVER_LOG: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +72,12 @@ def server():
     """``cxsim viz SCENARIO --port 0``; yields the URL once it says it is serving."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "cxsim.cli", "viz", str(SCENARIO),
-                             "--port", "0"],
+                             "--port", "0", "--customers", str(CUSTOMERS)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
+    log = SERVER_LOG
+    log.clear()
 
     def pump():
         for line in proc.stdout:
@@ -146,7 +152,8 @@ def _wait(driver, cond, what, timeout=UI_TIMEOUT):
             NoSuchElementException, StaleElementReferenceException)).until(cond)
     except Exception:
         body = driver.find_element(By.TAG_NAME, "body").text[:2000]
-        pytest.fail(f"timed out waiting for {what}; page text:\n{body}")
+        pytest.fail(f"timed out waiting for {what}; page text:\n{body}\n\nserver output:\n"
+                    + "".join(SERVER_LOG[-40:]))
 
 
 def _kpi(driver, key):
@@ -180,9 +187,14 @@ def _params_text(driver):
     return els[0].text if els else ""
 
 
-def _slider(driver, label):
+def _slider(driver, key):
     return driver.find_element(
-        By.XPATH, f"//label[normalize-space(.)='{label}']/following::*[@role='slider'][1]")
+        By.XPATH, f"//*[@data-testid='value-{key}']/following::*[@role='slider'][1]")
+
+
+def _shown_value(driver, key):
+    """The value a slider's label shows."""
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="value-{key}"]').text
 
 
 def _text_input(driver, label_start):
@@ -191,13 +203,37 @@ def _text_input(driver, label_start):
                   "/following::input[1]")
 
 
+def _type(driver, label_start, text):
+    """Replace a text box's content and commit it (Enter)."""
+    box = _text_input(driver, label_start)
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE)
+    box.send_keys(text, Keys.ENTER)
+    time.sleep(0.3)
+
+
+def _screenshot(driver, name):
+    folder = os.environ.get("CXSIM_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+def _open(driver, url):
+    """A fresh session (each gets its own model), at day 0."""
+    driver.get(url)
+    _wait(driver, lambda d: _kpi(d, "tick") == 0, "the KPI panel at day 0",
+          timeout=START_TIMEOUT)
+
+
 # --------------------------------------------------------------------------------------------
 def test_slider_reset_and_steps_change_the_plotted_kpis(server, browser):
     t0 = time.monotonic()
     d = browser
-    d.get(server)
-    _wait(d, lambda d: _kpi(d, "tick") == 0, "the KPI panel at day 0", timeout=START_TIMEOUT)
-    assert "head count 12 " in _params_text(d)
+    _open(d, server)
+    assert "head count 12," in _params_text(d)
+    assert f"market {CUSTOMERS:,} customers" in _params_text(d)
     assert _kpi(d, "service_level") is None  # nothing simulated yet
 
     _step(d, 3)
@@ -205,60 +241,109 @@ def test_slider_reset_and_steps_change_the_plotted_kpis(server, browser):
     assert 0.0 <= base_sl <= 1.0 and base_active > 0
 
     # head count to its minimum with the keyboard (works for Vuetify 2 and 3 sliders)
-    slider = _slider(d, "Contact centre head count")
+    slider = _slider(d, "headcount")
     assert slider.get_attribute("aria-valuenow") == "12"
     d.execute_script("arguments[0].focus()", slider)  # the thumb has zero size: no click
     ActionChains(d).send_keys(Keys.HOME).perform()
-    _wait(d, lambda d: _slider(d, "Contact centre head count").get_attribute(
-        "aria-valuenow") == "1", "the slider at 1")
-    # SolaraViz rebuilds the model only on Reset
+    _wait(d, lambda d: _slider(d, "headcount").get_attribute("aria-valuenow") == "1",
+          "the slider at 1")
+    _wait(d, lambda d: "press Reset" in d.find_element(By.TAG_NAME, "body").text,
+          "a note that the settings changed")
+    # the model is rebuilt only on Reset
     time.sleep(0.3)
     _click(d, "Reset")
-    _wait(d, lambda d: "head count 1 " in _params_text(d) and _kpi(d, "tick") == 0,
+    _wait(d, lambda d: "head count 1," in _params_text(d) and _kpi(d, "tick") == 0,
           "a new model with head count 1")
 
     _step(d, 3)
     sl, active = _kpi(d, "service_level"), _kpi(d, "active")
-    # one agent instead of twelve for 100,000 customers: the queue collapses
+    # one agent instead of twelve: the queue collapses
     assert sl < base_sl - 0.2, (base_sl, sl)
     assert active > 0
+    _screenshot(d, "head_count_1")
     print(f"service level {base_sl:.3f} -> {sl:.3f}; active {base_active:.0f} -> {active:.0f}")
-
-    # an invalid setting is shown on the page, not a crash
-    box = _text_input(d, "More settings")
-    box.click()
-    box.send_keys("touchpoints.chat.quality=1.5", Keys.ENTER)
-    time.sleep(0.3)
-    _click(d, "Reset")
-    problem = _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="problem"]'),
-                    "the scenario's problems")
-    assert "touchpoints.chat.quality must be in [0, 1], got 1.5" in problem[0].text
-    _click(d, "Step")  # a placeholder model does not step (and disables Step)
-    _wait(d, lambda d: not _button(d, "Step").is_enabled(), "Step disabled")
-
-    # fix it: back to a valid model
-    box = _text_input(d, "More settings")
-    box.click()
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.BACKSPACE, Keys.ENTER)
-    time.sleep(0.3)
-    _click(d, "Reset")
-    _wait(d, lambda d: _kpi(d, "tick") == 0, "a valid model again")
-    _step(d, 1)
     print(f"browser part took {time.monotonic() - t0:.1f} s")
+
+
+def test_every_invalid_setting_is_listed_and_nothing_can_run(server, browser):
+    d = browser
+    _open(d, server)
+    _type(d, "More settings", "touchpoints.chat.quality=1.5; teams.nope.headcount=3")
+    _type(d, "Seed", "abc")
+    _click(d, "Reset")
+    _wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="problem"]')) == 3,
+          "three problems")
+    problems = [e.text for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="problem"]')]
+    assert any("Seed: must be a whole number of at least 0, got 'abc'" in p for p in problems)
+    assert any("teams has no 'nope'" in p for p in problems)
+    assert any("touchpoints.chat.quality must be in [0, 1], got 1.5" in p for p in problems)
+    title = d.find_element(By.CSS_SELECTOR, '[data-testid="problems-title"]').text
+    assert "3 settings are invalid" in title
+    # no model: Step and Play are disabled at once, before anyone presses them
+    assert not _button(d, "Step").is_enabled()
+    assert not _button(d, "▶ Play").is_enabled()
+    assert _button(d, "Reset").is_enabled()
+    _screenshot(d, "invalid_settings")
+
+    # fix them: back to a valid model that steps
+    _type(d, "More settings", "")
+    _type(d, "Seed", "0")
+    _click(d, "Reset")
+    _wait(d, lambda d: _kpi(d, "tick") == 0 and _button(d, "Step").is_enabled(),
+          "a valid model again, Step enabled")
+    _step(d, 1)
+
+
+def test_sliders_show_their_values(server, browser):
+    d = browser
+    _open(d, server)
+    for key, shown in (("headcount", "12"), ("quality", "0.925"), ("reliability", "0.950"),
+                       ("customers", f"{CUSTOMERS:,}")):
+        assert _shown_value(d, key) == shown
+        assert _slider(d, key).is_displayed()
+    slider = _slider(d, "quality")
+    d.execute_script("arguments[0].focus()", slider)
+    ActionChains(d).send_keys(Keys.ARROW_LEFT).perform()  # one step of 0.005 down
+    _wait(d, lambda d: _shown_value(d, "quality") == "0.920", "the shown value to follow")
+    assert float(_slider(d, "quality").get_attribute("aria-valuenow")) == pytest.approx(0.92)
+
+
+def test_only_cxsims_controls_are_on_the_page(server, browser):
+    d = browser
+    _open(d, server)
+    text = d.find_element(By.TAG_NAME, "body").text
+    for mesa_control in ("Play Interval", "Render Interval", "Use Threads", "PAGE 0",
+                         "Page 0", "Step:", "Model Parameters"):
+        assert mesa_control not in text
+    buttons = {b.text.strip() for b in d.find_elements(By.TAG_NAME, "button")
+               if b.is_displayed() and b.text.strip()}
+    assert {"RESET", "▶ PLAY", "STEP"} <= {b.upper() for b in buttons}, buttons
+    # every input on the page is one of cxsim's settings (and the daily-survey switch)
+    assert len(d.find_elements(By.CSS_SELECTOR, '[role="slider"]')) == 4
+    assert len(d.find_elements(By.CSS_SELECTOR, 'input[type="checkbox"]')) == 1
+    _screenshot(d, "start")
 
 
 def test_play_runs_and_pauses_in_a_fresh_session(server, browser):
     d = browser
-    d.get(server)  # a new session gets its own model (Page builds one per session)
-    _wait(d, lambda d: _kpi(d, "tick") == 0, "a fresh model at day 0")
-    assert "head count 12 " in _params_text(d)
-    _click(d, "▶")
+    _open(d, server)  # a new session gets its own model (Page builds one per session)
+    assert "head count 12," in _params_text(d)
+    _click(d, "▶ Play")
     _wait(d, lambda d: (_kpi(d, "tick") or 0) >= 5, "playing to day 5")
-    _click(d, "❚❚")
+    assert not _button(d, "Step").is_enabled()  # no Step while playing
+    _click(d, "❚❚ Pause")
     _wait(d, lambda d: _button(d, "Step").is_enabled(), "paused (Step enabled)")
     time.sleep(1.0)  # a step already under way when pausing still completes
     stopped = _kpi(d, "tick")
     time.sleep(1.5)
     assert _kpi(d, "tick") == stopped
     assert _kpi(d, "nps") is not None
+    _screenshot(d, "played")
+    # Reset while playing stops and starts again from day 0
+    _click(d, "▶ Play")
+    _wait(d, lambda d: (_kpi(d, "tick") or 0) > stopped, "playing on")
+    _click(d, "Reset")
+    _wait(d, lambda d: _kpi(d, "tick") == 0 and _button(d, "▶ Play").is_enabled(),
+          "a new model at day 0, not playing")
+    time.sleep(1.0)
+    assert _kpi(d, "tick") == 0
