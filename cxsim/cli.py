@@ -641,6 +641,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("--set " + ", ".join(f"{p}={_value_text(v)}" for p, v in overrides.items()))
 
     with Stage(args.out, "run") as stage:  # --out checked, the new folder made: before running
+        if replay is None:  # (after every check: a warning, not a problem of the input)
+            _warn_small_teams(args.scenario, overrides, args.customers, args.quiet)
         t0 = time.perf_counter()
         result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
                      progress=not args.quiet and sys.stderr.isatty(), notice=not args.quiet)
@@ -672,6 +674,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recorded is not None:
         return _check_replay(args, recorded, result.summary)
     return 0
+
+
+def _warn_small_teams(path: str | None, overrides: dict, customers: int | None,
+                      quiet: bool) -> None:
+    """Warn (one line on stderr) when ``--customers`` leaves a team too small.
+
+    ``path`` and ``overrides`` give the scenario as the user set it (file or default, with
+    the ``--set`` values), before resizing; the check is :func:`cxsim.runner.small_teams`,
+    which ``cxsim sweep`` prints too.  The run goes ahead.
+    """
+    if quiet or customers is None:
+        return
+    from .runner import build_scenario, small_teams
+
+    note = small_teams(build_scenario(_load(path).to_dict(), overrides), customers)
+    if note is not None:
+        print(in_flags(note), file=sys.stderr, flush=True)
 
 
 def _scenario_with(path: str | None, sets: list[str], customers: int | None,
@@ -1067,6 +1086,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 args.formats))
         return figures
 
+    if not args.resume:  # (a comparison resumed warned when it began)
+        _warn_small_teams(args.scenario, overrides, args.customers, args.quiet)
     t0 = time.perf_counter()
     try:
         result = compare(**settings, workers=workers, out=args.out, resume=args.resume,

@@ -101,7 +101,7 @@ from .io import (
 from .params import DISTRIBUTIONS, MAX_PARAMS, STRATEGY, Param, ParamError, check_param, parse_spec
 from .params import strategy_of as _strategy_arg
 from .rng import replicate_seeds
-from .runner import build_scenario, resize
+from .runner import build_scenario, resize, small_teams
 from .scenario import Scenario, ScenarioError
 from .vocabulary import BY_NAME, HEADLINE, OUTCOMES, RUN_TICK_COLUMNS
 
@@ -449,7 +449,7 @@ def plan_sweep(scenario: Scenario, params: Mapping[str, Any] | Sequence[Param],
                 seeds=tuple(replicate_seeds(seed, replications)), strategy=strategy,
                 customers=customers, days=float(days) if days is not None else None,
                 ticks=bool(ticks), outcomes=chosen, fmt=fmt,
-                notes=())
+                notes=tuple(n for n in [small_teams(sc, customers)] if n is not None))
 
 
 #: values checked against their fields one by one at most (beyond it, a numeric list is

@@ -618,7 +618,9 @@ def earlier(cli_compare, tmp_path) -> Path:
 
 def test_cli_compare_writes_files(cli_compare):
     assert cli_compare["code"] == 0, cli_compare["stderr"]
-    assert cli_compare["stderr"] == ""
+    # 2,000 customers leave the contact centre too few agents: one warning, nothing else
+    assert [line for line in cli_compare["stderr"].splitlines()
+            if not line.startswith("warning: at --customers 2,000")] == []
     out = cli_compare["out"]
     assert set(os.listdir(out)) == CLI_FILES | {"comparison_bands.png", "forest_plot.png"}
     table = pd.read_csv(out / "comparison.csv")

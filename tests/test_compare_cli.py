@@ -250,6 +250,9 @@ def test_interrupted_then_resumed_gives_the_uninterrupted_files(whole, tmp_path,
         interrupt_after(m, k)
         code, stdout, err = call(argv)
     assert code == 130
+    # (TINY's 2,000 customers leave the contact centre too few agents: cxsim warns first)
+    err = "".join(line for line in err.splitlines(keepends=True)
+                  if not line.startswith("warning: at --customers 2,000 teams."))
     assert err == (f"cxsim: interrupted: {k} of 6 runs finished and saved in {out}; "
                    f"continue with: cxsim compare --resume --out {out}\n")
     # the folder holds the journal, not a comparison that looks finished
