@@ -461,20 +461,6 @@ def test_a_killed_calibration_resumes_to_the_same_result(small, tmp_path):
                 == (tmp_path / "whole" / name).read_bytes()), name
 
 
-def test_the_readme_calibration_snippet_runs(tmp_path):
-    text = (Path(__file__).parents[1] / "README.md").read_text()
-    section = text.split("## Calibration: bring your own numbers", 1)[1].split("\n## ", 1)[0]
-    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
-    assert blocks, "the README's calibration section has no Python example"
-    for code in blocks:
-        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=600,
-                              env={**os.environ,
-                                   "PYTHONPATH": str(Path(cxsim.__file__).parents[1])})
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        assert "90% interval" in proc.stdout
-
-
 def test_notes_warn_of_a_thin_posterior_and_of_counts_at_another_scale():
     fit = pd.DataFrame({"metric": ["arrivals", "monthly_churn"], "day_from": [1, 1],
                         "day_to": [30, 30], "value": [846.0, 0.02],
