@@ -1020,10 +1020,13 @@ def _compare_settings(args: argparse.Namespace) -> tuple[dict, list[str]]:
                                                  None if posterior else customers, days)
         except ScenarioError as exc:
             problems += exc.all_problems
-            if args.set:  # the strategies are still checked, on the scenario as it is
+            # the strategies are still checked, on the scenario as it is: without the values
+            # set, then without the market size, then without the horizon that was refused
+            for size, horizon in ((customers, days), (None, days), (None, None)):
                 with contextlib.suppress(ScenarioError, UsageError):
                     scenario = _scenario_with(args.scenario, [], None if posterior
-                                              else customers, days)[0]
+                                              else size, horizon)[0]
+                    break
         except UsageError as exc:
             problems.append(str(exc))
         if not posterior:

@@ -136,6 +136,20 @@ def test_a_typo_is_not_hidden_behind_a_horizon_problem(tmp_path):
     assert len(err.splitlines()) == 2 and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("size,late", [(["--customers", "3"], 1), (["--days", "2.5"], 0)])
+def test_a_size_problem_does_not_hide_the_strategies_problems(size, late, tmp_path):
+    """A refused --customers or --days is listed with an unknown strategy (and, when the
+    horizon is known, a strategy starting after it)."""
+    args = {"--customers": "2000", "--days": "5", size[0]: size[1]}
+    code, _, err = call(["compare", *[x for kv in args.items() for x in kv], "--reps", "2",
+                         "--strategies", "nope,fix_courier", "--out", tmp_path / "o"])
+    lines = err.splitlines()
+    assert code == 2 and not (tmp_path / "o").exists()
+    assert sum(line.startswith(size[0] + " " + size[1]) for line in lines) == 1, err
+    assert sum("unknown strategy 'nope'" in line for line in lines) == 1, err
+    assert sum("fix_courier: intervention 0" in line for line in lines) == late, err
+
+
 def test_check_lists_every_problem_and_prepare_raises_them_all():
     sc = resize(cxsim.default_scenario(), customers=2000, days=5)
     found = check(sc, ["fix_courier", "nope", ["self_service", "nope2"]], replications=1,
