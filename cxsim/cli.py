@@ -230,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--customers", type=_customers, help=_CUSTOMERS_HELP)
     r.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     r.add_argument("--strategy", metavar="NAME",
-                   help="apply one of the scenario's strategies (default: baseline, no "
-                        "interventions)")
+                   help="apply one of the scenario's strategies, or several joined by + "
+                        "(a+b: both sets of interventions, as compare and sweep run them; "
+                        "default: baseline, no interventions)")
     r.add_argument("--engine", choices=("numba", "mesa"), default="numba",
                    help="numba kernel (default) or Mesa agents stepped in Python")
     r.add_argument("--threads", type=_whole("--threads", 1),
@@ -630,10 +631,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario, overrides = _scenario_with(args.scenario, args.set, args.customers,
                                              args.days)
         recorded = None
-    if args.strategy is not None:
+    from .params import strategy_of
+
+    strategy = strategy_of(args.strategy)  # "a+b": both strategies' interventions
+    if strategy is not None:
         from .strategies import resolve
 
-        resolve(scenario, args.strategy)  # unknown name, horizon: exit 2 before running
+        resolve(scenario, strategy)  # unknown name, horizon: exit 2 before running
     threads = _set_threads(args.threads)
     from . import __version__
 
@@ -644,7 +648,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if replay is None:  # (after every check: a warning, not a problem of the input)
             _warn_small_teams(args.scenario, overrides, args.customers, args.quiet)
         t0 = time.perf_counter()
-        result = run(scenario, args.seed, engine=args.engine, strategy=args.strategy,
+        result = run(scenario, args.seed, engine=args.engine, strategy=strategy,
                      progress=not args.quiet and sys.stderr.isatty(), notice=not args.quiet)
         wall = time.perf_counter() - t0
         summary = {**result.summary, "seed": args.seed,
@@ -653,7 +657,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
                    "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
                    "overrides": overrides, "currency": scenario.economics.currency,
-                   "interventions": _interventions(scenario, args.strategy)}
+                   "interventions": _interventions(scenario, strategy)}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
@@ -857,7 +861,7 @@ def _run_figures(tables: dict, title: str, tick_days: float, currency: str | Non
                              interventions)
 
 
-def _interventions(scenario: Scenario, strategy: str | None) -> list[dict]:
+def _interventions(scenario: Scenario, strategy: str | list[str] | None) -> list[dict]:
     """The run's interventions for ``summary.json`` (the figures mark them)."""
     from .plots import run_interventions
 

@@ -527,3 +527,22 @@ def test_ctrl_c_of_a_real_process_then_resume(tmp_path):
     code, _, err = call([*argv, "--quiet", "--out", tmp_path / "whole"])
     assert code == 0, err
     same_results(tmp_path / "whole", out)
+
+
+def test_a_combined_strategys_row_is_reproduced_by_cxsim_run(tmp_path):
+    """runs.csv's row of `a+b` is what `cxsim run --strategy a+b --seed S` gives."""
+    both = "fix_courier+recover_detractors"
+    size = ["--customers", "2000", "--days", "35"]
+    code, _, err = call(["compare", *size, "--reps", "2", "--strategies", both,
+                         "--workers", "1", "--quiet", "--out", tmp_path / "c"])
+    assert code == 0, err
+    runs = pd.read_csv(tmp_path / "c" / "runs.csv")
+    row = runs[runs.strategy == both].iloc[1]
+    code, _, err = call(["run", *size, "--strategy", both, "--seed", int(row.seed), "--quiet",
+                         "--out", tmp_path / "r"])
+    assert code == 0, err
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["strategy"] == both
+    assert [i["type"] for i in summary["interventions"]] == ["partner_sla", "service_recovery"]
+    for metric in ("profit", "churned", "nps", "intervention_cost"):
+        assert summary[metric] == pytest.approx(row[metric], rel=1e-12, abs=1e-9), metric
