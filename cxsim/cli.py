@@ -755,6 +755,23 @@ def _scenario_with(path: str | None, sets: list[str], customers: int | None,
     return scenario, point
 
 
+def _read_params(texts: list[str], problems: list[str]) -> list:
+    """Each ``--param`` read.
+
+    The ones that cannot be read are added to ``problems`` (a line each), which the caller
+    refuses together with its other problems.
+    """
+    from .params import parse_param
+
+    params = []
+    for text in texts:
+        try:
+            params.append(parse_param(text))
+        except InputError as exc:
+            problems.append(in_flags(exc))
+    return params
+
+
 def _size_words(scenario: Scenario, customers: int | None, days: float | None) -> list[str]:
     """Problems of ``--customers`` and ``--days`` for ``scenario``, worded with the flags."""
     return [in_flags(p) for p in size_problems(scenario, customers, days)]
@@ -1168,7 +1185,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """``cxsim calibrate``: fit parameters to a targets file, saved as it goes to ``--out``."""
     from .calibrate import calibrate, format_result, stored_settings
     from .io import check_target, shown
-    from .params import parse_param
 
     out = check_target(args.out, "out")
     if len(args.param) > MAX_PARAMS:
@@ -1178,12 +1194,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
              "batch": args.batch, "check_reps": args.check_reps, "seed": args.seed,
              "customers": args.customers, "days": args.days}
     problems: list[str] = []
-    params = []
-    for text in args.param:  # every --param is checked; the problems are refused together
-        try:
-            params.append(parse_param(text))
-        except InputError as exc:
-            problems.append(in_flags(exc))
+    params = _read_params(args.param, problems)
     if args.resume:
         _refuse(problems)
         settings = stored_settings(out)
@@ -1227,7 +1238,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``cxsim sweep``: a parameter sweep, streamed to ``--out``."""
     from .design import is_power_of_two
     from .io import check_target
-    from .params import parse_param
     from .sweep import (
         JournalWarning,
         _check_folder,
@@ -1253,12 +1263,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             _check_folder(out, resume=False)
         except InputError as exc:
             problems.append(in_flags(exc))
-    params = []
-    for text in args.param:  # every --param is read; the problems are refused together
-        try:
-            params.append(parse_param(text))
-        except InputError as exc:
-            problems.append(in_flags(exc))
+    params = _read_params(args.param, problems)
     if not args.resume and not args.param:
         problems.append("cxsim sweep: give at least one --param PATH=SPEC (see --help)")
     _refuse(problems)

@@ -7,6 +7,7 @@ import copy
 import io
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,19 @@ from cxsim.cli import main
 from cxsim.runner import resize
 
 matplotlib.use("Agg")
+
+#: the browser the end-to-end tests drive (Debian's chromium and chromedriver; the
+#: environment variables override them)
+CHROMIUM = os.environ.get("CXSIM_CHROMIUM") or shutil.which("chromium") or shutil.which(
+    "chromium-browser")
+CHROMEDRIVER = os.environ.get("CXSIM_CHROMEDRIVER") or shutil.which("chromedriver")
+#: ``pytestmark`` of a browser test module: it skips, saying why, without the browser
+NEEDS_BROWSER = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed "
+                       "(apt-get install -y chromium chromium-driver)"),
+    pytest.mark.skipif(CHROMEDRIVER is None, reason="chromedriver not installed "
+                       "(apt-get install -y chromium-driver)"),
+]
 
 
 def minimal_dict(**sections) -> dict:

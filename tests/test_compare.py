@@ -9,8 +9,6 @@ touches nothing.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -26,11 +24,11 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import call
 from scipy import stats
 
 import cxsim
 from cxsim import plots
-from cxsim.cli import main
 from cxsim.compare import (
     METRICS,
     TABLE_COLUMNS,
@@ -584,16 +582,6 @@ def test_forest_plot_figure(result, tmp_path):
 CLI_SMALL = ["--customers", "2000", "--days", "70", "--reps", "2", "--seed", "4",
              "--strategies", ",".join(["train_contact_centre", "fix_courier", "self_service"])]
 CLI_FILES = {"comparison.csv", "runs.csv", "ticks.csv", "roi.csv", "compare.json"}
-
-
-def call(argv: list) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = 0 if exc.code is None else exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def snapshot(folder: Path) -> dict:

@@ -12,9 +12,7 @@ significance mark, differences of percentages are in pp, extrapolated figures sa
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import json
 import math
 import os
@@ -25,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import call
 
 import cxsim.executors
-from cxsim.cli import main
 from cxsim.compare import (
     EXTRA_COLUMNS,
     TABLE_COLUMNS,
@@ -47,16 +45,6 @@ MOVE = ["--set", "strategies.fix_courier.interventions.0.start=2",
 TINY = ["--customers", "2000", "--days", "5", "--reps", "2", "--seed", "7", *MOVE]
 STRATEGIES = ["--strategies", "fix_courier,train_contact_centre+fix_courier"]
 TABLES = ("comparison.csv", "runs.csv", "ticks.csv", "roi.csv")
-
-
-def call(argv: list) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = 0 if exc.code is None else exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def snapshot(folder: Path) -> dict:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,19 +32,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMEDRIVER, CHROMIUM, NEEDS_BROWSER
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "retail.toml"
-CHROMIUM = os.environ.get("CXSIM_CHROMIUM") or shutil.which("chromium") or shutil.which(
-    "chromium-browser")
-CHROMEDRIVER = os.environ.get("CXSIM_CHROMEDRIVER") or shutil.which("chromedriver")
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed "
-                       "(apt-get install -y chromium chromium-driver)"),
-    pytest.mark.skipif(CHROMEDRIVER is None, reason="chromedriver not installed "
-                       "(apt-get install -y chromium-driver)"),
-]
+pytestmark = NEEDS_BROWSER
 selenium = pytest.importorskip("selenium", reason="selenium not installed (pip install selenium)")
 pytest.importorskip("solara", reason="the viz extra is not installed (pip install 'cxsim[viz]')")
 
