@@ -1214,8 +1214,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         settings = {"scenario": _load(args.scenario), "params": params,
                     "targets": args.targets}
         problems += _param_problems(settings["scenario"], params)
+    sizes: list[str] = []
     if (args.customers is not None or args.days is not None) and "scenario" in settings:
-        problems += _size_words(settings["scenario"], args.customers, args.days)
+        sizes = _size_words(settings["scenario"], args.customers, args.days)
+    problems += sizes
+    if args.targets is not None and "scenario" in settings:
+        # the targets file's problems with the others (calibrate() reads it again: small)
+        from .targets import TargetsError, load_targets
+
+        try:
+            load_targets(args.targets, settings["scenario"],
+                         days=None if sizes else args.days)
+        except TargetsError as exc:
+            problems += [in_flags(p) for p in exc.problems]
+        except InputError as exc:
+            problems.append(in_flags(exc))
     _refuse(problems)
     settings.update({k: v for k, v in given.items() if v is not None})
     t0 = time.perf_counter()

@@ -215,7 +215,8 @@ def test_calibrate_reports_every_problem_at_once(tmp_path):
                               "--param", r"^--customers 3 is too small", r"^--days 2\.5"])
     code, out, err = call(["calibrate", "--targets", "x.csv", "--param", "a=uniform(3,2)",
                            "--param", "b", "--out", tmp_path / "o"])
-    _refused(code, out, err, [r"^--param a=uniform\(3,2\): ", r"^--param b: expected"])
+    _refused(code, out, err, [r"^--param a=uniform\(3,2\): ", r"^--param b: expected",
+                              r"^x\.csv: cannot read"])  # the targets file with the others
 
 
 def test_optimise_reports_size_problems_at_once(tmp_path):
