@@ -835,6 +835,20 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "",
         ax.set_title(_wrap(name, 24))
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+    # Sobol' indices are shares (0-1, S1 <= ST); estimates from few samples can break both:
+    # the band beyond 1 is shaded and the legend says why, rather than a bar that looks real
+    noisy = False
+    if sobol:
+        cols = [c for c in ("S1", "S1_ci_low", "S1_ci_high", "ST", "ST_ci_low", "ST_ci_high")
+                if c in table]
+        est = table[cols].apply(pd.to_numeric, errors="coerce")
+        noisy = bool(((est < 0) | (est > 1)).to_numpy().any()) or (
+            {"S1", "ST"} <= set(cols) and bool((est["S1"] > est["ST"] + 1e-12).any()))
+        if noisy:
+            for ax in axes.flat[:n]:
+                ax.axvline(1, color="grey", ls="--", lw=1)
+                if top > 1:
+                    ax.axvspan(1, top * 1.05, color="0.92", zorder=0, lw=0)
     if sobol:
         axes.flat[0].set_xlim(-0.05, top * 1.05)
         for k, ax in enumerate(axes.flat[:n]):
@@ -845,6 +859,9 @@ def sensitivity_bars(table: pd.DataFrame, outcomes=None, title: str = "",
         ax.set_visible(False)
     handles, labels = next((h for h in (a.get_legend_handles_labels() for a in axes.flat)
                             if h[0]), ([], []))
+    if noisy:
+        handles = [*handles, Patch(facecolor="0.92", edgecolor="grey", ls="--")]
+        labels = [*labels, "beyond 1, below 0 or S1 > ST: sampling error (more --samples)"]
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncol=len(handles) + 1,
                    frameon=False)

@@ -204,6 +204,27 @@ def test_sensitivity_panels_share_a_scale_and_say_how_many_runs():
     plots.plt.close(fig)
 
 
+def test_sensitivity_bars_mark_estimates_that_show_sampling_error():
+    """An index beyond 1 (or S1 > ST) is shaded past 1 and explained in the legend; clean
+    estimates are drawn without that note."""
+    def table(st):
+        return pd.DataFrame([{"outcome": "nps", "parameter": p, "S1": 0.3, "S1_ci_low": 0.1,
+                              "S1_ci_high": 0.5, "ST": st, "ST_ci_low": 0.2,
+                              "ST_ci_high": st + 0.1, "note": ""}
+                             for p in ("touchpoints.chat.quality", "market.size")])
+
+    def legend(fig):
+        return [t.get_text() for t in fig.legends[0].get_texts()]
+
+    fig = plots.sensitivity_bars(table(1.9), runs=32)
+    assert any("sampling error" in t for t in legend(fig))
+    assert fig.axes[0].get_xlim()[1] > 1.9
+    plots.plt.close(fig)
+    fig = plots.sensitivity_bars(table(0.6), runs=32)
+    assert not any("sampling error" in t for t in legend(fig))
+    plots.plt.close(fig)
+
+
 # ---- names ---------------------------------------------------------------------------------
 
 
