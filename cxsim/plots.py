@@ -1170,7 +1170,8 @@ def nps_split(metrics: pd.DataFrame, title: str = "NPS", tick_days: float = 1.0,
                 f"{label} {share.iloc[-1]:.0f} %", ha="center", va="center",
                 fontweight="bold", color="white" if label != "passives" else "black")
     ax.set_ylim(0, 100)
-    ax.set_xlim(float(days.min()), float(days.max()))
+    if days.max() > days.min():  # a one-day run keeps matplotlib's own margin
+        ax.set_xlim(float(days.min()), float(days.max()))
     ax.set_ylabel("% of active customers")
     events = _mark_events(ax2, outage_spans(metrics, tick_days), interventions)
     handles, labels = ax.get_legend_handles_labels()
