@@ -39,7 +39,7 @@ from .scenario import (
     scenario_dir,
     size_problems,
 )
-from .vocabulary import BY_NAME, HEADLINE
+from .vocabulary import BY_NAME, HEADLINE, is_currency
 
 #: the flag of each library argument named in errors and notes
 FLAGS = {"params": "--param", "design": "--design", "samples": "--samples", "out": "--out",
@@ -1523,7 +1523,7 @@ def _checked_currency(value, path: Path) -> str | None:
     """A recorded currency (a short printable text), None if not recorded; else refused."""
     if value is None:
         return None
-    if not (isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()):
+    if not is_currency(value):
         raise UsageError(f"{path}: currency is not a short currency symbol or code")
     return value
 

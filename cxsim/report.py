@@ -32,7 +32,7 @@ from typing import Any
 
 from .errors import Arg, InputError
 from .io import REPORT, RESULTS_FORMAT, FolderError, read_json, shown, write_atomic
-from .vocabulary import BY_NAME, format_value, plain
+from .vocabulary import BY_NAME, format_value, is_currency, plain
 
 #: the kinds of results folder a report describes (the kinds ``cxsim plot`` draws)
 KINDS = ("run", "compare", "sweep", "calibrate")
@@ -209,8 +209,7 @@ def _use_currency(value: Any) -> str:
     Folders from before the currency was recorded, or with a value that is not a short
     printable text, keep the word "currency".
     """
-    ok = isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()
-    currency = value.strip() if ok and value.strip() else "currency"
+    currency = value if is_currency(value) else "currency"
     _CURRENCY.set(currency)
     return currency
 

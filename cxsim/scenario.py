@@ -26,6 +26,7 @@ from typing import Any
 
 from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
 from .limits import MAX_AGENTS, MAX_EPISODES
+from .vocabulary import DEFAULT_CURRENCY, is_currency
 
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
 NETWORKS = ("full", "erdos_renyi", "small_world")
@@ -324,8 +325,9 @@ class Economics:
     acquisition_cost: float = _f(0.0, lo=0, hi=1e6, doc="cost per newly acquired customer")
     discount_rate: float = _f(0.10, lo=0, hi=1, doc="yearly discount rate for CLV and ROI")
     # shown on figures only: money is a number in the scenario's currency whatever its name
-    currency: str = _f("€", doc="currency of the scenario's money, as figures label it "
-                                "(a symbol or code, e.g. €, $, £, EUR; default €)")
+    currency: str = _f(DEFAULT_CURRENCY,
+                       doc="currency of the scenario's money, as figures label it (a symbol or "
+                           "code, e.g. €, $, £, EUR; default €)")
 
 
 @dataclass(frozen=True)
@@ -1005,7 +1007,7 @@ def _check_values(s: Scenario) -> list[str]:
     if len(s.segments) > 250:
         errs.append("segments: at most 250 segments are supported")
     cur = s.economics.currency
-    if not cur.strip() or len(cur) > 8 or not cur.isprintable() or cur != cur.strip():
+    if not is_currency(cur):
         errs.append(f"economics.currency must be a short symbol or code (1 to 8 printable "
                     f"characters, e.g. €, $, EUR), got {cur!r}")
     # the queue formulas hold a term per agent on duty (cxsim.limits.MAX_AGENTS)

@@ -632,6 +632,16 @@ def format_value(name: str, value: float | None, *, precise: bool = False,
 #: prices are in euros)
 DEFAULT_CURRENCY = "€"
 
+
+def is_currency(value: object) -> bool:
+    """Whether ``value`` is a currency label: 1 to 8 printable characters, no padding.
+
+    The one rule for ``economics.currency`` in a scenario and for the currency a results
+    folder records.
+    """
+    return (isinstance(value, str) and 0 < len(value) <= 8 and value.isprintable()
+            and value == value.strip() and bool(value))
+
 #: the natural range of bounded scores, in shown units: a figure's axis spans it, so a
 #: change of 0.01 in satisfaction looks like one (percentages start at 0, counts too)
 BANDS: dict[str, tuple[float, float]] = {

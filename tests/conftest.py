@@ -172,6 +172,13 @@ def call(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def copy_of(folder: Path, tmp_path: Path, name: str = "res") -> Path:
+    """A copy of a results folder (links copied as links) for a test that changes it."""
+    target = tmp_path / name
+    shutil.copytree(folder, target, symlinks=True)
+    return target
+
+
 def subprocess_env() -> dict:
     env = dict(os.environ)
     env.pop("CXSIM_DEBUG", None)

@@ -13,7 +13,6 @@ import html
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import call, snapshot, subprocess_env
+from conftest import call, copy_of, snapshot, subprocess_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,12 +74,6 @@ def folders(tmp_path_factory) -> dict[str, Path]:
         assert code == 0, err
         made[kind] = root / kind
     return made
-
-
-def copy_of(folder: Path, tmp_path: Path, name: str = "res") -> Path:
-    target = tmp_path / name
-    shutil.copytree(folder, target)
-    return target
 
 
 def one_line(err: str) -> str:

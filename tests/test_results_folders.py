@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import call, snapshot, subprocess_env
+from conftest import call, copy_of, snapshot, subprocess_env
 
 SMALL = ["--customers", "500", "--days", "5"]
 RUN_FILES = {"metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
@@ -42,12 +41,6 @@ def earlier(tmp_path_factory) -> dict[str, Path]:
         assert code == 0, err
         made[kind] = root / kind
     return made
-
-
-def copy_of(folder: Path, tmp_path: Path, name: str = "res") -> Path:
-    target = tmp_path / name
-    shutil.copytree(folder, target, symlinks=True)
-    return target
 
 
 def siblings(folder: Path) -> list[str]:
