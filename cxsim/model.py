@@ -372,6 +372,17 @@ class CXModel(mesa.Model):
 
         return summarise(self.metrics, self.spec, self.market.initial_customers)
 
+    def churn_hazards(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Each agent's churn probability in the next tick (NaN for non-customers).
+
+        The hazard the next tick's churn draw uses, from every customer's state now (see
+        :func:`cxsim.kernels.customer_hazards`), with today's segment shifts; read by CLV and
+        churn-risk scores.  Before the first tick it is the hazard of tick 1.
+        """
+        today = self._today()
+        return K.customer_hazards(self.time_tick, self.market.customers, self.behaviour,
+                                  today, self.segments, out)
+
     def customer(self, index: int) -> Customer:
         """Return a :class:`Customer` view of agent ``index`` (created on first use)."""
         if self._customer_agents:

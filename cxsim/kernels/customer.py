@@ -90,6 +90,7 @@ from .parallel import for_ranges
 __all__ = [
     "EPISODE_SLOTS", "MAX_EPISODES", "acquisition_probability", "advance_span", "bass_join",
     "advance_customer", "advance_customers", "census", "ces_answer", "churn_hazard", "churns",
+    "customer_hazards", "hazard_span",
     "clip01", "contagion_shift", "contract_logit", "csat_answer", "draw_need", "experience_value",
     "is_referrer", "latent_score", "live_episode", "logistic", "logit", "memory_weight",
     "need_count", "need_type", "nps_category", "nps_score", "peak_end", "per_tick_probability",
@@ -1049,3 +1050,52 @@ def advance_customers(t, chunk, keys, cu, beh, today, seg, tp, jr, indptr, acc, 
     precompile.wait()  # a first run may compile the kernel in a second process
     for_ranges(advance_span, cu.status.shape[0], t, chunk, True, keys, cu, beh, today, seg, tp,
                jr, indptr, acc, tpacc, segacc, align=chunk)
+
+
+# =============================================================================================
+# every customer's own churn hazard now (read by CLV and churn-risk scores, never by the step)
+# =============================================================================================
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def hazard_span(lo, hi, t, cu, beh, today, seg, out):
+    """Per-tick churn probability of customers ``lo .. hi-1`` in the next tick, ``t + 1``.
+
+    The same hazard the churn draw of :func:`advance_span` compares against (``churns``),
+    from each customer's state after tick ``t``: individual base log-odds (frailty),
+    satisfaction, tenure at the next tick, today's segment shifts (``seg.extra_logit``:
+    interventions, prices), the contract term and the churn exposure carried into the next
+    tick (its tick mean, :func:`contagion_shift`) plus the shift every customer shares.
+    ``out[i]`` is NaN for an agent that is not a customer.  Shapes: customer arrays ``[N]``,
+    ``out float64[N]``.
+    """
+    for i in range(lo, hi):
+        if cu.status[i] != CUSTOMER:
+            out[i] = np.nan
+            continue
+        s = cu.segment[i]
+        tenure = t + 1 - cu.join_tick[i]
+        y = beh.log_contagion * np.float64(cu.exposure[i])
+        shift = (contagion_shift(y, beh.exposure_decay, beh.exposure_mean, beh.exposure_var)
+                 if y != 0.0 else 0.0) + today.contagion_shift
+        out[i] = churn_hazard(cu.churn_logit[i], cu.satisfaction[i], beh.sat_reference,
+                              beh.sat_effect, tenure * beh.years_per_tick, beh.tenure_effect,
+                              seg.extra_logit[s]
+                              + contract_logit(tenure, seg.contract_ticks[s],
+                                               beh.renewal_window_ticks, beh.contract_effect,
+                                               beh.renewal_effect),
+                              shift)
+
+
+def customer_hazards(t, cu, beh, today, seg, out=None):
+    """Every agent's per-tick churn probability for tick ``t + 1`` (NaN: not a customer).
+
+    A parallel pass of :func:`hazard_span` (results do not depend on the thread count);
+    returns ``out`` (float64[N], allocated when ``None``).  It costs about one tick's churn
+    draws, so callers run it at their own cadence, not every tick.
+    """
+    n = cu.status.shape[0]
+    if out is None:
+        out = np.empty(n, np.float64)
+    for_ranges(hazard_span, n, t, cu, beh, today, seg, out)
+    return out
