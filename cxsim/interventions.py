@@ -243,6 +243,20 @@ def _demand_surge(model: CXModel, k: int, iv: Intervention, t: int, x: float,
         seg.p_need[s] = 1.0 - (1.0 - seg.p_need[s]) ** (1.0 + x)
 
 
+# ---- proactive retention (cxsim.retention) --------------------------------------------------
+@intervention("proactive_retention", "segment?",
+              "every cadence days: scores the active customers by churn risk (a score of "
+              "target AUC auc) and reaches the top share amount (0-1) of them: offer_cost per "
+              "contact, churn log-odds + offer_effect for offer_days (cxsim.retention)")
+def _proactive_retention(model: CXModel, k: int, iv: Intervention, t: int, x: float,
+                         lv: float) -> None:
+    from .retention import programme
+
+    # today's offer effect and share; the wave itself runs after every handler
+    # (Interventions.apply), on the hazards of today's segments
+    programme(model, k, iv).plan(model, t, x)
+
+
 #: intervention type -> the kind of target it needs (validated by :mod:`cxsim.scenario`)
 INTERVENTION_TARGETS: dict[str, str] = {name: it.target for name, it in INTERVENTIONS.items()}
 
@@ -275,6 +289,8 @@ class Interventions:
         self.hired_staff: list[list] = [[] for _ in ivs]
         self.revenue_factor = np.ones(n_segments)
         self.cost = 0.0
+        #: proactive retention programmes by intervention index (cxsim.retention)
+        self.retention: dict = {}
 
     def apply(self, model: CXModel, t: int) -> float:
         """Apply every intervention's effect for tick ``t`` (after the model's reset).
@@ -287,5 +303,7 @@ class Interventions:
             cost += cost_at(iv, t)
             lv = level(iv, t)
             INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
+        for prog in self.retention.values():  # proactive retention's waves and offer cost
+            cost += prog.run(model, t)
         self.cost = cost
         return cost

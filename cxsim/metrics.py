@@ -19,6 +19,7 @@ from .scenario import MONTH_DAYS, Scenario
 from .vocabulary import (
     BY_NAME,
     METRICS,
+    OPTIONAL_SUMMARY,
     PART_COMPUTED,
     PART_KINDS,
     PART_METRICS,
@@ -129,6 +130,9 @@ def summarise(metrics: pd.DataFrame, scenario: Scenario, initial_customers: int)
             value = _rule_value(m, rows, start)
         figures[name] = value
         out[name] = _plain(m, value)
+    for name in OPTIONAL_SUMMARY:  # a feature's figures, when its columns are there
+        if name in metrics.columns:
+            out[name] = _plain(BY_NAME[name], _rule_value(BY_NAME[name], metrics, start))
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
 

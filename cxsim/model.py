@@ -330,7 +330,20 @@ class CXModel(mesa.Model):
     @property
     def metrics(self) -> pd.DataFrame:
         """One row per tick; the contract's metric columns first, then extras."""
-        return self.recorder.metrics()
+        df = self.recorder.metrics()
+        if self.interventions.retention:  # proactive retention's columns (cxsim.retention)
+            from .retention import add_columns
+
+            df = add_columns(df, self.interventions.retention)
+        return df
+
+    @property
+    def retention_waves(self) -> pd.DataFrame:
+        """Proactive retention: one row per wave (see :mod:`cxsim.retention`); empty without."""
+        from .retention import WAVE_COLUMNS
+
+        frames = [p.table() for p in self.interventions.retention.values()]
+        return frames[0] if len(frames) == 1 else pd.DataFrame(columns=list(WAVE_COLUMNS))
 
     @property
     def touchpoint_metrics(self) -> pd.DataFrame:

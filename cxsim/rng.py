@@ -53,6 +53,7 @@ STREAMS: tuple[str, ...] = (
     "network",  # 9 social network construction
     "workforce",  # 10 employees and partners
     "environment",  # 11 IT outages and other shocks
+    "retention",  # 12 proactive retention: the churn-risk score's noise
 )
 STREAM_INDEX = {name: k for k, name in enumerate(STREAMS)}
 

@@ -437,6 +437,24 @@ class Intervention:
     cost: float = _f(0.0, lo=0, hi=1e12, doc="one-off cost at start")
     cost_per_tick: float = _f(0.0, lo=0, hi=1e9, doc="running cost per tick while active")
     amount: float = _f(0.0, lo=-1e6, hi=1e6, doc="size of the change, in the type's unit")
+    # ---- proactive_retention only (cxsim.retention; amount: the share reached per wave) ----
+    # Assumption: 0.75, mid-range of the AUCs of published churn models (about 0.6-0.85 in
+    # the telecom benchmark of Verbeke et al. 2012, Eur. J. Oper. Res. 218(1)); capped at
+    # the AUC of a perfect score (the true hazard) with a warning
+    auc: float = _f(0.75, lo=0.5, hi=1.0,
+                    doc="proactive_retention: target AUC of the churn-risk score (0.5: noise)")
+    # Assumption: a monthly scoring and outreach wave (the score's scoring period too)
+    cadence: float = _f(30.0, lo=0.01, hi=3660.0, doc="proactive_retention: days between waves")
+    # Assumption: a retention call (about 5) plus a small incentive (about 5)
+    offer_cost: float = _f(10.0, lo=0.0, hi=1e6,
+                           doc="proactive_retention: cost per customer reached")
+    # Assumption: odds x 0.6, within the 10-50 % churn reductions of retention offers
+    # reported in field experiments (e.g. Ascarza 2018, J. Marketing Research 55(1))
+    offer_effect: float = _f(-0.5, lo=-10.0, hi=10.0,
+                             doc="proactive_retention: churn log-odds shift while an offer holds")
+    # Assumption: a quarter (a typical term of a retention discount)
+    offer_days: float = _f(90.0, lo=0.01, hi=3660.0,
+                           doc="proactive_retention: days an offer's effect holds")
 
 
 @dataclass(frozen=True)
@@ -1135,6 +1153,9 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
     for sname, strat in s.strategies.items():
         if sname == "baseline":
             errs.append("strategies.baseline: 'baseline' is reserved for the scenario itself")
+        if sum(iv.type == "proactive_retention" for iv in strat.interventions) > 1:
+            errs.append(f"strategies.{sname}.interventions: at most one proactive_retention "
+                        "per strategy")
         for i, iv in enumerate(strat.interventions):
             where = f"strategies.{sname}.interventions[{i}]"
             kind = INTERVENTION_TARGETS.get(iv.type)
@@ -1153,6 +1174,7 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
             if iv.type == "hire" and iv.amount < 0:
                 errs.append(f"{where}.amount: hire takes a head count of at least 0, got "
                             f"{iv.amount:g}")
+            errs.extend(_check_retention(iv, where))
             optional = kind.endswith("?")
             kind = kind.rstrip("?")
             if not kind:
@@ -1165,6 +1187,22 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
             elif iv.target not in pools[kind]:
                 errs.append(f"{where}.target: unknown {kind} '{iv.target}'")
     return errs
+
+
+#: the fields of Intervention that only proactive_retention reads
+RETENTION_FIELDS = ("auc", "cadence", "offer_cost", "offer_effect", "offer_days")
+
+
+def _check_retention(iv: Intervention, where: str) -> list[str]:
+    """proactive_retention: amount is a share; its own fields are set on it only."""
+    if iv.type != "proactive_retention":
+        defaults = Intervention(type=iv.type)
+        return [f"{where}.{name}: only proactive_retention takes {name}"
+                for name in RETENTION_FIELDS if getattr(iv, name) != getattr(defaults, name)]
+    if not 0.0 <= iv.amount <= 1.0:
+        return [f"{where}.amount: proactive_retention reaches a share of the customers each "
+                f"wave, from 0 to 1, got {iv.amount:g}"]
+    return []
 
 
 __all__ = [

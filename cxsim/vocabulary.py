@@ -359,6 +359,60 @@ METRICS: tuple[Metric, ...] = (
 #: metric by name
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
+# ---- proactive retention (cxsim.retention): columns of metrics.csv and figures of
+# summary.json only in a run whose strategy has a proactive_retention intervention; each
+# is the wave's figure on the tick of a wave (the realised AUC once its period is over)
+_CONTACTS = Aggregation("weighted", weight="retention_contacts")
+_PAIRS = Aggregation("weighted", weight="retention_auc_pairs")
+_SCORED = Aggregation("weighted", weight="retention_scored")
+RETENTION_METRICS: tuple[Metric, ...] = (
+    _m("retention_scored", "Customers scored", "customers scored", "customers", "flow", SUM,
+       "count", description="customers scored by churn risk in the tick's retention wave"),
+    _m("retention_contacts", "Retention contacts", "retention contacts", "customers", "flow",
+       SUM, "count", role="summary",
+       description="customers reached by proactive retention (the top share by score)"),
+    _m("retention_at_risk", "Expected churners reached", "expected churners reached",
+       "customers", "flow", SUM, "number", 1,
+       description="sum over the reached of the churn probability over the scoring period"),
+    _m("retention_precision", "Precision at k", "precision at k", "% of contacts", "ratio",
+       _CONTACTS, "percent", 1, good="higher", role="summary",
+       description="expected share of the reached who would churn within the scoring period"),
+    _m("retention_lift", "Lift at k", "lift at k", "x base rate", "ratio", _CONTACTS,
+       "number", 2, good="higher", role="summary",
+       description="precision at k over the scored customers' mean churn probability"),
+    _m("retention_saves", "Expected saves", "expected saves", "customers", "flow", SUM,
+       "number", 1, good="higher", role="summary",
+       description="churn probability the offers remove over their window, summed"),
+    _m("retention_saves_random", "Saves of random outreach", "saves of random outreach",
+       "customers", "flow", SUM, "number", 1, role="summary",
+       description="expected saves of a uniformly random contact list of the same size"),
+    _m("retention_offer_cost", "Retention offer cost", "retention offer cost", "currency",
+       "flow", SUM, "currency", good="lower", role="summary",
+       description="offer cost of the contacts (part of the intervention cost)"),
+    _m("retention_cost_per_save", "Cost per save", "cost per save", "currency", "ratio",
+       Aggregation("weighted", weight="retention_saves"), "currency", good="lower",
+       role="summary", description="retention offer cost per expected save"),
+    _m("retention_auc_pairs", "AUC pairs", "AUC pairs", "pairs", "flow", SUM, "number",
+       description="churner-stayer pairs among the scored customers not reached"),
+    _m("retention_auc", "Achieved AUC", "achieved AUC", "AUC", "ratio", _PAIRS, "number", 3,
+       good="higher", role="summary",
+       description="the score's AUC on the realised churn of the scored customers not "
+       "reached, over the scoring period (pooled over the waves)"),
+    _m("retention_auc_expected", "Expected AUC (not reached)", "expected AUC (not reached)",
+       "AUC", "ratio", _PAIRS, "number", 3, role="summary",
+       description="the same AUC expected from the hazards (weights: churn probabilities)"),
+    _m("retention_auc_model", "Expected AUC of the score", "expected AUC of the score",
+       "AUC", "ratio", _SCORED, "number", 3, role="summary",
+       description="expected AUC of the score over all scored customers (the target, "
+       "unless capped at the oracle's)"),
+    _m("retention_auc_oracle", "Oracle AUC", "oracle AUC", "AUC", "ratio", _SCORED,
+       "number", 3, role="summary",
+       description="expected AUC of a perfect score (the true hazard): churn is a coin flip"),
+)
+BY_NAME.update({m.name: m for m in RETENTION_METRICS})
+#: run figures of a feature that only a run using it has (summary.json carries them then)
+OPTIONAL_SUMMARY: tuple[str, ...] = tuple(m.name for m in RETENTION_METRICS if m.in_summary)
+
 #: the metric columns of ``metrics.csv`` that never change meaning, in order (``tick`` first)
 CONTRACT_COLUMNS: tuple[str, ...] = ("tick", *(m.name for m in METRICS if m.role == "contract"))
 

@@ -62,6 +62,7 @@ __all__ = [
     "TPA_ENDED_BAD", "TPA_ENDED_HERE", "TPA_FAILURES", "TPA_FLOW", "TPA_PERF_SUM", "TPA_QUEUED",
     "TPA_QUEUE_ABANDON", "TPA_RESOLVED", "TPA_VISITS", "TPA_WAIT_SUM", "Today", "Touchpoints",
     "WOM_TALKS_MAX", "WOM_TALKS_SHIFT",
+    "K_RETENTION",
     "clone", "copy_into",
 ]
 
@@ -78,6 +79,8 @@ WOM_TALKS_SHIFT, WOM_TALKS_MAX = 5, 2047
 # stream indices (see rng.STREAMS)
 K_SEGMENT, K_INITIAL, K_FRAILTY, K_STYLE, K_START, K_ACQUIRE, K_DAILY, K_EPISODE, K_SURVEY = (
     range(9))
+#: proactive retention: the churn-risk score's noise (rng.STREAMS[12], "retention")
+K_RETENTION = 12
 
 # ---- per-chunk accumulators: acc[c, ACC_*] --------------------------------------------------
 (ACC_ACTIVE, ACC_NEW, ACC_CHURNED, ACC_WON_BACK, ACC_PROSPECTS, ACC_LOST, ACC_SAT_SUM,
@@ -104,7 +107,7 @@ OUT_RESOLVED, OUT_GAVE_UP, OUT_DEAD_END, OUT_STEP_LIMIT, OUT_FAILED, OUT_NO_CHAN
 
 
 class Customers(NamedTuple):
-    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (45 bytes per customer)."""
+    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (49 bytes per customer)."""
 
     status: np.ndarray  #: uint8: 0 prospect, 1 customer, 2 churned
     segment: np.ndarray  #: uint8: segment index
@@ -126,6 +129,9 @@ class Customers(NamedTuple):
     #: float32: the mean satisfaction the customer's talks of this tick convey (each talk
     #: right after its detractor episode), read by the social spread
     wom_said: np.ndarray
+    #: int32: proactive retention: last tick a retention offer holds (0: none); its churn
+    #: log-odds shift is the segment's ``offer_logit`` (read only when that is not 0)
+    offer_until: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> Customers:
@@ -138,6 +144,7 @@ class Customers(NamedTuple):
             nps_bias=np.zeros(n, np.float32), pending=np.zeros(n, np.uint8),
             events=np.zeros(n, np.uint16), wom_log=np.zeros(n, np.float32),
             wom_target=np.zeros(n, np.float32), wom_said=np.zeros(n, np.float32),
+            offer_until=np.zeros(n, np.int32),
         )
 
     @property
@@ -217,6 +224,9 @@ class Segments(NamedTuple):
     recovery_share: np.ndarray  #: share of detractors reached by service recovery
     need_cum: np.ndarray  #: float64[S, K]: cumulative shares of the need types
     channel_pref: np.ndarray  #: float64[S, C]: relative preference per channel
+    #: proactive retention: churn log-odds shift of a customer whose offer holds
+    #: (``Customers.offer_until``); 0: no offers (the step reads no offer state)
+    offer_logit: np.ndarray
 
 
 class Touchpoints(NamedTuple):
