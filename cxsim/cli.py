@@ -661,6 +661,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
+        if not result.retention.empty:  # proactive retention's waves
+            tables["retention"] = result.retention
         written = ["metrics.csv", "summary.json",
                    *(f"{n}.csv" for n in tables if n != "metrics")]
         figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days,

@@ -72,7 +72,7 @@ RESULTS_FORMAT = 1
 
 #: the files each kind of results folder holds (figures, ``*.png``, come on top)
 RUN_FILES = ("metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
-             "queues.csv", "partners.csv", "employees.csv")
+             "queues.csv", "partners.csv", "employees.csv", "retention.csv")
 COMPARE_FILES = ("comparison.csv", "runs.csv", "runs.parquet", "ticks.csv", "roi.csv",
                  "compare.json", "runs.jsonl", "resume.json")
 SWEEP_FILES = ("sweep.json", "journal.jsonl", "runs.parquet", "runs.csv", "ticks.parquet",

@@ -2036,3 +2036,52 @@ def discovery_figures(result) -> list[tuple[str, Figure]]:
             plt.close(fig)
         raise
     return figures
+
+
+# --------------------------------------------------------------------------------------------
+# Proactive retention (cxsim.retention)
+# --------------------------------------------------------------------------------------------
+
+
+@styled
+def retention_value(result, title: str = "", currency: str = DEFAULT_CURRENCY) -> Figure:
+    """What a churn model's discrimination is worth: profit and churn against its AUC.
+
+    One point per ``proactive_retention`` strategy of a comparison (``result``, a
+    :class:`cxsim.compare.ComparisonResult`) at the expected AUC of its score (mean over the
+    replications): left, the paired profit difference against the baseline (net of the
+    offers' cost) with its 95 % interval; right, the churned customers prevented (baseline
+    minus strategy) with its interval, beside the offers' expected saves.  The perfect score
+    (the true hazard) is drawn apart: its AUC is the oracle's, the most any score reaches.
+    """
+    from .retention import comparison_table
+
+    t = comparison_table(result).sort_values("auc_model")
+    fig, (left, right) = plt.subplots(1, 2, figsize=SLIDE)
+    oracle = t["auc_oracle"].iloc[-1]  # the best score's population
+    panels = ((left, "profit_diff", "profit_low", "profit_high",
+               f"profit vs doing nothing ({currency}),\nnet of the offers' cost"),
+              (right, "prevented", "prevented_low", "prevented_high",
+               "customers kept (churned: baseline − strategy)"))
+    for ax, col, lo, hi, ylabel in panels:
+        ax.axhline(0.0, color=_BASELINE_COLOUR, lw=1.8)
+        ax.axvline(oracle, color="#999999", lw=1.2, ls=":")
+        ax.errorbar(t["auc_model"], t[col], yerr=[t[col] - t[lo], t[hi] - t[col]], fmt="o-",
+                    color="#1f77b4", lw=2.2, ms=9, capsize=5,
+                    label="mean and 95 % interval, paired replications")
+        ax.set_xlabel("expected AUC of the churn-risk score")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        _thousands(ax)
+    right.plot(t["auc_model"], t["saves"], "D", color="#ff7f0e", ms=8, mfc="none", mew=2,
+               label="expected saves of the offers")
+    for ax in (left, right):
+        ax.text(oracle, 0.02, " perfect score\n (oracle AUC)", transform=ax.get_xaxis_transform(),
+                ha="right", va="bottom", fontsize=11, color="#666666")
+    for _, r in t.iterrows():
+        if pd.notna(r["roi"]):
+            left.annotate(f"ROI {r['roi']:+.2f}", (r["auc_model"], r["profit_high"]),
+                          textcoords="offset points", xytext=(0, 6), ha="center", fontsize=11)
+    right.legend(loc="upper left", frameon=True, fontsize=11)
+    _suptitle(fig, title or f"{pretty_name(result.scenario)}: what is a churn model worth?", 80)
+    return fig

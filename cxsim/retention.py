@@ -59,7 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scenario import Intervention
 
 __all__ = [
-    "COLUMNS", "Programme", "RetentionWarning", "add_columns", "calibrate", "expected_auc",
+    "COLUMNS", "Programme", "RetentionWarning", "add_columns", "calibrate", "comparison_table",
+    "expected_auc",
     "hanley_mcneil_se", "normal_scores", "offer_saves", "period_probability", "programme",
 ]
 
@@ -224,10 +225,11 @@ class Programme:
     def plan(self, model: CXModel, t: int, share: float) -> None:
         """Today's offer effect for the target segments; remember today's share for :meth:`run`.
 
-        The offer effect is set every tick, whatever the intervention's level: offers made
-        hold for their whole window, also after the intervention ended.
+        The offer effect is set on every tick from the first, whatever the intervention's
+        level: offers made hold for their whole window, also after the intervention ended.
         """
-        model.segments.offer_logit[self.segments] = self.iv.offer_effect
+        if t >= self.first:
+            model.segments.offer_logit[self.segments] = self.iv.offer_effect
         self.share = share
 
     def run(self, model: CXModel, t: int) -> float:
@@ -389,3 +391,51 @@ def add_columns(metrics: pd.DataFrame, programmes: dict[int, Programme]) -> pd.D
     for name in ("retention_scored", "retention_contacts"):
         out[name] = out[name].astype(np.int64)
     return out
+
+
+def comparison_table(result) -> pd.DataFrame:
+    """Per proactive_retention strategy of a comparison: the score, the outreach, the value.
+
+    ``result`` is a :class:`cxsim.compare.ComparisonResult`.  Each row: the target AUC's
+    strategy, the mean over replications of the score's expected AUC, the oracle's and the
+    achieved AUC, precision and lift at k, expected saves (and a random list's), cost per
+    save; then the paired differences against the baseline with their 95 % intervals:
+    churned customers prevented (baseline minus strategy) and profit, the ROI (incremental
+    profit over the intervention cost, :func:`cxsim.compare.roi_table`) and the value of a
+    contact before its cost (profit difference plus intervention cost, per contact: the
+    offer cost at which outreach breaks even).
+    """
+    import pandas as pd
+
+    runs = result.runs
+    if "retention_auc_model" not in runs.columns:
+        return pd.DataFrame()
+    table = result.table.set_index(["strategy", "metric"])
+    roi = result.roi.set_index("strategy")
+    rows = []
+    for name in result.strategies:
+        mine = runs[runs["strategy"] == name]
+        if name == "baseline" or mine["retention_auc_model"].isna().all():
+            continue
+        churn = table.loc[(name, "churned")]
+        profit = table.loc[(name, "profit")]
+        rows.append({
+            "strategy": name,
+            "auc_model": mine["retention_auc_model"].mean(),
+            "auc_oracle": mine["retention_auc_oracle"].mean(),
+            "auc_achieved": mine["retention_auc"].mean(),
+            "precision": mine["retention_precision"].mean(),
+            "lift": mine["retention_lift"].mean(),
+            "saves": mine["retention_saves"].mean(),
+            "saves_random": mine["retention_saves_random"].mean(),
+            "cost_per_save": mine["retention_cost_per_save"].mean(),
+            "prevented": -churn["diff"], "prevented_low": -churn["diff_ci_high"],
+            "prevented_high": -churn["diff_ci_low"],
+            "profit_diff": profit["diff"], "profit_low": profit["diff_ci_low"],
+            "profit_high": profit["diff_ci_high"],
+            "roi": roi.loc[name, "roi"] if name in roi.index else float("nan"),
+            # what a contact is worth before its cost: the break-even offer cost
+            "value_per_contact": (profit["diff"] + mine["intervention_cost"].mean())
+            / mine["retention_contacts"].mean(),
+        })
+    return pd.DataFrame(rows)

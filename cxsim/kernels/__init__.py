@@ -11,6 +11,7 @@ module                 what it computes
 :mod:`.staff`          a team of employees stepped at once (the agents' rules); NumPy's sum
 :mod:`.erlang`         Erlang A, the incomplete beta and the queue forecast (per-tick path)
 :mod:`.ensemble`       one pass over the customers of every member of an ensemble
+:mod:`.retention`      the churn-risk score's noise (proactive retention)
 :mod:`.parallel`       parallel loops: one compiled serial loop per thread (no ``prange``)
 =====================  ====================================================================
 
