@@ -8,6 +8,7 @@ finite-population standard deviation of a random contact list's saves).
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -316,6 +317,14 @@ def test_a_scenario_file_reaches_it(tmp_path, capsys):
     iv = sc.strategies["churn_model"].interventions[0]
     assert (iv.auc, iv.cadence, iv.offer_cost, iv.offer_effect, iv.offer_days) == (
         0.8, 14, 4.0, -0.7, 60)
+    out = tmp_path / "run"
+    assert main(["run", str(good), "--strategy", "churn_model", "--customers", "2000",
+                 "--days", "40", "--out", str(out), "--quiet"]) == 0
+    waves = pd.read_csv(out / "retention.csv")
+    assert waves["tick"].tolist() == [1, 15, 29] and (waves["contacts"] > 0).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["retention_contacts"] == waves["contacts"].sum()
+    assert "retention_auc_model" in pd.read_csv(out / "metrics.csv").columns
     bad = tmp_path / "bad.toml"
     bad.write_text(good.read_text().replace("auc = 0.8", "auc = 1.2"))
     assert main(["validate", str(bad)]) == 2
