@@ -2044,23 +2044,28 @@ def discovery_figures(result) -> list[tuple[str, Figure]]:
 
 
 @styled
-def retention_value(result, title: str = "", currency: str = DEFAULT_CURRENCY) -> Figure:
-    """What a churn model's discrimination is worth: profit and churn against its AUC.
+def retention_value(result, title: str = "", currency: str = DEFAULT_CURRENCY,
+                    offer_cost: float | None = None) -> Figure:
+    """What a churn model's discrimination is worth: a contact's value and churn, by AUC.
 
     One point per ``proactive_retention`` strategy of a comparison (``result``, a
     :class:`cxsim.compare.ComparisonResult`) at the expected AUC of its score (mean over the
-    replications): left, the paired profit difference against the baseline (net of the
-    offers' cost) with its 95 % interval; right, the churned customers prevented (baseline
-    minus strategy) with its interval, beside the offers' expected saves.  The perfect score
-    (the true hazard) is drawn apart: its AUC is the oracle's, the most any score reaches.
+    replications).  Left: what a contact is worth before its cost (the paired profit
+    difference against the baseline plus the intervention cost, per contact: the offer cost
+    at which outreach breaks even) with its 95 % interval, against the ``offer_cost`` paid:
+    outreach pays where the points are above that line.  Right: the churned customers
+    prevented (baseline minus strategy) with their interval, beside the offers' expected
+    saves.  The perfect score (the true hazard) has the oracle's AUC, the most any score
+    reaches (churn is a coin flip even for it).
     """
     from .retention import comparison_table
 
     t = comparison_table(result).sort_values("auc_model")
     fig, (left, right) = plt.subplots(1, 2, figsize=SLIDE)
     oracle = t["auc_oracle"].iloc[-1]  # the best score's population
-    panels = ((left, "profit_diff", "profit_low", "profit_high",
-               f"profit vs doing nothing ({currency}),\nnet of the offers' cost"),
+    panels = ((left, "value_per_contact", "value_low", "value_high",
+               f"what a contact is worth ({currency}):\nprofit gained per contact before "
+               "the offer's cost"),
               (right, "prevented", "prevented_low", "prevented_high",
                "customers kept (churned: baseline − strategy)"))
     for ax, col, lo, hi, ylabel in panels:
@@ -2073,15 +2078,17 @@ def retention_value(result, title: str = "", currency: str = DEFAULT_CURRENCY) -
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         _thousands(ax)
+        ax.annotate("perfect score\n(oracle AUC)", (oracle, 0.02),
+                    xycoords=ax.get_xaxis_transform(), textcoords="offset points",
+                    xytext=(-6, 0), ha="right", va="bottom", fontsize=11, color="#666666")
+    if offer_cost is not None:
+        left.axhline(offer_cost, color="#d62728", lw=2.0, ls="--",
+                     label=f"offer cost per contact ({currency}{offer_cost:g}): pays above")
+        top = max(float(t["value_high"].max()), offer_cost)
+        left.set_ylim(top=top * 1.15)
     right.plot(t["auc_model"], t["saves"], "D", color="#ff7f0e", ms=8, mfc="none", mew=2,
                label="expected saves of the offers")
     for ax in (left, right):
-        ax.text(oracle, 0.02, " perfect score\n (oracle AUC)", transform=ax.get_xaxis_transform(),
-                ha="right", va="bottom", fontsize=11, color="#666666")
-    for _, r in t.iterrows():
-        if pd.notna(r["roi"]):
-            left.annotate(f"ROI {r['roi']:+.2f}", (r["auc_model"], r["profit_high"]),
-                          textcoords="offset points", xytext=(0, 6), ha="center", fontsize=11)
-    right.legend(loc="upper left", frameon=True, fontsize=11)
+        ax.legend(loc="upper left", frameon=True, fontsize=11)
     _suptitle(fig, title or f"{pretty_name(result.scenario)}: what is a churn model worth?", 80)
     return fig

@@ -407,6 +407,8 @@ def comparison_table(result) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from .compare import mean_interval
+
     runs = result.runs
     if "retention_auc_model" not in runs.columns:
         return pd.DataFrame()
@@ -424,6 +426,7 @@ def comparison_table(result) -> pd.DataFrame:
             "auc_model": mine["retention_auc_model"].mean(),
             "auc_oracle": mine["retention_auc_oracle"].mean(),
             "auc_achieved": mine["retention_auc"].mean(),
+            "auc_expected_unreached": mine["retention_auc_expected"].mean(),
             "precision": mine["retention_precision"].mean(),
             "lift": mine["retention_lift"].mean(),
             "saves": mine["retention_saves"].mean(),
@@ -434,8 +437,20 @@ def comparison_table(result) -> pd.DataFrame:
             "profit_diff": profit["diff"], "profit_low": profit["diff_ci_low"],
             "profit_high": profit["diff_ci_high"],
             "roi": roi.loc[name, "roi"] if name in roi.index else float("nan"),
-            # what a contact is worth before its cost: the break-even offer cost
-            "value_per_contact": (profit["diff"] + mine["intervention_cost"].mean())
-            / mine["retention_contacts"].mean(),
+            **dict(zip(("value_per_contact", "value_low", "value_high"),
+                       mean_interval(_contact_values(runs, name))[:3], strict=True)),
         })
     return pd.DataFrame(rows)
+
+
+def _contact_values(runs: pd.DataFrame, name: str) -> np.ndarray:
+    """Per replicate: (profit - the baseline's + intervention cost) / contacts.
+
+    What a contact is worth before its cost, paired by replicate: the offer cost at which
+    the outreach would break even.
+    """
+    base = runs[runs["strategy"] == "baseline"].set_index("replicate")["profit"]
+    mine = runs[runs["strategy"] == name].set_index("replicate")
+    gain = mine["profit"] - base.reindex(mine.index) + mine["intervention_cost"]
+    return (gain / mine["retention_contacts"].where(mine["retention_contacts"] > 0)).to_numpy(
+        dtype=float)

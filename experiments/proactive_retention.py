@@ -77,7 +77,7 @@ def main() -> int:
         result, title=f"{sc.name}: how good must the churn model be for outreach to pay? "
                       f"(top {a.share:.0%} every {iv.cadence:g} days, "
                       f"{sc.economics.currency}{iv.offer_cost:g} per contact)",
-        currency=sc.economics.currency)
+        currency=sc.economics.currency, offer_cost=iv.offer_cost)
     save(fig, a.out, "proactive_retention.png")
     table = comparison_table(result)
     print(f"against the baseline (mean and 95 % interval over {a.reps} paired replications):")
