@@ -5,9 +5,11 @@ the top 10 % with a retention offer (``proactive_retention``: offer_cost per con
 log-odds + offer_effect for offer_days).  The score is the customers' true churn hazard
 blurred with noise to a chosen discrimination (AUC, from 0.5, a coin, to a perfect score:
 the true hazard, whose AUC is below 1 because churn is a coin flip even for it).  For each
-AUC the figure shows the profit difference against doing nothing (paired replications,
-95 % intervals, net of the offers' cost) and the churned customers prevented; the break-even
-AUC is where the profit difference crosses zero.
+AUC the figure shows what a contact is worth before its cost (the paired profit difference
+against doing nothing plus the offers' cost, per contact: the offer cost at which outreach
+breaks even; 95 % intervals over paired replications) against the offer cost paid, and the
+churned customers prevented.  Outreach pays at the AUCs whose points lie above the offer
+cost; the table printed at the end adds the profit difference, ROI, precision and lift.
 
     python experiments/proactive_retention.py                     # 50k customers, 1 year
     python experiments/proactive_retention.py --customers 5000 --days 90 --reps 2
