@@ -82,6 +82,7 @@ def intervention(name: str, target: str, effect: str) -> Callable:
     strategy, ``iv`` the :class:`~cxsim.scenario.Intervention`, ``t`` the tick, ``lv`` its
     level today (0-1, from start, ramp and end) and ``x = amount x lv``.  It changes today's
     state of the part it acts on; the model resets that state from the scenario first.
+    It may return money it spent today (added to the intervention cost), else ``None``.
     """
     def register(f: Callable) -> Callable:
         INTERVENTIONS[name] = InterventionType(name, target, effect, f)
@@ -243,6 +244,21 @@ def _demand_surge(model: CXModel, k: int, iv: Intervention, t: int, x: float,
         seg.p_need[s] = 1.0 - (1.0 - seg.p_need[s]) ** (1.0 + x)
 
 
+@intervention("voice_of_customer", "",
+              "every cadence days reads each touchpoint's sampled survey rating and buys "
+              "floor(budget / cost_per_fix) fixes of the worst-rated; a fix acts after delay "
+              "days like improve_touchpoint, its k-th of a touchpoint amount x "
+              "returns^(k-1), and stays (cxsim.voice)")
+def _voice_of_customer(model: CXModel, k: int, iv: Intervention, t: int, x: float,
+                       lv: float) -> float:
+    from .voice import Programme
+
+    voice = model.interventions.voice
+    if k not in voice:
+        voice[k] = Programme(model, k, iv)
+    return voice[k].step(model, t)
+
+
 #: intervention type -> the kind of target it needs (validated by :mod:`cxsim.scenario`)
 INTERVENTION_TARGETS: dict[str, str] = {name: it.target for name, it in INTERVENTIONS.items()}
 
@@ -274,6 +290,8 @@ class Interventions:
         self.hired = [0] * len(ivs)
         self.hired_staff: list[list] = [[] for _ in ivs]
         self.revenue_factor = np.ones(n_segments)
+        #: each voice_of_customer intervention's programme (cxsim.voice.Programme), by k
+        self.voice: dict[int, object] = {}
         self.cost = 0.0
 
     def apply(self, model: CXModel, t: int) -> float:
@@ -286,6 +304,8 @@ class Interventions:
         for k, iv in enumerate(self.strategy.interventions):
             cost += cost_at(iv, t)
             lv = level(iv, t)
-            INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
+            spent = INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
+            if spent:  # a handler that spends as it goes (voice_of_customer) returns it
+                cost += spent
         self.cost = cost
         return cost

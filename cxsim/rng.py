@@ -53,6 +53,7 @@ STREAMS: tuple[str, ...] = (
     "network",  # 9 social network construction
     "workforce",  # 10 employees and partners
     "environment",  # 11 IT outages and other shocks
+    "voice",  # 12 survey samples read by a voice_of_customer programme (cxsim.voice)
 )
 STREAM_INDEX = {name: k for k, name in enumerate(STREAMS)}
 

@@ -437,6 +437,39 @@ class Intervention:
     cost: float = _f(0.0, lo=0, hi=1e12, doc="one-off cost at start")
     cost_per_tick: float = _f(0.0, lo=0, hi=1e9, doc="running cost per tick while active")
     amount: float = _f(0.0, lo=-1e6, hi=1e6, doc="size of the change, in the type's unit")
+    # ---- voice_of_customer only (cxsim.voice): a feedback loop that reads each touchpoint's
+    # sampled survey rating every `cadence` days, buys floor(budget / cost_per_fix) fixes of
+    # the worst-rated touchpoints and applies them `delay` days later; fix k of a touchpoint
+    # is amount x returns**(k-1) (quality and resolution up, effort down, as
+    # improve_touchpoint).  Refused on every other type.
+    # Assumption: a monthly review, the cadence of most closed-loop VoC programmes.
+    cadence: float = _f(30.0, gt=0, hi=3660,
+                        doc="voice_of_customer: days between reviews of the survey results")
+    # Assumption: two fixes a cycle at the retailer's scale (a 100,000-agent market); resize
+    # scales both with the market, so the number of fixes stays.
+    budget: float = _f(50_000.0, lo=0, hi=1e12,
+                       doc="voice_of_customer: money for fixes per review")
+    cost_per_fix: float = _f(25_000.0, gt=0, hi=1e12,
+                             doc="voice_of_customer: cost of one touchpoint fix (booked on the "
+                                 "review's tick)")
+    # Assumption: a month from decision to a change customers notice (a release cycle, a
+    # script and its training).
+    delay: float = _f(30.0, lo=0, hi=3660,
+                      doc="voice_of_customer: days from a review until its fixes take effect")
+    # Assumption: each further fix of the same touchpoint is half the previous one (the first
+    # fix removes the largest cause, Pareto-style); 1 = no diminishing returns.
+    returns: float = _f(0.5, lo=0, hi=1,
+                        doc="voice_of_customer: each further fix of a touchpoint is this "
+                            "share of the previous one")
+    # Assumption: post-contact (transactional) surveys are answered by roughly 5-15 % of
+    # contacts (industry rule of thumb); 10 %.
+    response_rate: float = _f(0.1, gt=0, hi=1,
+                              doc="voice_of_customer: share of contacts that answer the "
+                                  "post-contact survey")
+    # "rating": the bottom of the league table (what a CX team reads first); "impact": the
+    # expected dissatisfied contacts, (1 - rating) x volume (puts rarely used touchpoints last)
+    rank_by: str = _f("rating", choices=("rating", "impact"),
+                      doc="voice_of_customer: what ranks touchpoints for fixing")
 
 
 @dataclass(frozen=True)
@@ -1153,6 +1186,7 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
             if iv.type == "hire" and iv.amount < 0:
                 errs.append(f"{where}.amount: hire takes a head count of at least 0, got "
                             f"{iv.amount:g}")
+            errs.extend(_check_voice(iv, where))
             optional = kind.endswith("?")
             kind = kind.rstrip("?")
             if not kind:
@@ -1164,6 +1198,30 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
                     errs.append(f"{where}.target: '{iv.type}' needs a {kind}")
             elif iv.target not in pools[kind]:
                 errs.append(f"{where}.target: unknown {kind} '{iv.target}'")
+    return errs
+
+
+#: the fields only a voice_of_customer intervention reads (cxsim.voice)
+VOICE_FIELDS = ("cadence", "budget", "cost_per_fix", "delay", "returns", "response_rate",
+                "rank_by")
+
+
+def _check_voice(iv: Intervention, where: str) -> list[str]:
+    """Problems of a ``voice_of_customer`` intervention's fields; the fields on any other."""
+    if iv.type != "voice_of_customer":
+        return [f"{where}.{name}: only voice_of_customer takes {name}, not '{iv.type}'"
+                for name in VOICE_FIELDS
+                if getattr(iv, name) != Intervention.__dataclass_fields__[name].default]
+    errs = []
+    if not 0 < iv.amount <= 1:
+        errs.append(f"{where}.amount: a voice_of_customer fix raises quality and resolution "
+                    f"by amount, so it must be in (0, 1], got {iv.amount:g}")
+    if iv.budget < iv.cost_per_fix:
+        errs.append(f"{where}.budget: {iv.budget:g} a review buys no fix at cost_per_fix "
+                    f"{iv.cost_per_fix:g}; raise budget to at least cost_per_fix")
+    if iv.ramp != 0:
+        errs.append(f"{where}.ramp: voice_of_customer takes no ramp (its fixes arrive after "
+                    f"delay), got {iv.ramp}")
     return errs
 
 
