@@ -71,7 +71,7 @@ def ticks_of(days: float, tick_days: float) -> int:
     return max(0, math.ceil(days / tick_days - 1e-9))
 
 
-def sample_rating(key: int, j: int, t: int, volume: float, mean: float,
+def sample_rating(key: int | np.uint64, j: int, t: int, volume: float, mean: float,
                   response_rate: float) -> tuple[int, float]:
     """The respondents and the rating a review at tick ``t`` reads for touchpoint ``j``.
 
@@ -80,6 +80,7 @@ def sample_rating(key: int, j: int, t: int, volume: float, mean: float,
     / n`` (NaN when nobody answered).  Draws: slot 0 rounds ``n``; slots ``1 .. n`` are the
     answers (``n <=`` :data:`EXACT_UP_TO`), else slot 1 is the normal deviate.
     """
+    key = np.uint64(key)  # a key above 2**63 is no int64
     n = int(math.floor(volume * response_rate + uniform(key, j, t, 0)))
     if n <= 0 or not math.isfinite(mean):
         return max(n, 0), float("nan")
@@ -121,7 +122,7 @@ class Programme:
         self.first = first_tick(iv)
         self.cadence = max(1, ticks_of(iv.cadence, dt))
         self.delay = ticks_of(iv.delay, dt)
-        self.key = int(model.keys[STREAM_INDEX["voice"]])
+        self.key = model.keys[STREAM_INDEX["voice"]]
         self.names = model.touchpoint_names
         self.fixes: list[Fix] = []
         #: fixes decided so far per touchpoint (the next one's place in the geometric series)
