@@ -12,6 +12,7 @@ buy as many fixes.
 
     python experiments/voice_of_customer.py                     # 50k customers, 1 year, 6 reps
     python experiments/voice_of_customer.py --customers 3000 --days 100 --reps 2
+    python experiments/voice_of_customer.py --rank-by impact    # rank by dissatisfied contacts
 
 Writes ``OUT/voice_of_customer.png`` (left: the loop minus each plan, paired by replicate,
 with 95 % intervals; right: which touchpoints the loop fixed when, in replicate 0) and the
@@ -76,7 +77,7 @@ def merged(ivs: list[Intervention]) -> list[Intervention]:
 
 @plots.styled
 def figure(diffs: dict, decisions, names: list[str], title: str, reps: int, days: float,
-           tick_days: float):
+           tick_days: float, rank_by: str = "rating"):
     """Top: loop minus each alternative per metric (95 % interval); bottom: the loop's fixes."""
     fig = plt.figure(figsize=(15, 10), layout="constrained")
     grid = fig.add_gridspec(2, len(METRICS), height_ratios=[1, 1.35])
@@ -108,13 +109,15 @@ def figure(diffs: dict, decisions, names: list[str], title: str, reps: int, days
         for d in decisions.itertuples():
             ax.annotate(f"{d.rating:.2f}", (d.tick * tick_days, rows[d.touchpoint]),
                         fontsize=9, xytext=(0, 11), textcoords="offset points", ha="center")
-        ax.legend(loc="lower right", fontsize=10, framealpha=0.9)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=10,
+                  frameon=False)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=10)
     ax.set_ylim(-0.7, len(names) - 0.3)
     ax.set_xlim(0, days)
     ax.set_xlabel("day")
-    ax.set_title("which touchpoints the loop fixed, and when (replicate 0)", fontsize=12)
+    ax.set_title(f"which touchpoints the loop fixed, and when (replicate 0; ranked by "
+                 f"{rank_by})", fontsize=12)
     fig.suptitle(f"{title}: the loop against fixed plans of the same cost and against no "
                  f"programme\n(paired differences over {reps} replications, 95 % intervals)",
                  fontsize=14, fontweight="bold")
@@ -126,6 +129,9 @@ def main() -> int:
     p.add_argument("--amount", type=float, default=0.05, help="size of a first fix (0.05)")
     p.add_argument("--returns", type=float, default=0.5,
                    help="each further fix of a touchpoint as a share of the previous (0.5)")
+    p.add_argument("--rank-by", choices=("rating", "impact"), default="rating",
+                   help="how the loop ranks touchpoints: lowest rating (default) or most "
+                        "dissatisfied contacts, (1 - rating) x volume")
     a = p.parse_args()
     if a.reps < 2:
         p.error("--reps: at least 2 paired replications")
@@ -138,7 +144,7 @@ def main() -> int:
         p.error(f"the scenario has no touchpoint '{GUESS}' (the manager's guess)")
     loop = Intervention(type="voice_of_customer", amount=a.amount, returns=a.returns,
                         cadence=CADENCE, delay=DELAY, budget=FIXES * COST, cost_per_fix=COST,
-                        end=ticks - DELAY)
+                        end=ticks - DELAY, rank_by=a.rank_by)
     acts = [t + DELAY for t in range(1 + CADENCE, ticks - DELAY + 1, CADENCE)]
     plans = {"loop": Strategy(description="voice_of_customer: fix the worst-rated",
                               interventions=[loop]),
@@ -161,7 +167,7 @@ def main() -> int:
     small = resize(sc, customers=a.customers, days=a.days)
     one = cxsim.run(small, replicate_seeds(SEED, a.reps)[0], strategy="loop")
     fig = figure(diffs, one.voice, live, f"{sc.name}: acting on the voice of the customer",
-                 a.reps, a.days, sc.simulation.tick_days)
+                 a.reps, a.days, sc.simulation.tick_days, a.rank_by)
     save(fig, a.out, "voice_of_customer.png")
     print(f"loop minus each alternative (mean [95 % interval], {a.reps} paired replications):")
     for name, d in diffs.items():
