@@ -76,8 +76,18 @@ def parameters(scenario: Scenario) -> list[Row]:
 def _walk(obj: Any, path: str, rows: list[Row]) -> None:
     hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
+        if _not_its_own(obj, f.name):
+            continue
         where = f"{path}.{_key(f.name)}" if path else _key(f.name)
         _value(getattr(obj, f.name), hints[f.name], dict(f.metadata), where, rows)
+
+
+def _not_its_own(obj: Any, name: str) -> bool:
+    """A voice_of_customer field of another intervention type (refused there: not shown)."""
+    from .scenario import VOICE_FIELDS, Intervention
+
+    return (isinstance(obj, Intervention) and obj.type != "voice_of_customer"
+            and name in VOICE_FIELDS)
 
 
 def _value(value: Any, tp: Any, meta: dict, path: str, rows: list[Row]) -> None:

@@ -25,7 +25,7 @@ import dataclasses
 import sys
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 import cxsim
 from cxsim import plots
@@ -94,6 +94,8 @@ def figure(diffs: dict, decisions, names: list[str], title: str, reps: int, days
         ax.set_yticklabels([f"loop - {n}" for n in plans] if i == 0 else [])
         ax.set_ylim(-0.6, len(plans) - 0.4)
         ax.xaxis.set_major_locator(MaxNLocator(4))
+        if metric == "profit":
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.tick_params(labelsize=10)
         unit = " (% points)" if metric == "monthly_churn" else ""
         ax.set_title(f"{display_label(metric)}{unit}", fontsize=12)
