@@ -239,6 +239,8 @@ def test_cxsim_run_writes_the_decisions(tmp_path):
     assert s["fixes"] == 4 and s["cost"] == 4000.0 and s["reviews_with_fixes"] == 2
     tp = pd.read_csv(out / "touchpoints.csv")
     assert {"voc_fixes", "voc_uplift"} <= set(tp.columns)
+    code, _, err = call(["run", toml, "--strategy", "voc", "--out", out, "--quiet"])
+    assert code == 0, err  # a folder holding voice.csv is a run's: replaced whole
     code, _, _ = call(["run", toml, "--out", tmp_path / "base", "--quiet"])
     assert code == 0 and not (tmp_path / "base" / "voice.csv").exists()
 
