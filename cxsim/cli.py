@@ -663,6 +663,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "partners": result.partners, "employees": result.employees}
         if not result.retention.empty:  # proactive retention's waves
             tables["retention"] = result.retention
+        if result.voice is not None:  # a voice_of_customer programme: its decisions
+            from .voice import summary as voice_summary
+
+            tables["voice"] = result.voice
+            summary["voice_of_customer"] = voice_summary(result.voice,
+                                                         int(result.summary.get("ticks", 0)))
         written = ["metrics.csv", "summary.json",
                    *(f"{n}.csv" for n in tables if n != "metrics")]
         figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days,

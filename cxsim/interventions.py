@@ -82,6 +82,7 @@ def intervention(name: str, target: str, effect: str) -> Callable:
     strategy, ``iv`` the :class:`~cxsim.scenario.Intervention`, ``t`` the tick, ``lv`` its
     level today (0-1, from start, ramp and end) and ``x = amount x lv``.  It changes today's
     state of the part it acts on; the model resets that state from the scenario first.
+    It may return money it spent today (added to the intervention cost), else ``None``.
     """
     def register(f: Callable) -> Callable:
         INTERVENTIONS[name] = InterventionType(name, target, effect, f)
@@ -255,6 +256,19 @@ def _proactive_retention(model: CXModel, k: int, iv: Intervention, t: int, x: fl
     # today's offer effect and share; the wave itself runs after every handler
     # (Interventions.apply), on the hazards of today's segments
     programme(model, k, iv).plan(model, t, x)
+@intervention("voice_of_customer", "",
+              "every cadence days reads each touchpoint's sampled survey rating and buys "
+              "floor(budget / cost_per_fix) fixes of the worst-rated; a fix acts after delay "
+              "days like improve_touchpoint, its k-th of a touchpoint amount x "
+              "returns^(k-1), and stays (cxsim.voice)")
+def _voice_of_customer(model: CXModel, k: int, iv: Intervention, t: int, x: float,
+                       lv: float) -> float:
+    from .voice import Programme
+
+    voice = model.interventions.voice
+    if k not in voice:
+        voice[k] = Programme(model, k, iv)
+    return voice[k].step(model, t)
 
 
 #: intervention type -> the kind of target it needs (validated by :mod:`cxsim.scenario`)
@@ -288,6 +302,8 @@ class Interventions:
         self.hired = [0] * len(ivs)
         self.hired_staff: list[list] = [[] for _ in ivs]
         self.revenue_factor = np.ones(n_segments)
+        #: each voice_of_customer intervention's programme (cxsim.voice.Programme), by k
+        self.voice: dict[int, object] = {}
         self.cost = 0.0
         #: proactive retention programmes by intervention index (cxsim.retention)
         self.retention: dict = {}
@@ -302,7 +318,9 @@ class Interventions:
         for k, iv in enumerate(self.strategy.interventions):
             cost += cost_at(iv, t)
             lv = level(iv, t)
-            INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
+            spent = INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
+            if spent:  # a handler that spends as it goes (voice_of_customer) returns it
+                cost += spent
         for prog in self.retention.values():  # proactive retention's waves and offer cost
             cost += prog.run(model, t)
         self.cost = cost

@@ -347,8 +347,14 @@ class CXModel(mesa.Model):
 
     @property
     def touchpoint_metrics(self) -> pd.DataFrame:
-        """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits."""
-        return self.recorder.touchpoints()
+        """Per tick and touchpoint: volume, mean experience, resolutions, failures, waits.
+
+        With a ``voice_of_customer`` programme, also its fixes and uplift in effect
+        (:func:`cxsim.voice.touchpoint_columns`).
+        """
+        from .voice import touchpoint_columns
+
+        return touchpoint_columns(self, self.recorder.touchpoints())
 
     @property
     def flow_metrics(self) -> pd.DataFrame:

@@ -54,6 +54,7 @@ STREAMS: tuple[str, ...] = (
     "workforce",  # 10 employees and partners
     "environment",  # 11 IT outages and other shocks
     "retention",  # 12 proactive retention: the churn-risk score's noise
+    "voice",  # 13 survey samples read by a voice_of_customer programme (cxsim.voice)
 )
 STREAM_INDEX = {name: k for k, name in enumerate(STREAMS)}
 

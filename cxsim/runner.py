@@ -45,6 +45,8 @@ class RunResult:
     segment_initial: dict[str, int] = field(repr=False, default_factory=dict)
     #: proactive retention's waves (``CXModel.retention_waves``; empty without it)
     retention: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    #: the voice_of_customer programmes' decisions (cxsim.voice.decisions), None without one
+    voice: pd.DataFrame | None = field(repr=False, default=None)
 
 
 def resize(scenario: Scenario, customers: int | None = None, days: float | None = None,
@@ -78,7 +80,10 @@ def resize(scenario: Scenario, customers: int | None = None, days: float | None 
             sc.economics, fixed_cost_per_day=sc.economics.fixed_cost_per_day * f)
 
         def scaled(iv):
-            return dataclasses.replace(iv, cost=iv.cost * f, cost_per_tick=iv.cost_per_tick * f)
+            iv = dataclasses.replace(iv, cost=iv.cost * f, cost_per_tick=iv.cost_per_tick * f)
+            if iv.type == "voice_of_customer":  # its money too (the same fixes a review)
+                iv = dataclasses.replace(iv, budget=iv.budget * f, cost_per_fix=iv.cost_per_fix * f)
+            return iv
 
         strategies = {n: dataclasses.replace(st, interventions=[scaled(iv)
                                                                 for iv in st.interventions])
@@ -209,7 +214,17 @@ def result_of(model: CXModel, strategy: StrategyLike = None) -> RunResult:
                      segment_initial=dict(zip(model.recorder.segment_names,
                                               map(int, model.market.segment_initial),
                                               strict=True)),
-                     retention=model.retention_waves)
+                     retention=model.retention_waves,
+                     voice=_voice_decisions(model))
+
+
+def _voice_decisions(model: CXModel) -> pd.DataFrame | None:
+    """The voice_of_customer decisions of a model with such a programme, else ``None``."""
+    if not any(iv.type == "voice_of_customer" for iv in model.strategy.interventions):
+        return None
+    from .voice import decisions
+
+    return decisions(model)
 
 
 def _strategy_label(strategy: StrategyLike) -> str:

@@ -443,8 +443,11 @@ class Intervention:
     # the AUC of a perfect score (the true hazard) with a warning
     auc: float = _f(0.75, lo=0.5, hi=1.0,
                     doc="proactive_retention: target AUC of the churn-risk score (0.5: noise)")
-    # Assumption: a monthly scoring and outreach wave (the score's scoring period too)
-    cadence: float = _f(30.0, lo=0.01, hi=3660.0, doc="proactive_retention: days between waves")
+    # Assumption: monthly, both for a scoring and outreach wave (the score's scoring period
+    # too) and for a voice_of_customer review (the cadence of most closed-loop VoC programmes)
+    cadence: float = _f(30.0, lo=0.01, hi=3660.0,
+                        doc="proactive_retention: days between waves; voice_of_customer: days "
+                            "between reviews of the survey results")
     # Assumption: a retention call (about 5) plus a small incentive (about 5)
     offer_cost: float = _f(10.0, lo=0.0, hi=1e6,
                            doc="proactive_retention: cost per customer reached")
@@ -456,6 +459,38 @@ class Intervention:
     # Assumption: a quarter (a typical term of a retention discount)
     offer_days: float = _f(90.0, lo=0.01, hi=3660.0,
                            doc="proactive_retention: days an offer's effect holds")
+    # ---- voice_of_customer only (cxsim.voice): a feedback loop that reads each touchpoint's
+    # sampled survey rating every `cadence` days, buys floor(budget / cost_per_fix) fixes of
+    # the worst-rated touchpoints and applies them `delay` days later; fix k of a touchpoint
+    # is amount x returns**(k-1) (quality and resolution up, effort down, as
+    # improve_touchpoint).  Refused on every other type.
+    # (cadence: declared above, shared with proactive_retention; a monthly review is the
+    # cadence of most closed-loop VoC programmes)
+    # Assumption: two fixes a cycle at the retailer's scale (a 100,000-agent market); resize
+    # scales both with the market, so the number of fixes stays.
+    budget: float = _f(50_000.0, lo=0, hi=1e12,
+                       doc="voice_of_customer: money for fixes per review")
+    cost_per_fix: float = _f(25_000.0, gt=0, hi=1e12,
+                             doc="voice_of_customer: cost of one touchpoint fix (booked on the "
+                                 "review's tick)")
+    # Assumption: a month from decision to a change customers notice (a release cycle, a
+    # script and its training).
+    delay: float = _f(30.0, lo=0, hi=3660,
+                      doc="voice_of_customer: days from a review until its fixes take effect")
+    # Assumption: each further fix of the same touchpoint is half the previous one (the first
+    # fix removes the largest cause, Pareto-style); 1 = no diminishing returns.
+    returns: float = _f(0.5, lo=0, hi=1,
+                        doc="voice_of_customer: each further fix of a touchpoint is this "
+                            "share of the previous one")
+    # Assumption: post-contact (transactional) surveys are answered by roughly 5-15 % of
+    # contacts (industry rule of thumb); 10 %.
+    response_rate: float = _f(0.1, gt=0, hi=1,
+                              doc="voice_of_customer: share of contacts that answer the "
+                                  "post-contact survey")
+    # "rating": the bottom of the league table (what a CX team reads first); "impact": the
+    # expected dissatisfied contacts, (1 - rating) x volume (puts rarely used touchpoints last)
+    rank_by: str = _f("rating", choices=("rating", "impact"),
+                      doc="voice_of_customer: what ranks touchpoints for fixing")
 
 
 @dataclass(frozen=True)
@@ -1175,7 +1210,9 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
             if iv.type == "hire" and iv.amount < 0:
                 errs.append(f"{where}.amount: hire takes a head count of at least 0, got "
                             f"{iv.amount:g}")
+            errs.extend(_check_own_fields(iv, where))
             errs.extend(_check_retention(iv, where))
+            errs.extend(_check_voice(iv, where))
             optional = kind.endswith("?")
             kind = kind.rstrip("?")
             if not kind:
@@ -1197,13 +1234,58 @@ RETENTION_FIELDS = ("auc", "cadence", "offer_cost", "offer_effect", "offer_days"
 def _check_retention(iv: Intervention, where: str) -> list[str]:
     """proactive_retention: amount is a share; its own fields are set on it only."""
     if iv.type != "proactive_retention":
-        defaults = Intervention(type=iv.type)
-        return [f"{where}.{name}: only proactive_retention takes {name}"
-                for name in RETENTION_FIELDS if getattr(iv, name) != getattr(defaults, name)]
+        return []
     if not 0.0 <= iv.amount <= 1.0:
         return [f"{where}.amount: proactive_retention reaches a share of the customers each "
                 f"wave, from 0 to 1, got {iv.amount:g}"]
     return []
+
+
+#: the fields only a voice_of_customer intervention reads (cxsim.voice)
+VOICE_FIELDS = ("cadence", "budget", "cost_per_fix", "delay", "returns", "response_rate",
+                "rank_by")
+
+
+def _check_voice(iv: Intervention, where: str) -> list[str]:
+    """Problems of a ``voice_of_customer`` intervention's fields; the fields on any other."""
+    if iv.type != "voice_of_customer":
+        return []
+    errs = []
+    if not 0 < iv.amount <= 1:
+        errs.append(f"{where}.amount: a voice_of_customer fix raises quality and resolution "
+                    f"by amount, so it must be in (0, 1], got {iv.amount:g}")
+    if iv.budget < iv.cost_per_fix:
+        errs.append(f"{where}.budget: {iv.budget:g} a review buys no fix at cost_per_fix "
+                    f"{iv.cost_per_fix:g}; raise budget to at least cost_per_fix")
+    if iv.ramp != 0:
+        errs.append(f"{where}.ramp: voice_of_customer takes no ramp (its fixes arrive after "
+                    f"delay), got {iv.ramp}")
+    return errs
+
+
+#: the intervention types that read each type-specific field of Intervention
+OWN_FIELDS: dict[str, tuple[str, ...]] = {}
+for _type, _names in (("proactive_retention", RETENTION_FIELDS),
+                      ("voice_of_customer", VOICE_FIELDS)):
+    for _name in _names:
+        OWN_FIELDS[_name] = (*OWN_FIELDS.get(_name, ()), _type)
+
+
+def not_its_own(iv: Intervention, name: str) -> bool:
+    """Whether ``name`` is a type-specific field that ``iv``'s type does not read."""
+    return name in OWN_FIELDS and iv.type not in OWN_FIELDS[name]
+
+
+def _check_own_fields(iv: Intervention, where: str) -> list[str]:
+    """A type-specific field set on an intervention of another type (refused)."""
+    errs = []
+    for name, types in OWN_FIELDS.items():
+        if not_its_own(iv, name) and (getattr(iv, name)
+                                      != Intervention.__dataclass_fields__[name].default):
+            takes = "takes" if len(types) == 1 else "take"
+            errs.append(f"{where}.{name}: only {' and '.join(types)} {takes} {name}, not "
+                        f"'{iv.type}'")
+    return errs
 
 
 __all__ = [

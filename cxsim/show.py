@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from .scenario import RETENTION_FIELDS, Intervention, Scenario, _hints, _key, _num
+from .scenario import Intervention, Scenario, _hints, _key, _num, not_its_own
 
 #: the schema's words for the value types
 _TYPES = {bool: "true/false", int: "whole number", float: "number", str: "word"}
@@ -76,8 +76,7 @@ def parameters(scenario: Scenario) -> list[Row]:
 def _walk(obj: Any, path: str, rows: list[Row]) -> None:
     hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
-        if (isinstance(obj, Intervention) and obj.type != "proactive_retention"
-                and f.name in RETENTION_FIELDS):  # proactive retention's own: not read here
+        if isinstance(obj, Intervention) and not_its_own(obj, f.name):
             continue
         where = f"{path}.{_key(f.name)}" if path else _key(f.name)
         _value(getattr(obj, f.name), hints[f.name], dict(f.metadata), where, rows)

@@ -56,6 +56,8 @@ SMALL_ARGS = {
                           "2", "--no-save"],
     "portfolio.py": ["--customers", "2000", "--days", "60", "--trials", "10", "--reps", "2",
                      "--reeval-reps", "2", "--sweep-reps", "1", "--out", "pf"],
+    "voice_of_customer.py": ["--customers", "3000", "--days", "100", "--reps", "2",
+                             "--out", "voc"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -69,6 +71,7 @@ FIGURES = {
     "launch_spike.py": "ls/launch_spike.png",
     "calibration.py": "cal/recovery.png",
     "portfolio.py": "pf/portfolio/pareto_front.png",
+    "voice_of_customer.py": "voc/voice_of_customer.png",
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}

@@ -201,7 +201,9 @@ def paired(sc: Scenario, strategy, seed: int = 1, ticks: int | None = None, hook
 
 
 def frames(model) -> dict[str, pd.DataFrame]:
-    return {"metrics": model.metrics, "touchpoints": model.touchpoint_metrics,
+    # a voice_of_customer programme adds its columns (voc_*) to the touchpoint table
+    tp = model.touchpoint_metrics.drop(columns=["voc_fixes", "voc_uplift"], errors="ignore")
+    return {"metrics": model.metrics, "touchpoints": tp,
             "segments": model.segment_metrics, "queues": model.queue_metrics,
             "partners": model.partner_metrics}
 
@@ -402,6 +404,10 @@ ONE_OF_EACH = {
     "demand_surge": iv("demand_surge", "b", start=START, cost=50.0, amount=0.5),
     "proactive_retention": iv("proactive_retention", "a", start=START, cost=50.0, amount=0.5,
                               offer_cost=0.0, offer_effect=-2.0),
+    # its first review falls after these runs (a review costs money and acts after a delay:
+    # tests/test_voice.py); here only its one-off cost
+    "voice_of_customer": iv("voice_of_customer", start=START, cost=50.0, amount=0.1,
+                            cadence=100),
 }
 
 

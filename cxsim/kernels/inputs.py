@@ -56,7 +56,8 @@ __all__ = [
     "ACC_SURVEY_DET", "ACC_SURVEY_N", "ACC_SURVEY_PROM", "ACC_WOM_N", "ACC_WOM_SAT_SUM",
     "ACC_WON_BACK", "Behaviour", "CHURNED", "CUSTOMER", "Customers", "EV_CHURN", "EV_JOIN",
     "EV_REF_DOWN", "EV_REF_UP", "EV_WOM", "Journeys", "K_ACQUIRE", "K_DAILY", "K_EPISODE",
-    "K_FRAILTY", "K_INITIAL", "K_SEGMENT", "K_START", "K_STYLE", "K_SURVEY", "N_ACC", "N_SGA",
+    "K_FRAILTY", "K_INITIAL", "K_SEGMENT", "K_START", "K_STYLE", "K_SURVEY", "K_VOICE", "N_ACC",
+    "N_SGA",
     "N_TPA", "OUT_DEAD_END", "OUT_FAILED", "OUT_GAVE_UP", "OUT_NO_CHANNEL", "OUT_RESOLVED",
     "OUT_STEP_LIMIT", "PROSPECT", "SGA_ACTIVE", "SGA_CHURNED", "SGA_COHORT", "SGA_NEW", "Segments",
     "TPA_ENDED_BAD", "TPA_ENDED_HERE", "TPA_FAILURES", "TPA_FLOW", "TPA_PERF_SUM", "TPA_QUEUED",
@@ -81,6 +82,8 @@ K_SEGMENT, K_INITIAL, K_FRAILTY, K_STYLE, K_START, K_ACQUIRE, K_DAILY, K_EPISODE
     range(9))
 #: proactive retention: the churn-risk score's noise (rng.STREAMS[12], "retention")
 K_RETENTION = 12
+#: the voice_of_customer programme's survey samples (cxsim.voice; drawn in Python)
+K_VOICE = 13
 
 # ---- per-chunk accumulators: acc[c, ACC_*] --------------------------------------------------
 (ACC_ACTIVE, ACC_NEW, ACC_CHURNED, ACC_WON_BACK, ACC_PROSPECTS, ACC_LOST, ACC_SAT_SUM,
