@@ -133,12 +133,18 @@ def _hire(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float)
         state.hired_staff[k].append(e)
         state.hired[k] += 1
     if temporary and lv == 0.0 and t > iv.end and state.hired_staff[k]:
-        # the temporary staff leave (those who quit early were not replaced)
-        for e in state.hired_staff[k]:
-            if e in staff:
-                staff.remove(e)
-                e.remove()
-        state.hired_staff[k] = []
+        release_hires(model, k, iv)
+
+
+def release_hires(model: CXModel, k: int, iv: Intervention) -> None:
+    """The staff hire ``k`` took on leave (those who quit early were not replaced)."""
+    state = model.interventions
+    staff = model.workforce.teams[iv.target]
+    for e in state.hired_staff[k]:
+        if e in staff:
+            staff.remove(e)
+            e.remove()
+    state.hired_staff[k] = []
 
 
 @intervention("add_touchpoint", "touchpoint",
@@ -275,6 +281,12 @@ class Interventions:
         self.hired_staff: list[list] = [[] for _ in ivs]
         self.revenue_factor = np.ones(n_segments)
         self.cost = 0.0
+        # triggered interventions (cxsim.triggers): None when the strategy has none
+        self.triggers = None
+        if any(iv.when for iv in ivs):
+            from .triggers import Triggers
+
+            self.triggers = Triggers(strategy)
 
     def apply(self, model: CXModel, t: int) -> float:
         """Apply every intervention's effect for tick ``t`` (after the model's reset).
@@ -283,9 +295,22 @@ class Interventions:
         """
         self.revenue_factor[:] = 1.0
         cost = 0.0
-        for k, iv in enumerate(self.strategy.interventions):
+        ivs = self.strategy.interventions
+        if self.triggers is not None:  # each triggered one as its last activation
+            ivs = self.triggers.today(model, t)
+        for k, iv in enumerate(ivs):
             cost += cost_at(iv, t)
             lv = level(iv, t)
             INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
         self.cost = cost
         return cost
+
+    def restart(self, model: CXModel, k: int, iv: Intervention) -> None:
+        """Start intervention ``k`` afresh (a trigger fired again): nothing delivered yet.
+
+        Temporary staff of the previous activation still on the team leave first.
+        """
+        if self.hired_staff[k]:
+            release_hires(model, k, iv)
+        self.trained[k] = 0.0
+        self.hired[k] = 0

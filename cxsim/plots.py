@@ -1363,18 +1363,28 @@ def _run_fcr(metrics: pd.DataFrame | None) -> float | None:
     return float((f.fillna(0.0) * w).sum() / total) if total > 0 else None
 
 
-def run_interventions(scenario, strategy) -> list[dict]:
+def run_interventions(scenario, strategy, triggers=None) -> list[dict]:
     """A run's interventions as ``summary.json`` records them: type, target, days.
 
     ``start_day`` is the day of the intervention's first tick (ticks run from 1, tick t is
     drawn at day t × tick_days; start 0 means from the first tick), ``end_day`` that of its
-    last tick, or None if it runs to the horizon.
+    last tick, or None if it runs to the horizon.  A triggered intervention is recorded once
+    per activation, from the run's trigger history ``triggers`` (``model.trigger_history``;
+    with its condition as ``trigger``), and not at all if it never fired.
     """
     from .strategies import resolve
 
     dt = scenario.simulation.tick_days
     out = []
-    for iv in resolve(scenario, strategy).interventions:
+    fired = {} if triggers is None else {
+        k: rows for k, rows in triggers.groupby("intervention", sort=True)}
+    for k, iv in enumerate(resolve(scenario, strategy).interventions):
+        if iv.when:
+            for row in fired.get(k, pd.DataFrame()).itertuples():
+                out.append({"type": iv.type, "target": iv.target, "trigger": iv.when,
+                            "start_day": int(row.start) * dt,
+                            "end_day": int(row.end) * dt if int(row.end) >= 0 else None})
+            continue
         # days as the figures place ticks (tick t at day t × tick_days)
         out.append({"type": iv.type, "target": iv.target,
                     "start_day": max(iv.start, 1) * dt,

@@ -43,6 +43,8 @@ class RunResult:
     summary: dict = field(repr=False)
     flows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     segment_initial: dict[str, int] = field(repr=False, default_factory=dict)
+    #: one row per activation of a triggered intervention (cxsim.triggers; empty: none)
+    triggers: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 def resize(scenario: Scenario, customers: int | None = None, days: float | None = None,
@@ -206,7 +208,8 @@ def result_of(model: CXModel, strategy: StrategyLike = None) -> RunResult:
                      summary=model.summary(), flows=model.flow_metrics,
                      segment_initial=dict(zip(model.recorder.segment_names,
                                               map(int, model.market.segment_initial),
-                                              strict=True)))
+                                              strict=True)),
+                     triggers=model.trigger_history)
 
 
 def _strategy_label(strategy: StrategyLike) -> str:
