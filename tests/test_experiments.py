@@ -54,6 +54,8 @@ SMALL_ARGS = {
                           "2", "--no-save"],
     "portfolio.py": ["--customers", "2000", "--days", "60", "--trials", "10", "--reps", "2",
                      "--reeval-reps", "2", "--sweep-reps", "1", "--out", "pf"],
+    "triggered_staffing.py": ["--customers", "3000", "--days", "220", "--reps", "2",
+                              "--out", "ts"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -66,6 +68,7 @@ FIGURES = {
     "launch_spike.py": "ls/launch_spike.png",
     "calibration.py": "cal/recovery.png",
     "portfolio.py": "pf/portfolio/pareto_front.png",
+    "triggered_staffing.py": "ts/triggered_staffing.png",
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}

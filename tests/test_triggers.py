@@ -366,3 +366,39 @@ def test_sweep_over_an_amount_and_a_condition(retail):
     low = runs[runs["strategies.react.interventions.1.when"] == "service_level < 0.5"]
     high = runs[runs["strategies.react.interventions.1.when"] == "service_level < 0.8"]
     assert high.trigger_activations.min() >= low.trigger_activations.max()
+
+
+def _react(retail, days: int) -> cxsim.Scenario:
+    sc = resize(retail, days=days)
+    return cxsim.Scenario.from_dict({**sc.to_dict(), "strategies": {
+        "react": {"interventions": [asdict(SURGE), asdict(temps())]}}})
+
+
+def test_search_runs_a_triggered_strategy_and_its_levers(retail):
+    from cxsim import optimise as O
+
+    sc = _react(retail, 60)
+    res = O.optimise(sc, strategies=["react"],
+                     levers=["strategies.react.interventions.1.amount=int(1,4)"],
+                     objectives=["service_level:max"], trials=6, reps=2, batch=3,
+                     reeval_reps=2, workers=1, seed=1)
+    cand = res.candidates
+    assert (cand["error"] == "").all() and cand["react"].any()
+
+
+def test_calibration_keeps_a_triggered_strategy_that_then_runs(retail):
+    from cxsim import calibrate as C
+    from cxsim.metrics import aggregate
+
+    sc = _react(retail, 60)
+    r = cxsim.run(sc, 2)
+    initial = r.summary["initial_customers"]
+    targets = pd.DataFrame([{"metric": "monthly_churn", "day_from": 1, "day_to": 30,
+                             "value": aggregate(r.metrics, "monthly_churn", 1, 30,
+                                                initial_customers=initial), "n": initial}])
+    res = C.calibrate(sc, targets, ["segments.occasional.base_churn=uniform(0.02,0.14)"],
+                      budget=16, reps=1, batch=8, check_reps=2, seed=1, workers=1)
+    fitted = res.scenario
+    assert fitted.strategies["react"] == sc.strategies["react"]
+    m = cxsim.CXModel(fitted, rng=3, strategy="react").run()
+    assert len(m.trigger_history) >= 1
