@@ -1981,6 +1981,8 @@ def format_summary(summary: dict) -> str:
     for key in SUMMARY_ROWS:
         m = BY_NAME[key]
         lines.append(f"  {m.short:<26} {m.format(summary.get(key)):>14}")
+    if "trigger_activations" in summary:  # triggered interventions (triggers.csv)
+        lines.append(f"  {'trigger activations':<26} {summary['trigger_activations']:>14,}")
     return "\n".join(lines)
 
 

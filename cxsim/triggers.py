@@ -70,6 +70,9 @@ MAX_WHEN = 500
 #: a start no tick reaches: the state of a triggered intervention that has not fired yet
 NEVER = 10**9
 
+#: the recorder's lists that are not one entry per recorded tick
+_NOT_PER_TICK = frozenset({"staffed_tps", "touchpoint_names", "segment_names"})
+
 _WORDING = Wording(noun="metric", example="service_level < 0.8", text_example="",
                    names_are="metric names (cxsim show --metrics)")
 
@@ -215,8 +218,9 @@ def window_values(model: CXModel, names: tuple[str, ...], first: int, last: int
                   ) -> dict[str, float]:
     """Each named metric over ticks ``first .. last`` (recorded), by its declared rule.
 
-    The rows are computed from the recorder's kept figures for those ticks only (the same
-    numbers as ``model.metrics``); a churn rate's denominator, the active customers at the
+    The rows are computed from the recorder's kept figures for those ticks only (its
+    per-tick lists cut to them: the same numbers as ``model.metrics``); a churn rate's
+    denominator, the active customers at the
     start of each tick, comes from the tick before (the initial customers before tick 1).
     """
     import numpy as np
@@ -228,9 +232,10 @@ def window_values(model: CXModel, names: tuple[str, ...], first: int, last: int
     i0, i1 = first - 1, last  # row i holds tick i + 1
     lo = max(i0 - 1, 0)
     part = copy.copy(rec)
-    for attr in ("ticks", "totals", "price_factors", "company", "tp_rows", "seg_rows",
-                 "queue_rows", "partner_rows"):
-        setattr(part, attr, getattr(rec, attr)[lo:i1])
+    n = len(rec.ticks)
+    for attr, kept in vars(rec).items():  # every per-tick list: one entry a recorded tick
+        if isinstance(kept, list) and len(kept) == n and attr not in _NOT_PER_TICK:
+            setattr(part, attr, kept[lo:i1])
     cols = part._metric_columns()
     skip = i0 - lo
     active = cols["active"].astype(float)

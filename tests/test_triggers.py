@@ -402,3 +402,32 @@ def test_calibration_keeps_a_triggered_strategy_that_then_runs(retail):
     assert fitted.strategies["react"] == sc.strategies["react"]
     m = cxsim.CXModel(fitted, rng=3, strategy="react").run()
     assert len(m.trigger_history) >= 1
+
+
+def test_cxsim_run_writes_the_history_and_marks_each_activation(tmp_path):
+    import json
+
+    from cxsim.cli import main
+
+    text = (cxsim.scenario.find_scenario("retail").read_text()
+            + '\n[strategies.react]\ninterventions = [\n'
+              '  { type = "demand_surge", start = 20, end = 40, amount = 0.6 },\n'
+              '  { type = "hire", target = "contact_centre", amount = 3, '
+              'when = "service_level < 0.7", window = 5, duration = 8, cooldown = 4 },\n]\n')
+    path = tmp_path / "react.toml"
+    path.write_text(text)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--strategy", "react", "--customers", "3000", "--days",
+                 "60", "--out", str(out), "--quiet", "--plot"]) == 0
+    hist = pd.read_csv(out / "triggers.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["trigger_activations"] == len(hist) >= 1
+    marked = [e for e in summary["interventions"] if e.get("trigger")]
+    assert [(e["start_day"], e["end_day"]) for e in marked] == [
+        (float(a), float(b)) for a, b in zip(hist.start, hist.end, strict=True)]
+    assert summary["interventions"][0] == {"type": "demand_surge", "target": "",
+                                           "start_day": 20.0, "end_day": 40.0}
+    # a run without triggers writes no history
+    assert main(["run", str(path), "--strategy", "fix_courier", "--customers", "3000",
+                 "--days", "40", "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert not (tmp_path / "plain" / "triggers.csv").exists()
