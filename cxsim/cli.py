@@ -657,7 +657,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                    "cxsim_version": __version__, "tick_days": scenario.simulation.tick_days,
                    "format": RESULTS_FORMAT, "wall_seconds": round(wall, 3),
                    "overrides": overrides, "currency": scenario.economics.currency,
-                   "interventions": _interventions(scenario, strategy)}
+                   "interventions": _interventions(scenario, strategy, result.triggers)}
         tables = {"metrics": result.metrics, "touchpoints": result.touchpoints,
                   "flows": result.flows, "segments": result.segments, "queues": result.queues,
                   "partners": result.partners, "employees": result.employees}
@@ -669,6 +669,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             tables["voice"] = result.voice
             summary["voice_of_customer"] = voice_summary(result.voice,
                                                          int(result.summary.get("ticks", 0)))
+        if "trigger_activations" in result.summary:  # triggered interventions: their history
+            tables["triggers"] = result.triggers
         written = ["metrics.csv", "summary.json",
                    *(f"{n}.csv" for n in tables if n != "metrics")]
         figures = (_run_figures(tables, scenario.name, scenario.simulation.tick_days,
@@ -886,11 +888,15 @@ def _run_figures(tables: dict, title: str, tick_days: float, currency: str | Non
                              interventions)
 
 
-def _interventions(scenario: Scenario, strategy: str | list[str] | None) -> list[dict]:
-    """The run's interventions for ``summary.json`` (the figures mark them)."""
+def _interventions(scenario: Scenario, strategy: str | list[str] | None,
+                   triggers: object = None) -> list[dict]:
+    """The run's interventions for ``summary.json`` (the figures mark them).
+
+    A triggered one is recorded once per activation in ``triggers`` (the trigger history).
+    """
     from .plots import run_interventions
 
-    return run_interventions(scenario, strategy)
+    return run_interventions(scenario, strategy, triggers)
 
 
 def _add_plot_format(p: argparse.ArgumentParser) -> None:
@@ -1983,6 +1989,8 @@ def format_summary(summary: dict) -> str:
     for key in SUMMARY_ROWS:
         m = BY_NAME[key]
         lines.append(f"  {m.short:<26} {m.format(summary.get(key)):>14}")
+    if "trigger_activations" in summary:  # triggered interventions (triggers.csv)
+        lines.append(f"  {'trigger activations':<26} {summary['trigger_activations']:>14,}")
     return "\n".join(lines)
 
 

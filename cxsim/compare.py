@@ -70,6 +70,9 @@ from .vocabulary import BY_NAME, COMPARED, HEADLINE, RUN_TICK_COLUMNS, format_va
 #: summary metrics compared between strategies (contract names, then reporting extras)
 METRICS: tuple[str, ...] = COMPARED
 
+#: the runs table's count of triggered activations (cxsim.triggers; only with triggers)
+ACTIVATIONS = "trigger_activations"
+
 #: per-tick columns kept from every run (for bands and payback)
 TICK_METRICS: tuple[str, ...] = RUN_TICK_COLUMNS[1:]
 
@@ -1008,6 +1011,8 @@ def _assemble(records: dict[tuple[str, int], dict], order: list[str],
     for m in METRICS:
         if m not in runs:
             runs[m] = np.nan
+    if ACTIVATIONS in runs:  # triggered interventions: a run without any fired none
+        runs[ACTIVATIONS] = runs[ACTIVATIONS].fillna(0).astype(int)
     tick_table = pd.concat(frames, ignore_index=True)
     table = comparison_table(runs, order, days=sc.simulation.ticks * sc.simulation.tick_days)
     rate = sc.economics.discount_rate
@@ -1367,7 +1372,21 @@ def format_comparison(result: ComparisonResult, metrics: Sequence[str] = DEFAULT
         lines.append("  (ROI = incremental profit, net of the intervention cost, per unit "
                      "of intervention cost; NPV = incremental profit discounted at "
                      f"{result.discount_rate:.1%} a year)")
+    lines += _activations_lines(result, w)
     return "\n".join(lines)
+
+
+def _activations_lines(result: ComparisonResult, w: int) -> list[str]:
+    """Activations of triggered interventions per replicate, by strategy (none: no lines)."""
+    runs = result.runs
+    if ACTIVATIONS not in runs or not (runs[ACTIVATIONS] > 0).any():
+        return []
+    lines = ["", f"  {'strategy':<{w}}  trigger activations per replicate: mean (least-most)"]
+    for name in result.strategies:
+        n = runs.loc[runs["strategy"] == name, ACTIVATIONS]
+        if name != BASELINE and len(n) and n.max() > 0:
+            lines.append(f"  {name:<{w}}  {n.mean():.3g} ({n.min():g}-{n.max():g})")
+    return lines
 
 
 #: the files of a finished comparison (with ``runs.csv``; ``fmt="parquet"`` writes

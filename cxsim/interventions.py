@@ -134,12 +134,18 @@ def _hire(model: CXModel, k: int, iv: Intervention, t: int, x: float, lv: float)
         state.hired_staff[k].append(e)
         state.hired[k] += 1
     if temporary and lv == 0.0 and t > iv.end and state.hired_staff[k]:
-        # the temporary staff leave (those who quit early were not replaced)
-        for e in state.hired_staff[k]:
-            if e in staff:
-                staff.remove(e)
-                e.remove()
-        state.hired_staff[k] = []
+        release_hires(model, k, iv)
+
+
+def release_hires(model: CXModel, k: int, iv: Intervention) -> None:
+    """The staff hire ``k`` took on leave (those who quit early were not replaced)."""
+    state = model.interventions
+    staff = model.workforce.teams[iv.target]
+    for e in state.hired_staff[k]:
+        if e in staff:
+            staff.remove(e)
+            e.remove()
+    state.hired_staff[k] = []
 
 
 @intervention("add_touchpoint", "touchpoint",
@@ -307,6 +313,12 @@ class Interventions:
         self.cost = 0.0
         #: proactive retention programmes by intervention index (cxsim.retention)
         self.retention: dict = {}
+        # triggered interventions (cxsim.triggers): None when the strategy has none
+        self.triggers = None
+        if any(iv.when for iv in ivs):
+            from .triggers import Triggers
+
+            self.triggers = Triggers(strategy)
 
     def apply(self, model: CXModel, t: int) -> float:
         """Apply every intervention's effect for tick ``t`` (after the model's reset).
@@ -315,7 +327,10 @@ class Interventions:
         """
         self.revenue_factor[:] = 1.0
         cost = 0.0
-        for k, iv in enumerate(self.strategy.interventions):
+        ivs = self.strategy.interventions
+        if self.triggers is not None:  # each triggered one as its last activation
+            ivs = self.triggers.today(model, t)
+        for k, iv in enumerate(ivs):
             cost += cost_at(iv, t)
             lv = level(iv, t)
             spent = INTERVENTIONS[iv.type].apply(model, k, iv, t, iv.amount * lv, lv)
@@ -325,3 +340,13 @@ class Interventions:
             cost += prog.run(model, t)
         self.cost = cost
         return cost
+
+    def restart(self, model: CXModel, k: int, iv: Intervention) -> None:
+        """Start intervention ``k`` afresh (a trigger fired again): nothing delivered yet.
+
+        Temporary staff of the previous activation still on the team leave first.
+        """
+        if self.hired_staff[k]:
+            release_hires(model, k, iv)
+        self.trained[k] = 0.0
+        self.hired[k] = 0

@@ -72,7 +72,7 @@ RESULTS_FORMAT = 1
 
 #: the files each kind of results folder holds (figures, ``*.png``, come on top)
 RUN_FILES = ("metrics.csv", "summary.json", "touchpoints.csv", "flows.csv", "segments.csv",
-             "queues.csv", "partners.csv", "employees.csv", "retention.csv",
+             "queues.csv", "partners.csv", "employees.csv", "retention.csv", "triggers.csv",
              "voice.csv")  # voice.csv: a voice_of_customer programme's decisions (cxsim.voice)
 COMPARE_FILES = ("comparison.csv", "runs.csv", "runs.parquet", "ticks.csv", "roi.csv",
                  "compare.json", "runs.jsonl", "resume.json")

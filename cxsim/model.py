@@ -157,7 +157,8 @@ class CXModel(mesa.Model):
 
         0. **interventions** (:mod:`~cxsim.interventions`) — today's state is reset from the
            scenario, then every intervention of the strategy takes its strength for today
-           (start, ramp, end) and its cost is booked.
+           (start, ramp, end) and its cost is booked; a triggered one first checks its
+           condition on the metrics of the ticks before (:mod:`~cxsim.triggers`).
         1. **environment** (:mod:`~cxsim.environment`) — IT outages start or end; dependent
            touchpoints close while down; touchpoints not yet added by a strategy stay closed.
         2. **workforce and partners** (:mod:`~cxsim.workforce`, :mod:`~cxsim.partners`) —
@@ -385,11 +386,25 @@ class CXModel(mesa.Model):
                               "experience": e.experience}
                              for e in self.workforce.staff])
 
+    @property
+    def trigger_history(self) -> pd.DataFrame:
+        """One row per activation of a triggered intervention (see :mod:`cxsim.triggers`)."""
+        from .triggers import empty_history
+
+        triggers = self.interventions.triggers
+        return empty_history() if triggers is None else triggers.table()
+
     def summary(self) -> dict:
-        """Key figures of the run so far (see :func:`cxsim.metrics.summarise`)."""
+        """Key figures of the run so far (see :func:`cxsim.metrics.summarise`).
+
+        With triggered interventions, ``trigger_activations`` counts their activations.
+        """
         from .metrics import summarise
 
-        return summarise(self.metrics, self.spec, self.market.initial_customers)
+        out = summarise(self.metrics, self.spec, self.market.initial_customers)
+        if self.interventions.triggers is not None and out.get("ticks"):
+            out["trigger_activations"] = len(self.interventions.triggers.history)
+        return out
 
     def churn_hazards(self, out: np.ndarray | None = None) -> np.ndarray:
         """Each agent's churn probability in the next tick (NaN for non-customers).

@@ -204,17 +204,31 @@ def _mark_events(ax, outages=(), interventions=()) -> list:
 
 
 def _interventions_note(interventions) -> str:
-    """The interventions of a run in words, for a figure's caption."""
-    parts = []
+    """The interventions of a run in words, for a figure's caption.
+
+    A triggered intervention's activations share one entry: its condition, then each span.
+    """
+    parts: list = []
+    fired: dict = {}  # (type, target, trigger) -> its entry in parts: [label, spans]
     for ev in interventions:
         what = pretty_name(ev.get("type", "intervention"))
         what = what if what[:2].isupper() else what[:1].lower() + what[1:]
         target = ev.get("target")
-        when = f"day {ev['start_day']:g}"
+        when = f"{ev['start_day']:g}"
         if ev.get("end_day") is not None:
             when += f"–{ev['end_day']:g}"
-        parts.append(f"{what}{': ' + pretty_name(target) if target else ''} ({when})")
-    return "; ".join(parts)
+        label = f"{what}{': ' + pretty_name(target) if target else ''}"
+        trigger = ev.get("trigger")
+        if trigger:
+            key = (ev.get("type"), target, trigger)
+            if key not in fired:
+                fired[key] = [f"{label} (when {trigger}: day", []]
+                parts.append(fired[key])
+            fired[key][1].append(when)
+            continue
+        parts.append(f"{label} (day {when})")
+    return "; ".join(p if isinstance(p, str) else f"{p[0]} {', '.join(p[1])})"
+                     for p in parts)
 
 
 @styled
@@ -1363,18 +1377,32 @@ def _run_fcr(metrics: pd.DataFrame | None) -> float | None:
     return float((f.fillna(0.0) * w).sum() / total) if total > 0 else None
 
 
-def run_interventions(scenario, strategy) -> list[dict]:
+def run_interventions(scenario, strategy, triggers=None) -> list[dict]:
     """A run's interventions as ``summary.json`` records them: type, target, days.
 
     ``start_day`` is the day of the intervention's first tick (ticks run from 1, tick t is
     drawn at day t × tick_days; start 0 means from the first tick), ``end_day`` that of its
-    last tick, or None if it runs to the horizon.
+    last tick, or None if it runs to the horizon.  A triggered intervention is recorded once
+    per activation, from the run's trigger history ``triggers`` (``model.trigger_history``;
+    with its condition as ``trigger``; ``end_day`` None when it acts past the run's last
+    tick), and not at all if it never fired.
     """
     from .strategies import resolve
 
     dt = scenario.simulation.tick_days
+    ticks = scenario.simulation.ticks
     out = []
-    for iv in resolve(scenario, strategy).interventions:
+    fired = {} if triggers is None else {
+        k: rows for k, rows in triggers.groupby("intervention", sort=True)}
+    for k, iv in enumerate(resolve(scenario, strategy).interventions):
+        if iv.when:
+            for row in fired.get(k, pd.DataFrame()).itertuples():
+                # an activation acting past the run's end: "to the horizon"
+                last = int(row.end)
+                out.append({"type": iv.type, "target": iv.target, "trigger": iv.when,
+                            "start_day": int(row.start) * dt,
+                            "end_day": last * dt if 0 <= last <= ticks else None})
+            continue
         # days as the figures place ticks (tick t at day t × tick_days)
         out.append({"type": iv.type, "target": iv.target,
                     "start_day": max(iv.start, 1) * dt,

@@ -47,6 +47,8 @@ class RunResult:
     retention: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     #: the voice_of_customer programmes' decisions (cxsim.voice.decisions), None without one
     voice: pd.DataFrame | None = field(repr=False, default=None)
+    #: one row per activation of a triggered intervention (cxsim.triggers; empty: none)
+    triggers: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 def resize(scenario: Scenario, customers: int | None = None, days: float | None = None,
@@ -215,7 +217,7 @@ def result_of(model: CXModel, strategy: StrategyLike = None) -> RunResult:
                                               map(int, model.market.segment_initial),
                                               strict=True)),
                      retention=model.retention_waves,
-                     voice=_voice_decisions(model))
+                     voice=_voice_decisions(model), triggers=model.trigger_history)
 
 
 def _voice_decisions(model: CXModel) -> pd.DataFrame | None:

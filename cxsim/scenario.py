@@ -491,6 +491,28 @@ class Intervention:
     # expected dissatisfied contacts, (1 - rating) x volume (puts rarely used touchpoints last)
     rank_by: str = _f("rating", choices=("rating", "impact"),
                       doc="voice_of_customer: what ranks touchpoints for fixing")
+    # ---- triggers (policies that react; cxsim.triggers): all counts are in ticks.  With
+    # ``when`` the intervention is armed from ``start`` (start 0: from the first tick) until
+    # ``end`` and fires at the start of a tick when the condition holds over the ``window``
+    # ticks before it; each activation lasts ``duration`` ticks (0: until ``end``, or for
+    # good), ramps in over ``ramp`` from its own first tick, costs ``cost`` once and
+    # ``cost_per_tick`` while it acts; after it ends, ``cooldown`` ticks pass before it may
+    # fire again, at most ``max_activations`` times.
+    when: str = _f("", doc="condition over metric names that fires it, e.g. "
+                   "'service_level < 0.8' ('' = calendar-timed by start and end)")
+    # Assumption: a week of daily ticks, the period contact centres report service levels
+    # over; one day's figure is too noisy to staff by.
+    window: int = _f(7, lo=1, hi=100_000,
+                     doc="ticks before today the condition's metrics are aggregated over")
+    # Assumption: no pause by default: the condition, not a timer, decides whether to fire.
+    cooldown: int = _f(0, lo=0, hi=100_000,
+                       doc="ticks after an activation ends before it may fire again")
+    # Assumption: unlimited, so a standing policy keeps reacting; duration and cooldown
+    # bound how often it can act.
+    max_activations: int = _f(0, lo=0, hi=100_000,
+                              doc="most activations in a run (0 = no limit)")
+    duration: int = _f(0, lo=0, hi=100_000,
+                       doc="ticks an activation lasts (0 = until end, or for good)")
 
 
 @dataclass(frozen=True)
@@ -1204,6 +1226,7 @@ def _check_strategies(s: Scenario, names: dict[str, set[str]], check_horizon: bo
                             f"({s.simulation.ticks} ticks), got {iv.start}")
             if iv.end != -1 and iv.end <= iv.start:
                 errs.append(f"{where}.end must be after start ({iv.start}) or -1, got {iv.end}")
+            errs.extend(_check_trigger(iv, where))
             if iv.type == "demand_surge" and not iv.amount > -1:
                 errs.append(f"{where}.amount: a demand_surge multiplies needs by (1 + amount), "
                             f"so amount must be above -1, got {iv.amount:g}")
@@ -1286,6 +1309,17 @@ def _check_own_fields(iv: Intervention, where: str) -> list[str]:
             errs.append(f"{where}.{name}: only {' and '.join(types)} {takes} {name}, not "
                         f"'{iv.type}'")
     return errs
+def _check_trigger(iv: Intervention, where: str) -> list[str]:
+    """Problems of an intervention's trigger (cxsim.triggers): its condition and keys."""
+    if iv.when:
+        from .triggers import condition_problem
+
+        problem = condition_problem(iv.when)
+        return [f"{where}.when: {problem}"] if problem else []
+    keys = [k for k in ("window", "cooldown", "max_activations", "duration")
+            if getattr(iv, k) != getattr(Intervention, k)]
+    return [f"{where}.{k}: only a triggered intervention (one with when) takes {k}"
+            for k in keys]
 
 
 __all__ = [

@@ -154,9 +154,24 @@ def _group_head(scenario: Scenario, section: str, name: str) -> str:
     for i, iv in enumerate(st.interventions):
         target = f" {iv.target}" if iv.target else ""
         until = f" to tick {iv.end}" if iv.end >= 0 else ""
+        if iv.when:  # triggered (cxsim.triggers)
+            head += (f"\n    intervention {i}: {iv.type}{target}, amount "
+                     f"{value_text(iv.amount)}, {trigger_text(iv)}")
+            continue
         head += (f"\n    intervention {i}: {iv.type}{target}, amount {value_text(iv.amount)}, "
                  f"from tick {iv.start}{until}")
     return head
 
 
-__all__ = ["Row", "format_show", "matching", "parameters", "value_text"]
+def trigger_text(iv: Any) -> str:
+    """A triggered intervention's trigger in words (for ``cxsim show``)."""
+    armed = (f"from tick {iv.start}" if iv.start else "") + (
+        f" to tick {iv.end}" if iv.end >= 0 else "")
+    lasts = f"for {iv.duration} ticks" if iv.duration else "for good"
+    most = f", at most {iv.max_activations} times" if iv.max_activations else ""
+    return (f"when {iv.when} over the last {iv.window} ticks" + (f" ({armed.strip()})"
+                                                                  if armed else "")
+            + f"; acts {lasts}, cooldown {iv.cooldown} ticks{most}")
+
+
+__all__ = ["Row", "format_show", "matching", "parameters", "trigger_text", "value_text"]

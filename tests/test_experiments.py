@@ -58,6 +58,8 @@ SMALL_ARGS = {
                      "--reeval-reps", "2", "--sweep-reps", "1", "--out", "pf"],
     "voice_of_customer.py": ["--customers", "3000", "--days", "100", "--reps", "2",
                              "--out", "voc"],
+    "triggered_staffing.py": ["--customers", "3000", "--days", "220", "--reps", "2",
+                              "--out", "ts"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -72,6 +74,7 @@ FIGURES = {
     "calibration.py": "cal/recovery.png",
     "portfolio.py": "pf/portfolio/pareto_front.png",
     "voice_of_customer.py": "voc/voice_of_customer.png",
+    "triggered_staffing.py": "ts/triggered_staffing.png",
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}
