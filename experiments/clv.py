@@ -51,6 +51,7 @@ def figure(segments: dict[str, np.ndarray], actives: dict[str, float],
     left.set_ylabel(f"CLV ({currency} per customer)")
     left.set_title("Worth of a customer, baseline")
     left.set_ylim(0, left.get_ylim()[1] * 1.2)
+    left.margins(x=0.12)
     left.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     order = sorted(gains, key=lambda s: np.mean(gains[s]) / costs[s])
     for k, name in enumerate(order):
