@@ -224,8 +224,9 @@ def measure(model) -> np.ndarray:
     margin plus their CLV.  One hazard pass (:meth:`cxsim.CXModel.churn_hazards`).
     """
     sc = model.spec
-    h = model.churn_hazards(model.__dict__.get("_clv_hazards"))
-    model.__dict__["_clv_hazards"] = h  # a buffer reused at the next cadence
+    # 8 bytes an agent while it runs, freed after: within the market's set-up peak
+    # (cxsim.footprint), so a run's predicted memory is unchanged
+    h = model.churn_hazards()
     d = discount_per_tick(sc.economics.discount_rate, sc.simulation.tick_days)
     cu = model.arrays
     out = np.zeros((len(model.segment_names), 4))
