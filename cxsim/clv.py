@@ -141,7 +141,10 @@ def _clv_sums(hazard, status, segment, join_tick, margin, discount, since, out):
             continue
         s = segment[i]
         q = (1.0 - hazard[i]) * discount
-        v = margin[s] * q / (1.0 - q)
+        if q < 1.0:
+            v = margin[s] * q / (1.0 - q)
+        else:  # never leaves, undiscounted: no end to its margin
+            v = math.copysign(math.inf, margin[s]) if margin[s] != 0.0 else 0.0
         out[s, 0] += 1.0
         out[s, 1] += v
         if join_tick[i] > since:

@@ -239,3 +239,16 @@ def test_engines_threads_and_ensembles_agree():
     ens = cxsim.Ensemble(sc, seeds=[5, 6]).run()
     np.testing.assert_array_equal(ens.models[0].metrics[cols].to_numpy(),
                                   a.metrics[cols].to_numpy())
+
+
+def test_customers_who_never_leave_undiscounted_have_no_end_of_value():
+    """No churn and no discount: an infinite CLV (n/a in a summary), never a division error."""
+    out = np.zeros((2, 4))
+    clv._clv_sums(np.array([0.0, 0.0, 0.1]), np.array([1, 1, 1], np.uint8),
+                  np.array([0, 1, 1], np.uint8), np.array([0, 0, 0], np.int32),
+                  np.array([1.0, 0.0]), 1.0, -1, out)
+    assert np.isinf(out[0, 1]) and out[1, 1] == 0.0  # no margin: worth 0, not NaN
+    assert np.isinf(clv.expected_clv(0.0, 1.0, 1.0))
+    # the model's smallest hazard (base churn 0) keeps it finite
+    sc = constant_hazard(1.0, 3, 500, 0.0, rate=0.0)
+    assert math.isfinite(cxsim.CXModel(sc, rng=1).run().summary()["clv"])
