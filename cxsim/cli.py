@@ -1975,7 +1975,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 #: the run figures of the printed summary, in order (labels and formats: the vocabulary)
 SUMMARY_ROWS = ("active", "new", "churned", "monthly_churn", "annual_retention", "nps", "csat",
                 "ces", "satisfaction", "fcr", "service_level", "asa", "abandonment",
-                "occupancy", "partner_on_time", "revenue", "cost", "profit")
+                "occupancy", "partner_on_time", "revenue", "cost", "profit", "clv", "clv_cac")
 
 
 def format_summary(summary: dict) -> str:

@@ -1239,8 +1239,9 @@ def _num(v: Any) -> float:
 # Output
 # --------------------------------------------------------------------------------------------
 
-#: the metrics of the printed table: the headline figures and the intervention cost
-DEFAULT_PRINTED: tuple[str, ...] = (*HEADLINE[:-1], "intervention_cost", HEADLINE[-1])
+#: the metrics of the printed table: the headline figures, the intervention cost and the
+#: customers' lifetime value
+DEFAULT_PRINTED: tuple[str, ...] = (*HEADLINE[:-1], "intervention_cost", HEADLINE[-1], "clv")
 
 
 def _fmt(metric: str, v: float, signed: bool = False) -> str:

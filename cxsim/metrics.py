@@ -125,6 +125,9 @@ def summarise(metrics: pd.DataFrame, scenario: Scenario, initial_customers: int)
         m = BY_NAME[name]
         if m.aggregation.rule == "derived":
             value = _derived(name, figures, dt)
+        elif m.aggregation.rule != "ratio" and name not in metrics.columns:
+            # a table without it (an older metrics.csv)
+            value = math.nan
         else:
             rows = metrics[_window_ticks(m, metrics["tick"], dt)]
             value = _rule_value(m, rows, start)

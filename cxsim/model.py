@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
 
+from . import clv as _clv
 from . import footprint, tables
 from . import kernels as K
 from .agents import Customer
@@ -128,6 +129,8 @@ class CXModel(mesa.Model):
         self.recorder = Recorder(sc, self.touchpoint_names, self.segment_names,
                                  self.market.segment_initial)
         self.staffed_tps = [j for js in self.workforce.team_tps.values() for j in js]
+        #: customer lifetime value: the expected figures at a cadence (:mod:`cxsim.clv`)
+        self.clv_book = _clv.ClvBook(sc, len(self.segment_names))
         self._last_visits: np.ndarray | None = None
         self._failures = 0.0  # yesterday's failures: today's failure demand
         #: today's scalar inputs of the customer step (set before the customer phase)
@@ -225,6 +228,7 @@ class CXModel(mesa.Model):
         tot = ordered_sum(self.market.acc)
         self.social.spread(self.market.customers, self.market.acc, tot)
         self._phase_metrics(self.time_tick, tot, day, cost)
+        self.clv_book.after_tick(self)  # CLV at its cadence (reads the state, draws nothing)
 
     def run(self, ticks: int | None = None, progress: bool = False) -> CXModel:
         """Run ``ticks`` ticks (default: the scenario's); return the model for chaining."""
@@ -331,7 +335,7 @@ class CXModel(mesa.Model):
     @property
     def metrics(self) -> pd.DataFrame:
         """One row per tick; the contract's metric columns first, then extras."""
-        df = self.recorder.metrics()
+        df = self.clv_book.columns(self, self.recorder.metrics())
         if self.interventions.retention:  # proactive retention's columns (cxsim.retention)
             from .retention import add_columns
 
@@ -364,8 +368,8 @@ class CXModel(mesa.Model):
 
     @property
     def segment_metrics(self) -> pd.DataFrame:
-        """Per tick and segment: active, new, churned and initial-cohort retention."""
-        return self.recorder.segments()
+        """Per tick and segment: active, new, churned, initial-cohort retention and CLV."""
+        return self.clv_book.segment_columns(self, self.recorder.segments())
 
     @property
     def queue_metrics(self) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from matplotlib.patches import Patch
 from .vocabulary import (
     BY_NAME,
     DEFAULT_CURRENCY,
+    PART_METRICS,
     SUM,
     Metric,
     axis_band,
@@ -1231,6 +1232,50 @@ def retention_curves(segments: pd.DataFrame, title: str = "Retention",
 
 
 @styled
+def clv_by_segment(segments: pd.DataFrame, title: str = "Customer lifetime value",
+                   tick_days: float = 1.0, currency: str = DEFAULT_CURRENCY) -> Figure:
+    """Each segment's customer lifetime value: at the end (bars) and over the run (steps).
+
+    ``segments`` is a run's segment table with its ``clv`` column (:mod:`cxsim.clv`: the
+    mean expected discounted CLV of the segment's active customers, computed every 30 days
+    and at the last tick, so the lines are steps).
+    """
+    m = PART_METRICS["segment"]["clv"]
+    unit = _unit(m, currency)
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=SLIDE, width_ratios=(1, 1.5))
+    names = list(dict.fromkeys(segments["segment"]))
+    colours = strategy_colours(["_", *names])
+    last = segments[segments["tick"] == segments["tick"].max()].set_index("segment")
+    values = [float(last.loc[n, "clv"]) for n in names]
+    x = range(len(names))
+    bars.bar(x, [v if math.isfinite(v) else 0.0 for v in values],
+             color=[colours[n] for n in names], width=0.6)
+    for i, (n, v) in enumerate(zip(names, values, strict=True)):
+        text = m.format(v) if math.isfinite(v) else "n/a"
+        bars.annotate(f"{text}\n{int(last.loc[n, 'active']):,} customers",
+                      (i, v if math.isfinite(v) else 0.0), xytext=(0, 4),
+                      textcoords="offset points", ha="center", va="bottom")
+    bars.set_xticks(list(x), [pretty_name(n) for n in names])
+    bars.set_ylabel(f"{m.label}\n({unit})")
+    bars.set_title("At the end of the run")
+    _honest_axis(bars, m, values)
+    bars.set_ylim(top=bars.get_ylim()[1] * 1.18)
+    _thousands(bars)
+    for name, g in segments.groupby("segment", sort=False):
+        lines.plot(g["tick"] * tick_days, g["clv"], drawstyle="steps-post",
+                   color=colours[name], label=pretty_name(name))
+    lines.set_xlabel("day")
+    lines.set_ylabel(unit)
+    lines.set_title("Over the run (computed every 30 days)")
+    _honest_axis(lines, m, segments["clv"])
+    _thousands(lines)
+    lines.legend(title="segment", loc="best")
+    _suptitle(fig, f"{pretty_name(title)}: customer lifetime value by segment (expected, "
+                   "discounted)", 80)
+    return fig
+
+
+@styled
 def workforce_panel(queues: pd.DataFrame, partners: pd.DataFrame | None = None,
                     title: str = "Employees and partners", tick_days: float = 1.0,
                     interventions=(), outages=()) -> Figure:
@@ -1356,6 +1401,9 @@ def run_figures(tables: dict, title: str = "", tick_days: float = 1.0,
         if has("segments"):
             out.append(("retention_curves.png", retention_curves(tables["segments"], title,
                                                                  tick_days)))
+        if has("segments") and "clv" in tables["segments"].columns:
+            out.append(("clv_by_segment.png", clv_by_segment(tables["segments"], title,
+                                                             tick_days, currency)))
         if has("queues") or has("partners"):
             out.append(("workforce.png", workforce_panel(tables.get("queues", pd.DataFrame(
                 columns=["tick", "team"])), tables.get("partners"), title, tick_days,

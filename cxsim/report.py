@@ -102,6 +102,8 @@ FIGURE_NOTES = {
     "journey_map.png": "Each touchpoint's volume and the experience customers had there.",
     "flow_diagram.png": "How customers' service episodes move between touchpoints.",
     "retention_curves.png": "Share of each segment's starting customers still active.",
+    "clv_by_segment.png": "What a customer of each segment is expected to be worth from now "
+                          "on (margin while they stay, discounted).",
     "workforce.png": "Staff and partners: service level, occupancy, engagement, leavers.",
     "comparison_bands.png": "Each strategy against the baseline over time (bands: the "
                             "spread over replications).",

@@ -315,6 +315,27 @@ METRICS: tuple[Metric, ...] = (
     _m("intervention_cost", "Intervention cost", "intervention cost", "currency", "flow",
        SUM, "currency", role="summary",
        description="one-off and running cost of the strategy's interventions"),
+    # customer lifetime value (cxsim.clv): expected figures computed at tick 1, every 30
+    # days and at the last tick, carried forward in between
+    _m("clv", "Customer lifetime value (CLV)", "CLV", "currency per customer", "stock",
+       FINAL, "currency", good="higher", role="summary",
+       description="mean expected discounted margin of the active customers over their "
+       "remaining life (each customer's hazard now held constant; revenue minus contact and "
+       "partner cost per customer; economics.discount_rate)"),
+    _m("clv_new", "CLV of new customers", "CLV of new customers", "currency per customer",
+       "stock", FINAL, "currency", good="higher", role="summary",
+       description="expected discounted value at acquisition (first margin + CLV) of the "
+       "customers who joined in the last 30 days"),
+    _m("cac", "Acquisition cost (CAC)", "CAC", "currency per customer", "stock", FINAL,
+       "currency", good="lower", role="summary",
+       description="acquisition cost booked per new customer (economics.acquisition_cost)"),
+    _m("clv_cac", "CLV:CAC", "CLV:CAC", "CLV per unit of acquisition cost", "stock", FINAL,
+       "number", 2, good="higher", role="summary",
+       description="CLV of new customers / acquisition cost (n/a when it is 0)"),
+    _m("cohort_clv", "Realised CLV of the starting base", "realised CLV (start base)",
+       "currency per customer", "flow", SUM, "currency", good="higher", role="summary",
+       description="the starting customers' realised margin, discounted to the start, per "
+       "starting customer (summed: up to the horizon)"),
     # per-tick columns of metrics.csv beyond the contract and the run figures
     _m("nps_se", "NPS standard error", "NPS standard error", "NPS points", "stock", FINAL,
        "number", 2, description="standard error of the tick's survey NPS"),
@@ -423,6 +444,7 @@ SUMMARY_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.in_summary
 COMPARED: tuple[str, ...] = (
     *(m.name for m in METRICS if m.role == "contract"),
     "monthly_churn", "annual_retention", "intervention_cost",
+    "clv", "clv_new", "clv_cac", "cohort_clv",  # customer lifetime value (cxsim.clv)
 )
 
 #: every run figure a sweep records, compared ones first
@@ -479,6 +501,15 @@ PLAIN: dict[str, str] = {
     "episodes": "Times customers came with a need (to buy, get help, pay, ...).",
     "intervention_cost": "What the strategy itself cost during the run (training, fees, "
                          "projects).",
+    "clv": "What an average customer is expected to be worth from now on: the margin they "
+           "will bring while they stay, discounted to today's money.",
+    "clv_new": "What a newly won customer is expected to be worth over their life, in "
+               "today's money.",
+    "cac": "What winning one new customer costs.",
+    "clv_cac": "How many times a new customer's expected worth covers what winning them "
+               "cost (3 or more is the usual rule of thumb).",
+    "cohort_clv": "Margin the customers at the start actually brought during the run, per "
+                  "starting customer, in today's money.",
 }
 
 
@@ -540,6 +571,10 @@ PART_METRICS: dict[str, dict[str, Metric]] = {
         _m("retention", "Retention of the starting base", "retention of the starting base",
            "% still active", "stock", FINAL, "percent", 1, good="higher",
            description="share of the segment's initial customers still active"),
+        _m("clv", "Customer lifetime value (CLV)", "CLV", "currency per customer", "stock",
+           FINAL, "currency", good="higher",
+           description="mean expected discounted CLV of the segment's active customers "
+           "(cxsim.clv: at tick 1, every 30 days and the last tick, carried forward)"),
     ),
     "touchpoint": _part(
         _m("volume", "Visits", "visits", "visits", "flow", SUM, "count",

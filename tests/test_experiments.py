@@ -32,6 +32,8 @@ SMALL_ARGS = {
                                  "20", "--json"],
     "bench/steady_calibration.py": ["coffee", "--customers", "2000", "--days", "40",
                                     "--json"],
+    "clv.py": ["--customers", "3000", "--days", "90", "--reps", "2", "--workers", "1",
+               "--out", "clv"],
     "staffing_training.py": ["--customers", "3000", "--days", "30", "--reps", "1",
                              "--headcounts", "8,12", "--out", "st"],
     "churn_drivers_sobol.py": ["--samples", "2", "--customers", "1500", "--days", "20",
@@ -63,6 +65,7 @@ SMALL_ARGS = {
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
+    "clv.py": "clv/clv.png",
     "staffing_training.py": "st/staffing_training.png",
     "churn_drivers_sobol.py": "cs/churn_drivers_sobol.png",
     "payback.py": "pb/payback.png",

@@ -58,7 +58,7 @@ def tables(small_default):
 def test_run_figures_are_slides_with_large_text(tables):
     figures = plots.run_figures(tables, "omni_retailer", 1.0)
     try:
-        assert len(figures) == 6
+        assert len(figures) == 7  # with CLV by segment
         for _, fig in figures:
             _check_slide(fig)
     finally:

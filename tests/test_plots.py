@@ -51,7 +51,7 @@ def test_cli_plot_writes_png(tmp_path):
 
 SCENARIOS = sorted(p.name for p in scenario_dir().glob("*.toml"))
 RUN_FIGURES = {"kpi_dashboard.png", "nps_split.png", "journey_map.png", "flow_diagram.png",
-               "retention_curves.png", "workforce.png"}
+               "retention_curves.png", "clv_by_segment.png", "workforce.png"}
 
 
 @pytest.fixture(scope="module", params=SCENARIOS)

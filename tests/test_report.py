@@ -187,9 +187,9 @@ def test_a_run_report_shows_the_summary_figures_and_flags_extrapolation(folders,
     settings_ = {r[0]: r[1] for r in page.rows("run-settings")}
     assert settings_["Days simulated"] == "5" and settings_["Market size (people)"] == "500"
     assert settings_["Seed"] == "0"
-    # six figures, each with a caption
-    assert sum(1 for t, _ in page.tags if t == "img") == 6
-    assert len(page.texts["figcaption"]) == 6
+    # seven figures (with CLV by segment), each with a caption
+    assert sum(1 for t, _ in page.tags if t == "img") == 7
+    assert len(page.texts["figcaption"]) == 7
     # the glossary has a plain line for every metric in the table
     glossary = " ".join(page.texts["dd"])
     for m in report.RUN_ROWS:
