@@ -54,6 +54,8 @@ SMALL_ARGS = {
                           "2", "--no-save"],
     "portfolio.py": ["--customers", "2000", "--days", "60", "--trials", "10", "--reps", "2",
                      "--reeval-reps", "2", "--sweep-reps", "1", "--out", "pf"],
+    # issue 17
+    "reputation.py": ["--customers", "2000", "--days", "130", "--reps", "2", "--out", "rep"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -66,6 +68,7 @@ FIGURES = {
     "launch_spike.py": "ls/launch_spike.png",
     "calibration.py": "cal/recovery.png",
     "portfolio.py": "pf/portfolio/pareto_front.png",
+    "reputation.py": "rep/reputation.png",  # issue 17
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}
