@@ -369,3 +369,17 @@ def test_the_vocabulary_declares_the_columns():
     names = [m.name for m in feature_metrics()]
     assert names == ["rating", "reviews", "marketing_factor"]
     assert all(BY_NAME[n].label and BY_NAME[n].unit for n in names)
+
+
+def test_the_rating_is_a_calibration_target_only_when_on(small):
+    """An observed rating can be a calibration target; with the rating off, one line says
+    why it cannot."""
+    from cxsim.targets import TargetsError, load_targets
+
+    table = pd.DataFrame([{"metric": "rating", "day_from": 1, "day_to": 30, "value": 3.2,
+                           "sd": 0.05}])
+    with pytest.raises(TargetsError) as info:
+        load_targets(table, small)
+    assert any("metric rating is measured only with [reputation] enabled = true" in p
+               for p in info.value.problems)
+    assert len(load_targets(table, with_reputation(small)).rows) == 1
