@@ -184,11 +184,14 @@ class CXModel(mesa.Model):
         4. **customers** (:mod:`~cxsim.market`) — every agent advances through the one
            per-customer step (:func:`cxsim.kernels.advance_customer`: in the parallel kernel,
            or Mesa ``Customer.step`` one by one): prospects may join (Bass p + q x referring
-           contacts), customers meet needs in episodes through the touchpoint graph, update
-           satisfaction and expectations, answer surveys and may churn.  All read the
-           previous tick's social state (synchronous).
+           contacts; with ``[reputation]`` on, p scaled by yesterday's public rating,
+           :mod:`~cxsim.reputation`), customers meet needs in episodes through the
+           touchpoint graph, update satisfaction and expectations, answer surveys and may
+           churn.  All read the previous tick's social state (synchronous).
         5. **social spread** (:mod:`~cxsim.social`) — joins, churns and detractor episodes
-           reach contacts: referral counts, churn exposure (contagion) and word of mouth.
+           reach contacts: referral counts, churn exposure (contagion) and word of mouth;
+           with ``[reputation]`` on, the tick's promoter, passive and detractor episodes post
+           reviews that update the public rating.
         6. **metrics** (:mod:`~cxsim.recorder`) — per-chunk accumulators are summed in order
            into the tick's rows; each team's contacts are settled (served + abandoned +
            backlog = offered).
