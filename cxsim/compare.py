@@ -65,7 +65,15 @@ from .runner import resize
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario, ScenarioError, Strategy
 from .search import Journal
 from .strategies import BASELINE, resolve, starts
-from .vocabulary import BY_NAME, COMPARED, HEADLINE, RUN_TICK_COLUMNS, format_value
+from .vocabulary import (
+    BY_NAME,
+    COMPARED,
+    HEADLINE,
+    RUN_TICK_COLUMNS,
+    enabled_feature_metrics,
+    feature_metrics,
+    format_value,
+)
 
 #: summary metrics compared between strategies (contract names, then reporting extras)
 METRICS: tuple[str, ...] = COMPARED
@@ -75,6 +83,13 @@ ACTIVATIONS = "trigger_activations"
 
 #: per-tick columns kept from every run (for bands and payback)
 TICK_METRICS: tuple[str, ...] = RUN_TICK_COLUMNS[1:]
+
+
+
+def _tick_columns(sc: Scenario) -> tuple[str, ...]:
+    """Per-tick columns kept from each run: the compared ones, then enabled features' (issue 17)."""
+    return (*RUN_TICK_COLUMNS, *(m.name for m in enabled_feature_metrics(sc) if m.per_tick))
+
 
 #: the contract columns of ``comparison.csv``, in order
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -495,7 +510,7 @@ def compare(scenario: Scenario, strategies: Any = None, replications: int = 10, 
         specs = _posterior_specs(scenario, sc, named, seeds, customers, post, draws)
     else:
         specs = [RunSpec(key=(name, r), scenario=sc, seed=s, strategy=spec,
-                         tick_columns=RUN_TICK_COLUMNS)
+                         tick_columns=_tick_columns(sc))
                  for name, spec in named.items() for r, s in enumerate(seeds)]
     plain_overrides = _plain(dict(overrides or {}))
     with contextlib.ExitStack() as held:
@@ -564,7 +579,7 @@ def _posterior_specs(scenario: Scenario, sc: Scenario, named: dict[str, Any],
 
     def spec(key: tuple, s: int, strategy: Any, values: dict) -> RunSpec:
         return RunSpec(key=key, scenario=base, seed=s, strategy=strategy, overrides=values,
-                       customers=customers, ticks=n_ticks, tick_columns=RUN_TICK_COLUMNS)
+                       customers=customers, ticks=n_ticks, tick_columns=_tick_columns(sc))
 
     specs = [spec((name, r), s, st, draws[r]) for name, st in named.items()
              for r, s in enumerate(seeds)]
@@ -1014,7 +1029,10 @@ def _assemble(records: dict[tuple[str, int], dict], order: list[str],
     if ACTIVATIONS in runs:  # triggered interventions: a run without any fired none
         runs[ACTIVATIONS] = runs[ACTIVATIONS].fillna(0).astype(int)
     tick_table = pd.concat(frames, ignore_index=True)
-    table = comparison_table(runs, order, days=sc.simulation.ticks * sc.simulation.tick_days)
+    # the contract's figures, then those of optional features the runs wrote (issue 17)
+    compared = (*METRICS, *(m.name for m in feature_metrics(runs.columns) if m.in_summary))
+    table = comparison_table(runs, order, compared,
+                             days=sc.simulation.ticks * sc.simulation.tick_days)
     rate = sc.economics.discount_rate
     roi = roi_table(runs, tick_table, order, start_ticks, discount_rate=rate,
                     tick_days=sc.simulation.tick_days)
@@ -1541,8 +1559,8 @@ def read_comparison(out_dir: Path | str) -> ComparisonResult:
     names = list(meta["strategies"])
     reps = int(meta["replications"])
     n_runs = len(names) * reps
-    limits = {"comparison": len(names) * len(METRICS), "ticks": n_runs * (meta["ticks"] + 1),
-              "roi": len(names), "runs": n_runs}
+    limits = {"comparison": len(names) * (len(METRICS) + len(feature_metrics())),
+              "ticks": n_runs * (meta["ticks"] + 1), "roi": len(names), "runs": n_runs}
     tables = {}
     for name in ("comparison", "ticks", "roi"):
         p = out / f"{name}.csv"

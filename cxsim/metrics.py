@@ -25,6 +25,7 @@ from .vocabulary import (
     PART_METRICS,
     SUMMARY_METRICS,
     Metric,
+    feature_metrics,
 )
 
 #: how each summarised metric aggregates over a run, in words (from the vocabulary)
@@ -136,6 +137,11 @@ def summarise(metrics: pd.DataFrame, scenario: Scenario, initial_customers: int)
     for name in OPTIONAL_SUMMARY:  # a feature's figures, when its columns are there
         if name in metrics.columns:
             out[name] = _plain(BY_NAME[name], _rule_value(BY_NAME[name], metrics, start))
+    # issue 17: the run figures of optional features, when the run wrote their columns
+    for m in feature_metrics(metrics.columns):
+        if m.in_summary:
+            out[m.name] = _plain(m, _rule_value(m, metrics[_window_ticks(m, metrics["tick"], dt)],
+                                                start))
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
 

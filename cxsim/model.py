@@ -35,6 +35,7 @@ from .market import CHUNK, Market
 from .partners import Partners
 from .queues import QueueDay, Queues
 from .recorder import CONTRACT_METRICS, Recorder, ordered_sum
+from .reputation import PublicRating, initial_flow
 from .rng import SeedLike, seed_value, stream_keys
 from .scenario import Scenario
 from .social import Social
@@ -135,6 +136,14 @@ class CXModel(mesa.Model):
         self._failures = 0.0  # yesterday's failures: today's failure demand
         #: today's scalar inputs of the customer step (set before the customer phase)
         self.today: Today | None = None
+        # issue 17: the public rating built from reviews (None when [reputation] is off)
+        self.reputation: PublicRating | None = None
+        if sc.reputation.enabled:
+            self.reputation = PublicRating(sc.reputation, sc.simulation.tick_days,
+                                           initial_flow(self.market.customers,
+                                                        self.segments_base.need_mean
+                                                        / sc.simulation.tick_days,
+                                                        sc.reputation))
         self._customer_agents: list[Customer] = []
         if engine == "mesa":
             self._customer_agents = [Customer(self, i) for i in range(self.n)]
@@ -179,11 +188,14 @@ class CXModel(mesa.Model):
         4. **customers** (:mod:`~cxsim.market`) — every agent advances through the one
            per-customer step (:func:`cxsim.kernels.advance_customer`: in the parallel kernel,
            or Mesa ``Customer.step`` one by one): prospects may join (Bass p + q x referring
-           contacts), customers meet needs in episodes through the touchpoint graph, update
-           satisfaction and expectations, answer surveys and may churn.  All read the
-           previous tick's social state (synchronous).
+           contacts; with ``[reputation]`` on, p scaled by yesterday's public rating,
+           :mod:`~cxsim.reputation`), customers meet needs in episodes through the
+           touchpoint graph, update satisfaction and expectations, answer surveys and may
+           churn.  All read the previous tick's social state (synchronous).
         5. **social spread** (:mod:`~cxsim.social`) — joins, churns and detractor episodes
-           reach contacts: referral counts, churn exposure (contagion) and word of mouth.
+           reach contacts: referral counts, churn exposure (contagion) and word of mouth;
+           with ``[reputation]`` on, the tick's promoter, passive and detractor episodes post
+           reviews that update the public rating.
         6. **metrics** (:mod:`~cxsim.recorder`) — per-chunk accumulators are summed in order
            into the tick's rows; each team's contacts are settled (served + abandoned +
            backlog = offered).
@@ -227,6 +239,8 @@ class CXModel(mesa.Model):
         """Phases 5-6 of the tick, after the customers stepped: social spread and metrics."""
         tot = ordered_sum(self.market.acc)
         self.social.spread(self.market.customers, self.market.acc, tot)
+        if self.reputation is not None:  # the tick's reviews: tomorrow's rating
+            self.reputation.observe(tot)
         self._phase_metrics(self.time_tick, tot, day, cost)
         self.clv_book.after_tick(self)  # CLV at its cadence (reads the state, draws nothing)
 
@@ -273,7 +287,15 @@ class CXModel(mesa.Model):
         return Today(referral_fraction=float(so.referral_fraction),
                      contagion_shift=float(so.contagion_shift), wom_log=float(so.wom_log),
                      wom_target=float(so.wom_target),
-                     omnichannel=float(self.environment.omnichannel))
+                     omnichannel=float(self.environment.omnichannel), **self._bass_today())
+
+    def _bass_today(self) -> dict[str, float]:
+        """Today's one-tick Bass inputs: the scenario's, or scaled by the public rating."""
+        b = self.behaviour
+        if self.reputation is not None:
+            return self.reputation.bass_today(b)
+        return {"p_tick": b.p_tick, "q_tick": b.q_tick, "bass_e": b.bass_e,
+                "bass_1me": b.bass_1me}
 
     def _phase_customers(self, t: int) -> None:
         if self.engine == "numba":
@@ -340,6 +362,9 @@ class CXModel(mesa.Model):
             from .retention import add_columns
 
             df = add_columns(df, self.interventions.retention)
+        if self.reputation is not None and len(df):  # the public rating's columns, last
+            for name, column in self.reputation.columns().items():
+                df[name] = column
         return df
 
     @property

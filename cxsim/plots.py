@@ -2168,3 +2168,74 @@ def retention_value(result, title: str = "", currency: str = DEFAULT_CURRENCY,
         ax.legend(loc="upper left", frameon=True, fontsize=11)
     _suptitle(fig, title or f"{pretty_name(result.scenario)}: what is a churn model worth?", 80)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# issue 17, reputation: what a service failure costs through the public rating
+# --------------------------------------------------------------------------------------------
+
+_NO_REVIEWS_COLOUR = "#9a9a9a"
+
+
+@styled
+def reputation_cost(on, off, strategy: str, low: float = 0.10, high: float = 0.90,
+                    currency: str = DEFAULT_CURRENCY) -> Figure:
+    """A failure's cost with the public rating on and off: the rating, new customers, profit.
+
+    ``on`` and ``off`` are :class:`cxsim.compare.ComparisonResult` s of the same strategy
+    against the baseline on the same seeds, with ``[reputation]`` enabled and not.  Left: the
+    rating of the baseline and of ``strategy`` (median and 10–90 % band).  Middle and right:
+    the strategy's cumulative paired difference from its baseline in new customers and in
+    profit, with the rating on and off (mean and band); the gap between the two lines is
+    what comes through reviews.  Dashed verticals mark the strategy's starts.
+    """
+    from .compare import cumulative_delta
+
+    colours = strategy_colours(on.strategies)
+    c_on = colours[strategy]
+    dt = on.tick_days
+    fig, axes = plt.subplots(1, 3, figsize=SLIDE)
+    ax = axes[0]
+    seen: list[float] = []
+    for name in (strategy, "baseline"):
+        wide = _band_values(on.ticks, name, "rating", "raw")
+        d = wide.index.to_numpy() * dt
+        if wide.shape[1] >= 2:
+            lo, hi = wide.quantile(low, axis=1), wide.quantile(high, axis=1)
+            ax.fill_between(d, lo, hi, color=colours[name], alpha=0.15, lw=0)
+            seen += [float(lo.min()), float(hi.max())]
+        mid = wide.median(axis=1)
+        seen += [float(mid.min()), float(mid.max())]
+        ax.plot(d, mid, color=colours[name], lw=2.8 if name != "baseline" else 2.0)
+    _honest_axis(ax, _declared("rating"), seen)
+    ax.set_title("Public rating")
+    ax.set_ylabel(_unit(_declared("rating"), currency))
+    for ax, column in zip(axes[1:], ("new", "profit"), strict=True):
+        ax.axhline(0.0, color=_BASELINE_COLOUR, lw=1.8)
+        for result, colour in ((off, _NO_REVIEWS_COLOUR), (on, c_on)):
+            wide = cumulative_delta(result.ticks, strategy, column)
+            d = wide.index.to_numpy() * dt
+            if wide.shape[1] >= 2:
+                ax.fill_between(d, wide.quantile(low, axis=1), wide.quantile(high, axis=1),
+                                color=colour, alpha=0.15, lw=0)
+            ax.plot(d, wide.mean(axis=1), color=colour, lw=2.6)
+        m = _declared(column)
+        ax.set_title(_wrap(f"{m.label} vs baseline (cumulative)", 28))
+        ax.set_ylabel(_wrap(f"difference from baseline, {_unit(m, currency)}", 34))
+        _thousands(ax)
+    for ax in axes:
+        for s in on.starts.get(strategy, []):
+            ax.axvline(s * dt, color=c_on, ls="--", lw=1.6, alpha=0.95)
+        ax.set_xlabel("day")
+    band = f"; bands {low:.0%}–{high:.0%} of replications" if on.replications >= 2 else ""
+    shown = pretty_name(strategy)
+    shown = shown[:1].upper() + shown[1:]
+    handles = [Line2D([], [], color=_BASELINE_COLOUR, lw=2.0, label="Baseline"),
+               Line2D([], [], color=c_on, lw=2.6, label=f"{shown}, rating on"),
+               Line2D([], [], color=_NO_REVIEWS_COLOUR, lw=2.6,
+                      label=f"{shown}, rating off (no reviews read)"),
+               Line2D([], [], color=c_on, ls="--", lw=1.4, label="start")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
+    _suptitle(fig, f"{pretty_name(on.scenario)}: what the {shown.lower()} costs through reviews "
+                   f"(mean of {on.replications} paired replications{band})", 80)
+    return fig

@@ -425,6 +425,74 @@ class Survey:
                                     "(a tick collects rate x tick_days answers per customer)")
 
 
+# ---- issue 17, reputation: a public rating from customers' reviews (cxsim.reputation) -------
+@dataclass(frozen=True)
+class Reputation:
+    """A public rating built from customers' reviews, scaling how well marketing works.
+
+    Off by default: a scenario without ``[reputation] enabled = true`` runs as before.
+    """
+
+    enabled: bool = _f(False, doc="build a public rating from reviews and let it scale "
+                                  "marketing (market.p, and market.q by q_elasticity)")
+    # Post shares: the expected reviews per service episode that leaves the customer in each
+    # NPS category (a review is counted as its expectation, share x episodes, no draw).
+    # Assumption: 2 % of promoter episodes; posting rates of a few per cent of buyers are what
+    # review platforms report.  Dissatisfied customers engage in more word of mouth than
+    # satisfied ones, though by less than commonly believed (Anderson 1998, "Customer
+    # satisfaction and word of mouth", J. Service Research 1(1)): detractors post 1.5 times as
+    # often (assumption on the size).  Customers with moderate views report least (the
+    # under-reporting bias behind the J-shaped distribution of reviews: Hu, Pavlou & Zhang
+    # 2009, Communications of the ACM 52(10)): passives a quarter as often (assumption).
+    promoter_post: float = _f(0.02, lo=0, hi=1,
+                              doc="reviews per episode that leaves the customer a promoter")
+    passive_post: float = _f(0.005, lo=0, hi=1,
+                             doc="reviews per episode that leaves the customer a passive")
+    detractor_post: float = _f(0.03, lo=0, hi=1,
+                               doc="reviews per episode that leaves the customer a detractor")
+    # The J-shaped distribution (Hu, Pavlou & Zhang 2009): reviews are mostly 5 stars, some 1
+    # star, few in between; a passive's 7-8 of 10 is about 4 of 5 stars.
+    promoter_stars: float = _f(5.0, lo=1, hi=5, doc="stars of a promoter's review (1-5)")
+    passive_stars: float = _f(4.0, lo=1, hi=5, doc="stars of a passive's review (1-5)")
+    detractor_stars: float = _f(1.0, lo=1, hi=5, doc="stars of a detractor's review (1-5)")
+    # Assumption: half a year.  Review sites show the newest reviews first and readers weigh
+    # recent ones most; a review's weight halves every half_life_days.
+    half_life_days: float = _f(180.0, gt=0, hi=100_000,
+                               doc="days after which a review's weight in the rating halves")
+    # Assumption: an established business (1 = the reviews a steady flow at the initial
+    # customers' experience leaves, so the rating starts where it would be anyway); 0 = a new
+    # business without reviews, whose first reviews move the rating at once.
+    prior_weight: float = _f(
+        1.0, lo=0, hi=100,
+        doc="reviews on the platform at the start, as a multiple of the stock the initial "
+            "customers' review flow keeps (0 = none yet); they age like every review")
+    prior_rating: float = _f(
+        0.0, lo=0, hi=5,
+        doc="mean stars of the reviews there at the start (1-5); 0 = the mean stars of the "
+            "reviews posted in the first prior_days days (the business as described)")
+    # Assumption: a month.  At the default post shares a market of 50,000 agents like the
+    # retailer's posts about 25 reviews a day; a month of them pins the mean down to a few
+    # hundredths of a star, close enough to the start not to take in a later change.
+    prior_days: float = _f(30.0, gt=0, hi=3650,
+                           doc="days whose reviews give prior_rating when it is 0 (the "
+                               "marketing factor is 1 until then if reference_rating is 0)")
+    reference_rating: float = _f(
+        0.0, lo=0, hi=5,
+        doc="rating at which marketing works as market.p says (1-5); 0 = the rating at "
+            "tick 0, so the scenario starts as calibrated")
+    # Luca (2016), "Reviews, reputation, and revenue: the case of Yelp.com" (HBS working paper
+    # 12-016): one more star raises an independent restaurant's revenue by 5-9 %; the midpoint
+    # as a log-linear effect on marketing's reach: p x exp(0.07 x (rating - reference)), +7.3 %
+    # per star.  Chevalier & Mayzlin (2006, J. Marketing Research 43(3)) find the same sign for
+    # book sales.  Revenue includes regulars who read no reviews, so the effect on new
+    # customers may be larger: the figure is a conservative reading.
+    p_elasticity: float = _f(0.07, lo=0, hi=10,
+                             doc="log change of market.p per star above the reference")
+    # Assumption: referrals come from people the prospect knows, who need no public rating.
+    q_elasticity: float = _f(0.0, lo=0, hi=10,
+                             doc="log change of market.q per star above the reference")
+
+
 @dataclass(frozen=True)
 class Intervention:
     """A timed, costed change to the ecosystem (applied by strategies)."""
@@ -548,6 +616,7 @@ class Scenario:
     operations: Operations = _f(factory=Operations)
     survey: Survey = _f(factory=Survey)
     strategies: dict[str, Strategy] = _f(factory=dict)
+    reputation: Reputation = _f(factory=Reputation)  # issue 17: a public rating (off)
 
     # ---- construction -----------------------------------------------------------------
     @classmethod
@@ -1149,6 +1218,26 @@ def _check_values(s: Scenario) -> list[str]:
         if not need.entry:
             errs.append(f"needs.{name}.entry: at least one entry touchpoint is required")
     errs.extend(_check_need_counts(s))
+    errs.extend(_check_reputation(s))
+    return errs
+
+
+def _check_reputation(s: Scenario) -> list[str]:
+    """The reputation section's values together (issue 17): stars in order, ratings on 1-5."""
+    r = s.reputation
+    errs: list[str] = []
+    for name in ("prior_rating", "reference_rating"):
+        value = getattr(r, name)
+        if 0 < value < 1:
+            errs.append(f"reputation.{name} must be 0 (from the model) or in [1, 5], got "
+                        f"{_num(value)}")
+    if not r.detractor_stars <= r.passive_stars <= r.promoter_stars:
+        errs.append(f"reputation: detractor_stars <= passive_stars <= promoter_stars is "
+                    f"required, got {_num(r.detractor_stars)}, {_num(r.passive_stars)}, "
+                    f"{_num(r.promoter_stars)}")
+    if r.enabled and r.promoter_post + r.passive_post + r.detractor_post <= 0:
+        errs.append("reputation: nobody posts a review (promoter_post, passive_post and "
+                    "detractor_post are all 0); give one a share above 0, or disable it")
     return errs
 
 
@@ -1329,4 +1418,5 @@ __all__ = [
     "find_scenario",
     "scenario_dir",
     "shipped_scenarios",
+    "Reputation",
 ]

@@ -77,7 +77,15 @@ from scipy.special import gammaln, logsumexp, xlog1py, xlogy
 from .errors import InputError
 from .metrics import window_ticks, window_value
 from .scenario import Scenario, _one_line
-from .vocabulary import BY_NAME, PART_COMPUTED, PART_KINDS, PART_METRICS, Metric
+from .vocabulary import (
+    BY_NAME,
+    FEATURE_METRICS,
+    PART_COMPUTED,
+    PART_KINDS,
+    PART_METRICS,
+    RETENTION_METRICS,
+    Metric,
+)
 
 #: columns a targets file must have
 REQUIRED_COLUMNS: tuple[str, ...] = ("metric", "day_from", "day_to", "value")
@@ -924,12 +932,32 @@ def load_targets(source: Any, scenario: Scenario, *, days: float | None = None) 
     parts = {"segment": list(scenario.segments), "touchpoint": list(scenario.touchpoints),
              "team": list(scenario.teams)}
     rows, problems = _validate(*table, label, parts, horizon, horizon_text)
+    problems += _feature_problems(rows, scenario, label)
     if problems:
         raise TargetsError(problems)
     return Targets(rows, tick_days=tick_days, horizon=horizon, source=label)
 
 
 _PLURAL = {"segment": "segments", "touchpoint": "touchpoints", "team": "teams"}
+
+
+def _feature_problems(rows: list[Target], scenario: Scenario, label: str) -> list[str]:
+    """Targets on metrics of optional features the scenario leaves off (issue 17)."""
+    problems = []
+    for section, metrics in FEATURE_METRICS.items():
+        if getattr(getattr(scenario, section, None), "enabled", False):
+            continue
+        names = {m.name for m in metrics}
+        for metric in dict.fromkeys(t.metric for t in rows if t.metric in names):
+            problems.append(f"{label}: metric {metric} is measured only with [{section}] "
+                            f"enabled = true in the scenario")
+    # proactive retention's figures come from a strategy's waves; calibration runs the
+    # baseline, which has none
+    names = {m.name for m in RETENTION_METRICS}
+    for metric in dict.fromkeys(t.metric for t in rows if t.metric in names):
+        problems.append(f"{label}: metric {metric} is measured only in runs with a "
+                        "proactive_retention intervention, not the baseline calibrated")
+    return problems
 
 
 def _validate(header: list[Any], records: list[list[Any]], label: str,

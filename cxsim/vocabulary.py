@@ -377,8 +377,44 @@ METRICS: tuple[Metric, ...] = (
        "half of it counts 0.5)"),
 )
 
-#: metric by name
-BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+# ---- issue 17: metrics of optional features ------------------------------------------------
+#: metrics a model writes only when a scenario switches their feature on (the key: the
+#: scenario section with ``enabled = true``): declared like the rest, in ``metrics.csv``,
+#: ``summary.json`` and compare when written, and absent otherwise, so the tables of a
+#: scenario without the feature keep their columns
+FEATURE_METRICS: dict[str, tuple[Metric, ...]] = {
+    "reputation": (
+        _m("rating", "Public rating", "rating (1-5 stars)", "stars, 1–5", "stock", FINAL,
+           "number", 2, good="higher", role="summary", diff_unit="stars",
+           description="weighted mean stars of the customers' reviews, the newest weighing "
+           "most (reputation.half_life_days)"),
+        _m("reviews", "Reviews posted", "reviews", "reviews", "flow", SUM, "number", 1,
+           role="summary",
+           description="expected reviews posted: a share of the episodes that leave a "
+           "customer a promoter, passive or detractor"),
+        _m("marketing_factor", "Marketing reach from the rating",
+           "marketing × rating", "× market.p", "ratio", MEAN, "number", 3, good="higher",
+           role="summary",
+           description="factor the rating applies to marketing (Bass p) in the tick, "
+           "exp(p_elasticity × (rating − reference))"),
+    ),
+}
+
+
+def feature_metrics(columns=None) -> tuple[Metric, ...]:
+    """The optional features' metrics, in declaration order; only those in ``columns`` if given."""
+    every = tuple(m for ms in FEATURE_METRICS.values() for m in ms)
+    return every if columns is None else tuple(m for m in every if m.name in columns)
+
+
+def enabled_feature_metrics(scenario) -> tuple[Metric, ...]:
+    """The metrics of the features ``scenario`` switches on (``[section] enabled = true``)."""
+    return tuple(m for section, ms in FEATURE_METRICS.items()
+                 if getattr(getattr(scenario, section, None), "enabled", False) for m in ms)
+
+
+#: metric by name (the optional features' too)
+BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, *feature_metrics())}
 
 # ---- proactive retention (cxsim.retention): columns of metrics.csv and figures of
 # summary.json only in a run whose strategy has a proactive_retention intervention; each
@@ -737,6 +773,7 @@ BANDS: dict[str, tuple[float, float]] = {
     "satisfaction": (0.0, 1.0), "csat": (1.0, 5.0), "ces": (1.0, 7.0),
     "nps": (-100.0, 100.0), "nps_population": (-100.0, 100.0), "experience": (0.0, 1.0),
     "engagement": (0.0, 1.0), "skill": (0.0, 1.0), "burnout": (0.0, 1.0),
+    "rating": (1.0, 5.0),
 }
 
 #: words written in capitals when a name is shown
@@ -852,5 +889,6 @@ __all__ = ["ACRONYMS", "BANDS", "BY_NAME", "COMPARED", "CONTRACT_COLUMNS", "DEFA
            "HEADLINE", "METRICS", "OUTCOMES", "PART_COMPUTED", "PART_KINDS", "PART_METRICS",
            "PLAIN", "RUN_TICK_COLUMNS", "SUMMARY_METRICS", "Aggregation", "Metric",
            "axis_band", "colormap", "display_label", "display_unit", "format_value", "label",
+           "FEATURE_METRICS", "enabled_feature_metrics", "feature_metrics",
            "metric", "param_label", "part_metric", "per_time", "plain", "pretty_name",
            "window_text"]

@@ -98,9 +98,9 @@ def test_stacked_metrics_and_summaries(small):
 
 
 def test_today_row_order():
-    """The pass rebuilds Today from a row of floats: its fields must be the five it knows."""
+    """The pass rebuilds Today from a row of floats: its fields must be the nine it knows."""
     assert Today._fields == ("referral_fraction", "contagion_shift", "wom_log", "wom_target",
-                             "omnichannel")
+                             "omnichannel", "p_tick", "q_tick", "bass_e", "bass_1me")
 
 
 @pytest.mark.parametrize("kwargs, message", [

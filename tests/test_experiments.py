@@ -62,6 +62,8 @@ SMALL_ARGS = {
                              "--out", "voc"],
     "triggered_staffing.py": ["--customers", "3000", "--days", "220", "--reps", "2",
                               "--out", "ts"],
+    # issue 17
+    "reputation.py": ["--customers", "2000", "--days", "130", "--reps", "2", "--out", "rep"],
 }
 #: the figure each workshop script writes (relative to the folder it runs in)
 FIGURES = {
@@ -78,6 +80,7 @@ FIGURES = {
     "portfolio.py": "pf/portfolio/pareto_front.png",
     "voice_of_customer.py": "voc/voice_of_customer.png",
     "triggered_staffing.py": "ts/triggered_staffing.png",
+    "reputation.py": "rep/reputation.png",  # issue 17
 }
 #: scripts that print their figures instead of drawing them
 TEXT_ONLY = {"tick_invariance.py"}

@@ -36,6 +36,7 @@ from .inputs import (
     ACC_FCR,
     ACC_LOST,
     ACC_NEW,
+    ACC_PROMOTER_EPISODES,
     ACC_PROMOTERS,
     ACC_PROSPECTS,
     ACC_RECOVERIES,
@@ -764,7 +765,8 @@ def take_in_wom(cu, i, share, toward):
 def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block):
     """One of the tick's episodes (block ``block`` of slots), then service recovery.
 
-    Returns whether the customer is a detractor after it (and tells others: word of mouth).
+    Returns the customer's NPS category after it (:func:`nps_category`): a detractor tells
+    others (word of mouth), and the public rating counts promoters and detractors.
     """
     base = block * EPISODE_SLOTS
     live_episode(i, t, keys[K_EPISODE], need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
@@ -776,7 +778,7 @@ def _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc, block
         if contacted:
             cu.satisfaction[i] = sat_new
             acc[ACC_RECOVERIES] += 1.0
-    return nps_category(cu.satisfaction[i], cu.nps_bias[i]) == -1
+    return nps_category(cu.satisfaction[i], cu.nps_bias[i])
 
 
 @njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see kernels.inputs
@@ -852,8 +854,9 @@ def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, ind
                 else:
                     deg = indptr[i + 1] - indptr[i]
                     frac = cu.referrer_nbrs[i] / deg if deg > 0 else 0.0
-                acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), beh.p_tick, beh.q_tick, frac,
-                                 beh.bass_e, beh.bass_1me)
+                # today's Bass flow: marketing scaled by the public rating (cxsim.reputation)
+                acquired = joins(uniform(keys[K_ACQUIRE], i, t, 0), today.p_tick, today.q_tick,
+                                 frac, today.bass_e, today.bass_1me)
                 won = (not acquired and st == CHURNED and beh.win_back_tick > 0.0
                        and uniform(keys[K_ACQUIRE], i, t, 1) < beh.win_back_tick)
                 if acquired or won:
@@ -894,6 +897,7 @@ def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, ind
                 # partner failure of the previous tick), then Poisson(rate x dt) needs; episode k
                 # uses its own block of 'episode' slots
                 talks = 0  # episodes that left the customer a detractor: each is word of mouth
+                praised = 0  # episodes that left them a promoter (the public rating's reviews)
                 said = 0.0  # the satisfaction after each of them (what the talk conveys)
                 if due > 0:
                     cu.pending[i] = 0
@@ -910,14 +914,18 @@ def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, ind
                                                  block * EPISODE_SLOTS + _SLOT_NEED),
                                          seg.need_cum, s)
                     take_in_wom(cu, i, share, toward)
-                    if _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
-                                block):
+                    after = _episode(i, t, keys, need, s, cu, beh, today, seg, tp, jr, acc, tpacc,
+                                     block)
+                    if after == -1:
                         talks += 1
                         said += cu.satisfaction[i]
+                    elif after == 1:
+                        praised += 1
                 take_in_wom(cu, i, share, toward)
                 if due + n_needs > 0:
                     sat = cu.satisfaction[i]  # the episodes moved it
                     cat = nps_category(sat, cu.nps_bias[i])
+                    acc[ACC_PROMOTER_EPISODES] += praised
                     if talks > 0:
                         # one talk per detractor episode, so that word of mouth does not depend on
                         # how many episodes a tick holds (the cap is above any tick's episodes)

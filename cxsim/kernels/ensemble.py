@@ -31,7 +31,7 @@ def _advance_work(lo, hi, t, chunk, work, keys, cus, behs, todays, segs, tps, jr
         first = work[w, 1] * chunk
         cu = cus[r]
         row = todays[r]
-        today = Today(row[0], row[1], row[2], row[3], row[4])
+        today = Today(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
         advance_span(first, min(cu.status.shape[0], first + chunk), t, chunk, True, keys[r], cu,
                      behs[r], today, segs[r], tps[r], jrs[r], indptrs[r], accs[r], tpaccs[r],
                      segaccs[r])

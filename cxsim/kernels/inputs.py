@@ -65,6 +65,7 @@ __all__ = [
     "WOM_TALKS_MAX", "WOM_TALKS_SHIFT",
     "K_RETENTION",
     "clone", "copy_into",
+    "ACC_PROMOTER_EPISODES",
 ]
 
 
@@ -91,7 +92,10 @@ K_VOICE = 13
  ACC_RESOLVED, ACC_FCR, ACC_ABANDONED, ACC_CSAT_SUM, ACC_CES_SUM, ACC_EFFORT_SUM, ACC_COHORT,
  ACC_FAILURE_DEMAND, ACC_REFERRERS, ACC_EVENTS, ACC_WOM_N, ACC_WOM_SAT_SUM, ACC_ACTIVE_START,
  ACC_ESCALATIONS, ACC_RECOVERIES) = range(28)
-N_ACC = 28
+#: issue 17, reputation: episodes after which the customer is a promoter (ACC_WOM_N counts the
+#: detractor ones), the good reviews' base
+ACC_PROMOTER_EPISODES = 28
+N_ACC = 29
 
 # ---- per-chunk, per-touchpoint accumulators: tpacc[c, j, TPA_*] -----------------------------
 (TPA_VISITS, TPA_PERF_SUM, TPA_RESOLVED, TPA_FAILURES, TPA_QUEUED, TPA_QUEUE_ABANDON,
@@ -208,6 +212,12 @@ class Today(NamedTuple):
     wom_log: float  #: full mixing: log of the share of the gap yesterday's word of mouth leaves
     wom_target: float  #: full mixing: mean satisfaction of yesterday's detractors
     omnichannel: float  #: omnichannel integration today (0-1)
+    # issue 17, reputation: today's Bass flow, marketing p (and q) scaled by the public rating
+    # (cxsim.reputation); without it exactly Behaviour's p_tick, q_tick, bass_e, bass_1me
+    p_tick: float  #: Bass external influence per tick today
+    q_tick: float  #: Bass internal influence per tick today
+    bass_e: float  #: exp(-(p_tick + q_tick)) today
+    bass_1me: float  #: 1 - bass_e today, computed without cancellation
 
 
 class Segments(NamedTuple):
