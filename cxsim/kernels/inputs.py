@@ -234,6 +234,10 @@ class Touchpoints(NamedTuple):
     p_wait: np.ndarray  #: probability a contact waits in a queue today
     wait_mean: np.ndarray  #: mean virtual wait (minutes) of a contact that waits
     p_fail: np.ndarray  #: probability the operating partner fails a contact
+    # intraday queues (cxsim.intraday): K = the most intervals of any team's day, 1 without
+    interval_cum: np.ndarray  #: float64[T, K]: cumulative arrival shares (all 1: one interval)
+    interval_p_wait: np.ndarray  #: float64[T, K]: probability to wait, per interval
+    interval_wait_mean: np.ndarray  #: float64[T, K]: mean virtual wait (minutes), per interval
 
 
 class Journeys(NamedTuple):

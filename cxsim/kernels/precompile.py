@@ -54,7 +54,8 @@ _DTYPES = {("Touchpoints", "channel"): np.int64, ("Journeys", "need_ptr"): np.in
            ("Journeys", "need_tp"): np.int64, ("Journeys", "path_ptr"): np.int64,
            ("Journeys", "path_to"): np.int64, ("Journeys", "path_kind"): np.int64,
            ("Journeys", "path_mask"): np.int64}
-_2D = {("Segments", "need_cum"), ("Segments", "channel_pref")}
+_2D = {("Segments", "need_cum"), ("Segments", "channel_pref"), ("Touchpoints", "interval_cum"),
+       ("Touchpoints", "interval_p_wait"), ("Touchpoints", "interval_wait_mean")}
 
 
 def _arrays(group: type) -> object:
