@@ -45,6 +45,7 @@ SMALL_ARGS = {
                             "--out", "rp"],
     "launch_spike.py": ["--customers", "5000", "--days", "75", "--reps", "2", "--temps", "4",
                         "--out", "ls"],
+    "intraday_peaks.py": ["--customers", "3000", "--days", "10", "--reps", "2", "--out", "ip"],
     "tick_invariance.py": ["--customers", "300", "--reps", "2", "--months", "1"],
     "calibration.py": ["--customers", "3000", "--days", "120", "--budget", "32", "--reps",
                        "2", "--compare-reps", "3", "--out", "cal"],
@@ -64,6 +65,7 @@ FIGURES = {
     "partner_failure.py": "pf/partner_failure.png",
     "recovery_paradox.py": "rp/recovery_paradox.png",
     "launch_spike.py": "ls/launch_spike.png",
+    "intraday_peaks.py": "ip/intraday_peaks.png",
     "calibration.py": "cal/recovery.png",
     "portfolio.py": "pf/portfolio/pareto_front.png",
 }
