@@ -192,9 +192,9 @@ class Queues:
                    ) -> ErlangAResult:
         """Solve a team's day interval by interval (:func:`cxsim.intraday.solve_day`).
 
-        Writes each interval's wait device and the cumulative profile into ``tp``'s interval
-        arrays, and in ``tp.p_wait`` the largest chance to wait of an interval with contacts
-        (the kernel draws a wait only where it is positive); records the intervals' rows.
+        Writes each interval's wait device and the cumulative profile into ``tp.intervals``,
+        and in ``tp.p_wait`` the largest chance to wait of an interval with contacts (the
+        kernel draws a wait only where it is positive); records the intervals' rows.
         Returns the day's volume-weighted figures.
         """
         team = self.spec.teams[name]
@@ -207,10 +207,10 @@ class Queues:
         live = profile.share > 0
         one = profile.cum[0] >= 1.0  # all contacts in the first interval: no draw
         for j in self.team_tps[name]:
-            tp.interval_cum[j, :k] = profile.cum
-            tp.interval_cum[j, k:] = 1.0
-            tp.interval_p_wait[j, :k] = p_wait
-            tp.interval_wait_mean[j, :k] = wait_mean
+            tp.intervals[0, j, :k] = profile.cum
+            tp.intervals[0, j, k:] = 1.0
+            tp.intervals[1, j, :k] = p_wait
+            tp.intervals[2, j, :k] = wait_mean
             tp.p_wait[j] = p_wait[0] if one else float(p_wait[live].max())
             tp.wait_mean[j] = wait_mean[0] if one else float(wait_mean[live].max())
         hours = team.open_hours / k

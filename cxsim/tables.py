@@ -138,8 +138,7 @@ def touchpoints(sc: Scenario) -> Touchpoints:
         resolution=np.array([t.resolution for t in tps], dtype=np.float64),
         open=enabled.copy(), down_from=np.zeros(n), down_to=np.zeros(n), exists=enabled,
         p_wait=np.zeros(n), wait_mean=np.zeros(n), p_fail=np.zeros(n),
-        interval_cum=np.ones((n, k)), interval_p_wait=np.zeros((n, k)),
-        interval_wait_mean=np.zeros((n, k)))
+        intervals=np.concatenate([np.ones((1, n, k)), np.zeros((2, n, k))]))
 
 
 def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:

@@ -596,15 +596,15 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
         if tp.p_wait[j] > 0.0:
             p_wait = tp.p_wait[j]
             mean_wait = tp.wait_mean[j]
-            if tp.interval_cum[j, 0] < 1.0:  # intraday queues: the interval's wait device
+            if tp.intervals[0, j, 0] < 1.0:  # intraday queues: the interval's wait device
                 if u_interval < 0.0:
                     u_interval = uniform(key, i, t, base + _SLOT_INTERVAL)
                 kk = 0
-                last = tp.interval_cum.shape[1] - 1
-                while kk < last and u_interval >= tp.interval_cum[j, kk]:
+                last = tp.intervals.shape[2] - 1
+                while kk < last and u_interval >= tp.intervals[0, j, kk]:
                     kk += 1
-                p_wait = tp.interval_p_wait[j, kk]
-                mean_wait = tp.interval_wait_mean[j, kk]
+                p_wait = tp.intervals[1, j, kk]
+                mean_wait = tp.intervals[2, j, kk]
             u_wait, u_len = uniform_pair(key, i, t, slot)
             if u_wait < p_wait:
                 queued = True
