@@ -84,7 +84,7 @@ def figure(hours: np.ndarray, load: dict, agents: dict, sl: dict, day_sl: dict, 
     bottom.set_xticks(hours)
     bottom.set_xticklabels([f"{int(h)}" for h in hours])
     bottom.legend(loc="lower left", fontsize="small")
-    plots._suptitle(fig, title, width=72)
+    plots._suptitle(fig, title, width=58)
     return fig
 
 
