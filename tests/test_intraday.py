@@ -156,7 +156,7 @@ def test_a_flat_profile_reproduces_the_run_without_one(k):
 def test_a_flat_profile_reproduces_the_default_retailer():
     from cxsim.runner import resize
 
-    sc = resize(cxsim.default_scenario(), customers=2000, days=10)
+    sc = with_profile(resize(cxsim.default_scenario(), customers=2000, days=10), [])
     assert_same(cxsim.CXModel(sc, rng=9).run(), cxsim.CXModel(with_profile(sc, [1] * 24),
                                                                rng=9).run())
 
