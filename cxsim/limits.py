@@ -26,3 +26,7 @@ MAX_EPISODES = 512
 
 #: most agents a queue formula takes (memory grows with the count)
 MAX_AGENTS = 10_000_000
+
+#: most intervals of a team's day (``teams.*.arrival_profile``, ``shift_plan``): quarter
+#: hours of 24 hours, the finest grain of workforce planning
+MAX_INTERVALS = 96

@@ -402,6 +402,11 @@ class CXModel(mesa.Model):
         return self.recorder.queues()
 
     @property
+    def interval_metrics(self) -> pd.DataFrame:
+        """Per tick, team and interval of an intraday profile: share, offered, agents, SL, ASA."""
+        return self.queues.intervals()
+
+    @property
     def partner_metrics(self) -> pd.DataFrame:
         """Per tick and partner: jobs, failures, on-time rate, effective reliability, cost."""
         return self.recorder.partners()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .intraday import interval_frame, solve_day, team_profile
 from .kernels import TPA_FLOW, TPA_QUEUE_ABANDON, TPA_VISITS, Journeys, Touchpoints
 from .kernels.erlang import erlang_a_core, forecast
 from .kernels.waits import mixture_device
@@ -58,6 +59,11 @@ class Queues:
         self.moves = np.zeros((n, n))
         self.visits = np.zeros(n)
         self.memory = 2.0 ** (-scenario.simulation.tick_days / FLOW_HALF_LIFE_DAYS)
+        # intraday queues: the teams whose day has intervals, and each interval's row per tick
+        self.profiles = {name: p for name, t in scenario.teams.items()
+                         if (p := team_profile(t)) is not None}
+        self.interval_rows: list[tuple] = []
+        self.days = 0
 
     def start(self, tp: Touchpoints, jr: Journeys) -> None:
         """Seed the shares of moves with what the touchpoint graph implies, for the first tick.
@@ -122,6 +128,7 @@ class Queues:
         sc = self.spec
         scale = sc.market.represents / sc.market.size if sc.market.represents else 1.0
         out = QueueDay()
+        self.days += 1
         for name, team in sc.teams.items():
             refs = self.team_tps[name]
             staff = workforce.teams[name]
@@ -145,17 +152,22 @@ class Queues:
             # a subnormal patience (5e-324 minutes passes validation) can average to 0:
             # keep the smallest normal float, as good as no patience at all
             mean_patience = max(float(weights @ patience / total), _TINY)
-            # erlang_a_shared and wait_device's compiled parts, on input valid here
-            q = ErlangAResult(*erlang_a_core(offered * scale / minutes, aht, mean_patience,
-                                             agents * scale, target))
-            found, p_wait, mean_virtual = mixture_device(
-                q.p_abandon, q.service_level, q.p_wait, q.mean_wait, weights, patience, target)
-            if not found:  # one patience group: the one-patience device
-                dev = wait_device(q, mean_patience, target)
-                p_wait, mean_virtual = dev.p_wait, dev.mean_virtual
-            for j in refs:
-                tp.p_wait[j] = p_wait if offered > 0 else 0.0
-                tp.wait_mean[j] = mean_virtual
+            if name in self.profiles:  # intraday intervals (cxsim.intraday)
+                q = self._intervals(name, offered, offered * scale / minutes, aht,
+                                    mean_patience, agents, scale, target, weights, patience, tp)
+            else:
+                # erlang_a_shared and wait_device's compiled parts, on input valid here
+                q = ErlangAResult(*erlang_a_core(offered * scale / minutes, aht,
+                                                 mean_patience, agents * scale, target))
+                found, p_wait, mean_virtual = mixture_device(
+                    q.p_abandon, q.service_level, q.p_wait, q.mean_wait, weights, patience,
+                    target)
+                if not found:  # one patience group: the one-patience device
+                    dev = wait_device(q, mean_patience, target)
+                    p_wait, mean_virtual = dev.p_wait, dev.mean_virtual
+                for j in refs:
+                    tp.p_wait[j] = p_wait if offered > 0 else 0.0
+                    tp.wait_mean[j] = mean_virtual
             self.state[name] = {"agents": agents, "aht": aht, "minutes": minutes}
             out.teams[name] = {
                 **workforce.events.get(name, {}), "headcount": len(staff),
@@ -173,6 +185,44 @@ class Queues:
                 out.asa_sum += offered * (q.mean_wait * 60.0)
                 out.occupancy_sum += offered * q.occupancy
         return out
+
+    def _intervals(self, name: str, offered: float, lam: float, aht: float,
+                   mean_patience: float, agents: float, scale: float, target: float,
+                   weights: np.ndarray, patience: np.ndarray, tp: Touchpoints
+                   ) -> ErlangAResult:
+        """Solve a team's day interval by interval (:func:`cxsim.intraday.solve_day`).
+
+        Writes each interval's wait device and the cumulative profile into ``tp.intervals``,
+        and in ``tp.p_wait`` the largest chance to wait of an interval with contacts (the
+        kernel draws a wait only where it is positive); records the intervals' rows.
+        Returns the day's volume-weighted figures.
+        """
+        team = self.spec.teams[name]
+        profile = self.profiles[name]
+        k = profile.k
+        q, p_wait, wait_mean, qs = solve_day(profile, lam, aht, mean_patience, agents * scale,
+                                             target, weights, patience)
+        if offered <= 0:
+            p_wait = np.zeros(k)
+        live = profile.share > 0
+        one = profile.cum[0] >= 1.0  # all contacts in the first interval: no draw
+        for j in self.team_tps[name]:
+            tp.intervals[0, j, :k] = profile.cum
+            tp.intervals[0, j, k:] = 1.0
+            tp.intervals[1, j, :k] = p_wait
+            tp.intervals[2, j, :k] = wait_mean
+            tp.p_wait[j] = p_wait[0] if one else float(p_wait[live].max())
+            tp.wait_mean[j] = wait_mean[0] if one else float(wait_mean[live].max())
+        hours = team.open_hours / k
+        self.interval_rows.extend(
+            (self.days, name, i, i * hours, profile.share[i], offered * profile.share[i],
+             agents * profile.staff[i], qi.p_wait, qi.p_abandon, qi.service_level,
+             qi.mean_wait * 60.0, qi.occupancy) for i, qi in enumerate(qs))
+        return q
+
+    def intervals(self):
+        """Per tick, team and interval: the intraday queues' figures (:mod:`cxsim.intraday`)."""
+        return interval_frame(self.interval_rows)
 
     def settle(self, tpt: np.ndarray, day: QueueDay) -> None:
         """Account today's contacts per team: served + abandoned + backlog = offered.

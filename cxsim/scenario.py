@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .interventions import INTERVENTION_TARGETS as _INTERVENTION_TARGETS
-from .limits import MAX_AGENTS, MAX_EPISODES
+from .limits import MAX_AGENTS, MAX_EPISODES, MAX_INTERVALS
 from .vocabulary import DEFAULT_CURRENCY, is_currency
 
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "usage", "support", "renewal")
@@ -235,6 +235,25 @@ class Team:
                                doc="skill of a new hire; with skill, attrition and "
                                    "learning_contacts it sets the contacts per person per "
                                    "day at which the team's skill is stationary")
+    # -- intraday queues (cxsim.intraday) --
+    # Contacts are not flat over the day: centres see a late-morning peak and a second one
+    # after lunch (Gans, Koole & Mandelbaum 2003, "Telephone call centers: tutorial, review
+    # and research prospects", section 4; Brown et al. 2005, "Statistical analysis of a
+    # telephone call center", arrivals per half hour), and workforce planners staff to the
+    # curve per interval (Koole 2013, "Call Center Optimization", ch. 9).  Each interval is
+    # its own stationary Erlang A queue (the "stationary independent period by period"
+    # approach, Green, Kolesar & Soares 2001).  Empty: one flat day, as without intervals.
+    arrival_profile: list[float] = _f(
+        factory=list, lo=0, hi=1e9,
+        doc="relative arrivals per interval: the open hours split into this many equal "
+            "intervals, normalised to shares of the day's contacts (e.g. [1, 2, 1]: a "
+            "quarter, a half, a quarter); empty = flat")
+    shift_plan: list[float] = _f(
+        factory=list, lo=0, hi=1e9,
+        doc="relative agents on duty per interval of arrival_profile (same length), "
+            "normalised so the day's agent-hours stay headcount x fte x shift_hours (the "
+            "same payroll, spread to follow the curve); empty = the day's agents in every "
+            "interval")
 
 
 @dataclass(frozen=True)
@@ -1186,6 +1205,7 @@ def _check_values(s: Scenario) -> list[str]:
             errs.append(f"teams.{name}.shift_hours must be at most open_hours "
                         f"({_num(team.open_hours)}): nobody works while the touchpoints are "
                         f"closed, got {_num(team.shift_hours)}")
+    errs.extend(_check_intraday(s))
     handoff: dict[str, float] = {}
     for pw in s.pathways:
         if pw.kind == "handoff":
@@ -1238,6 +1258,24 @@ def _check_reputation(s: Scenario) -> list[str]:
     if r.enabled and r.promoter_post + r.passive_post + r.detractor_post <= 0:
         errs.append("reputation: nobody posts a review (promoter_post, passive_post and "
                     "detractor_post are all 0); give one a share above 0, or disable it")
+    return errs
+
+
+def _check_intraday(s: Scenario) -> list[str]:
+    """Problems of the teams' intraday profiles (arrival_profile, shift_plan)."""
+    errs: list[str] = []
+    for name, team in s.teams.items():
+        for key, values in (("arrival_profile", team.arrival_profile),
+                            ("shift_plan", team.shift_plan)):
+            if len(values) > MAX_INTERVALS:
+                errs.append(f"teams.{name}.{key}: at most {MAX_INTERVALS} intervals "
+                            f"(quarter hours of a day), got {len(values)}")
+            elif values and not sum(values) > 0:
+                errs.append(f"teams.{name}.{key}: at least one interval must be positive")
+        if team.shift_plan and len(team.shift_plan) != len(team.arrival_profile):
+            errs.append(f"teams.{name}.shift_plan must have one value per interval of "
+                        f"arrival_profile ({len(team.arrival_profile)}), got "
+                        f"{len(team.shift_plan)}")
     return errs
 
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .intraday import n_intervals
 from .kernels import Behaviour, Journeys, Segments, Touchpoints, memory_weight
 from .kernels.customer import logistic, logit, per_tick_probability
 from .scenario import MONTH_DAYS, YEAR_DAYS, Scenario
@@ -129,6 +130,7 @@ def touchpoints(sc: Scenario) -> Touchpoints:
     tps = list(sc.touchpoints.values())
     n = len(tps)
     enabled = np.array([1.0 if t.enabled else 0.0 for t in tps])
+    k = n_intervals(sc)  # intraday queues: intervals of the longest arrival profile
     return Touchpoints(
         channel=np.array([sc.channels.index(t.channel) for t in tps], dtype=np.int64),
         quality=np.array([t.quality for t in tps], dtype=np.float64),
@@ -136,7 +138,8 @@ def touchpoints(sc: Scenario) -> Touchpoints:
         effort=np.array([t.effort for t in tps], dtype=np.float64),
         resolution=np.array([t.resolution for t in tps], dtype=np.float64),
         open=enabled.copy(), down_from=np.zeros(n), down_to=np.zeros(n), exists=enabled,
-        p_wait=np.zeros(n), wait_mean=np.zeros(n), p_fail=np.zeros(n))
+        p_wait=np.zeros(n), wait_mean=np.zeros(n), p_fail=np.zeros(n),
+        intervals=np.concatenate([np.ones((1, n, k)), np.zeros((2, n, k))]))
 
 
 def journeys(sc: Scenario, tp_index: dict[str, int]) -> Journeys:

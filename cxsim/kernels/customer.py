@@ -102,11 +102,12 @@ __all__ = [
 
 # slots of the 'episode' stream: episode k of a tick uses the block k * 256 + 0 .. 255, where
 # step n uses 1 + 8n .. 8 + 8n; scores use 240, 241, recovery 242, the need type 243 (k >= 1),
-# the episode's moment within the tick 244
+# the episode's moment within the tick 244, its interval of the day 245 (intraday queues)
 _SLOT_SCORES = 240
 _SLOT_RECOVERY = 242
 _SLOT_NEED = 243
 _SLOT_MOMENT = 244
+_SLOT_INTERVAL = 245
 #: slots per episode in the 'episode' stream
 EPISODE_SLOTS = 256
 
@@ -587,17 +588,28 @@ def walk_episode(key, i, t, need, s, expectation, beh, today, seg, tp, jr, tpacc
     escalations = 0
     queued = False
     outcome = OUT_STEP_LIMIT
+    u_interval = -1.0  # the episode's place in the day's arrivals, drawn when first needed
     for step in range(max_steps):
         slot = base + 1 + 8 * step
         tpacc[j, TPA_VISITS] += 1.0
         wait = 0.0
         hung_up = False
         if tp.p_wait[j] > 0.0:
+            p_wait = tp.p_wait[j]
+            mean_wait = tp.wait_mean[j]
+            if tp.intervals[0, j, 0] < 1.0:  # intraday queues: the interval's wait device
+                if u_interval < 0.0:
+                    u_interval = uniform(key, i, t, base + _SLOT_INTERVAL)
+                kk = 0
+                last = tp.intervals.shape[2] - 1
+                while kk < last and u_interval >= tp.intervals[0, j, kk]:
+                    kk += 1
+                p_wait = tp.intervals[1, j, kk]
+                mean_wait = tp.intervals[2, j, kk]
             u_wait, u_len = uniform_pair(key, i, t, slot)
-            if u_wait < tp.p_wait[j]:
+            if u_wait < p_wait:
                 queued = True
                 tpacc[j, TPA_QUEUED] += 1.0
-                mean_wait = tp.wait_mean[j]
                 wait = -mean_wait * math.log(u_len) if mean_wait < np.inf else np.inf
                 give_up = -queue_patience * math.log(uniform(key, i, t, slot + 1))
                 if wait > give_up:

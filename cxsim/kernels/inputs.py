@@ -257,6 +257,12 @@ class Touchpoints(NamedTuple):
     p_wait: np.ndarray  #: probability a contact waits in a queue today
     wait_mean: np.ndarray  #: mean virtual wait (minutes) of a contact that waits
     p_fail: np.ndarray  #: probability the operating partner fails a contact
+    #: float64[3, T, K]: intraday queues (cxsim.intraday), per interval of the day: [0] the
+    #: cumulative arrival share (all 1: one interval, no draw), [1] the probability to wait,
+    #: [2] the mean virtual wait; K = the most intervals of any team's day, 1 without.  One
+    #: array, not three: each array of a group is passed to every call of the episode step,
+    #: and three more arrays made the step several times slower
+    intervals: np.ndarray
 
 
 class Journeys(NamedTuple):

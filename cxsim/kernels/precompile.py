@@ -55,12 +55,15 @@ _DTYPES = {("Touchpoints", "channel"): np.int64, ("Journeys", "need_ptr"): np.in
            ("Journeys", "path_to"): np.int64, ("Journeys", "path_kind"): np.int64,
            ("Journeys", "path_mask"): np.int64}
 _2D = {("Segments", "need_cum"), ("Segments", "channel_pref")}
+_3D = {("Touchpoints", "intervals")}
 
 
 def _arrays(group: type) -> object:
     fields = []
     for name in group._fields:
         shape = (1, 1) if (group.__name__, name) in _2D else (1,)
+        if (group.__name__, name) in _3D:
+            shape = (1, 1, 1)
         fields.append(np.zeros(shape, _DTYPES.get((group.__name__, name), np.float64)))
     return group(*fields)
 
