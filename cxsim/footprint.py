@@ -5,7 +5,7 @@ scenario and rounded up):
 
 * a fixed part: the interpreter with numpy, pandas, Mesa and numba, including compiling
   the kernels on a first run (:data:`BASE`; about 260 MiB warm, 400 MiB while compiling);
-* per agent of the market: 49 bytes of state, about 48 more while the market is set up,
+* per agent of the market: 45 bytes of state, about 48 more while the market is set up,
   and the social network, ``12 x mean_degree + 8`` (each contact stored twice as an int32,
   plus the row pointers, and the edge list while it is built); the mesa engine adds a Mesa
   agent per customer (:data:`CUSTOMER_AGENT`);
@@ -29,7 +29,7 @@ import os
 from .scenario import Scenario, ScenarioError
 
 BASE = 400 * 2**20
-STATE = 49 + 48
+STATE = 45 + 48
 CUSTOMER_AGENT = 600
 EMPLOYEE = 800
 TICK_ROW = 6_000

@@ -121,8 +121,7 @@ def segments(sc: Scenario) -> Segments:
         initial_satisfaction=col("initial_satisfaction"),
         initial_expectation=col("initial_expectation"), base_churn_month=base_churn_month(sc),
         concentration=col("churn_concentration"), perf_bonus=np.zeros(n),
-        recovery_share=np.zeros(n), need_cum=need_cum, channel_pref=pref,
-        offer_logit=np.zeros(n))
+        recovery_share=np.zeros(n), need_cum=need_cum, channel_pref=pref)
 
 
 def touchpoints(sc: Scenario) -> Touchpoints:

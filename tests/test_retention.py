@@ -148,8 +148,8 @@ def test_off_costs_no_state_and_adds_no_columns():
     assert not any(c.startswith("retention_") for c in m.metrics.columns)
     assert not any(k.startswith("retention_") for k in m.summary())
     assert m.retention_waves.empty
-    assert not m.arrays.offer_until.any() and not m.segments.offer_logit.any()
-    assert Customers.empty(3).nbytes_per_customer == 49
+    assert not m.interventions.retention
+    assert Customers.empty(3).nbytes_per_customer == 45
 
 
 def test_achieved_auc_is_within_noise_of_the_configured(retail):
@@ -219,8 +219,8 @@ def test_waves_contacts_cost_and_offers(retail):
                                                          / w["saves"].sum())
     assert s["retention_precision"] == pytest.approx(w["at_risk"].sum() / w["contacts"].sum())
     # offers hold 45 days: the last wave's contacts hold until tick 91 + 44
-    cu = m.arrays
-    assert (cu.offer_until == 0).sum() > 0 and cu.offer_until.max() == 91 + 44
+    until = next(iter(m.interventions.retention.values())).offer_until
+    assert (until == 0).sum() > 0 and until.max() == 91 + 44
     # a customer whose offer still holds is not scored again
     assert w["scored"].iloc[1] < w["scored"].iloc[0]
 
@@ -241,7 +241,7 @@ def test_engines_threads_and_ensembles_agree_with_the_feature_on(retail):
     assert a.retention_waves["contacts"].sum() > 0
     pd.testing.assert_frame_equal(a.metrics, b.metrics, check_exact=True)
     pd.testing.assert_frame_equal(a.retention_waves, b.retention_waves, check_exact=True)
-    assert (a.arrays.offer_until == b.arrays.offer_until).all()
+    assert (a.arrays.churn_logit == b.arrays.churn_logit).all()
     threads = numba.get_num_threads()
     big = M.SERIAL_BELOW
     try:

@@ -951,10 +951,7 @@ def advance_span(lo, hi, t, chunk, clear, keys, cu, beh, today, seg, tp, jr, ind
                           tenure * beh.years_per_tick, beh.tenure_effect,
                           seg.extra_logit[s]
                           + contract_logit(tenure, seg.contract_ticks[s], beh.renewal_window_ticks,
-                                           beh.contract_effect, beh.renewal_effect)
-                          # a proactive retention offer that still holds (one compare when off)
-                          + (seg.offer_logit[s] if seg.offer_logit[s] != 0.0
-                             and t <= cu.offer_until[i] else 0.0),
+                                           beh.contract_effect, beh.renewal_effect),
                           beh.log_contagion * np.float64(expo), today.contagion_shift,
                           beh.exposure_decay, beh.exposure_mean, beh.exposure_var):
                     cu.status[i] = CHURNED
@@ -1087,8 +1084,8 @@ def hazard_span(lo, hi, t, cu, beh, today, seg, out):
     The same hazard the churn draw of :func:`advance_span` compares against (``churns``),
     from each customer's state after tick ``t``: individual base log-odds (frailty),
     satisfaction, tenure at the next tick, today's segment shifts (``seg.extra_logit``:
-    interventions, prices), the contract term, a proactive retention offer that still holds
-    at ``t + 1`` and the churn exposure carried into the next tick (its tick mean,
+    interventions, prices), the contract term (a proactive retention offer is in the
+    individual log-odds while it holds: :mod:`cxsim.retention`) and the churn exposure carried into the next tick (its tick mean,
     :func:`contagion_shift`) plus the shift every customer shares.  ``out[i]`` is NaN for an
     agent that is not a customer.  Shapes: customer arrays ``[N]``, ``out float64[N]``.
     """
@@ -1106,9 +1103,7 @@ def hazard_span(lo, hi, t, cu, beh, today, seg, out):
                               seg.extra_logit[s]
                               + contract_logit(tenure, seg.contract_ticks[s],
                                                beh.renewal_window_ticks, beh.contract_effect,
-                                               beh.renewal_effect)
-                              + (seg.offer_logit[s] if seg.offer_logit[s] != 0.0
-                                 and t + 1 <= cu.offer_until[i] else 0.0),
+                                               beh.renewal_effect),
                               shift)
 
 

@@ -114,7 +114,7 @@ OUT_RESOLVED, OUT_GAVE_UP, OUT_DEAD_END, OUT_STEP_LIMIT, OUT_FAILED, OUT_NO_CHAN
 
 
 class Customers(NamedTuple):
-    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (49 bytes per customer)."""
+    """Customer state, indexed by agent id ``i`` in ``[0, N)`` (45 bytes per customer)."""
 
     status: np.ndarray  #: uint8: 0 prospect, 1 customer, 2 churned
     segment: np.ndarray  #: uint8: segment index
@@ -136,9 +136,6 @@ class Customers(NamedTuple):
     #: float32: the mean satisfaction the customer's talks of this tick convey (each talk
     #: right after its detractor episode), read by the social spread
     wom_said: np.ndarray
-    #: int32: proactive retention: last tick a retention offer holds (0: none); its churn
-    #: log-odds shift is the segment's ``offer_logit`` (read only when that is not 0)
-    offer_until: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> Customers:
@@ -151,7 +148,6 @@ class Customers(NamedTuple):
             nps_bias=np.zeros(n, np.float32), pending=np.zeros(n, np.uint8),
             events=np.zeros(n, np.uint16), wom_log=np.zeros(n, np.float32),
             wom_target=np.zeros(n, np.float32), wom_said=np.zeros(n, np.float32),
-            offer_until=np.zeros(n, np.int32),
         )
 
     @property
@@ -237,9 +233,6 @@ class Segments(NamedTuple):
     recovery_share: np.ndarray  #: share of detractors reached by service recovery
     need_cum: np.ndarray  #: float64[S, K]: cumulative shares of the need types
     channel_pref: np.ndarray  #: float64[S, C]: relative preference per channel
-    #: proactive retention: churn log-odds shift of a customer whose offer holds
-    #: (``Customers.offer_until``); 0: no offers (the step reads no offer state)
-    offer_logit: np.ndarray
 
 
 class Touchpoints(NamedTuple):
