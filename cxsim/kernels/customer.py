@@ -1085,8 +1085,9 @@ def hazard_span(lo, hi, t, cu, beh, today, seg, out):
     from each customer's state after tick ``t``: individual base log-odds (frailty),
     satisfaction, tenure at the next tick, today's segment shifts (``seg.extra_logit``:
     interventions, prices), the contract term (a proactive retention offer is in the
-    individual log-odds while it holds: :mod:`cxsim.retention`) and the churn exposure carried into the next tick (its tick mean,
-    :func:`contagion_shift`) plus the shift every customer shares.  ``out[i]`` is NaN for an
+    individual log-odds while it holds: :mod:`cxsim.retention`) and the churn exposure
+    carried into the next tick (its tick mean, :func:`contagion_shift`) plus the shift every
+    customer shares.  ``out[i]`` is NaN for an
     agent that is not a customer.  Shapes: customer arrays ``[N]``, ``out float64[N]``.
     """
     for i in range(lo, hi):
