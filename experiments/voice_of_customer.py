@@ -33,7 +33,7 @@ from cxsim.compare import mean_interval, write_comparison
 from cxsim.rng import replicate_seeds
 from cxsim.runner import resize
 from cxsim.scenario import Intervention, Strategy
-from cxsim.vocabulary import display_label
+from cxsim.vocabulary import display_label, pretty_name
 
 from _workshop import parser, save, scenario
 
@@ -114,7 +114,7 @@ def figure(diffs: dict, decisions, names: list[str], title: str, reps: int, days
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=10,
                   frameon=False)
     ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=10)
+    ax.set_yticklabels([pretty_name(n) for n in names], fontsize=10)
     ax.set_ylim(-0.7, len(names) - 0.3)
     ax.set_xlim(0, days)
     ax.set_xlabel("day")
