@@ -311,7 +311,9 @@ class ClvBook:
         with np.errstate(divide="ignore", invalid="ignore"):
             clv = np.where(sums[:, 0] > 0, sums[:, 1] / sums[:, 0], np.nan)
             new = np.where(sums[:, 2] > 0, sums[:, 3] / sums[:, 2], np.nan)
-        ratio = new / cac if cac > 0 else np.full(len(ticks), np.nan)
+        with np.errstate(over="ignore"):  # a subnormal CAC: beyond any float, so no ratio
+            ratio = new / cac if cac > 0 else np.full(len(ticks), np.nan)
+        ratio[~np.isfinite(ratio)] = np.nan
         return metrics.assign(clv=clv, clv_new=new, cac=np.full(len(ticks), cac),
                               clv_cac=ratio, cohort_clv=cohort_margins(model))
 

@@ -38,8 +38,9 @@ SEEDS = tuple(range(6))
 ARRAYS = Customers._fields
 
 # the touchpoint and segment groups as [rows, fields] matrices, columns named as below
+TP_FIELDS = tuple(f for f in Touchpoints._fields if f != "intervals")  # per touchpoint
 T_OPEN, T_QUALITY, T_RESOLUTION, T_EFFORT, T_P_FAIL, T_DOWN_FROM, T_DOWN_TO = (
-    Touchpoints._fields.index(f) for f in ("open", "quality", "resolution", "effort", "p_fail",
+    TP_FIELDS.index(f) for f in ("open", "quality", "resolution", "effort", "p_fail",
                                            "down_from", "down_to"))
 SEG_FIELDS = tuple(f for f in Segments._fields if f not in ("need_cum", "channel_pref"))
 S_P_NEED, S_EXTRA_LOGIT, S_PERF_BONUS = (
@@ -48,7 +49,7 @@ S_P_NEED, S_EXTRA_LOGIT, S_PERF_BONUS = (
 
 def tp_matrix(tp: Touchpoints) -> np.ndarray:
     """A touchpoint group as one float matrix ``[T, fields]``."""
-    return np.column_stack([np.asarray(a, dtype=float) for a in tp])
+    return np.column_stack([np.asarray(getattr(tp, f), dtype=float) for f in TP_FIELDS])
 
 
 def seg_matrix(seg: Segments) -> np.ndarray:
