@@ -145,5 +145,5 @@ def test_a_run_report_in_the_browser(reports, browser, tmp_path):
     assert [r.find_element(By.TAG_NAME, "th").text for r in rows][:3] == [
         "Active customers at the end", "New customers (total)", "Churned customers (total)"]
     assert len(rows) == len(report.RUN_ROWS)
-    assert len(browser.find_elements(By.TAG_NAME, "img")) == 7  # the run figures, CLV by segment included
+    assert len(browser.find_elements(By.TAG_NAME, "img")) == 7  # with CLV by segment
     _snapshots(browser, "report_run", tmp_path)
