@@ -1245,14 +1245,19 @@ def clv_by_segment(segments: pd.DataFrame, title: str = "Customer lifetime value
     fig, (bars, lines) = plt.subplots(1, 2, figsize=SLIDE, width_ratios=(1, 1.5))
     names = list(dict.fromkeys(segments["segment"]))
     colours = strategy_colours(["_", *names])
-    last = segments[segments["tick"] == segments["tick"].max()].set_index("segment")
+    # each segment's own last row (a damaged table may lack a segment on the last tick)
+    last = (segments.sort_values("tick", kind="stable").groupby("segment", sort=False)
+            .tail(1).set_index("segment"))
+    names = [n for n in names if n in last.index]  # a segment named NaN has no group
     values = [float(last.loc[n, "clv"]) for n in names]
     x = range(len(names))
     bars.bar(x, [v if math.isfinite(v) else 0.0 for v in values],
              color=[colours[n] for n in names], width=0.6)
     for i, (n, v) in enumerate(zip(names, values, strict=True)):
         text = m.format(v) if math.isfinite(v) else "n/a"
-        bars.annotate(f"{text}\n{int(last.loc[n, 'active']):,} customers",
+        active = float(last.loc[n, "active"])
+        count = f"{active:,.0f} customers" if math.isfinite(active) else ""
+        bars.annotate(f"{text}\n{count}",
                       (i, v if math.isfinite(v) else 0.0), xytext=(0, 4),
                       textcoords="offset points", ha="center", va="bottom")
     bars.set_xticks(list(x), [pretty_name(n) for n in names])
