@@ -62,7 +62,7 @@ def strategies(team: str, season_start: int) -> dict[str, Strategy]:
 @plots.styled
 def figure(cases: list[tuple[str, int, object, list]], days: float):
     """Per case: the 7-day service level of each plan, and when temps are on duty."""
-    fig, axes = plt.subplots(1, len(cases), figsize=(12, 4.6), sharey=True,
+    fig, axes = plt.subplots(1, len(cases), figsize=plots.SLIDE, sharey=True,
                              layout="constrained")
     for ax, (title, start, result, duty) in zip(np.atleast_1d(axes), cases, strict=True):
         ticks = result.ticks
@@ -90,9 +90,9 @@ def figure(cases: list[tuple[str, int, object, list]], days: float):
     first.set_ylim(0.2, 1.0)
     first.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     handles, labels = first.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9)
-    fig.suptitle(f"{TEMPS} temporary agents for {LENGTH} days (the same cost): booked for the "
-                 "planned season, or when the service level drops", fontsize=13)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
+    plots._suptitle(fig, f"{TEMPS} temporary agents for {LENGTH} days (the same cost): booked "
+                         "for the planned season, or when the service level drops", 70)
     return fig
 
 
